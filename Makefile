@@ -1,0 +1,32 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test bench lint setup vectors clean
+
+$(STAMP): pyproject.toml scripts/bootstrap.sh
+	bash scripts/bootstrap.sh
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## run: set up, then run the main job (keys in ./keys or $HEALTHCODE_HOME, a demo code, verified)
+run: $(STAMP)
+	$(PY) -m issuer.demo
+
+## test: set up, then lint and run every test
+test: $(STAMP)
+	$(PY) -m ruff check issuer verifier tests bench scripts
+	$(PY) -m pytest
+
+## bench: set up, then run the benchmarks (figures for docs/PERFORMANCE.md)
+bench: $(STAMP)
+	$(PY) -m bench
+
+## vectors: regenerate tests/vectors/*.json
+vectors: $(STAMP)
+	$(PY) tests/vectors/generate.py
+
+clean:
+	rm -rf $(VENV) out build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,130 @@
+"""``healthcode-issuer``: set up keys and sign health codes.
+
+Exit codes: 0 done; 1 the home folder is missing, incomplete or would be overwritten;
+2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from verifier.cli import InstantType
+from verifier.labels import Alg, Colour
+from verifier.timefmt import iso, parse_duration
+
+from . import __version__
+from .home import Home, HomeError
+from .keystore import DEFAULT_ISSUER, DEFAULT_ISSUER_NAME, init_home, load_signing_key
+from .keystore import publish_trust_list as publish
+from .render import FORMATS, write_code
+from .signing import issue_credential
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+DEFAULT_TTL = "24h"
+home_option = click.option(
+    "--home", "home_dir", type=click.Path(file_okay=False, path_type=Path),
+    help="Home folder (keys in HOME/keys) [default: $HEALTHCODE_HOME or the current folder].")
+
+
+class DurationType(click.ParamType):
+    name = "DURATION"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        try:
+            return value if isinstance(value, int) else parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _fail(exc: Exception) -> None:
+    click.echo(f"Error: {exc}", err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="healthcode-issuer")
+def main() -> None:
+    """Issue signed, expiring health codes that any healthcode verifier checks offline."""
+
+
+@main.command(epilog="Example: healthcode-issuer init --home ./demo --issuer HZ")
+@home_option
+@click.option("--issuer", "iss", default=DEFAULT_ISSUER, show_default=True,
+              help="Issuer id written into every code (keep it short: it costs QR space).")
+@click.option("--name", default=DEFAULT_ISSUER_NAME, show_default=True,
+              help="Issuer's display name in the trust list.")
+@click.option("--alg", type=click.Choice(["ES256", "EdDSA"]), default="ES256",
+              show_default=True, help="Signature algorithm of the signing key.")
+def init(home_dir: Path | None, iss: str, name: str, alg: str) -> None:
+    """Create a trust anchor, a signing key and a signed trust list in HOME/keys."""
+    home = Home.resolve(home_dir)
+    try:
+        config = init_home(home, iss=iss, name=name, alg=Alg.from_jose(alg))
+    except HomeError as exc:
+        _fail(exc)
+    click.echo(f"Initialised issuer {config.iss!r} in {home.keys}")
+    click.echo(f"  signing key {config.current} ({alg}), trust list {home.trust_list}")
+    click.echo(f"  verifiers pin the trust anchor {home.anchor_public}")
+
+
+@main.command(epilog="""\b
+Examples:
+  healthcode-issuer issue --colour green --score 87 --out code.png
+  healthcode-issuer issue --colour red --score 20 --ttl 1h \\
+      --at 2026-01-01T08:00:00Z --out old.txt""")
+@home_option
+@click.option("--colour", "--color", "colour", required=True,
+              type=click.Choice([c.value for c in Colour]), help="Health colour.")
+@click.option("--score", required=True, type=click.IntRange(0, 100), help="Score, 0 to 100.")
+@click.option("--ttl", type=DurationType(), default=DEFAULT_TTL, show_default=True,
+              help="Lifetime: 90s, 15m, 24h, 7d.")
+@click.option("--at", "at", type=InstantType(),
+              help="Issue time (ISO 8601; no offset means UTC) [default: now].")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help=f"Output file: {', '.join(FORMATS)} (the QR text).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+def issue(home_dir: Path | None, colour: str, score: int, ttl: int, at: int | None, out: Path,
+          as_json: bool) -> None:
+    """Sign a code with COLOUR and SCORE and write it to OUT."""
+    if out.suffix.lower() not in FORMATS:
+        raise click.BadParameter(f"must end in one of {', '.join(FORMATS)}", param_hint="--out")
+    home = Home.resolve(home_dir)
+    iat = at if at is not None else int(time.time())
+    try:
+        key, config, record = load_signing_key(home)
+    except HomeError as exc:
+        _fail(exc)
+    if not record["nbf"] <= iat <= record["exp"]:
+        click.echo(f"Warning: {iso(iat)} is outside the signing key's validity "
+                   f"({iso(record['nbf'])} to {iso(record['exp'])}); verifiers will refuse "
+                   "this code as key_not_valid unless it has expired.", err=True)
+    text = issue_credential(key, iss=config.iss, colour=colour, score=score, iat=iat, ttl=ttl)
+    qr = write_code(text, out)
+    summary = {"out": str(out), "text": text, "colour": colour, "score": score,
+               "issued": iso(iat), "expires": iso(iat + ttl), "kid": config.current,
+               "qr_version": qr.version, "qr_error": qr.error, "modules": qr.symbol_size(
+                   border=0)[0], "characters": len(text)}
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(f"Wrote {out}: {colour} {score}, expires {iso(iat + ttl)}, "
+                   f"QR version {qr.version}-{qr.error} ({summary['modules']}x"
+                   f"{summary['modules']} modules, {len(text)} characters)")
+
+
+@main.command("trust-list", epilog="Example: healthcode-issuer trust-list --home ./demo")
+@home_option
+def trust_list(home_dir: Path | None) -> None:
+    """Re-sign the trust list (new sequence number, fresh expiry)."""
+    home = Home.resolve(home_dir)
+    try:
+        config = publish(home)
+    except HomeError as exc:
+        _fail(exc)
+    click.echo(f"Signed trust list #{config.trust_list_seq}: {home.trust_list}")

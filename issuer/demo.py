@@ -1,0 +1,60 @@
+"""``make run``: the main job on the embedded default.
+
+Sets up an issuer home (``$HEALTHCODE_HOME``, else the current folder: keys in ``./keys``) if
+there is none, keeps its trust list fresh, signs a demo code, renders it as PNG and text in
+``./out``, then checks it the way a checkpoint would: the verifier library alone, reading the
+PNG with only the trust list and the pinned anchor.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from verifier import TrustList, verify_image
+from verifier.timefmt import iso
+
+from .home import Home
+from .keystore import TRUST_LIST_REFRESH, init_home, load_config, load_signing_key
+from .keystore import publish_trust_list as publish
+from .render import write_code
+from .signing import issue_credential
+
+DEMO_TTL = 24 * 3600
+
+
+def main(out_dir: str = "out") -> int:
+    home = Home.resolve()
+    now = int(time.time())
+    if not home.issuer_config.exists():
+        init_home(home, now=now)
+        print(f"Created issuer keys and a signed trust list in {home.keys}")
+    else:
+        print(f"Using the issuer keys in {home.keys}")
+        config = load_config(home)
+        if config.trust_list_exp - now < TRUST_LIST_REFRESH:
+            publish(home, config, now)
+            print("Re-signed the trust list (it was close to expiry)")
+    key, config, _ = load_signing_key(home)
+    text = issue_credential(key, iss=config.iss, colour="green", score=87, iat=now, ttl=DEMO_TTL)
+    out = Path(out_dir)
+    out.mkdir(exist_ok=True)
+    png, txt = out / "demo-code.png", out / "demo-code.txt"
+    qr = write_code(text, png)
+    write_code(text, txt)
+    print(f"\nIssued a demo code: green, score 87, expires {iso(now + DEMO_TTL)}")
+    print(f"  QR version {qr.version}-{qr.error}, {qr.symbol_size(border=0)[0]} modules a side,"
+          f" {len(text)} characters: {png}")
+    print(f"  text: {text}")
+    trust = TrustList.load(home.trust_list, home.anchor_public)
+    credential = verify_image(png, trust)
+    print(f"\nVerified {png} offline with the trust list alone:")
+    print(f"  VALID {credential.colour.value.upper()} score {credential.score}, "
+          f"issuer {credential.iss}, expires {iso(credential.exp)}")
+    print(f"\nTry: .venv/bin/healthcode-verifier check {png} --trust {home.trust_list} --json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Render a credential's text as a QR code: PNG, SVG, or the text itself.
+
+The text is Base45 after an upper-case prefix, so the whole of it fits QR alphanumeric mode
+(5.5 bits a character instead of 8); ECC level M is kept (not boosted) because at a fixed
+printed or on-screen size fewer, larger modules scan better than more error correction would
+(docs/FORMAT.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import segno
+
+ERROR_LEVEL = "m"
+#: Pixels per module in a PNG and quiet-zone width in modules (the standard asks for 4).
+PNG_SCALE = 8
+QUIET_ZONE = 4
+FORMATS = (".png", ".svg", ".txt")
+
+
+def make_qr(text: str) -> segno.QRCode:
+    """Return the QR code symbol of ``text`` in alphanumeric mode at ECC level M."""
+    return segno.make_qr(text, error=ERROR_LEVEL, mode="alphanumeric", boost_error=False)
+
+
+def write_code(text: str, out: str | Path) -> segno.QRCode:
+    """Write ``text`` to ``out`` as PNG, SVG or plain text (by suffix); return the symbol.
+
+    Raises ``ValueError`` for another suffix.
+    """
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in FORMATS:
+        raise ValueError(f"output must end in one of {', '.join(FORMATS)}")
+    qr = make_qr(text)
+    if suffix == ".txt":
+        out.write_text(text + "\n", encoding="ascii")
+    elif suffix == ".png":
+        qr.save(out, kind="png", scale=PNG_SCALE, border=QUIET_ZONE)
+    else:
+        qr.save(out, kind="svg", scale=PNG_SCALE, border=QUIET_ZONE, xmldecl=False,
+                title="Health code")
+    return qr

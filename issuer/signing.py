@@ -1,0 +1,62 @@
+"""Sign credentials and signed lists with the issuer's keys (deterministic ECDSA, RFC 6979)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+from verifier.base45 import b45encode
+from verifier.claims import CTI_LENGTH, encode_claims
+from verifier.cose import encode_protected, encode_sign1, sig_structure
+from verifier.jws import encode_header, encode_jws, signing_input
+from verifier.keys import alg_for, key_to_jwk, kid_for
+from verifier.labels import CREDENTIAL_PREFIX, Colour
+
+PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+# RFC 6979: the same key and message always give the same signature, so test vectors are
+# reproducible and no signature depends on the quality of a nonce generator.
+_DETERMINISTIC_ES256 = ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
+_P256_COORD = 32
+
+
+def sign_raw(key: PrivateKey, message: bytes) -> bytes:
+    """Return the COSE/JOSE raw signature (r||s for ES256) of ``message``."""
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        r, s = decode_dss_signature(key.sign(message, _DETERMINISTIC_ES256))
+        return r.to_bytes(_P256_COORD, "big") + s.to_bytes(_P256_COORD, "big")
+    return key.sign(message)
+
+
+def sign_cose(key: PrivateKey, payload: bytes) -> bytes:
+    """Return a COSE_Sign1 over ``payload`` with ``alg`` and ``kid`` in the protected header."""
+    public = key.public_key()
+    protected = encode_protected(alg_for(public), kid_for(public))
+    return encode_sign1(protected, payload, sign_raw(key, sig_structure(protected, payload)))
+
+
+def issue_credential(key: PrivateKey, *, iss: str, colour: Colour | str, score: int, iat: int,
+                     ttl: int, policy: bytes | None = None, cti: bytes | None = None,
+                     cnf: dict[Any, Any] | None = None) -> str:
+    """Return the QR text of a new credential valid from ``iat`` for ``ttl`` seconds.
+
+    ``cti`` is fresh and random unless given (test vectors). Raises ``ValueError`` for claims
+    the verifier would reject (unknown colour, score outside 0–100, non-positive ttl, …).
+    """
+    if ttl <= 0:
+        raise ValueError("ttl must be positive")
+    payload = encode_claims(
+        iss=iss, iat=iat, exp=iat + ttl, cti=cti if cti is not None else secrets.token_bytes(
+            CTI_LENGTH), colour=Colour(colour), score=score, policy=policy, cnf=cnf)
+    return CREDENTIAL_PREFIX + b45encode(sign_cose(key, payload))
+
+
+def sign_jws(key: PrivateKey, payload: bytes, typ: str) -> str:
+    """Return a flattened JWS of ``payload`` whose header carries the signer's public JWK."""
+    public = key.public_key()
+    jwk = {k: v for k, v in key_to_jwk(public).items() if k != "use"}
+    protected = encode_header({"alg": alg_for(public).jose_name, "typ": typ, "jwk": jwk})
+    return encode_jws(protected, payload, sign_raw(key, signing_input(protected, payload)))

@@ -1,0 +1,117 @@
+"""The credential's claims: encoding (for the issuer) and strict parsing (for the verifier)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cbor2
+
+from .cose import loads_strict
+from .errors import Reason, VerificationError
+from .keys import b64url
+from .labels import Alg, Claim, Colour, Health
+
+SCORE_MIN, SCORE_MAX = 0, 100
+#: Length of the random credential id. 96 bits: no two of a billion credentials collide (p < 1e-11)
+#: and none can be guessed; 16 bytes would cost the QR code its version 8 (docs/FORMAT.md).
+CTI_LENGTH = 12
+#: Length of the policy reference: the first bytes of SHA-256 over the published policy document.
+POLICY_DIGEST_LENGTH = 8
+MAX_ISS_LENGTH = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A credential's content. From :func:`verifier.verify` it is verified; from
+    :func:`verifier.decode_unverified` it is not."""
+
+    iss: str
+    iat: int
+    exp: int
+    cti: bytes
+    colour: Colour
+    score: int
+    policy: bytes | None = None
+    cnf: dict[Any, Any] | None = None
+    kid: bytes = b""
+    alg: Alg = Alg.ES256
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (byte strings as hex, times as epoch seconds)."""
+        return {
+            "iss": self.iss, "iat": self.iat, "exp": self.exp, "cti": self.cti.hex(),
+            "colour": self.colour.value, "score": self.score,
+            "policy": self.policy.hex() if self.policy is not None else None,
+            "device_bound": self.cnf is not None,
+            "kid": b64url(self.kid), "alg": self.alg.jose_name,
+        }
+
+
+def encode_claims(*, iss: str, iat: int, exp: int, cti: bytes, colour: Colour, score: int,
+                  policy: bytes | None = None, cnf: dict[Any, Any] | None = None) -> bytes:
+    """Return the CBOR claims map (the COSE payload).
+
+    Raises ``ValueError`` for values the verifier would reject, so the issuer never signs one.
+    """
+    health: dict[int, Any] = {Health.COLOUR: Colour(colour).code, Health.SCORE: score}
+    if policy is not None:
+        health[Health.POLICY] = policy
+    claims: dict[int, Any] = {
+        Claim.ISS: iss, Claim.IAT: iat, Claim.EXP: exp, Claim.CTI: cti, Claim.HEALTH: health,
+    }
+    if cnf is not None:
+        claims[Claim.CNF] = cnf
+    _check_claims(claims)
+    return cbor2.dumps({int(k): v for k, v in claims.items()})
+
+
+def _is_int(value: Any) -> bool:
+    return type(value) is int
+
+
+def _check_claims(claims: dict[Any, Any]) -> None:
+    iss, iat, exp, cti = (claims.get(k) for k in (Claim.ISS, Claim.IAT, Claim.EXP, Claim.CTI))
+    health = claims.get(Claim.HEALTH)
+    if not (isinstance(iss, str) and 0 < len(iss) <= MAX_ISS_LENGTH):
+        raise ValueError("iss must be a text of 1 to 32 characters")
+    if not (_is_int(iat) and _is_int(exp) and 0 <= iat < exp < 2**32):
+        raise ValueError("iat and exp must be epoch seconds with iat < exp")
+    if not (isinstance(cti, bytes) and len(cti) == CTI_LENGTH):
+        raise ValueError(f"cti must be {CTI_LENGTH} bytes")
+    if not isinstance(health, dict):
+        raise ValueError("health claim missing")
+    colour, score = health.get(Health.COLOUR), health.get(Health.SCORE)
+    if not (_is_int(colour) and colour in (0, 1, 2)):
+        raise ValueError("colour must be 0 (green), 1 (yellow) or 2 (red)")
+    if not (_is_int(score) and SCORE_MIN <= score <= SCORE_MAX):
+        raise ValueError("score must be an integer from 0 to 100")
+    policy = health.get(Health.POLICY)
+    if policy is not None and not (isinstance(policy, bytes)
+                                   and len(policy) == POLICY_DIGEST_LENGTH):
+        raise ValueError(f"policy must be {POLICY_DIGEST_LENGTH} bytes")
+    cnf = claims.get(Claim.CNF)
+    if cnf is not None and not (isinstance(cnf, dict) and cnf):
+        raise ValueError("cnf must be a non-empty map")
+
+
+def parse_claims(payload: bytes, *, kid: bytes = b"", alg: Alg = Alg.ES256) -> Credential:
+    """Return the :class:`Credential` in a COSE payload. Times are *not* checked here.
+
+    Raises :class:`VerificationError`: ``malformed`` when the payload is not a CBOR map,
+    ``invalid_claims`` when a required claim is missing or out of range.
+    """
+    claims = loads_strict(payload, "claims")
+    if not isinstance(claims, dict):
+        raise VerificationError(Reason.MALFORMED, "claims are not a map")
+    try:
+        _check_claims(claims)
+    except ValueError as exc:
+        raise VerificationError(Reason.INVALID_CLAIMS, str(exc), kid=kid) from None
+    health = claims[Claim.HEALTH]
+    return Credential(
+        iss=claims[Claim.ISS], iat=claims[Claim.IAT], exp=claims[Claim.EXP],
+        cti=claims[Claim.CTI], colour=Colour.from_code(health[Health.COLOUR]),
+        score=health[Health.SCORE], policy=health.get(Health.POLICY),
+        cnf=claims.get(Claim.CNF), kid=kid, alg=alg,
+    )

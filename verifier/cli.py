@@ -1,0 +1,153 @@
+"""``healthcode-verifier``: check health codes offline from the command line.
+
+Exit codes: 0 the code is valid; 1 the code was rejected (any reason, ``no_code`` included);
+2 usage error, unreadable input file, or an unusable trust list.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .claims import Credential
+from .errors import HealthCodeError, TrustListError, VerificationError
+from .image import MAX_IMAGE_BYTES, Backend
+from .labels import CREDENTIAL_PREFIX
+from .scan import verify_image
+from .timefmt import humanize, iso, parse_instant
+from .trust import TRUST_LIST_FILE, TrustList
+from .verify import MAX_TEXT_LENGTH, now_seconds, verify
+
+EXIT_VALID, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
+_PATH_SUFFIXES = (".png", ".jpg", ".jpeg", ".txt", ".svg")
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+def default_trust_path() -> Path:
+    """``$HEALTHCODE_HOME/keys/trust-list.json`` (the current directory when unset)."""
+    return Path(os.environ.get("HEALTHCODE_HOME") or ".") / "keys" / TRUST_LIST_FILE
+
+
+class InstantType(click.ParamType):
+    name = "ISO8601"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        try:
+            return parse_instant(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 time", param, ctx)
+
+
+def read_input(spec: str) -> str | bytes:
+    """Return the code text, or the image bytes, that INPUT names.
+
+    Raises ``click.UsageError`` for a missing or unreadable file (exit 2).
+    """
+    if spec == "-":
+        data = sys.stdin.buffer.read(MAX_IMAGE_BYTES + 1)
+    else:
+        path = Path(spec)
+        if not path.is_file():
+            if spec.startswith(CREDENTIAL_PREFIX) or not (
+                    "/" in spec or spec.lower().endswith(_PATH_SUFFIXES)):
+                return spec  # the QR text itself
+            raise click.UsageError(f"no such file: {spec}")
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read(MAX_IMAGE_BYTES + 1)
+        except OSError as exc:
+            raise click.UsageError(f"cannot read {spec}: {exc.strerror}") from None
+    if data.startswith(_IMAGE_MAGIC):
+        return data
+    return data[: 4 * MAX_TEXT_LENGTH].decode("utf-8", "replace").strip()
+
+
+def _result(credential: Credential | None, error: HealthCodeError | None, now: int
+            ) -> dict[str, Any]:
+    if credential is not None:
+        return {"valid": True, "reason": None, "message": "valid", **credential.as_dict(),
+                "expires": iso(credential.exp), "issued": iso(credential.iat),
+                "checked_at": iso(now)}
+    assert error is not None
+    context = error.context
+    return {
+        "valid": False, "reason": error.reason.value, "message": error.detail,
+        "colour": None, "score": None,
+        "expires": iso(context["exp"]) if "exp" in context else None,
+        "exp": context.get("exp"), "kid": context.get("kid"), "iss": None,
+        "checked_at": iso(now),
+    }
+
+
+def _human(result: dict[str, Any], now: int) -> str:
+    if result["valid"]:
+        left = result["exp"] - now
+        when = f"in {humanize(left)}" if left >= 0 else f"{humanize(left)} ago, within skew"
+        return (f"VALID  {result['colour'].upper()}  score {result['score']}  "
+                f"expires {result['expires']} ({when})  issuer {result['iss']}  "
+                f"key {result['kid']}")
+    line = f"REJECTED ({result['reason']}): {result['message']}"
+    if result["reason"] == "expired" and result["expires"]:
+        line += f" (expired {result['expires']}, {humanize(now - result['exp'])} ago)"
+    return line
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="healthcode-verifier")
+def main() -> None:
+    """Verify healthcode credentials offline, with nothing but public keys."""
+
+
+@main.command(epilog="""\b
+Examples:
+  healthcode-verifier check code.png
+  healthcode-verifier check 'HCC1:...' --json
+  cat code.txt | healthcode-verifier check - --at 2026-12-01T08:00:00Z
+\b
+Exit codes: 0 valid, 1 rejected, 2 usage error / unreadable input / unusable trust list.""")
+@click.argument("input_spec", metavar="INPUT")
+@click.option("--trust", "trust_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Signed trust list [default: $HEALTHCODE_HOME/keys/trust-list.json].")
+@click.option("--anchor", "anchor_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Pinned trust anchor: public key (PEM or JWK) or its sha256 thumbprint "
+                   "[default: anchor.pub.pem beside the trust list].")
+@click.option("--at", "at", type=InstantType(),
+              help="Check as of this time (ISO 8601; no offset means UTC) instead of now.")
+@click.option("--backend", type=click.Choice([b.value for b in Backend]),
+              default=Backend.ZXING.value, show_default=True, help="QR decoder for images.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def check(input_spec: str, trust_path: Path | None, anchor_path: Path | None, at: int | None,
+          backend: str, as_json: bool) -> None:
+    """Check the health code in INPUT: an image (PNG/JPEG), a text file, the code text, or -
+    for standard input."""
+    now = at if at is not None else now_seconds()
+    trust_path = trust_path or default_trust_path()
+    error: HealthCodeError | None = None
+    credential: Credential | None = None
+    try:
+        trust = TrustList.load(trust_path, anchor_path, now=now)
+    except OSError as exc:
+        raise click.UsageError(f"cannot read trust list or anchor: {exc}") from None
+    except TrustListError as exc:
+        error = exc
+    else:
+        source = read_input(input_spec)
+        try:
+            if isinstance(source, bytes):
+                credential = verify_image(source, trust, now, backend)
+            else:
+                credential = verify(source, trust, now)
+        except VerificationError as exc:
+            error = exc
+    result = _result(credential, error, now)
+    click.echo(json.dumps(result) if as_json else _human(result, now))
+    if isinstance(error, TrustListError):
+        sys.exit(EXIT_USAGE)
+    sys.exit(EXIT_VALID if credential is not None else EXIT_REJECTED)

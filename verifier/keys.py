@@ -1,0 +1,136 @@
+"""Public keys: JWK (RFC 7517) in and out, key ids, and signature checks per algorithm.
+
+A key id is the first :data:`KID_LENGTH` bytes of the key's RFC 7638 JWK thumbprint (SHA-256
+over the canonical JSON of its required members), so anyone holding the public key can recompute
+it, and it does not depend on how the key was stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from .errors import Reason, VerificationError
+from .labels import Alg
+
+KID_LENGTH = 8
+PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+_P256_COORD = 32
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+
+
+class KeyFormatError(ValueError):
+    """A JWK or key file is not a usable public key of an allowed algorithm."""
+
+
+def b64url(data: bytes) -> str:
+    """Return unpadded base64url text (RFC 7515 section 2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """Return the bytes of unpadded base64url ``text``; raises ``ValueError`` if it is not."""
+    if not isinstance(text, str) or "=" in text:
+        raise ValueError("not unpadded base64url text")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not base64url: {exc}") from None
+
+
+def _required_members(key: PublicKey) -> dict[str, str]:
+    """The JWK members RFC 7638 hashes, in lexicographic order."""
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        if not isinstance(key.curve, ec.SECP256R1):
+            raise KeyFormatError("only P-256 EC keys are allowed")
+        numbers = key.public_numbers()
+        return {"crv": "P-256", "kty": "EC",
+                "x": b64url(numbers.x.to_bytes(_P256_COORD, "big")),
+                "y": b64url(numbers.y.to_bytes(_P256_COORD, "big"))}
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        raw = key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return {"crv": "Ed25519", "kty": "OKP", "x": b64url(raw)}
+    raise KeyFormatError(f"unsupported key type {type(key).__name__}")
+
+
+def thumbprint(key: PublicKey) -> bytes:
+    """Return the RFC 7638 SHA-256 JWK thumbprint of ``key`` (32 bytes)."""
+    canonical = json.dumps(_required_members(key), separators=(",", ":"), sort_keys=True)
+    return hashlib.sha256(canonical.encode("ascii")).digest()
+
+
+def kid_for(key: PublicKey) -> bytes:
+    """Return the key id of ``key``: its JWK thumbprint truncated to :data:`KID_LENGTH` bytes."""
+    return thumbprint(key)[:KID_LENGTH]
+
+
+def alg_for(key: PublicKey) -> Alg:
+    """Return the one algorithm a key of this type is used with."""
+    return Alg.EDDSA if isinstance(key, ed25519.Ed25519PublicKey) else Alg.ES256
+
+
+def key_to_jwk(key: PublicKey) -> dict[str, str]:
+    """Return the public JWK of ``key`` with ``kid``, ``alg`` and ``use``."""
+    jwk = _required_members(key)
+    return {**jwk, "kid": b64url(kid_for(key)), "alg": alg_for(key).jose_name, "use": "sig"}
+
+
+def jwk_to_key(jwk: Any) -> tuple[PublicKey, Alg, bytes]:
+    """Return ``(public key, pinned algorithm, kid)`` from a public JWK.
+
+    The ``kid`` must be the one derived from the key, and ``alg`` must fit the key type.
+    Raises :class:`KeyFormatError` otherwise, or when the JWK holds a private member.
+    """
+    if not isinstance(jwk, dict):
+        raise KeyFormatError("a JWK is a JSON object")
+    if "d" in jwk:
+        raise KeyFormatError("the JWK holds a private key")
+    try:
+        kty, crv = jwk["kty"], jwk["crv"]
+        if kty == "EC" and crv == "P-256":
+            x, y = b64url_decode(jwk["x"]), b64url_decode(jwk["y"])
+            if len(x) != _P256_COORD or len(y) != _P256_COORD:
+                raise KeyFormatError("P-256 coordinates are 32 bytes")
+            key: PublicKey = ec.EllipticCurvePublicKey.from_encoded_point(
+                ec.SECP256R1(), b"\x04" + x + y)
+        elif kty == "OKP" and crv == "Ed25519":
+            key = ed25519.Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
+        else:
+            raise KeyFormatError(f"unsupported key type {kty}/{crv}")
+        alg = Alg.from_jose(jwk["alg"])
+        kid = b64url_decode(jwk["kid"])
+    except KeyFormatError:
+        raise
+    except (KeyError, ValueError, TypeError) as exc:
+        raise KeyFormatError(f"invalid JWK: {exc!s}") from None
+    if alg is not alg_for(key):
+        raise KeyFormatError(f"alg {alg.jose_name} does not fit the key type")
+    if kid != kid_for(key):
+        raise KeyFormatError("kid is not the key's thumbprint")
+    return key, alg, kid
+
+
+def verify_signature(key: PublicKey, alg: Alg, message: bytes, signature: bytes) -> None:
+    """Check that ``signature`` (COSE/JOSE raw form: r||s for ES256) signs ``message``.
+
+    Raises :class:`VerificationError` (``bad_signature``) when it does not.
+    """
+    try:
+        if alg is Alg.ES256:
+            if len(signature) != 2 * _P256_COORD:
+                raise InvalidSignature
+            der = encode_dss_signature(int.from_bytes(signature[:_P256_COORD], "big"),
+                                       int.from_bytes(signature[_P256_COORD:], "big"))
+            key.verify(der, message, _ECDSA_SHA256)  # type: ignore[call-arg]
+        else:
+            key.verify(signature, message)  # type: ignore[call-arg]
+    except InvalidSignature:
+        raise VerificationError(Reason.BAD_SIGNATURE) from None

@@ -1,0 +1,55 @@
+"""Reading and showing instants and durations on the command line and on screens."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+_DURATION = re.compile(r"^\s*(\d{1,9})\s*([smhdw]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_instant(text: str) -> int:
+    """Return epoch seconds for an ISO 8601 time (``2026-11-28T09:00:00+08:00``; no offset
+    means UTC) or for plain epoch seconds. Raises ``ValueError`` otherwise."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def parse_duration(text: str) -> int:
+    """Return seconds for ``90s``, ``15m``, ``24h``, ``7d``, ``2w`` or plain seconds.
+
+    Raises ``ValueError`` for anything else or for zero.
+    """
+    match = _DURATION.match(text.lower())
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (try 90s, 15m, 24h, 7d)")
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError("duration must be positive")
+    return seconds
+
+
+def iso(epoch: int) -> str:
+    """Return ``epoch`` as an ISO 8601 UTC time with a ``Z``."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def humanize(seconds: int) -> str:
+    """Return a short span such as ``23h 59m`` or ``3d 4h`` (sign dropped)."""
+    seconds = abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m {secs}s"
+    return f"{secs}s"
