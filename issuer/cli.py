@@ -20,7 +20,13 @@ from verifier.timefmt import iso, parse_duration
 
 from . import __version__
 from .home import Home, HomeError
-from .keystore import DEFAULT_ISSUER, DEFAULT_ISSUER_NAME, init_home, load_signing_key
+from .keystore import (
+    DEFAULT_ISSUER,
+    DEFAULT_ISSUER_NAME,
+    ISS_QR_BUDGET,
+    init_home,
+    load_signing_key,
+)
 from .keystore import publish_trust_list as publish
 from .render import FORMATS, write_code
 from .signing import issue_credential
@@ -64,6 +70,9 @@ def main() -> None:
 def init(home_dir: Path | None, iss: str, name: str, alg: str) -> None:
     """Create a trust anchor, a signing key and a signed trust list in HOME/keys."""
     home = Home.resolve(home_dir)
+    if len(iss) > ISS_QR_BUDGET:
+        click.echo(f"Warning: an issuer id longer than {ISS_QR_BUDGET} characters pushes codes "
+                   "past QR version 8, and larger symbols scan less well.", err=True)
     try:
         config = init_home(home, iss=iss, name=name, alg=Alg.from_jose(alg))
     except HomeError as exc:

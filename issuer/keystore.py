@@ -16,7 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from verifier.keys import b64url, key_to_jwk, kid_for
+from verifier.keys import key_to_jwk, kid_for
 from verifier.labels import Alg
 from verifier.trust import TRUST_LIST_TYPE, TRUST_LIST_VERSION
 
@@ -31,6 +31,8 @@ TRUST_LIST_VALIDITY = 30 * DAY
 #: Re-sign the trust list when less than this is left (``make run``, the service).
 TRUST_LIST_REFRESH = 7 * DAY
 DEFAULT_ISSUER = "HZ"
+#: Longest issuer id that keeps a code with a policy digest at QR version 8-M (docs/FORMAT.md).
+ISS_QR_BUDGET = 8
 DEFAULT_ISSUER_NAME = "Hangzhou health code (demo issuer)"
 
 
@@ -99,7 +101,7 @@ def init_home(home: Home, iss: str = DEFAULT_ISSUER, name: str = DEFAULT_ISSUER_
     write_atomic(home.anchor_public, anchor.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo), 0o644)
     signing = _generate(alg)
-    kid = b64url(kid_for(signing.public_key()))
+    kid = kid_for(signing.public_key()).decode("ascii")
     _write_private(home, home.signing_key(kid), signing)
     config = IssuerConfig(iss=iss, name=name, current=kid, keys=[{
         "kid": kid, "alg": alg.jose_name, "nbf": now, "exp": now + KEY_SIGNING_PERIOD,

@@ -9,7 +9,7 @@ import cbor2
 
 from .cose import loads_strict
 from .errors import Reason, VerificationError
-from .keys import b64url
+from .keys import kid_text
 from .labels import Alg, Claim, Colour, Health
 
 SCORE_MIN, SCORE_MAX = 0, 100
@@ -44,7 +44,7 @@ class Credential:
             "colour": self.colour.value, "score": self.score,
             "policy": self.policy.hex() if self.policy is not None else None,
             "device_bound": self.cnf is not None,
-            "kid": b64url(self.kid), "alg": self.alg.jose_name,
+            "kid": kid_text(self.kid), "alg": self.alg.jose_name,
         }
 
 

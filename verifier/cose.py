@@ -69,7 +69,9 @@ def loads_strict(data: bytes, what: str) -> Any:
     stream = io.BytesIO(data)
     try:
         value = cbor2.CBORDecoder(stream).decode()
-    except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError,
+    # ArithmeticError: cbor2 builds Decimals for tags 4 and 5, which raise decimal.Overflow or
+    # InvalidOperation (not ValueError) on a huge exponent or a bad mantissa.
+    except (cbor2.CBORDecodeError, ValueError, TypeError, ArithmeticError, RecursionError,
             MemoryError, LookupError) as exc:
         raise VerificationError(Reason.MALFORMED, f"{what}: invalid CBOR ({exc})") from None
     if stream.tell() != len(data):

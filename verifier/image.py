@@ -26,9 +26,11 @@ MAX_PIXELS = 25_000_000
 #: Small frames are upscaled 2x in the extra passes; larger ones are not worth the time.
 UPSCALE_BELOW = 1000
 _FORMATS = ["PNG", "JPEG"]
-# Pillow raises a variety of types on a damaged file; all mean the same to us.
+# Pillow raises a variety of types on a damaged file; all mean the same to us. It also warns
+# (DecompressionBombWarning at 89–179 megapixels, UserWarning on corrupt EXIF); where warnings
+# are errors (pytest here, `python -W error`) those arrive as exceptions and mean the same.
 _PIL_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, struct.error,
-               Image.DecompressionBombError, MemoryError)
+               Image.DecompressionBombError, Warning, MemoryError)
 
 ImageSource = str | Path | bytes | Image.Image
 
@@ -65,6 +67,8 @@ def load_image(source: ImageSource) -> Image.Image:
         except _PIL_ERRORS as exc:
             raise _malformed(f"not a readable PNG or JPEG image ({exc})") from None
     width, height = image.size
+    if width < 1 or height < 1:  # both decoders crash on an empty image
+        raise _malformed(f"image of {width}x{height} pixels is empty")
     if width * height > MAX_PIXELS:
         raise _malformed(f"image of {width}x{height} pixels is too large")
     try:

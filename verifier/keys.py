@@ -1,8 +1,11 @@
 """Public keys: JWK (RFC 7517) in and out, key ids, and signature checks per algorithm.
 
-A key id is the first :data:`KID_LENGTH` bytes of the key's RFC 7638 JWK thumbprint (SHA-256
-over the canonical JSON of its required members), so anyone holding the public key can recompute
-it, and it does not depend on how the key was stored.
+A key id is the first :data:`KID_LENGTH` characters of the base64url RFC 7638 JWK thumbprint
+(SHA-256 over the canonical JSON of the key's required members): anyone holding the public key
+can recompute it. The same ASCII characters are the JWK ``kid`` (a string) and the COSE ``kid``
+(bytes), so JOSE and COSE libraries that map one to the other as UTF-8 (python-cwt, for one)
+find the key; 48 bits tell a trust list's keys apart, and the list is signed, so ids need no
+resistance to forgery.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from .errors import Reason, VerificationError
 from .labels import Alg
 
-KID_LENGTH = 8
+KID_LENGTH = 8  # characters, i.e. bytes in the COSE header
 PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 _P256_COORD = 32
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
@@ -68,8 +71,15 @@ def thumbprint(key: PublicKey) -> bytes:
 
 
 def kid_for(key: PublicKey) -> bytes:
-    """Return the key id of ``key``: its JWK thumbprint truncated to :data:`KID_LENGTH` bytes."""
-    return thumbprint(key)[:KID_LENGTH]
+    """Return the key id of ``key``: :data:`KID_LENGTH` ASCII characters of its thumbprint."""
+    return b64url(thumbprint(key))[:KID_LENGTH].encode("ascii")
+
+
+def kid_text(kid: bytes) -> str:
+    """Return a key id for display: its characters, or hex if it is not printable ASCII."""
+    if kid.isascii() and kid.decode("ascii").isprintable():
+        return kid.decode("ascii")
+    return kid.hex()
 
 
 def alg_for(key: PublicKey) -> Alg:
@@ -80,7 +90,7 @@ def alg_for(key: PublicKey) -> Alg:
 def key_to_jwk(key: PublicKey) -> dict[str, str]:
     """Return the public JWK of ``key`` with ``kid``, ``alg`` and ``use``."""
     jwk = _required_members(key)
-    return {**jwk, "kid": b64url(kid_for(key)), "alg": alg_for(key).jose_name, "use": "sig"}
+    return {**jwk, "kid": kid_for(key).decode("ascii"), "alg": alg_for(key).jose_name, "use": "sig"}
 
 
 def jwk_to_key(jwk: Any) -> tuple[PublicKey, Alg, bytes]:
@@ -106,10 +116,10 @@ def jwk_to_key(jwk: Any) -> tuple[PublicKey, Alg, bytes]:
         else:
             raise KeyFormatError(f"unsupported key type {kty}/{crv}")
         alg = Alg.from_jose(jwk["alg"])
-        kid = b64url_decode(jwk["kid"])
+        kid = jwk["kid"].encode("ascii")
     except KeyFormatError:
         raise
-    except (KeyError, ValueError, TypeError) as exc:
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise KeyFormatError(f"invalid JWK: {exc!s}") from None
     if alg is not alg_for(key):
         raise KeyFormatError(f"alg {alg.jose_name} does not fit the key type")

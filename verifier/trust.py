@@ -24,9 +24,9 @@ from .jws import MAX_JWS_BYTES, JwsFormatError, decode_jws
 from .keys import (
     KeyFormatError,
     PublicKey,
-    b64url,
     b64url_decode,
     jwk_to_key,
+    kid_text,
     thumbprint,
     verify_signature,
 )
@@ -70,7 +70,7 @@ class TrustList:
         try:
             return self.keys[kid]
         except KeyError:
-            raise VerificationError(Reason.UNKNOWN_KEY, kid=b64url(kid)) from None
+            raise VerificationError(Reason.UNKNOWN_KEY, kid=kid_text(kid)) from None
 
     def check_current(self, now: int) -> None:
         """Raise :class:`TrustListError` (``trust_list_expired``) if the list is past expiry."""

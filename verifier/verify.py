@@ -13,7 +13,7 @@ from .base45 import Base45Error, b45decode
 from .claims import Credential, parse_claims
 from .cose import decode_protected, decode_sign1, sig_structure
 from .errors import HealthCodeError, Reason, VerificationError
-from .keys import b64url, verify_signature
+from .keys import kid_text, verify_signature
 from .labels import CREDENTIAL_PREFIX, Alg
 from .trust import TrustList
 
@@ -78,7 +78,7 @@ def _known_alg(alg: int, kid: bytes) -> Alg:
         return Alg(alg)
     except ValueError:
         raise VerificationError(Reason.UNSUPPORTED_ALGORITHM, f"COSE algorithm {alg}",
-                                kid=b64url(kid)) from None
+                                kid=kid_text(kid)) from None
 
 
 def verify(text: str, trust: TrustList, now: Now = None) -> Credential:
@@ -99,33 +99,34 @@ def verify(text: str, trust: TrustList, now: Now = None) -> Credential:
         # The key's pinned algorithm wins over whatever the header claims.
         raise VerificationError(Reason.UNSUPPORTED_ALGORITHM,
                                 f"header says {alg.jose_name}, key is {key.alg.jose_name}",
-                                kid=b64url(kid))
+                                kid=kid_text(kid))
     try:
         verify_signature(key.public_key, alg, sig_structure(sign1.protected, sign1.payload),
                          sign1.signature)
     except VerificationError as exc:
-        exc.context["kid"] = b64url(kid)
+        exc.context["kid"] = kid_text(kid)
         raise
     credential = parse_claims(sign1.payload, kid=kid, alg=alg)
     _check_key_and_time(credential, key.iss, key.not_before, key.not_after, at)
     if credential.cnf is not None:
-        raise VerificationError(Reason.HOLDER_PROOF_MISSING, kid=b64url(kid))
+        raise VerificationError(Reason.HOLDER_PROOF_MISSING, kid=kid_text(kid))
     return credential
 
 
 def _check_key_and_time(cred: Credential, key_iss: str, nbf: int, naf: int, now: int) -> None:
-    context = {"kid": b64url(cred.kid), "exp": cred.exp, "now": now}
+    context = {"kid": kid_text(cred.kid), "exp": cred.exp, "now": now}
     if cred.iss != key_iss:
         raise VerificationError(Reason.KEY_NOT_VALID,
                                 f"key belongs to issuer {key_iss!r}, code says {cred.iss!r}",
                                 **context)
-    if not nbf <= cred.iat <= naf:
-        raise VerificationError(Reason.KEY_NOT_VALID,
-                                "issued outside the signing key's validity window", **context)
+    # Expiry first: for a code that is long dead, "expired" is the useful answer.
     if now > cred.exp + CLOCK_SKEW:
         raise VerificationError(Reason.EXPIRED, **context)
     if cred.iat > now + CLOCK_SKEW:
         raise VerificationError(Reason.NOT_YET_VALID, **context)
+    if not nbf <= cred.iat <= naf:
+        raise VerificationError(Reason.KEY_NOT_VALID,
+                                "issued outside the signing key's validity window", **context)
 
 
 def is_valid(text: str, trust: TrustList, now: Now = None) -> bool:

@@ -1,0 +1,55 @@
+"""Shared fixtures: a real issuer home on disk, its trust list, and a fixed clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from issuer.home import PASSPHRASE_ENV, Home
+from issuer.keystore import init_home, load_signing_key
+from issuer.signing import issue_credential
+from verifier import TrustList
+
+#: The fixed "now" of the tests (2026-11-18T...Z); nothing reads the clock at collection time.
+NOW = 1_795_500_000
+DAY = 86_400
+TEST_PASSPHRASE = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Home:
+    """An initialised issuer home (keys created at NOW - 1 day), shared read-only by tests."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv(PASSPHRASE_ENV, TEST_PASSPHRASE)
+    home = Home(tmp_path_factory.mktemp("home"))
+    init_home(home, now=NOW - DAY)
+    mp.undo()
+    return home
+
+
+@pytest.fixture(scope="session")
+def signing(home: Home):
+    """``(private key, config)`` of the shared home's current signing key."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv(PASSPHRASE_ENV, TEST_PASSPHRASE)
+    key, config, _ = load_signing_key(home)
+    mp.undo()
+    return key, config
+
+
+@pytest.fixture(scope="session")
+def trust(home: Home) -> TrustList:
+    return TrustList.load(home.trust_list, now=NOW)
+
+
+@pytest.fixture(scope="session")
+def make_code(signing):
+    """``make_code(**overrides)`` -> a fresh code text signed by the shared home's key."""
+    key, config = signing
+
+    def make(colour: str = "green", score: int = 87, iat: int = NOW, ttl: int = DAY,
+             **extra) -> str:
+        return issue_credential(key, iss=extra.pop("iss", config.iss), colour=colour,
+                                score=score, iat=iat, ttl=ttl, **extra)
+
+    return make
+

@@ -1,0 +1,246 @@
+"""Both command lines, driven with click's CliRunner: outputs, JSON and exit codes."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import DAY, TEST_PASSPHRASE
+
+from issuer.cli import main as issuer_cli
+from issuer.home import PASSPHRASE_ENV
+from verifier.cli import main as verifier_cli
+from verifier.timefmt import iso
+
+
+@pytest.fixture(scope="module")
+def t0() -> int:
+    """`healthcode-issuer init` stamps its key's signing window with the real clock, so these
+    tests issue codes at the next full hour after the module's home was made."""
+    return int(time.time()) // 3600 * 3600 + 3600
+
+
+@pytest.fixture(scope="module")
+def cli_home(tmp_path_factory, t0) -> Path:
+    """A home made by `healthcode-issuer init` with a generated passphrase."""
+    root = tmp_path_factory.mktemp("cli-home")
+    mp = pytest.MonkeyPatch()
+    mp.delenv(PASSPHRASE_ENV, raising=False)
+    result = CliRunner().invoke(issuer_cli, ["init", "--home", str(root)])
+    mp.undo()
+    assert result.exit_code == 0, result.output
+    assert "WARNING" in result.output and "passphrase" in result.output
+    return root
+
+
+def issue(home: Path, out: Path, *args: str) -> dict:
+    result = CliRunner().invoke(issuer_cli, ["issue", "--home", str(home), "--out", str(out),
+                                             "--json", *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def check(home: Path, *args: str, at: str | None = None, input: bytes | None = None):
+    when = ["--at", at] if at else []
+    result = CliRunner().invoke(
+        verifier_cli, ["check", *args, "--trust", str(home / "keys" / "trust-list.json"),
+                       *when, "--json"], input=input)
+    return result.exit_code, (json.loads(result.stdout) if result.stdout.startswith("{")
+                              else result.output)
+
+
+def test_init_writes_encrypted_keys_0600(cli_home):
+    keys = cli_home / "keys"
+    private = sorted(keys.glob("*.key.pem"))
+    assert len(private) == 2  # trust anchor and first signing key
+    for path in [*private, keys / "passphrase"]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    for path in private:
+        assert b"BEGIN ENCRYPTED PRIVATE KEY" in path.read_bytes()
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o700
+
+
+def test_init_refuses_to_overwrite(cli_home):
+    before = {p.name: p.read_bytes() for p in (cli_home / "keys").iterdir()}
+    result = CliRunner().invoke(issuer_cli, ["init", "--home", str(cli_home)])
+    assert result.exit_code == 1
+    assert "refusing" in result.output
+    assert {p.name: p.read_bytes() for p in (cli_home / "keys").iterdir()} == before
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg", ".txt"])
+def test_issue_and_check_round_trip(t0, cli_home, tmp_path, suffix):
+    out = tmp_path / f"code{suffix}"
+    summary = issue(cli_home, out, "--colour", "green", "--score", "87", "--at", iso(t0))
+    assert summary["qr_version"] <= 8 and summary["qr_error"] == "M"
+    assert out.exists()
+    if suffix == ".svg":
+        assert out.read_text().lstrip().startswith("<svg")
+        return  # the verifier reads PNG and JPEG, not SVG
+    code, result = check(cli_home, str(out), at=iso(t0 + 3600))
+    assert code == 0
+    assert result["valid"] is True and result["reason"] is None
+    assert (result["colour"], result["score"]) == ("green", 87)
+    assert result["expires"] == iso(t0 + DAY)
+    assert result["iss"] == "HZ"
+    assert result["kid"] == summary["kid"]
+
+
+def test_check_accepts_text_argument_and_stdin(t0, cli_home, tmp_path):
+    out = tmp_path / "code.txt"
+    text = issue(cli_home, out, "--colour", "yellow", "--score", "60", "--at", iso(t0))["text"]
+    assert check(cli_home, text, at=iso(t0 + 3600))[0] == 0
+    piped = check(cli_home, "-", input=text.encode() + b"\n", at=iso(t0 + 3600))
+    assert piped[1]["colour"] == "yellow"
+    png = tmp_path / "code.png"
+    issue(cli_home, png, "--colour", "yellow", "--score", "60", "--at", iso(t0))
+    assert check(cli_home, "-", input=png.read_bytes(), at=iso(t0 + 3600))[1]["score"] == 60
+
+
+def test_human_output(t0, cli_home, tmp_path):
+    out = tmp_path / "code.txt"
+    issue(cli_home, out, "--colour", "red", "--score", "12", "--at", iso(t0), "--ttl", "2h")
+    trust = str(cli_home / "keys" / "trust-list.json")
+    ok = CliRunner().invoke(verifier_cli, ["check", str(out), "--trust", trust,
+                                           "--at", iso(t0 + 3600)])
+    assert ok.exit_code == 0
+    assert ok.output.startswith("VALID  RED  score 12")
+    assert "in 1h 0m" in ok.output
+    late = CliRunner().invoke(verifier_cli, ["check", str(out), "--trust", trust,
+                                             "--at", iso(t0 + 3 * 3600)])
+    assert late.exit_code == 1
+    assert late.output.startswith("REJECTED (expired): the code has expired")
+
+
+def test_expired_code_via_issue_time(t0, cli_home, tmp_path):
+    out = tmp_path / "old.png"
+    issue(cli_home, out, "--colour", "green", "--score", "90", "--at", iso(t0 - 3 * DAY),
+          "--ttl", "1d")
+    code, result = check(cli_home, str(out), at=iso(t0))
+    assert (code, result["valid"], result["reason"]) == (1, False, "expired")
+    assert result["expires"] == iso(t0 - 2 * DAY)
+
+
+def test_tampered_code(t0, cli_home, tmp_path):
+    out = tmp_path / "code.txt"
+    text = issue(cli_home, out, "--colour", "red", "--score", "10", "--at", iso(t0))["text"]
+    i = len(text) - 10
+    tampered = text[:i] + ("0" if text[i] != "0" else "1") + text[i + 1:]
+    code, result = check(cli_home, tampered, at=iso(t0 + 3600))
+    assert code == 1 and result["reason"] in ("bad_signature", "malformed")
+
+
+def test_wrong_trust_list(t0, cli_home, tmp_path, monkeypatch):
+    out = tmp_path / "code.png"
+    issue(cli_home, out, "--colour", "green", "--score", "80", "--at", iso(t0))
+    monkeypatch.setenv(PASSPHRASE_ENV, TEST_PASSPHRASE)
+    other = tmp_path / "other"
+    assert CliRunner().invoke(issuer_cli, ["init", "--home", str(other)]).exit_code == 0
+    code, result = check(other, str(out), at=iso(t0 + 60))
+    assert (code, result["reason"]) == (1, "unknown_key")
+
+
+def test_image_without_qr(cli_home, tmp_path):
+    from PIL import Image
+
+    blank = tmp_path / "blank.png"
+    Image.new("L", (320, 240), 200).save(blank)
+    code, result = check(cli_home, str(blank))
+    assert (code, result["reason"]) == (1, "no_code")
+
+
+def test_garbage_text_is_rejected_not_crashed(cli_home):
+    code, result = check(cli_home, "HCC1:NOT-REALLY")
+    assert (code, result["reason"]) == (1, "malformed")
+
+
+@pytest.mark.parametrize("args", [["does/not/exist.png"], ["missing.png"], []])
+def test_usage_errors_exit_2(cli_home, args):
+    result = CliRunner().invoke(verifier_cli, ["check", *args, "--trust",
+                                               str(cli_home / "keys" / "trust-list.json")])
+    assert result.exit_code == 2
+
+
+def test_unusable_trust_list_exit_2(cli_home, tmp_path):
+    broken = tmp_path / "trust-list.json"
+    broken.write_text("{}")
+    (tmp_path / "anchor.pub.pem").write_bytes((cli_home / "keys" / "anchor.pub.pem").read_bytes())
+    result = CliRunner().invoke(verifier_cli, ["check", "HCC1:", "--trust", str(broken), "--json"])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["reason"] == "trust_list_malformed"
+    missing = CliRunner().invoke(verifier_cli, ["check", "HCC1:", "--trust",
+                                                str(tmp_path / "nope.json")])
+    assert missing.exit_code == 2
+
+
+def test_trust_defaults_to_healthcode_home(t0, cli_home, tmp_path, monkeypatch):
+    out = tmp_path / "code.txt"
+    issue(cli_home, out, "--colour", "green", "--score", "70", "--at", iso(t0))
+    monkeypatch.setenv("HEALTHCODE_HOME", str(cli_home))
+    result = CliRunner().invoke(verifier_cli, ["check", str(out), "--at", iso(t0 + 3600)])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--colour", "blue", "--score", "1"], "blue"),
+    (["--colour", "green", "--score", "101"], "101"),
+    (["--colour", "green", "--score", "5", "--ttl", "0h"], "positive"),
+    (["--colour", "green", "--score", "5", "--ttl", "forever"], "duration"),
+    (["--colour", "green", "--score", "5", "--at", "yesterday"], "ISO 8601"),
+])
+def test_issue_usage_errors(cli_home, tmp_path, args, needle):
+    result = CliRunner().invoke(issuer_cli, ["issue", "--home", str(cli_home), "--out",
+                                             str(tmp_path / "x.png"), *args])
+    assert result.exit_code == 2 and needle in result.output
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_issue_bad_out_suffix(cli_home, tmp_path):
+    result = CliRunner().invoke(issuer_cli, ["issue", "--home", str(cli_home), "--out",
+                                             str(tmp_path / "x.gif"), "--colour", "green",
+                                             "--score", "5"])
+    assert result.exit_code == 2
+
+
+def test_issue_without_home_exit_1(tmp_path):
+    result = CliRunner().invoke(issuer_cli, ["issue", "--home", str(tmp_path), "--out",
+                                             str(tmp_path / "x.png"), "--colour", "green",
+                                             "--score", "5"])
+    assert result.exit_code == 1 and "init" in result.output
+
+
+def test_trust_list_resign_bumps_sequence(cli_home):
+    from verifier import TrustList
+
+    before = TrustList.load(cli_home / "keys" / "trust-list.json").sequence
+    result = CliRunner().invoke(issuer_cli, ["trust-list", "--home", str(cli_home)])
+    assert result.exit_code == 0, result.output
+    assert TrustList.load(cli_home / "keys" / "trust-list.json").sequence == before + 1
+
+
+def test_help_and_version():
+    for cli in (issuer_cli, verifier_cli):
+        assert CliRunner().invoke(cli, ["-h"]).exit_code == 0
+        assert "0.1.0" in CliRunner().invoke(cli, ["--version"]).output
+    assert "Example" in CliRunner().invoke(verifier_cli, ["check", "-h"]).output
+
+
+def test_installed_console_scripts_round_trip(tmp_path):
+    """The real entry points, as separate processes, with the passphrase from the env."""
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "HEALTHCODE_HOME": str(tmp_path), PASSPHRASE_ENV: TEST_PASSPHRASE}
+    run = lambda *a: subprocess.run(a, env=env, capture_output=True, text=True, timeout=60)  # noqa: E731
+    assert run(str(bindir / "healthcode-issuer"), "init").returncode == 0
+    assert not (tmp_path / "keys" / "passphrase").exists()
+    made = run(str(bindir / "healthcode-issuer"), "issue", "--colour", "green", "--score", "87",
+               "--out", str(tmp_path / "code.png"))
+    assert made.returncode == 0, made.stderr
+    checked = run(str(bindir / "healthcode-verifier"), "check", str(tmp_path / "code.png"),
+                  "--json")
+    assert checked.returncode == 0, checked.stderr
+    assert json.loads(checked.stdout)["colour"] == "green"

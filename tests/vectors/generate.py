@@ -1,0 +1,177 @@
+"""Regenerate tests/vectors/*.json: known-answer vectors for the credential format.
+
+Run ``make vectors`` (or ``python tests/vectors/generate.py``). Keys are derived from fixed
+labels and signatures are deterministic (RFC 6979), so the output is byte-for-byte stable; a
+diff after running this means the format changed.
+
+Valid vectors carry every intermediate stage in hex (claims CBOR, protected header,
+Sig_structure, signature, COSE_Sign1, Base45); invalid ones carry the expected reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import cbor2
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from issuer.signing import sign_raw  # noqa: E402
+from verifier.base45 import b45encode  # noqa: E402
+from verifier.claims import encode_claims  # noqa: E402
+from verifier.cose import encode_protected, encode_sign1, sig_structure  # noqa: E402
+from verifier.keys import b64url, key_to_jwk, kid_for  # noqa: E402
+from verifier.labels import CREDENTIAL_PREFIX, Alg, Claim, Health  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+NOW = 1_795_500_000  # 2026-11-23T...Z
+ISS = "HZ"
+KEY_NBF, KEY_EXP = NOW - 30 * 86400, NOW + 335 * 86400
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def p256_key(label: str) -> ec.EllipticCurvePrivateKey:
+    """A fixed test key: the scalar is SHA-256 of ``label`` reduced mod the group order."""
+    scalar = int.from_bytes(hashlib.sha256(label.encode()).digest(), "big") % P256_ORDER
+    return ec.derive_private_key(scalar, ec.SECP256R1())
+
+
+def ed25519_key(label: str) -> ed25519.Ed25519PrivateKey:
+    return ed25519.Ed25519PrivateKey.from_private_bytes(hashlib.sha256(label.encode()).digest())
+
+
+def private_jwk(key) -> dict[str, str]:
+    """The test key as a private JWK (test material only: never do this with a real key)."""
+    jwk = key_to_jwk(key.public_key())
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        d = key.private_numbers().private_value.to_bytes(32, "big")
+    else:
+        from cryptography.hazmat.primitives.serialization import (
+            Encoding,
+            NoEncryption,
+            PrivateFormat,
+        )
+        d = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    return {**jwk, "d": b64url(d)}
+
+
+def trusted(key) -> dict[str, Any]:
+    """The trust entry of a vector: the public JWK with its signing window and issuer."""
+    return {"iss": ISS, "jwk": key_to_jwk(key.public_key()), "nbf": KEY_NBF, "exp": KEY_EXP}
+
+
+def stages(key, claims_cbor: bytes, alg: int | None = None) -> dict[str, str]:
+    public = key.public_key()
+    alg = int(alg if alg is not None else (Alg.EDDSA if isinstance(key, ed25519.Ed25519PrivateKey)
+                                          else Alg.ES256))
+    protected = cbor2.dumps({1: alg, 4: kid_for(public)})
+    if alg in (Alg.ES256, Alg.EDDSA):
+        assert protected == encode_protected(Alg(alg), kid_for(public))
+    to_sign = sig_structure(protected, claims_cbor)
+    signature = sign_raw(key, to_sign)
+    cose = encode_sign1(protected, claims_cbor, signature)
+    b45 = b45encode(cose)
+    return {"claims_cbor": claims_cbor.hex(), "protected": protected.hex(),
+            "sig_structure": to_sign.hex(), "signature": signature.hex(), "cose": cose.hex(),
+            "base45": b45, "text": CREDENTIAL_PREFIX + b45}
+
+
+def claims(**inputs) -> bytes:
+    return encode_claims(**{**inputs, "cti": bytes.fromhex(inputs["cti"]),
+                            "policy": bytes.fromhex(inputs["policy"]) if inputs.get("policy")
+                            else None})
+
+
+def raw_claims(inputs: dict[str, Any], **override) -> bytes:
+    """Claims CBOR built by hand, to sign contents :func:`encode_claims` would refuse."""
+    health = {Health.COLOUR: {"green": 0, "yellow": 1, "red": 2}[inputs["colour"]],
+              Health.SCORE: inputs["score"]}
+    body = {Claim.ISS: inputs["iss"], Claim.IAT: inputs["iat"], Claim.EXP: inputs["exp"],
+            Claim.CTI: bytes.fromhex(inputs["cti"]), Claim.HEALTH: health}
+    for label, value in override.items():
+        target = health if label in ("colour", "score") else body
+        key = {"colour": Health.COLOUR, "score": Health.SCORE}.get(label) or Claim[label.upper()]
+        if value is None:
+            target.pop(key, None)
+        else:
+            target[key] = value
+    return cbor2.dumps({int(k): ({int(a): b for a, b in v.items()} if isinstance(v, dict) else v)
+                        for k, v in body.items()})
+
+
+def main() -> None:
+    issuer = p256_key("healthcode test vector issuer")
+    other = p256_key("healthcode test vector stranger")
+    edkey = ed25519_key("healthcode test vector eddsa issuer")
+    base = {"iss": ISS, "iat": NOW - 3600, "exp": NOW + 20 * 3600,
+            "cti": "0102030405060708090a0b0c", "colour": "green", "score": 87}
+    valid = [
+        ("green 87, ES256, no policy", issuer, base),
+        ("yellow 55 with a policy digest", issuer,
+         {**base, "colour": "yellow", "score": 55, "policy": "8f3c2a1d00e4b7a9"}),
+        ("red 0, score at the lower bound", issuer, {**base, "colour": "red", "score": 0}),
+        ("green 100, score at the upper bound", issuer, {**base, "score": 100}),
+        ("EdDSA (Ed25519) signing key", edkey, base),
+    ]
+    out_valid = []
+    for title, key, inputs in valid:
+        st = stages(key, claims(**inputs))
+        out_valid.append({
+            "title": title, "now": NOW, "key": private_jwk(key), "trust": [trusted(key)],
+            "inputs": inputs, "stages": st,
+            "expected": {**inputs, "policy": inputs.get("policy"),
+                         "kid": kid_for(key.public_key()).decode("ascii"),
+                         "alg": key_to_jwk(key.public_key())["alg"]},
+        })
+
+    good = claims(**base)
+    cnf = {1: {1: 2, -1: 1, -2: bytes(32), -3: True}}
+    invalid = [
+        ("expired: now past exp plus the clock skew", issuer, good, NOW + 21 * 3600, "expired"),
+        ("not yet valid: iat beyond now plus the clock skew", issuer, good, NOW - 7200,
+         "not_yet_valid"),
+        ("signed by a key the trust list does not hold", other, good, NOW, "unknown_key"),
+        ("score 101", issuer, raw_claims(base, score=101), NOW, "invalid_claims"),
+        ("colour 3", issuer, raw_claims(base, colour=3), NOW, "invalid_claims"),
+        ("cti missing", issuer, raw_claims(base, cti=None), NOW, "invalid_claims"),
+        ("issued before the key's signing window", issuer,
+         claims(**{**base, "iat": KEY_NBF - 10, "exp": NOW + 3600}), NOW, "key_not_valid"),
+        ("iss differs from the key's issuer", issuer, claims(**{**base, "iss": "SH"}), NOW,
+         "key_not_valid"),
+        ("device-bound credential shown bare", issuer, raw_claims(base, cnf=cnf), NOW,
+         "holder_proof_missing"),
+    ]
+    out_invalid = []
+    for title, key, body, now, reason in invalid:
+        out_invalid.append({"title": title, "now": now, "trust": [trusted(issuer)],
+                            "text": stages(key, body)["text"], "reason": reason})
+    es384 = stages(issuer, good, alg=-35)["text"]
+    bad_sig = bytearray(bytes.fromhex(stages(issuer, good)["cose"]))
+    bad_sig[-1] ^= 0x01
+    untagged = cbor2.dumps(cbor2.loads(bytes.fromhex(stages(issuer, good)["cose"])).value)
+    for title, text, reason in [
+        ("ES384 named in the protected header", es384, "unsupported_algorithm"),
+        ("last signature byte flipped", CREDENTIAL_PREFIX + b45encode(bytes(bad_sig)),
+         "bad_signature"),
+        ("COSE_Sign1 without tag 18", CREDENTIAL_PREFIX + b45encode(untagged), "malformed"),
+        ("EU certificate prefix", "HC1:" + stages(issuer, good)["base45"], "malformed"),
+        ("lower-case Base45", CREDENTIAL_PREFIX + stages(issuer, good)["base45"].lower(),
+         "malformed"),
+        ("empty after the prefix", CREDENTIAL_PREFIX, "malformed"),
+    ]:
+        out_invalid.append({"title": title, "now": NOW, "trust": [trusted(issuer)],
+                            "text": text, "reason": reason})
+
+    for name, vectors in (("valid.json", out_valid), ("invalid.json", out_invalid)):
+        (HERE / name).write_text(json.dumps(vectors, indent=1) + "\n")
+        print(f"wrote {len(vectors)} vectors to {HERE / name}")
+
+
+if __name__ == "__main__":
+    main()
