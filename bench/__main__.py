@@ -1,0 +1,57 @@
+"""``python -m bench [--quick] [SECTION ...]``: run the benchmarks, print a Markdown report.
+
+The report's top heading is level 2, so it pastes as is under docs/PERFORMANCE.md's title.
+
+Sections: verify, issue, base45, scan, size (default: all, in that order). ``--quick`` takes
+fewer, shorter rounds: a smoke test of the harness, not figures to publish.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+
+from . import codec, issue, machine, qrsize, report, scan, verify_text
+from .timing import Settings
+
+SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
+    "verify": verify_text.run,
+    "issue": issue.run,
+    "base45": codec.run,
+    "scan": scan.run,
+    "size": qrsize.run,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sections", nargs="*", metavar="SECTION",
+                        help=f"one of {', '.join(SECTIONS)} (default: all)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: few short rounds")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.sections) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown section(s): {', '.join(unknown)}")
+    settings = Settings.quick() if args.quick else Settings()
+    core = machine.pin_to_one_core()
+    started = time.perf_counter()
+    print(machine.describe(core))
+    if args.quick:
+        print("- **--quick run: smoke test only, figures not for publication**")
+    summary: list[list[str]] = []
+    for name in args.sections or SECTIONS:
+        section = SECTIONS[name](settings)
+        summary += section.summary
+        print()
+        print(section.body, flush=True)
+    print("\n### Summary\n")
+    print(report.table(["what", "result, median (min/min)", "note"], summary, align="lrl"))
+    print(f"\n_Whole run: {time.perf_counter() - started:.0f} s._")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
