@@ -65,17 +65,14 @@ def b45decode(text: str) -> bytes:
     # slot, so no carry crosses slots; a group is valid iff the top byte of its slot is zero.
     slots = int.from_bytes(digits[:end], "big")
     mask_c, mask_d, mask_e = _column_masks(n_groups)
-    values = (
-        ((slots & mask_c) >> 16) + 45 * ((slots & mask_d) >> 8) + 2025 * (slots & mask_e)
-    ).to_bytes(end, "big")
-    if values[0::3].strip(b"\0"):
+    values = ((slots & mask_c) >> 16) + 45 * ((slots & mask_d) >> 8) + 2025 * (slots & mask_e)
+    if values & mask_c:
         raise Base45Error("group value out of range")
-    out = bytearray(2 * n_groups + (rest == 2))
-    out[0 : 2 * n_groups : 2] = values[1::3]
-    out[1 : 2 * n_groups : 2] = values[2::3]
+    out = bytearray(values.to_bytes(end, "big"))
+    del out[0::3]  # drop every slot's (zero) top byte, leaving the two bytes of each group
     if rest:
         last = digits[end] + 45 * digits[end + 1]
         if last > 0xFF:
             raise Base45Error("group value out of range")
-        out[-1] = last
+        out.append(last)
     return bytes(out)

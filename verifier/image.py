@@ -72,6 +72,10 @@ def load_image(source: ImageSource) -> Image.Image:
     if width * height > MAX_PIXELS:
         raise _malformed(f"image of {width}x{height} pixels is too large")
     try:
+        if image.format == "JPEG":
+            # Have libjpeg decode straight to grayscale: about half the decode time of a
+            # colour frame (docs/PERFORMANCE.md), and the decoders only read luminance.
+            image.draft("L", image.size)
         image = ImageOps.exif_transpose(image)
         return image.convert("L")
     except _PIL_ERRORS as exc:

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from .errors import Reason, VerificationError
+from .fastpath import es256_der
 from .labels import Alg
 
 KID_LENGTH = 8  # characters, i.e. bytes in the COSE header
@@ -137,8 +138,9 @@ def verify_signature(key: PublicKey, alg: Alg, message: bytes, signature: bytes)
         if alg is Alg.ES256:
             if len(signature) != 2 * _P256_COORD:
                 raise InvalidSignature
-            der = encode_dss_signature(int.from_bytes(signature[:_P256_COORD], "big"),
-                                       int.from_bytes(signature[_P256_COORD:], "big"))
+            r, s = signature[:_P256_COORD], signature[_P256_COORD:]
+            der = es256_der(r, s) or encode_dss_signature(int.from_bytes(r, "big"),
+                                                          int.from_bytes(s, "big"))
             key.verify(der, message, _ECDSA_SHA256)  # type: ignore[call-arg]
         else:
             key.verify(signature, message)  # type: ignore[call-arg]

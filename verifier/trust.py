@@ -19,6 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from .cose import encode_protected
 from .errors import Reason, TrustListError, VerificationError
 from .jws import MAX_JWS_BYTES, JwsFormatError, decode_jws
 from .keys import (
@@ -64,6 +65,12 @@ class TrustList:
     issued_at: int
     expires_at: int
     anchor: bytes = b""
+    #: Each key by the exact protected header our issuer writes for it (the verify fast path).
+    by_protected: dict[bytes, TrustedKey] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_protected", {
+            encode_protected(key.alg, key.kid): key for key in self.keys.values()})
 
     def key(self, kid: bytes) -> TrustedKey:
         """Return the key with id ``kid``; raises :class:`VerificationError` (``unknown_key``)."""

@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import NoReturn
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from . import fastpath
 from .base45 import Base45Error, b45decode
-from .claims import Credential, parse_claims
+from .claims import SCORE_MAX, Credential, parse_claims
 from .cose import decode_protected, decode_sign1, sig_structure
 from .errors import HealthCodeError, Reason, VerificationError
 from .keys import kid_text, verify_signature
-from .labels import CREDENTIAL_PREFIX, Alg
-from .trust import TrustList
+from .labels import CREDENTIAL_PREFIX, Alg, Colour
+from .trust import TrustedKey, TrustList
 
 #: Allowed difference between the issuer's clock and the verifier's, in seconds: a code is
 #: still accepted up to this long after ``exp``, and one whose ``iat`` is up to this far in the
@@ -27,6 +33,12 @@ CLOCK_SKEW = 300
 MAX_TEXT_LENGTH = 2048
 
 Now = int | float | datetime | None
+_COLOURS = (Colour.GREEN, Colour.YELLOW, Colour.RED)  # by wire code
+# Builds a Credential from a tuple of its fields without NamedTuple's keyword handling, which
+# costs a microsecond on the hot path.
+_new_tuple = tuple.__new__
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+_ES256 = Alg.ES256
 
 
 def now_seconds() -> int:
@@ -53,12 +65,12 @@ def decode_unverified(text: str) -> Credential:
 
     Raises :class:`VerificationError` (``malformed``, ``invalid_claims``) if it cannot be read.
     """
-    sign1 = _decode_text(text)
+    sign1 = decode_sign1(_decode_text(text))
     alg, kid = decode_protected(sign1.protected)
     return parse_claims(sign1.payload, kid=kid, alg=_known_alg(alg, kid))
 
 
-def _decode_text(text: str):  # -> Sign1
+def _decode_text(text: str) -> bytes:
     if not isinstance(text, str):
         raise VerificationError(Reason.MALFORMED, "a code is text")
     if len(text) > MAX_TEXT_LENGTH:
@@ -67,10 +79,9 @@ def _decode_text(text: str):  # -> Sign1
         raise VerificationError(Reason.MALFORMED,
                                 f"not a health code (no {CREDENTIAL_PREFIX} prefix)")
     try:
-        data = b45decode(text[len(CREDENTIAL_PREFIX):])
+        return b45decode(text[len(CREDENTIAL_PREFIX):])
     except Base45Error as exc:
         raise VerificationError(Reason.MALFORMED, f"bad Base45: {exc}") from None
-    return decode_sign1(data)
 
 
 def _known_alg(alg: int, kid: bytes) -> Alg:
@@ -89,9 +100,36 @@ def verify(text: str, trust: TrustList, now: Now = None) -> Credential:
     ``key_not_valid``, ``invalid_claims``, ``expired``, ``not_yet_valid``,
     ``holder_proof_missing``; or :class:`TrustListError` if ``trust`` has expired.
     """
-    at = to_epoch(now)
-    trust.check_current(at)
-    sign1 = _decode_text(text)
+    at = now if type(now) is int else to_epoch(now)
+    if at > trust.expires_at:
+        trust.check_current(at)  # raises
+    data = _decode_text(text)
+    code = fastpath.read(data)
+    key = trust.by_protected.get(code[0]) if code is not None else None
+    if key is None:  # not our canonical layout, or not a trusted key: the general path decides
+        return _verify_general(data, trust, at)
+    _, message, r, s, iss, iat, exp, cti, colour, score, policy = code
+    der = fastpath.es256_der(r, s) if key.alg is _ES256 else None
+    if der is None:
+        _check_signature(key, message, r + s)
+    else:
+        try:
+            key.public_key.verify(der, message, _ECDSA_SHA256)  # type: ignore[call-arg]
+        except InvalidSignature:
+            raise VerificationError(Reason.BAD_SIGNATURE, kid=kid_text(key.kid)) from None
+    if colour <= 2 and score <= SCORE_MAX and iat < exp:
+        credential = _new_tuple(Credential, (iss, iat, exp, cti, _COLOURS[colour], score, policy,
+                                             None, key.kid, key.alg))
+        if (iss == key.iss and at <= exp + CLOCK_SKEW and iat <= at + CLOCK_SKEW
+                and key.not_before <= iat <= key.not_after):
+            return credential  # the common case: _accept's checks, inlined
+        return _accept(credential, key, at)
+    # Out of range: the general parser names the bad claim.
+    return _accept(parse_claims(data[19:-66], kid=key.kid, alg=key.alg), key, at)
+
+
+def _verify_general(data: bytes, trust: TrustList, at: int) -> Credential:
+    sign1 = decode_sign1(data)
     alg_id, kid = decode_protected(sign1.protected)
     alg = _known_alg(alg_id, kid)
     key = trust.key(kid)
@@ -100,33 +138,38 @@ def verify(text: str, trust: TrustList, now: Now = None) -> Credential:
         raise VerificationError(Reason.UNSUPPORTED_ALGORITHM,
                                 f"header says {alg.jose_name}, key is {key.alg.jose_name}",
                                 kid=kid_text(kid))
+    _check_signature(key, sig_structure(sign1.protected, sign1.payload), sign1.signature)
+    return _accept(parse_claims(sign1.payload, kid=kid, alg=alg), key, at)
+
+
+def _check_signature(key: TrustedKey, message: bytes, signature: bytes) -> None:
     try:
-        verify_signature(key.public_key, alg, sig_structure(sign1.protected, sign1.payload),
-                         sign1.signature)
+        verify_signature(key.public_key, key.alg, message, signature)
     except VerificationError as exc:
-        exc.context["kid"] = kid_text(kid)
+        exc.context["kid"] = kid_text(key.kid)
         raise
-    credential = parse_claims(sign1.payload, kid=kid, alg=alg)
-    _check_key_and_time(credential, key.iss, key.not_before, key.not_after, at)
-    if credential.cnf is not None:
-        raise VerificationError(Reason.HOLDER_PROOF_MISSING, kid=kid_text(kid))
-    return credential
 
 
-def _check_key_and_time(cred: Credential, key_iss: str, nbf: int, naf: int, now: int) -> None:
-    context = {"kid": kid_text(cred.kid), "exp": cred.exp, "now": now}
-    if cred.iss != key_iss:
-        raise VerificationError(Reason.KEY_NOT_VALID,
-                                f"key belongs to issuer {key_iss!r}, code says {cred.iss!r}",
-                                **context)
-    # Expiry first: for a code that is long dead, "expired" is the useful answer.
+def _accept(cred: Credential, key: TrustedKey, now: int) -> Credential:
+    """Return ``cred`` if its issuer, times and key window pass; raise otherwise."""
+    if cred.iss != key.iss:
+        _reject(Reason.KEY_NOT_VALID, cred, now,
+                f"key belongs to issuer {key.iss!r}, code says {cred.iss!r}")
+    # Expiry before the key window: for a code that is long dead, "expired" is the useful answer.
     if now > cred.exp + CLOCK_SKEW:
-        raise VerificationError(Reason.EXPIRED, **context)
+        _reject(Reason.EXPIRED, cred, now)
     if cred.iat > now + CLOCK_SKEW:
-        raise VerificationError(Reason.NOT_YET_VALID, **context)
-    if not nbf <= cred.iat <= naf:
-        raise VerificationError(Reason.KEY_NOT_VALID,
-                                "issued outside the signing key's validity window", **context)
+        _reject(Reason.NOT_YET_VALID, cred, now)
+    if not key.not_before <= cred.iat <= key.not_after:
+        _reject(Reason.KEY_NOT_VALID, cred, now,
+                "issued outside the signing key's validity window")
+    if cred.cnf is not None:
+        _reject(Reason.HOLDER_PROOF_MISSING, cred, now)
+    return cred
+
+
+def _reject(reason: Reason, cred: Credential, now: int, detail: str | None = None) -> NoReturn:
+    raise VerificationError(reason, detail, kid=kid_text(cred.kid), exp=cred.exp, now=now)
 
 
 def is_valid(text: str, trust: TrustList, now: Now = None) -> bool:
