@@ -8,6 +8,7 @@ printed or on-screen size fewer, larger modules scan better than more error corr
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import segno
@@ -24,6 +25,25 @@ def make_qr(text: str) -> segno.QRCode:
     return segno.make_qr(text, error=ERROR_LEVEL, mode="alphanumeric", boost_error=False)
 
 
+#: Image formats served over HTTP, by suffix.
+IMAGE_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
+
+
+def render_image(text: str, fmt: str) -> bytes:
+    """Return the QR code of ``text`` as PNG or SVG bytes (``fmt`` a key of IMAGE_TYPES)."""
+    buffer = io.BytesIO()
+    _save(make_qr(text), buffer, fmt)
+    return buffer.getvalue()
+
+
+def _save(qr: segno.QRCode, target, fmt: str) -> None:
+    if fmt == "png":
+        qr.save(target, kind="png", scale=PNG_SCALE, border=QUIET_ZONE)
+    else:
+        qr.save(target, kind="svg", scale=PNG_SCALE, border=QUIET_ZONE, xmldecl=False,
+                title="Health code")
+
+
 def write_code(text: str, out: str | Path) -> segno.QRCode:
     """Write ``text`` to ``out`` as PNG, SVG or plain text (by suffix); return the symbol.
 
@@ -36,9 +56,6 @@ def write_code(text: str, out: str | Path) -> segno.QRCode:
     qr = make_qr(text)
     if suffix == ".txt":
         out.write_text(text + "\n", encoding="ascii")
-    elif suffix == ".png":
-        qr.save(out, kind="png", scale=PNG_SCALE, border=QUIET_ZONE)
     else:
-        qr.save(out, kind="svg", scale=PNG_SCALE, border=QUIET_ZONE, xmldecl=False,
-                title="Health code")
+        _save(qr, out, suffix[1:])
     return qr
