@@ -1,4 +1,4 @@
-"""The issuer's home folder: where keys, the trust list and (later) the database live.
+"""The issuer's home folder: where keys, the trust list and the SQLite database live.
 
 ``HEALTHCODE_HOME`` names it; by default it is the current directory, so keys land in
 ``./keys``. Every secret is written atomically (temporary file, fsync, rename) with mode 0600,
@@ -71,6 +71,16 @@ class Home:
     @property
     def passphrase_file(self) -> Path:
         return self.keys / "passphrase"
+
+    @property
+    def data_keys(self) -> Path:
+        """The wrapped keys that encrypt personal data in the database (issuer/pii.py)."""
+        return self.keys / "data-keys.json"
+
+    @property
+    def database(self) -> Path:
+        """The default SQLite database (when ``$HEALTHCODE_DATABASE_URL`` is unset)."""
+        return self.root / "issuer.db"
 
     def signing_key(self, kid_hex: str) -> Path:
         return self.keys / f"issuer-{kid_hex}.key.pem"

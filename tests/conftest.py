@@ -9,6 +9,9 @@ from issuer.keystore import init_home, load_signing_key
 from issuer.signing import issue_credential
 from verifier import TrustList
 
+#: Database fixtures (db_url over SQLite and PostgreSQL, store, data_keys): tests/dbfixtures.py
+pytest_plugins = ["dbfixtures"]
+
 #: The fixed "now" of the tests (2026-11-18T...Z); nothing reads the clock at collection time.
 NOW = 1_795_500_000
 DAY = 86_400

@@ -1,0 +1,143 @@
+"""The audit log: who changed what about whom, when and why, as an append-only hash chain.
+
+Entry ``n`` stores ``hash = SHA-256(canonical JSON of {seq, at, actor, person_id, action,
+reason, details_json, prev_hash})`` where ``prev_hash`` is the hash of entry ``n - 1`` (64
+zeros for the first). Editing, deleting, inserting or reordering entries breaks the chain at
+the first entry touched, and :func:`verify_chain` says where and how. Removing entries from the
+end cannot be seen from the chain alone: compare :func:`head` with a copy kept elsewhere.
+
+Appends are serialised: ``seq`` is the last entry's plus one, read under a lock (PostgreSQL: a
+transaction-scoped advisory lock; SQLite: the write lock that ``BEGIN IMMEDIATE`` took, see
+issuer/db.py). Should two appends ever race anyway, the second fails on the primary key
+instead of forking the chain. An append belongs to the caller's transaction: when the change it
+records is rolled back, so is the entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .db import AuditEntry
+
+GENESIS_HASH = "0" * 64
+#: PostgreSQL advisory lock key serialising appends ("hcaudt" 1).
+AUDIT_LOCK_KEY = 0x6863_6175_6474_0001
+_VERIFY_BATCH = 1000
+
+
+class BreakReason(StrEnum):
+    """Why the chain is broken at an entry (stable strings)."""
+
+    HASH_MISMATCH = "hash_mismatch"  # the entry was changed after it was written
+    PREV_HASH_MISMATCH = "prev_hash_mismatch"  # the entry before it was changed or replaced
+    SEQ_GAP = "seq_gap"  # entries are missing before this one
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first entry at which the chain does not hold, and why."""
+
+    seq: int
+    reason: BreakReason
+    expected: str
+    found: str
+
+    def __str__(self) -> str:
+        return f"entry {self.seq}: {self.reason} (expected {self.expected}, found {self.found})"
+
+
+def canonical_json(value: Any) -> str:
+    """Return ``value`` as canonical JSON: sorted keys, no spaces, UTF-8, no NaN."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
+def entry_hash(*, seq: int, at: int, actor: str, person_id: str | None, action: str,
+               reason: str, details_json: str, prev_hash: str) -> str:
+    """Return the hex SHA-256 that chains an entry with these fields."""
+    fields = {"seq": seq, "at": at, "actor": actor, "person_id": person_id, "action": action,
+              "reason": reason, "details_json": details_json, "prev_hash": prev_hash}
+    return hashlib.sha256(canonical_json(fields).encode()).hexdigest()
+
+
+def append(session: Session, actor: str, action: str, reason: str,
+           person_id: str | None = None, details: Mapping[str, Any] | None = None,
+           now: int | None = None) -> AuditEntry:
+    """Add an entry at the end of the chain, in ``session``'s transaction, and return it.
+
+    ``details`` must be JSON-serialisable (``TypeError``/``ValueError`` otherwise) and should
+    never hold personal data: the log outlives it. The caller commits.
+    """
+    at = int(time.time()) if now is None else now
+    details_json = canonical_json(dict(details or {}))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
+    last = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS_HASH)
+    fields = {"seq": seq, "at": at, "actor": actor, "person_id": person_id, "action": action,
+              "reason": reason, "details_json": details_json, "prev_hash": prev_hash}
+    entry = AuditEntry(**fields, hash=entry_hash(**fields))
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def verify_chain(session: Session) -> ChainBreak | None:
+    """Check every entry in order; return the first break, or None if the chain holds."""
+    result = session.execute(select(AuditEntry).order_by(AuditEntry.seq)
+                             .execution_options(yield_per=_VERIFY_BATCH))
+    with result:  # closes the server-side cursor when we stop early
+        return _first_break(result.scalars())
+
+
+def _first_break(entries: Iterable[AuditEntry]) -> ChainBreak | None:
+    expected_seq, prev_hash = 1, GENESIS_HASH
+    for entry in entries:
+        if entry.seq != expected_seq:
+            return ChainBreak(entry.seq, BreakReason.SEQ_GAP, f"seq {expected_seq}",
+                              f"seq {entry.seq}")
+        if entry.prev_hash != prev_hash:
+            return ChainBreak(entry.seq, BreakReason.PREV_HASH_MISMATCH, prev_hash,
+                              entry.prev_hash)
+        recomputed = entry_hash(
+            seq=entry.seq, at=entry.at, actor=entry.actor, person_id=entry.person_id,
+            action=entry.action, reason=entry.reason, details_json=entry.details_json,
+            prev_hash=entry.prev_hash)
+        if entry.hash != recomputed:
+            return ChainBreak(entry.seq, BreakReason.HASH_MISMATCH, recomputed, entry.hash)
+        expected_seq, prev_hash = entry.seq + 1, entry.hash
+    return None
+
+
+def head(session: Session) -> tuple[int, str]:
+    """Return ``(seq, hash)`` of the last entry (``(0, GENESIS_HASH)`` for an empty log).
+
+    Kept somewhere else (printed, mailed, signed), it shows later whether entries were cut
+    off the end, which the chain itself cannot.
+    """
+    last = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    return (last.seq, last.hash) if last else (0, GENESIS_HASH)
+
+
+def count(session: Session) -> int:
+    """Return the number of entries."""
+    return session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+
+
+def entries_for(session: Session, person_id: str) -> list[AuditEntry]:
+    """Return the entries about ``person_id``, oldest first."""
+    return list(session.scalars(
+        select(AuditEntry).where(AuditEntry.person_id == person_id).order_by(AuditEntry.seq)))

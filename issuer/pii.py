@@ -1,0 +1,201 @@
+"""Personal fields encrypted at rest (AES-256-GCM) and a keyed lookup of id numbers (HMAC).
+
+Two random 256-bit data keys live in ``HOME/keys/data-keys.json``, themselves encrypted with a
+key derived (scrypt) from the passphrase that protects the private signing keys. A field's
+ciphertext is ``version byte || 12-byte random nonce || AES-GCM ciphertext and tag``, with the
+version, the column and the person id as associated data: a value copied to another row or
+another column fails to decrypt instead of showing the wrong person's data.
+
+The database never sees the keys, so a copy of the database alone (a backup, a stolen disk)
+reveals no name, id number or phone. Anyone running the service with the passphrase can read
+everything; that is what the audit log is for.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import hashlib
+import hmac
+import json
+import secrets
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from .db import StoreError
+from .home import Home, write_atomic
+
+CIPHERTEXT_VERSION = 1
+NONCE_LENGTH = 12
+KEY_LENGTH = 32
+KEY_FILE_FORMAT = "healthcode-data-keys"
+KEY_FILE_VERSION = 1
+#: scrypt cost for wrapping the data keys (~0.13 s, 32 MiB here; run once per process start).
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+_SCRYPT_N_RANGE = (2**10, 2**20)  # what a key file may ask for
+_MAC_DOMAIN = b"healthcode/id-number/1\x00"
+
+
+class PiiError(StoreError):
+    """Personal data could not be protected or recovered."""
+
+
+class DataKeyError(PiiError):
+    """The data-key file is missing, damaged, or the passphrase does not open it."""
+
+
+class DecryptionError(PiiError):
+    """A field's ciphertext is damaged or belongs to another column or person."""
+
+    def __init__(self, column: str, person_id: str) -> None:
+        super().__init__(f"cannot decrypt {column} of {person_id}: damaged or moved ciphertext")
+        self.column = column
+        self.person_id = person_id
+
+
+def normalise_id_number(id_number: str) -> str:
+    """Return the canonical form of an id number: NFKC (full-width digits become ASCII), no
+    whitespace, upper case. Raises ``ValueError`` if nothing is left."""
+    normal = "".join(unicodedata.normalize("NFKC", id_number).split()).upper()
+    if not normal:
+        raise ValueError("the id number is empty")
+    return normal
+
+
+class DataKeys:
+    """The unwrapped data keys: encrypt, decrypt and MAC personal fields."""
+
+    __slots__ = ("_aead", "_enc_key", "_mac_key")
+
+    def __init__(self, enc_key: bytes, mac_key: bytes) -> None:
+        if len(enc_key) != KEY_LENGTH or len(mac_key) != KEY_LENGTH:
+            raise ValueError("data keys are 32 bytes each")
+        self._enc_key, self._mac_key = enc_key, mac_key
+        self._aead = AESGCM(enc_key)
+
+    def __repr__(self) -> str:
+        return "DataKeys(<secret>)"
+
+    @classmethod
+    def generate(cls) -> DataKeys:
+        """Return two fresh random keys."""
+        return cls(secrets.token_bytes(KEY_LENGTH), secrets.token_bytes(KEY_LENGTH))
+
+    def encrypt(self, column: str, person_id: str, value: str) -> bytes:
+        """Return the ciphertext of ``value`` bound to ``column`` of ``person_id``."""
+        nonce = secrets.token_bytes(NONCE_LENGTH)
+        sealed = self._aead.encrypt(nonce, value.encode(), _aad(column, person_id))
+        return bytes([CIPHERTEXT_VERSION]) + nonce + sealed
+
+    def decrypt(self, column: str, person_id: str, blob: bytes) -> str:
+        """Return the plaintext; raises :class:`DecryptionError` if ``blob`` was altered or
+        was not encrypted for this ``column`` of this ``person_id``."""
+        blob = bytes(blob)
+        if len(blob) < 1 + NONCE_LENGTH + 16 or blob[0] != CIPHERTEXT_VERSION:
+            raise DecryptionError(column, person_id)
+        nonce, sealed = blob[1:1 + NONCE_LENGTH], blob[1 + NONCE_LENGTH:]
+        try:
+            return self._aead.decrypt(nonce, sealed, _aad(column, person_id)).decode()
+        except (InvalidTag, UnicodeDecodeError):
+            raise DecryptionError(column, person_id) from None
+
+    def id_number_mac(self, id_number: str) -> bytes:
+        """Return the lookup key of an id number: HMAC-SHA256 of its normalised form."""
+        message = _MAC_DOMAIN + normalise_id_number(id_number).encode()
+        return hmac.new(self._mac_key, message, hashlib.sha256).digest()
+
+    def wrap(self, passphrase: bytes, *, n: int = SCRYPT_N, r: int = SCRYPT_R,
+             p: int = SCRYPT_P) -> bytes:
+        """Return the key-file document: these keys encrypted under ``passphrase``."""
+        header = {"format": KEY_FILE_FORMAT, "version": KEY_FILE_VERSION, "kdf": {
+            "name": "scrypt", "salt": _b64(secrets.token_bytes(16)), "n": n, "r": r, "p": p}}
+        nonce = secrets.token_bytes(NONCE_LENGTH)
+        secret = json.dumps({"enc": _b64(self._enc_key), "mac": _b64(self._mac_key)}).encode()
+        sealed = AESGCM(_kek(passphrase, header["kdf"])).encrypt(nonce, secret, _canon(header))
+        document = {**header, "nonce": _b64(nonce), "ciphertext": _b64(sealed)}
+        return json.dumps(document, indent=1).encode() + b"\n"
+
+    @classmethod
+    def unwrap(cls, document: bytes, passphrase: bytes) -> DataKeys:
+        """Return the keys in a key-file document; raises :class:`DataKeyError`."""
+        try:
+            parsed = json.loads(document)
+            header = {k: parsed[k] for k in ("format", "version", "kdf")}
+            if header["format"] != KEY_FILE_FORMAT or header["version"] != KEY_FILE_VERSION:
+                raise DataKeyError("not a version 1 healthcode data-key file")
+            nonce, sealed = _unb64(parsed["nonce"]), _unb64(parsed["ciphertext"])
+            kek = _kek(passphrase, header["kdf"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataKeyError(f"damaged data-key file: {exc!r}") from None
+        try:
+            secret = json.loads(AESGCM(kek).decrypt(nonce, sealed, _canon(header)))
+        except InvalidTag:
+            raise DataKeyError("cannot open the data keys: wrong passphrase?") from None
+        return cls(_unb64(secret["enc"]), _unb64(secret["mac"]))
+
+
+def load_data_keys(home: Home, *, create: bool = True) -> DataKeys:
+    """Return the data keys of ``home``, creating ``keys/data-keys.json`` (0600) on first use.
+
+    Raises :class:`DataKeyError` if the file is missing and ``create`` is false, damaged, or
+    the passphrase (``Home.passphrase``) does not open it.
+    """
+    path = home.data_keys
+    if path.exists():
+        return _read(home, path)
+    if not create:
+        raise DataKeyError(f"{path} is missing")
+    home.keys.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Two processes starting at once must not each make (and one overwrite) a key.
+    with _exclusive(home.keys / ".data-keys.lock"):
+        if path.exists():
+            return _read(home, path)
+        keys = DataKeys.generate()
+        write_atomic(path, keys.wrap(home.passphrase(create=True)))
+        return keys
+
+
+def _read(home: Home, path: Path) -> DataKeys:
+    return DataKeys.unwrap(path.read_bytes(), home.passphrase())
+
+
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    with open(lock_path, "a") as lock:
+        lock_path.chmod(0o600)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _kek(passphrase: bytes, kdf: dict[str, Any]) -> bytes:
+    n, r, p = int(kdf["n"]), int(kdf["r"]), int(kdf["p"])
+    if (kdf["name"] != "scrypt" or not _SCRYPT_N_RANGE[0] <= n <= _SCRYPT_N_RANGE[1]
+            or not 1 <= r <= 32 or not 1 <= p <= 16):
+        raise ValueError(f"unsupported key derivation {kdf}")
+    return Scrypt(salt=_unb64(kdf["salt"]), length=KEY_LENGTH, n=n, r=r, p=p).derive(passphrase)
+
+
+def _aad(column: str, person_id: str) -> bytes:
+    return bytes([CIPHERTEXT_VERSION]) + f"{column}\x00{person_id}".encode()
+
+
+def _canon(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text, validate=True)

@@ -1,0 +1,297 @@
+"""The issuer's repository: the only way the service and the CLI touch the database.
+
+Every write runs in one transaction together with its audit entry: either both are stored or
+neither is. Reads on SQLite use deferred transactions and never wait for writers. Personal
+fields are encrypted before they reach the database and decrypted only in :meth:`get_person`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from verifier.labels import Colour
+
+from . import audit, credentials, tokens
+from .db import (
+    ApiToken,
+    AuditEntry,
+    Conflict,
+    NotFound,
+    Observation,
+    Person,
+    database_url,
+    make_engine,
+    read_only,
+)
+from .home import Home
+from .migrations import upgrade
+from .people import enrol, organisation_id, person_fields
+from .pii import DataKeyError, DataKeys, load_data_keys
+from .ranking import organisation_ranking
+
+
+def _now(now: int | None) -> int:
+    return int(time.time()) if now is None else now
+
+
+class Store:
+    """People, observations, credentials, tokens and the audit log of one issuer."""
+
+    def __init__(self, engine: Engine, data_keys: DataKeys) -> None:
+        self.engine = engine
+        self._keys = data_keys
+        self._writes = sessionmaker(engine, expire_on_commit=False)
+        self._reads = sessionmaker(read_only(engine), expire_on_commit=False)
+
+    @classmethod
+    def open(cls, home: Home | str | Path | None = None, url: str | None = None, *,
+             data_keys: DataKeys | None = None) -> Store:
+        """Open (and migrate to the newest schema) the database of ``home``.
+
+        ``url`` defaults to ``$HEALTHCODE_DATABASE_URL``, else ``sqlite:///HOME/issuer.db``.
+        The data keys are loaded from, or on first use created in, ``HOME/keys``; raises
+        :class:`DataKeyError` if they are missing while the database already holds people
+        (new keys would silently make everyone unreadable and duplicates undetectable).
+        """
+        home = home if isinstance(home, Home) else Home.resolve(home)
+        engine = make_engine(database_url(home, url))
+        try:
+            upgrade(engine)
+            if data_keys is None:
+                if not home.data_keys.exists():
+                    with Session(engine) as session:
+                        people = session.scalar(select(func.count()).select_from(Person))
+                    if people:
+                        raise DataKeyError(f"{home.data_keys} is missing but the database "
+                                           f"holds {people} people: restore it from a backup")
+                data_keys = load_data_keys(home)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, data_keys)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A session in a write transaction: committed on success, rolled back on error."""
+        with self._writes.begin() as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session in a read-only transaction."""
+        with self._reads.begin() as session:
+            yield session
+
+    # People ---------------------------------------------------------------------------------
+
+    def create_person(self, name: str, id_number: str, phone: str, organisation: str, *,
+                      actor: str, reason: str = "enrolment", now: int | None = None) -> str:
+        """Enrol a person and return their new pseudonymous id (``p-`` + 12 characters).
+
+        Raises :class:`Conflict` (``field="id_number"``) if someone with the same normalised
+        id number exists; nothing is written then, not even an audit entry. ``ValueError``
+        for a blank id number or organisation.
+        """
+        now = _now(now)
+        with self.writing() as session:
+            if self._find(session, id_number) is not None:
+                raise Conflict("a person with this id number is already enrolled", "id_number")
+            org_id = organisation_id(session, organisation, now)
+            try:
+                person_id = enrol(session, self._keys, name, id_number, phone, org_id, now)
+            except IntegrityError as exc:  # enrolled by a concurrent request since _find
+                if "id_number_mac" in str(exc.orig):
+                    raise Conflict("a person with this id number is already enrolled",
+                                   "id_number") from None
+                raise
+            audit.append(session, actor, "person.create", reason, person_id,
+                         {"organisation": organisation.strip()}, now)
+        return person_id
+
+    def find_person(self, id_number: str) -> str | None:
+        """Return the id of the person with this id number (any spacing or case), or None."""
+        with self.reading() as session:
+            return self._find(session, id_number)
+
+    def _find(self, session: Session, id_number: str) -> str | None:
+        mac = self._keys.id_number_mac(id_number)
+        return session.scalar(select(Person.id).where(Person.id_number_mac == mac))
+
+    def get_person(self, person_id: str) -> dict[str, Any]:
+        """Return the person's decrypted data: id, name, id_number, phone, organisation,
+        created_at. Raises :class:`NotFound`, or :class:`DecryptionError` for a field that
+        was tampered with or moved between rows."""
+        with self.reading() as session:
+            return person_fields(session, self._keys, self._person(session, person_id))
+
+    def person_ids(self) -> list[str]:
+        """Return every person's id (for batch jobs such as re-issuing)."""
+        with self.reading() as session:
+            return list(session.scalars(select(Person.id).order_by(Person.created_at, Person.id)))
+
+    @staticmethod
+    def _person(session: Session, person_id: str) -> Person:
+        person = session.get(Person, person_id)
+        if person is None:
+            raise NotFound(f"no person {person_id}")
+        return person
+
+    # Observations ---------------------------------------------------------------------------
+
+    def add_observation(self, person_id: str, kind: str, value: Any, observed_at: int,
+                        source: str, *, actor: str, reason: str = "observation recorded",
+                        now: int | None = None) -> dict[str, Any]:
+        """Record an observation (``kind`` a string or a string enum, ``value`` JSON-able)
+        and return it as :meth:`observations` does. Raises :class:`NotFound`."""
+        now = _now(now)
+        kind = str(getattr(kind, "value", kind))
+        with self.writing() as session:
+            self._person(session, person_id)
+            row = Observation(person_id=person_id, kind=kind, observed_at=observed_at,
+                              value_json=json.dumps(value, sort_keys=True, allow_nan=False),
+                              source=source, recorded_at=now, recorded_by=actor)
+            session.add(row)
+            session.flush()
+            # The audit log says what kind of observation came from where, never its value.
+            audit.append(session, actor, "observation.add", reason, person_id,
+                         {"observation": row.id, "kind": kind, "source": source}, now)
+            return _observation(row)
+
+    def observations(self, person_id: str) -> list[dict[str, Any]]:
+        """Return the person's observations, oldest first: dicts with id, kind, value,
+        observed_at, source, recorded_at, recorded_by. Raises :class:`NotFound`."""
+        with self.reading() as session:
+            self._person(session, person_id)
+            rows = session.scalars(select(Observation).where(Observation.person_id == person_id)
+                                   .order_by(Observation.observed_at, Observation.id))
+            return [_observation(row) for row in rows]
+
+    # Credentials ----------------------------------------------------------------------------
+
+    def record_credential(self, person_id: str, *, cti: bytes | str, text: str,
+                          colour: Colour | str, score: int, policy_id: str,
+                          policy_digest: bytes | str, iat: int, exp: int, actor: str,
+                          reason: str = "credential issued", run_id: int | None = None,
+                          now: int | None = None) -> dict[str, Any]:
+        """Store an issued credential (``cti``, ``policy_digest``: bytes or hex) and return it
+        as :meth:`credential` does. Raises :class:`NotFound` (person or run),
+        :class:`Conflict` (``field="run_id"``: the run already issued this person one;
+        ``"cti"``: a reused cti), ``ValueError`` (unknown colour, score outside 0–100, ``exp``
+        not after ``iat``, a cti or digest that is not hex)."""
+        now = _now(now)
+        with self.writing() as session:
+            row = credentials.record(
+                session, person_id=person_id, cti=cti, text=text, colour=colour, score=score,
+                policy_id=policy_id, policy_digest=policy_digest, iat=iat, exp=exp,
+                issued_by=actor, run_id=run_id)
+            # What was issued under which rules, never the person's colour or score.
+            audit.append(session, actor, "credential.issue", reason, person_id,
+                         {"cti": row.cti, "policy_id": policy_id, "exp": exp, "run": run_id},
+                         now)
+            return credentials.as_dict(row)
+
+    def credential(self, cti: bytes | str) -> dict[str, Any]:
+        """Return a credential: cti, person_id, colour, score, policy_id, policy_digest, iat,
+        exp, text, issued_by, run_id. Raises :class:`NotFound`."""
+        with self.reading() as session:
+            return credentials.as_dict(credentials.get(session, cti))
+
+    def credentials(self, person_id: str) -> list[dict[str, Any]]:
+        """Return the person's credentials, newest first."""
+        with self.reading() as session:
+            return [credentials.as_dict(r) for r in credentials.for_person(session, person_id)]
+
+    def start_reissue_run(self, *, actor: str, reason: str, now: int | None = None) -> int:
+        """Open a re-issue run and return its id (pass it to :meth:`record_credential`)."""
+        now = _now(now)
+        with self.writing() as session:
+            run = credentials.start_run(session, actor, now)
+            audit.append(session, actor, "reissue.start", reason, None, {"run": run.id}, now)
+            return run.id
+
+    def finish_reissue_run(self, run_id: int, status: str = "done", *, actor: str,
+                           now: int | None = None) -> None:
+        """Close a run as ``done`` or ``failed``. Raises :class:`NotFound`, ``ValueError``."""
+        now = _now(now)
+        with self.writing() as session:
+            credentials.finish_run(session, run_id, status, now)
+            audit.append(session, actor, "reissue.finish", status, None, {"run": run_id}, now)
+
+    def ranking(self, k: int) -> list[dict[str, Any]]:
+        """Return organisations with at least ``k`` scored members, best mean first (see
+        :func:`issuer.ranking.organisation_ranking`). Raises ``ValueError`` if k < 1."""
+        with self.reading() as session:
+            return organisation_ranking(session, k)
+
+    # Audit ----------------------------------------------------------------------------------
+
+    def audit_entries(self, person_id: str) -> list[dict[str, Any]]:
+        """Return the audit entries about a person, oldest first: seq, at, actor, action,
+        reason, details."""
+        with self.reading() as session:
+            return [_entry(e) for e in audit.entries_for(session, person_id)]
+
+    def verify_audit(self) -> tuple[int, audit.ChainBreak | None]:
+        """Return ``(number of entries, first break or None)``."""
+        with self.reading() as session:
+            return audit.count(session), audit.verify_chain(session)
+
+    # Tokens ---------------------------------------------------------------------------------
+
+    def create_token(self, scopes: Iterable[str] | str, label: str, *, actor: str,
+                     reason: str = "token created", now: int | None = None) -> tuple[str, str]:
+        """Create an API token; return ``(token_id, secret)``. The secret is shown once."""
+        now = _now(now)
+        with self.writing() as session:
+            token_id, secret = tokens.create_token(session, scopes, label, now)
+            granted = session.get(ApiToken, token_id).scopes
+            audit.append(session, actor, "token.create", reason, None,
+                         {"token": token_id, "scopes": granted, "label": label}, now)
+        return token_id, secret
+
+    def authenticate(self, presented: str) -> tokens.Token | None:
+        """Return the live token ``presented`` proves, or None."""
+        with self.reading() as session:
+            return tokens.authenticate(session, presented)
+
+    def revoke_token(self, token_id: str, *, actor: str, reason: str = "token revoked",
+                     now: int | None = None) -> None:
+        """Revoke a token. Raises :class:`NotFound`."""
+        now = _now(now)
+        with self.writing() as session:
+            tokens.revoke(session, token_id, now)
+            audit.append(session, actor, "token.revoke", reason, None, {"token": token_id}, now)
+
+    def list_tokens(self) -> list[dict[str, Any]]:
+        """Return every token's id, label, scopes and times (never a secret)."""
+        with self.reading() as session:
+            return tokens.list_tokens(session)
+
+
+def _observation(row: Observation) -> dict[str, Any]:
+    return {"id": row.id, "kind": row.kind, "value": json.loads(row.value_json),
+            "observed_at": row.observed_at, "source": row.source,
+            "recorded_at": row.recorded_at, "recorded_by": row.recorded_by}
+
+
+def _entry(entry: AuditEntry) -> dict[str, Any]:
+    return {"seq": entry.seq, "at": entry.at, "actor": entry.actor, "action": entry.action,
+            "reason": entry.reason, "details": json.loads(entry.details_json)}
