@@ -137,3 +137,8 @@ def trust_list(home_dir: Path | None) -> None:
     except HomeError as exc:
         _fail(exc)
     click.echo(f"Signed trust list #{config.trust_list_seq}: {home.trust_list}")
+
+
+# The service commands (serve, token, audit) live in their own module; importing it
+# registers them on ``main``.
+from . import cli_service  # noqa: E402, F401

@@ -3,7 +3,9 @@
 Sets up an issuer home (``$HEALTHCODE_HOME``, else the current folder: keys in ``./keys``) if
 there is none, keeps its trust list fresh, signs a demo code, renders it as PNG and text in
 ``./out``, then checks it the way a checkpoint would: the verifier library alone, reading the
-PNG with only the trust list and the pinned anchor.
+PNG with only the trust list and the pinned anchor. Then it seeds synthetic people into the
+embedded SQLite database (first run only) and serves the issuer on http://127.0.0.1:8080
+(``--no-serve`` stops after the check).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from .signing import issue_credential
 DEMO_TTL = 24 * 3600
 
 
-def main(out_dir: str = "out") -> int:
+def main(out_dir: str = "out", serve: bool = True) -> int:
     home = Home.resolve()
     now = int(time.time())
     if not home.issuer_config.exists():
@@ -53,8 +55,38 @@ def main(out_dir: str = "out") -> int:
     print(f"  VALID {credential.colour.value.upper()} score {credential.score}, "
           f"issuer {credential.iss}, expires {iso(credential.exp)}")
     print(f"\nTry: .venv/bin/healthcode-verifier check {png} --trust {home.trust_list} --json")
+    if serve:
+        run_service(home, now)
     return 0
 
 
+def run_service(home: Home, now: int, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Seed the demo people (first run only), make a demo token, and serve until Ctrl-C."""
+    import waitress
+
+    from .seed import seed
+    from .service import create_app
+
+    app = create_app({"HOME": str(home.root)})
+    service = app.extensions["healthcode"]
+    enrolled = seed(service, now)
+    if enrolled:
+        print(f"\nSeeded {enrolled} synthetic people in {home.root / 'issuer.db'}")
+    _, secret = service.create_token("write", "make run demo", now)
+    base = f"http://{host}:{port}"
+    some = service.store.person_ids()[0]
+    print(f"""
+The issuer service is running on {base}  (Ctrl-C stops it)
+  API docs          {base}/api/docs
+  OpenAPI           {base}/api/openapi.json
+  published policy  {base}/policy/{service.policy.id}
+  demo write token  {secret}
+
+  curl -H 'Authorization: Bearer {secret}' {base}/api/people/{some}/assessment
+  curl -H 'Authorization: Bearer {secret}' {base}/api/organisations/ranking
+""", flush=True)
+    waitress.serve(app, host=host, port=port, threads=8, ident="healthcode")
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(serve="--no-serve" not in sys.argv))

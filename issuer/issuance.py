@@ -1,0 +1,152 @@
+"""The issuer's business operations, used by the web views and the CLI alike.
+
+Assessment is a pure function of the stored observations and the published policy; issuing
+signs the current assessment with the current key and records it. Colour changes are appended
+to the audit log with the rule that caused them, so no colour changes without a trace.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from verifier import decode_unverified
+from verifier.timefmt import iso
+
+from . import audit
+from .db import Conflict, NotFound
+from .home import Home
+from .keystore import IssuerConfig, load_signing_key
+from .observations import Observation
+from .policy import load_policy
+from .scoring import Assessment, Policy
+from .signing import PrivateKey, issue_credential
+from .store import Store
+
+__all__ = ["Conflict", "IssuerService", "NotFound"]
+
+DEFAULT_TTL = 24 * 3600
+
+
+def _now(now: int | None) -> int:
+    return int(time.time()) if now is None else now
+
+
+@dataclass
+class IssuerService:
+    """One issuer: its store, its current signing key, its published policy."""
+
+    home: Home
+    store: Store
+    key: PrivateKey
+    config: IssuerConfig
+    policy: Policy
+    ranking_min_members: int = 10
+
+    @classmethod
+    def open(cls, home: str | Path | Home | None = None, database_url: str | None = None,
+             policy_id: str = "hangzhou-2020", ranking_min_members: int = 10) -> IssuerService:
+        """Open the home's store (migrating it) and load the signing key and the policy.
+
+        Raises :class:`issuer.home.HomeError` when the home has no keys yet.
+        """
+        home = home if isinstance(home, Home) else Home.resolve(home)
+        key, config, _ = load_signing_key(home)
+        store = Store.open(home, database_url)
+        return cls(home, store, key, config, load_policy(policy_id), ranking_min_members)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # People and observations ----------------------------------------------------------------
+
+    def create_person(self, *, actor: str, name: str, id_number: str, phone: str,
+                      organisation: str, reason: str = "enrolment", now: int | None = None
+                      ) -> str:
+        """Enrol a person; return the pseudonymous id. Raises :class:`Conflict`."""
+        return self.store.create_person(name, id_number, phone, organisation, actor=actor,
+                                        reason=reason, now=_now(now))
+
+    def add_observation(self, person_id: str, *, actor: str, kind: str, value: Any,
+                        observed_at: datetime | int, source: str,
+                        reason: str = "observation recorded", now: int | None = None
+                        ) -> dict[str, Any]:
+        """Validate and record an observation; return it with the new assessment.
+
+        Raises :class:`issuer.observations.ObservationError` (naming the field) before
+        anything is written, and :class:`NotFound`.
+        """
+        now = _now(now)
+        at = int(observed_at.timestamp()) if isinstance(observed_at, datetime) else observed_at
+        checked = Observation(kind, value, at, source)
+        before = self.assess(person_id, now)
+        row = self.store.add_observation(person_id, checked.kind, checked.value, at,
+                                         checked.source, actor=actor, reason=reason, now=now)
+        after = self.assess(person_id, now)
+        if after.colour != before.colour:
+            self._colour_changed(person_id, before, after, actor, now)
+        return {**row, "assessment": after.as_dict()}
+
+    def _colour_changed(self, person_id: str, before: Assessment, after: Assessment,
+                        actor: str, now: int) -> None:
+        why = "; ".join(c.text for c in after.contributions if c.kind.value == "rule") or (
+            f"score {before.score} -> {after.score}")
+        with self.store.writing() as session:
+            audit.append(session, actor, "colour.change", why, person_id,
+                         {"from": before.colour.value, "to": after.colour.value,
+                          "score": [before.score, after.score], "policy": self.policy.id}, now)
+
+    def assess(self, person_id: str, now: int | None = None) -> Assessment:
+        """The person's assessment under the published policy now. Raises NotFound."""
+        observations = [Observation(o["kind"], o["value"], o["observed_at"], o["source"])
+                        for o in self.store.observations(person_id)]
+        return self.policy.score(observations, _now(now))
+
+    # Credentials ----------------------------------------------------------------------------
+
+    def issue(self, person_id: str, *, actor: str, ttl: int = DEFAULT_TTL,
+              now: int | None = None, run_id: int | None = None) -> dict[str, Any]:
+        """Sign a credential from the current assessment and record it; return its record
+        (cti, text, colour, score, issued_at, expires_at). Raises NotFound, Conflict."""
+        now = _now(now)
+        assessment = self.assess(person_id, now)
+        text = issue_credential(self.key, iss=self.config.iss, colour=assessment.colour,
+                                score=assessment.score, iat=now, ttl=ttl,
+                                policy=self.policy.digest)
+        cti = decode_unverified(text).cti
+        record = self.store.record_credential(
+            person_id, cti=cti, text=text, colour=assessment.colour, score=assessment.score,
+            policy_id=self.policy.id, policy_digest=self.policy.digest, iat=now, exp=now + ttl,
+            actor=actor, run_id=run_id, now=now,
+            reason=f"{assessment.colour.value} {assessment.score} under {self.policy.id}, "
+                   f"valid to {iso(now + ttl)}")
+        return {"cti": record["cti"], "text": text, "colour": assessment.colour.value,
+                "score": assessment.score, "issued_at": now, "expires_at": now + ttl}
+
+    def credential_text(self, cti: str) -> str:
+        """The QR text of an issued credential. Raises NotFound."""
+        return self.store.credential(cti)["text"]
+
+    # Reports --------------------------------------------------------------------------------
+
+    def ranking(self, k: int | None = None) -> dict[str, Any]:
+        """Organisations by mean score, only those with at least k members (never below the
+        configured minimum, whatever the caller asks)."""
+        k = max(k or 0, self.ranking_min_members)
+        return {"k": k, "organisations": self.store.ranking(k)}
+
+    def audit(self, person_id: str) -> dict[str, Any]:
+        """The person's audit entries and whether the whole chain verifies."""
+        self.store.get_person(person_id)  # NotFound for an unknown id
+        _, broken = self.store.verify_audit()
+        return {"person_id": person_id, "entries": self.store.audit_entries(person_id),
+                "chain_ok": broken is None}
+
+    def create_token(self, scope: str, label: str, now: int) -> tuple[str, str]:
+        return self.store.create_token(scope, label, actor="cli", now=now)
+
+    def verify_audit(self) -> tuple[int, Any]:
+        return self.store.verify_audit()

@@ -1,0 +1,97 @@
+"""The authority API under /api: views parse, call the issuer service, and render."""
+
+from __future__ import annotations
+
+from apiflask import APIBlueprint, abort
+from flask import Response, current_app, url_for
+
+from ..render import IMAGE_TYPES, render_image
+from .auth import auth
+from .schemas import (
+    AssessmentOut,
+    AuditOut,
+    CredentialIn,
+    CredentialOut,
+    ObservationIn,
+    ObservationOut,
+    PersonIn,
+    PersonOut,
+    RankingOut,
+    RankingQuery,
+)
+
+api = APIBlueprint("api", __name__, url_prefix="/api", tag="authority")
+
+
+def _service():
+    return current_app.extensions["healthcode"]
+
+
+def _actor() -> str:
+    return auth.current_user.id
+
+
+@api.post("/people")
+@api.auth_required(auth, roles=["write"])
+@api.input(PersonIn, location="json")
+@api.output(PersonOut, status_code=201)
+def create_person(json_data):
+    """Enrol a person; returns their pseudonymous id (the only id other calls use)."""
+    person_id = _service().create_person(actor=_actor(), **json_data)
+    return {"id": person_id, "organisation": json_data["organisation"]}
+
+
+@api.post("/people/<person_id>/observations")
+@api.auth_required(auth, roles=["write"])
+@api.input(ObservationIn, location="json")
+@api.output(ObservationOut, status_code=201)
+def add_observation(person_id, json_data):
+    """Record a test result, contact, symptom, travel or lifestyle observation."""
+    return _service().add_observation(person_id, actor=_actor(), **json_data)
+
+
+@api.get("/people/<person_id>/assessment")
+@api.auth_required(auth, roles=["read"])
+@api.output(AssessmentOut)
+def assessment(person_id):
+    """The person's current colour and score, with every contribution that produced it."""
+    return _service().assess(person_id).as_dict()
+
+
+@api.post("/people/<person_id>/credentials")
+@api.auth_required(auth, roles=["write"])
+@api.input(CredentialIn, location="json")
+@api.output(CredentialOut, status_code=201)
+def issue_credential(person_id, json_data):
+    """Sign a credential from the current assessment."""
+    record = _service().issue(person_id, actor=_actor(), ttl=json_data["ttl_hours"] * 3600)
+    return {**record, "png": url_for("api.credential_image", cti=record["cti"], fmt="png"),
+            "svg": url_for("api.credential_image", cti=record["cti"], fmt="svg")}
+
+
+@api.get("/credentials/<cti>.<fmt>")
+@api.auth_required(auth, roles=["read"])
+@api.doc(responses={200: "the QR code image (image/png or image/svg+xml)"})
+def credential_image(cti, fmt):
+    """The QR code of an issued credential, as PNG or SVG."""
+    if fmt not in IMAGE_TYPES:
+        abort(404, "format must be png or svg")
+    data = render_image(_service().credential_text(cti), fmt)
+    return Response(data, mimetype=IMAGE_TYPES[fmt])
+
+
+@api.get("/organisations/ranking")
+@api.auth_required(auth, roles=["read"])
+@api.input(RankingQuery, location="query")
+@api.output(RankingOut)
+def ranking(query_data):
+    """Organisations by mean score, only those with at least k members; never a person's."""
+    return _service().ranking(query_data["k"])
+
+
+@api.get("/people/<person_id>/audit")
+@api.auth_required(auth, roles=["read"])
+@api.output(AuditOut)
+def audit(person_id):
+    """The audit trail of changes to this person's data and codes: who, when, why."""
+    return _service().audit(person_id)

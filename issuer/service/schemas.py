@@ -1,0 +1,110 @@
+"""Request and response shapes of the authority API; APIFlask builds the OpenAPI document
+from these, so the published spec cannot drift from what the views accept."""
+
+from __future__ import annotations
+
+from apiflask import Schema
+from apiflask.fields import Boolean, DateTime, Dict, Integer, List, Nested, Raw, String
+from apiflask.validators import Length, OneOf, Range, Regexp
+
+from ..policy import Kind
+
+_ID_NUMBER = Regexp(r"^[0-9A-Za-z][0-9A-Za-z \-]{3,39}$",
+                    error="4 to 40 letters, digits, spaces or dashes")
+_PHONE = Regexp(r"^\+?[0-9][0-9 \-]{4,19}$", error="a phone number: digits, spaces, dashes, +")
+_REASON = Length(1, 500)
+
+
+class PersonIn(Schema):
+    name = String(required=True, validate=Length(1, 200))
+    id_number = String(required=True, validate=_ID_NUMBER)
+    phone = String(required=True, validate=_PHONE)
+    organisation = String(required=True, validate=Length(1, 100))
+    reason = String(load_default="enrolment", validate=_REASON)
+
+
+class PersonOut(Schema):
+    id = String(metadata={"description": "pseudonymous person id"})
+    organisation = String()
+
+
+class ObservationIn(Schema):
+    kind = String(required=True, validate=OneOf([k.value for k in Kind]))
+    value = Raw(required=True, metadata={"description": "depends on kind; see /policy"})
+    observed_at = DateTime(required=True, format="iso",
+                           metadata={"description": "ISO 8601 with a UTC offset"})
+    source = String(required=True, validate=Length(1, 100))
+    reason = String(load_default="observation recorded", validate=_REASON)
+
+
+class ContributionOut(Schema):
+    factor = String()
+    input = Raw(allow_none=True)
+    points = Raw()
+    rule = String()
+    text = String()
+    kind = String()
+
+
+class AssessmentOut(Schema):
+    score = Integer()
+    colour = String()
+    contributions = List(Nested(ContributionOut))
+    policy_id = String()
+    policy_digest = String()
+    assessed_at = Integer()
+
+
+class ObservationOut(Schema):
+    id = Integer()
+    kind = String()
+    value = Raw()
+    observed_at = Integer()
+    source = String()
+    assessment = Nested(AssessmentOut)
+
+
+class CredentialIn(Schema):
+    ttl_hours = Integer(load_default=24, validate=Range(1, 24 * 30))
+
+
+class CredentialOut(Schema):
+    cti = String()
+    text = String(metadata={"description": "the QR text"})
+    colour = String()
+    score = Integer()
+    issued_at = Integer()
+    expires_at = Integer()
+    png = String(metadata={"description": "URL of the QR code as PNG"})
+    svg = String(metadata={"description": "URL of the QR code as SVG"})
+
+
+class RankingQuery(Schema):
+    k = Integer(load_default=None, validate=Range(1, 1_000_000),
+                metadata={"description": "minimum members; never below the server's k"})
+
+
+class RankingEntry(Schema):
+    organisation = String()
+    members = Integer()
+    mean_score = Raw()
+
+
+class RankingOut(Schema):
+    k = Integer()
+    organisations = List(Nested(RankingEntry))
+
+
+class AuditEntryOut(Schema):
+    seq = Integer()
+    at = Integer()
+    actor = String()
+    action = String()
+    reason = String()
+    details = Dict()
+
+
+class AuditOut(Schema):
+    person_id = String()
+    entries = List(Nested(AuditEntryOut))
+    chain_ok = Boolean()
