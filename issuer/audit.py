@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from .db import AuditEntry
@@ -91,6 +91,38 @@ def append(session: Session, actor: str, action: str, reason: str,
     session.add(entry)
     session.flush()
     return entry
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An entry to append with :func:`append_many` (fields as :func:`append` takes them)."""
+
+    actor: str
+    action: str
+    reason: str
+    person_id: str | None
+    details: Mapping[str, Any]
+    at: int
+
+
+def append_many(session: Session, entries: Iterable[Pending]) -> int:
+    """Append several entries in order, in ``session``'s transaction, with one read of the
+    chain's end and one multi-row insert (for batch jobs); return how many were added."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
+    session.flush()  # entries appended one by one earlier in this transaction come first
+    seq, prev_hash = head(session)
+    rows = []
+    for entry in entries:
+        seq += 1
+        fields = {"seq": seq, "at": entry.at, "actor": entry.actor,
+                  "person_id": entry.person_id, "action": entry.action, "reason": entry.reason,
+                  "details_json": canonical_json(dict(entry.details)), "prev_hash": prev_hash}
+        prev_hash = entry_hash(**fields)
+        rows.append({**fields, "hash": prev_hash})
+    if rows:
+        session.execute(insert(AuditEntry), rows)
+    return len(rows)
 
 
 def verify_chain(session: Session) -> ChainBreak | None:

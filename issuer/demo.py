@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from verifier import TrustList, verify_image
+from verifier import TrustList, TrustListError, verify_image
 from verifier.timefmt import iso
 
 from .home import Home
@@ -49,7 +49,12 @@ def main(out_dir: str = "out", serve: bool = True) -> int:
     print(f"  QR version {qr.version}-{qr.error}, {qr.symbol_size(border=0)[0]} modules a side,"
           f" {len(text)} characters: {png}")
     print(f"  text: {text}")
-    trust = TrustList.load(home.trust_list, home.anchor_public)
+    try:
+        trust = TrustList.load(home.trust_list, home.anchor_public)
+    except TrustListError as exc:
+        print(f"\nThe trust list in {home.keys} does not verify ({exc}). If these are old demo "
+              f"keys, move {home.keys} aside and run again to make new ones.", file=sys.stderr)
+        return 1
     credential = verify_image(png, trust)
     print(f"\nVerified {png} offline with the trust list alone:")
     print(f"  VALID {credential.colour.value.upper()} score {credential.score}, "
@@ -85,7 +90,13 @@ The issuer service is running on {base}  (Ctrl-C stops it)
   curl -H 'Authorization: Bearer {secret}' {base}/api/people/{some}/assessment
   curl -H 'Authorization: Bearer {secret}' {base}/api/organisations/ranking
 """, flush=True)
-    waitress.serve(app, host=host, port=port, threads=8, ident="healthcode")
+    try:
+        waitress.serve(app, host=host, port=port, threads=8, ident="healthcode")
+    except OSError as exc:
+        print(f"Cannot listen on {host}:{port}: {exc.strerror}. Is another `make run` still "
+              f"running? Stop it, or serve elsewhere: healthcode-issuer serve --port N",
+              file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from typing import Any
 from verifier import decode_unverified
 from verifier.timefmt import iso
 
-from . import audit
 from .db import Conflict, NotFound
 from .home import Home
 from .keystore import IssuerConfig, load_signing_key
@@ -26,9 +25,20 @@ from .scoring import Assessment, Policy
 from .signing import PrivateKey, issue_credential
 from .store import Store
 
-__all__ = ["Conflict", "IssuerService", "NotFound"]
+__all__ = ["Conflict", "IssuerService", "NotFound", "colour_change_entry"]
 
 DEFAULT_TTL = 24 * 3600
+
+
+def colour_change_entry(before: Assessment, after: Assessment, policy_id: str,
+                        cause: str = "") -> tuple[str, str, dict[str, Any]]:
+    """The audit entry ``(action, reason, details)`` for a colour change: the reason names
+    the rules in force (or the score movement when no rule fired)."""
+    rules = "; ".join(c.text for c in after.contributions if c.kind.value == "rule")
+    why = rules or f"score {before.score} -> {after.score}"
+    return ("colour.change", f"{cause}{why}",
+            {"from": before.colour.value, "to": after.colour.value,
+             "score": [before.score, after.score], "policy": policy_id})
 
 
 def _now(now: int | None) -> int:
@@ -82,28 +92,28 @@ class IssuerService:
         now = _now(now)
         at = int(observed_at.timestamp()) if isinstance(observed_at, datetime) else observed_at
         checked = Observation(kind, value, at, source)
-        before = self.assess(person_id, now)
-        row = self.store.add_observation(person_id, checked.kind, checked.value, at,
-                                         checked.source, actor=actor, reason=reason, now=now)
-        after = self.assess(person_id, now)
-        if after.colour != before.colour:
-            self._colour_changed(person_id, before, after, actor, now)
-        return {**row, "assessment": after.as_dict()}
+        assessed: list[Assessment] = []
 
-    def _colour_changed(self, person_id: str, before: Assessment, after: Assessment,
-                        actor: str, now: int) -> None:
-        why = "; ".join(c.text for c in after.contributions if c.kind.value == "rule") or (
-            f"score {before.score} -> {after.score}")
-        with self.store.writing() as session:
-            audit.append(session, actor, "colour.change", why, person_id,
-                         {"from": before.colour.value, "to": after.colour.value,
-                          "score": [before.score, after.score], "policy": self.policy.id}, now)
+        def colour_change(before: list[dict[str, Any]], after: list[dict[str, Any]]
+                          ) -> tuple[str, str, dict[str, Any]] | None:
+            old, new = self.score_observations(before, now), self.score_observations(after, now)
+            assessed.append(new)
+            return colour_change_entry(old, new, self.policy.id) if old.colour != new.colour \
+                else None
+
+        row = self.store.add_observation(person_id, checked.kind, checked.value, at,
+                                         checked.source, actor=actor, reason=reason, now=now,
+                                         consequence=colour_change)
+        return {**row, "assessment": assessed[-1].as_dict()}
+
+    def score_observations(self, observations: list[dict[str, Any]], now: int) -> Assessment:
+        """Score stored observations (dicts as the store returns them) under the policy."""
+        return self.policy.score([Observation(o["kind"], o["value"], o["observed_at"],
+                                              o["source"]) for o in observations], now)
 
     def assess(self, person_id: str, now: int | None = None) -> Assessment:
         """The person's assessment under the published policy now. Raises NotFound."""
-        observations = [Observation(o["kind"], o["value"], o["observed_at"], o["source"])
-                        for o in self.store.observations(person_id)]
-        return self.policy.score(observations, _now(now))
+        return self.score_observations(self.store.observations(person_id), _now(now))
 
     # Credentials ----------------------------------------------------------------------------
 

@@ -205,11 +205,13 @@ class Policy:
         return lines, score
 
     def _factor(self, factor: Factor, seen: list[Observation], now: int) -> Contribution | None:
-        values = [Fraction(str(o.value)) for o in seen
-                  if o.kind is factor.kind and now - factor.window_days * DAY < o.observed_at]
+        since = now - factor.window_days * DAY
+        values = [o.value for o in seen if o.kind is factor.kind and since < o.observed_at]
         if not values:
             return None  # optional data: missing means no points either way
-        average = sum(values, Fraction(0)) / len(values)
+        # Exact: whole numbers add as ints; a decimal such as 7.5 counts as written.
+        total = sum(v if type(v) is int else Fraction(str(v)) for v in values)
+        average = Fraction(total) / len(values)
         if factor.method is Method.THRESHOLD:
             met = average >= Fraction(factor.at_least or 0)
             exact = Fraction(factor.points) if met else Fraction(0)

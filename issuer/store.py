@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,10 @@ from .migrations import upgrade
 from .people import enrol, organisation_id, person_fields
 from .pii import DataKeyError, DataKeys, load_data_keys
 from .ranking import organisation_ranking
+
+#: ``(observations before, after) -> (action, reason, details)`` or None: see add_observation.
+Consequence = Callable[[list[dict[str, Any]], list[dict[str, Any]]],
+                       tuple[str, str, dict[str, Any]] | None]
 
 
 def _now(now: int | None) -> int:
@@ -158,13 +162,21 @@ class Store:
 
     def add_observation(self, person_id: str, kind: str, value: Any, observed_at: int,
                         source: str, *, actor: str, reason: str = "observation recorded",
-                        now: int | None = None) -> dict[str, Any]:
+                        now: int | None = None, consequence: Consequence | None = None
+                        ) -> dict[str, Any]:
         """Record an observation (``kind`` a string or a string enum, ``value`` JSON-able)
-        and return it as :meth:`observations` does. Raises :class:`NotFound`."""
+        and return it as :meth:`observations` does. Raises :class:`NotFound`.
+
+        ``consequence(before, after)`` is called with the person's observations before and
+        after this one, inside the same transaction; when it returns ``(action, reason,
+        details)`` (e.g. a colour change) that entry is appended to the audit log too, so the
+        observation and what it caused are stored together or not at all.
+        """
         now = _now(now)
         kind = str(getattr(kind, "value", kind))
         with self.writing() as session:
             self._person(session, person_id)
+            before = _observations(session, person_id) if consequence else []
             row = Observation(person_id=person_id, kind=kind, observed_at=observed_at,
                               value_json=json.dumps(value, sort_keys=True, allow_nan=False),
                               source=source, recorded_at=now, recorded_by=actor)
@@ -173,6 +185,12 @@ class Store:
             # The audit log says what kind of observation came from where, never its value.
             audit.append(session, actor, "observation.add", reason, person_id,
                          {"observation": row.id, "kind": kind, "source": source}, now)
+            if consequence is not None:
+                after = sorted([*before, _observation(row)],
+                               key=lambda o: (o["observed_at"], o["id"]))
+                entry = consequence(before, after)
+                if entry is not None:
+                    audit.append(session, actor, entry[0], entry[1], person_id, entry[2], now)
             return _observation(row)
 
     def observations(self, person_id: str) -> list[dict[str, Any]]:
@@ -180,9 +198,19 @@ class Store:
         observed_at, source, recorded_at, recorded_by. Raises :class:`NotFound`."""
         with self.reading() as session:
             self._person(session, person_id)
-            rows = session.scalars(select(Observation).where(Observation.person_id == person_id)
-                                   .order_by(Observation.observed_at, Observation.id))
-            return [_observation(row) for row in rows]
+            return _observations(session, person_id)
+
+    def observations_of(self, session: Session, person_ids: Sequence[str]
+                        ) -> dict[str, list[dict[str, Any]]]:
+        """In ``session``, return the observations of several people at once (for batches),
+        each list oldest first, as :meth:`observations` gives them."""
+        found: dict[str, list[dict[str, Any]]] = {pid: [] for pid in person_ids}
+        columns = Observation.__table__.c
+        rows = session.execute(select(columns).where(columns.person_id.in_(person_ids))
+                               .order_by(columns.observed_at, columns.id))
+        for row in rows:
+            found[row.person_id].append(_observation(row))
+        return found
 
     # Credentials ----------------------------------------------------------------------------
 
@@ -286,7 +314,14 @@ class Store:
             return tokens.list_tokens(session)
 
 
-def _observation(row: Observation) -> dict[str, Any]:
+def _observations(session: Session, person_id: str) -> list[dict[str, Any]]:
+    rows = session.scalars(select(Observation).where(Observation.person_id == person_id)
+                           .order_by(Observation.observed_at, Observation.id))
+    return [_observation(row) for row in rows]
+
+
+def _observation(row: Any) -> dict[str, Any]:
+    """An observation (an ORM object or a row of its columns) as a dict."""
     return {"id": row.id, "kind": row.kind, "value": json.loads(row.value_json),
             "observed_at": row.observed_at, "source": row.source,
             "recorded_at": row.recorded_at, "recorded_by": row.recorded_by}

@@ -66,6 +66,23 @@ def test_append_links_entries(store):
         assert [e.seq for e in audit.entries_for(session, "p-A")] == [2, 4]
 
 
+def test_append_many_continues_the_same_chain(store):
+    fill(store, 2)
+    batch = [audit.Pending("job", "credential.issue", f"batch entry {n}", "p-C", {"n": n}, NOW)
+             for n in range(3)]
+    with store.writing() as session:
+        audit.append(session, "clerk", "test.action", "one by one, same transaction", now=NOW)
+        assert audit.append_many(session, batch) == 3
+        assert audit.append_many(session, []) == 0
+    fill(store, 1)
+    with store.reading() as session:
+        entries = list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+        assert [e.seq for e in entries] == [1, 2, 3, 4, 5, 6, 7]
+        assert [e.reason for e in entries[3:6]] == [f"batch entry {n}" for n in range(3)]
+        assert audit.verify_chain(session) is None
+    assert [e["details"] for e in store.audit_entries("p-C")] == [{"n": 0}, {"n": 1}, {"n": 2}]
+
+
 def test_append_is_part_of_the_callers_transaction(store):
     fill(store, 2)
     with pytest.raises(RuntimeError), store.writing() as session:

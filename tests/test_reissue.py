@@ -1,0 +1,221 @@
+"""Bulk re-issuance on SQLite and PostgreSQL: everyone exactly once per run, in whole batches,
+resumable after the process is killed midway (a real SIGKILL of the real CLI)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from conftest import TEST_PASSPHRASE
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from issuer.audit import AUDIT_LOCK_KEY
+from issuer.db import AuditEntry, CredentialRecord, ReissueRun
+from issuer.home import PASSPHRASE_ENV, Home
+from issuer.issuance import IssuerService
+from issuer.keystore import init_home
+from issuer.reissue import open_run, run_batches
+from verifier import TrustList, verify
+
+NOW = 1_790_000_000
+DAY = 86_400
+CLI = str(Path(sys.executable).with_name("healthcode-issuer"))
+
+
+@pytest.fixture
+def service(tmp_path, db_url, monkeypatch):
+    monkeypatch.setenv(PASSPHRASE_ENV, TEST_PASSPHRASE)
+    home = Home(tmp_path / "home")
+    init_home(home, now=NOW)
+    opened = IssuerService.open(home, database_url=db_url)
+    yield opened
+    opened.close()
+
+
+def enrol(service: IssuerService, count: int) -> list[str]:
+    people = []
+    for n in range(count):
+        person = service.create_person(actor="test", name=f"Person {n}",
+                                       id_number=f"ID{n:010d}", phone="+86 100",
+                                       organisation=f"Org {n % 3}", now=NOW)
+        people.append(person)
+    return people
+
+
+def run_credentials(service: IssuerService, run_id: int) -> Counter[str]:
+    with service.store.reading() as session:
+        return Counter(session.scalars(select(CredentialRecord.person_id)
+                                       .where(CredentialRecord.run_id == run_id)))
+
+
+def run_status(service: IssuerService, run_id: int) -> str:
+    with service.store.reading() as session:
+        return session.get(ReissueRun, run_id).status
+
+
+def test_everyone_gets_one_verifiable_credential_with_their_current_colour(service):
+    people = enrol(service, 23)
+    service.add_observation(people[4], actor="lab", kind="test_result", value="positive",
+                            observed_at=NOW - DAY, source="lab", now=NOW)
+    run = open_run(service, actor="test", now=NOW)
+    assert (run.done, run.total, run.resumed) == (0, 23, False)
+    batches: list[int] = []
+    issued = run_batches(service, run.run_id, actor="test", batch_size=5,
+                         clock=lambda: NOW + 60, on_batch=batches.append)
+    assert issued == 23 and batches == [5, 5, 5, 5, 3]
+    assert run_credentials(service, run.run_id) == Counter(people)
+    assert run_status(service, run.run_id) == "done"
+    trust = TrustList.load(service.home.trust_list, service.home.anchor_public, now=NOW)
+    for person in (people[0], people[4]):
+        record = service.store.credentials(person)[0]
+        credential = verify(record["text"], trust, now=NOW + 120)
+        assert credential.colour.value == service.assess(person, NOW + 60).colour.value
+        assert credential.colour.value == ("red" if person == people[4] else "green")
+    assert service.verify_audit()[1] is None
+    # A finished run is not resumed: the next call starts a new one.
+    assert open_run(service, actor="test", now=NOW + 120).run_id != run.run_id
+
+
+def test_a_failure_midway_leaves_whole_batches_and_the_next_call_resumes(service):
+    people = enrol(service, 17)
+    run = open_run(service, actor="test", now=NOW)
+
+    def crash_after_two(count: int, seen=[]) -> None:  # noqa: B006 (a counter for the test)
+        seen.append(count)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batches(service, run.run_id, actor="test", batch_size=4, clock=lambda: NOW,
+                    on_batch=crash_after_two)
+    assert sum(run_credentials(service, run.run_id).values()) == 8
+    assert run_status(service, run.run_id) == "running"
+    resumed = open_run(service, actor="test", now=NOW + 5)
+    assert (resumed.run_id, resumed.done, resumed.total, resumed.resumed) == (
+        run.run_id, 8, 17, True)
+    assert run_batches(service, run.run_id, actor="test", batch_size=4,
+                       clock=lambda: NOW + 5) == 9
+    assert run_credentials(service, run.run_id) == Counter(people)
+    # --new abandons an unfinished run instead: it is closed as failed.
+    second = open_run(service, actor="test", now=NOW + 10)  # started, never run
+    third = open_run(service, actor="test", new=True, now=NOW + 20)
+    assert third.run_id != second.run_id and run_status(service, second.run_id) == "failed"
+
+
+def test_a_colour_change_by_time_alone_is_logged_once(service):
+    person, = enrol(service, 1)
+    service.add_observation(person, actor="lab", kind="test_result", value="positive",
+                            observed_at=NOW, source="lab", now=NOW)  # logs green -> red
+    service.issue(person, actor="test", now=NOW)
+    run = open_run(service, actor="test", now=NOW + DAY)
+    run_batches(service, run.run_id, actor="test", clock=lambda: NOW + DAY)  # still red
+    later = open_run(service, actor="test", now=NOW + 30 * DAY)
+    run_batches(service, later.run_id, actor="test", clock=lambda: NOW + 30 * DAY)  # green
+    changes = [e for e in service.store.audit_entries(person) if e["action"] == "colour.change"]
+    assert [(c["details"]["from"], c["details"]["to"]) for c in changes] == [
+        ("green", "red"), ("red", "green")]
+    assert f"re-issue run {later.run_id}" in changes[1]["reason"]
+
+
+@contextmanager
+def writers_blocked(db_url: str):
+    """Hold the lock every issuing transaction needs: SQLite's write lock, or PostgreSQL's
+    audit advisory lock (taken mid-transaction, at the first audit append of a batch)."""
+    if db_url.startswith("sqlite"):
+        connection = sqlite3.connect(make_url(db_url).database, isolation_level=None,
+                                     timeout=30)
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            connection.execute("ROLLBACK")
+            connection.close()
+        return
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(select(func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
+            yield
+    finally:
+        engine.dispose()
+
+
+def test_killed_midway_then_run_again_nobody_skipped_or_issued_twice(service, db_url):
+    people = enrol(service, 120)
+    env = {**os.environ, PASSPHRASE_ENV: TEST_PASSPHRASE, "HEALTHCODE_DATABASE_URL": db_url}
+    command = [CLI, "reissue", "--all", "--batch", "10", "--log", "--home",
+               str(service.home.root)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().startswith("starting re-issue run 1: 0 of 120")
+        assert process.stdout.readline().strip() == "run 1: 10/120"
+        with writers_blocked(db_url):  # the process now waits inside its next batch
+            process.send_signal(signal.SIGKILL)
+            process.wait(30)
+    finally:
+        process.kill()
+        process.wait()
+        process.stdout.close()
+    issued = run_credentials(service, 1)
+    assert 10 <= sum(issued.values()) < 120, "the kill did not land midway"
+    assert sum(issued.values()) % 10 == 0, "a batch was half stored"
+    assert max(issued.values()) == 1 and run_status(service, 1) == "running"
+
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith(f"resuming re-issue run 1: {sum(issued.values())} of 120")
+    assert run_credentials(service, 1) == Counter(people)
+    assert run_status(service, 1) == "done"
+    check = subprocess.run([CLI, "audit", "verify", "--home", str(service.home.root)],
+                           env=env, capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0 and "audit chain OK" in check.stdout
+
+
+def test_reissue_needs_all(service):
+    result = subprocess.run([CLI, "reissue", "--home", str(service.home.root)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "--all" in result.stderr
+
+
+def test_audit_verify_passes_then_names_the_edited_entry(service, db_url):
+    person, = enrol(service, 1)
+    service.add_observation(person, actor="lab", kind="test_result", value="positive",
+                            observed_at=NOW, source="lab", now=NOW)
+    env = {**os.environ, PASSPHRASE_ENV: TEST_PASSPHRASE, "HEALTHCODE_DATABASE_URL": db_url}
+    command = [CLI, "audit", "verify", "--home", str(service.home.root)]
+    ok = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    assert "audit chain OK: 3 entries" in ok.stdout  # enrolment, observation, colour change
+    with service.store.reading() as session:
+        seq = session.scalar(select(AuditEntry.seq).where(AuditEntry.action == "colour.change"))
+    # Someone with database access rewrites why the code turned red. The append-only triggers
+    # stop an UPDATE through the application's connection; the attacker drops them first.
+    tamper(db_url, seq)
+    broken = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert broken.returncode == 1
+    assert f"audit chain BROKEN at entry {seq}: hash_mismatch" in broken.stderr
+
+
+def tamper(db_url: str, seq: int) -> None:
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            if engine.dialect.name == "sqlite":
+                names = connection.execute(text(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars().all()
+                for name in names:
+                    connection.execute(text(f'DROP TRIGGER "{name}"'))
+            else:
+                connection.execute(text("ALTER TABLE audit_entry DISABLE TRIGGER USER"))
+            connection.execute(text("UPDATE audit_entry SET reason = 'routine update' "
+                                    "WHERE seq = :seq"), {"seq": seq})
+    finally:
+        engine.dispose()
