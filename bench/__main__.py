@@ -2,8 +2,8 @@
 
 The report's top heading is level 2, so it pastes as is under docs/PERFORMANCE.md's title.
 
-Sections: verify, issue, base45, scan, size (default: all, in that order). ``--quick`` takes
-fewer, shorter rounds: a smoke test of the harness, not figures to publish.
+Sections: verify, issue, base45, scan, size, reissue (default: all, in that order).
+``--quick`` takes fewer, shorter rounds: a smoke test of the harness, not figures to publish.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from . import codec, issue, machine, qrsize, report, scan, verify_text
+from . import codec, issue, machine, qrsize, reissue, report, scan, verify_text
 from .timing import Settings
 
 SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
@@ -22,6 +22,7 @@ SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
     "base45": codec.run,
     "scan": scan.run,
     "size": qrsize.run,
+    "reissue": reissue.run,
 }
 
 
