@@ -22,6 +22,13 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libzbar\.so\.0'; then
   apt_install libzbar0
 fi
 
+# Chromium (Debian's package) for the kiosk's browser tests, driven by playwright; the fonts
+# so that pages render text, not boxes. Never `playwright install`: it downloads from a CDN.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "bootstrap: installing chromium"
+  apt_install chromium fonts-dejavu-core
+fi
+
 if [ ! -x .venv/bin/python ]; then
   if ! "$PYTHON" -m venv .venv 2>/dev/null; then
     rm -rf .venv

@@ -151,3 +151,53 @@ def check(input_spec: str, trust_path: Path | None, anchor_path: Path | None, at
     if isinstance(error, TrustListError):
         sys.exit(EXIT_USAGE)
     sys.exit(EXIT_VALID if credential is not None else EXIT_REJECTED)
+
+
+@main.command(epilog="""\b
+Examples:
+  healthcode-verifier kiosk                        # then open http://127.0.0.1:8090/
+  healthcode-verifier kiosk --rule green,yellow --reject-static
+  healthcode-verifier kiosk --rule 'score>=60' --port 8091
+\b
+The camera needs a secure context: http://127.0.0.1 or http://localhost on this machine,
+or HTTPS. To serve tablets on a LAN, put a TLS proxy in front (see README).""")
+@click.option("--trust", "trust_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Signed trust list [default: $HEALTHCODE_HOME/keys/trust-list.json].")
+@click.option("--anchor", "anchor_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Pinned trust anchor [default: anchor.pub.pem beside the trust list].")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (127.0.0.1: this machine only).")
+@click.option("--port", default=8090, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--rule", default="green", show_default=True,
+              help="Who is admitted: colours and/or score conditions, e.g. green,yellow or "
+                   "score>=60.")
+@click.option("--accept-static/--reject-static", default=True, show_default=True,
+              help="Admit static codes (printed cards, codes not bound to a phone) after an "
+                   "ID check, or refuse them.")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 32))
+def kiosk(trust_path: Path | None, anchor_path: Path | None, host: str, port: int, rule: str,
+          accept_static: bool, threads: int) -> None:
+    """Run the checkpoint kiosk: a local page that scans codes with a webcam, offline."""
+    import waitress
+
+    from .kiosk import RuleError, create_app
+
+    try:
+        app = create_app({"TRUST": trust_path or default_trust_path(), "ANCHOR": anchor_path,
+                          "RULE": rule, "ACCEPT_STATIC": accept_static})
+    except RuleError as exc:
+        raise click.BadParameter(str(exc), param_hint="--rule") from None
+    except (OSError, ValueError) as exc:
+        raise click.UsageError(f"cannot read the trust anchor: {exc}") from None
+    status = app.extensions["checkpoint"].status()
+    click.echo(f"Checkpoint kiosk on http://{host}:{port}/  ({status['rule_text']}; "
+               f"static codes {'admitted after an ID check' if accept_static else 'refused'})")
+    if status["trust"].get("warning"):
+        click.echo(f"WARNING: {status['trust']['warning']}", err=True)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo("Note: browsers allow the camera only on secure origins: other machines "
+                   "must reach this kiosk over HTTPS.", err=True)
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="healthcode-kiosk")
+    except OSError as exc:
+        raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None

@@ -1,0 +1,196 @@
+"""The checkpoint kiosk in a real headless Chromium, its camera fed by generated clips.
+
+Each case launches a fresh browser whose fake webcam plays a Y4M clip (tests/webcam.py), opens
+the kiosk page served by a real server on 127.0.0.1, and reads the verdict from the page's
+stable hook: ``#verdict[data-state]`` and ``data-reason``. Screenshots of the admit and invalid
+screens are kept in tests/artifacts/ for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import DAY, NOW
+from dbfixtures import in_ci
+from werkzeug.serving import make_server
+
+from verifier.base45 import b45decode, b45encode
+from verifier.kiosk import create_app
+from verifier.labels import CREDENTIAL_PREFIX
+
+webcam = pytest.importorskip("webcam")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+def _playwright():
+    if not Path(webcam.CHROMIUM).exists():
+        if in_ci():
+            pytest.fail(f"CI must run the browser tests: {webcam.CHROMIUM} is missing")
+        pytest.skip(f"{webcam.CHROMIUM} is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if in_ci():
+            raise
+        pytest.skip("the playwright package is not installed")
+    return sync_playwright
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[object]:
+    with _playwright()() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def kiosk(home) -> Iterator[tuple[str, object]]:
+    """The kiosk (rule: green) on a free port of 127.0.0.1; its clock runs from NOW."""
+    started = time.monotonic()
+    app = create_app({"TRUST": home.trust_list, "RULE": "green",
+                      "CLOCK": lambda: NOW + (time.monotonic() - started)})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/", app.extensions["checkpoint"]
+    server.shutdown()
+    thread.join(5)
+
+
+def tampered(text: str) -> str:
+    """The same code with one bit of its signature flipped: still well-formed."""
+    raw = bytearray(b45decode(text[len(CREDENTIAL_PREFIX):]))
+    raw[-10] ^= 0x01
+    return CREDENTIAL_PREFIX + b45encode(bytes(raw))
+
+
+def open_kiosk(playwright, url: str, clip: Path, profile: Path):
+    """Start a browser on ``clip`` and open the kiosk; return (context, page, requests)."""
+    context = webcam.browser(playwright, clip, profile, viewport={"width": 1280, "height": 720})
+    browser = context.__enter__()
+    requests: list[str] = []
+    browser.on("request", lambda request: requests.append(request.url))
+    page = browser.new_page()
+    page.goto(url)
+    return context, page, requests
+
+
+def verdict_state(page) -> tuple[str, str]:
+    element = page.locator("#verdict")
+    return element.get_attribute("data-state"), element.get_attribute("data-reason")
+
+
+def wait_for(page, state: str, timeout_ms: int = 20_000) -> None:
+    page.wait_for_selector(f'#verdict[data-state="{state}"]', timeout=timeout_ms)
+
+
+def keep_screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path))
+    return path
+
+
+@pytest.fixture
+def run_clip(playwright, kiosk, tmp_path):
+    """``run_clip(**clip_args)`` -> the kiosk page playing that clip (closed after the test)."""
+    opened = []
+
+    def run(**clip_args):
+        clip = webcam.clip(tmp_path / f"clip{len(opened)}.y4m", **clip_args)
+        context, page, requests = open_kiosk(playwright, kiosk[0], clip,
+                                             tmp_path / f"profile{len(opened)}")
+        opened.append(context)
+        return page, requests
+
+    yield run
+    for context in opened:
+        context.__exit__(None, None, None)
+
+
+def test_a_valid_code_is_admitted_and_nothing_leaves_127_0_0_1(run_clip, kiosk, make_code):
+    page, requests = run_clip(code=make_code("green", 87, iat=NOW))
+    wait_for(page, "admit")
+    text = page.locator("#verdict").inner_text()
+    assert "ADMIT" in text and "GREEN" in text and "score 87" in text
+    assert "expires in" in text and "STATIC CODE: CHECK ID" in text.upper()
+    keep_screenshot(page, "kiosk-admit.png")
+    assert page.locator("#verdict").get_attribute("aria-live") == "assertive"
+    assert requests and all(url.startswith(kiosk[0]) for url in requests), requests
+    assert page.locator("#rule-text").inner_text() == "Admits green codes"
+
+
+def test_a_code_the_rule_refuses_is_denied(run_clip, make_code):
+    page, _ = run_clip(code=make_code("red", 20, iat=NOW))
+    wait_for(page, "deny")
+    assert "red is not admitted here" in page.locator("#verdict").inner_text()
+    keep_screenshot(page, "kiosk-deny.png")
+
+
+def test_an_expired_code_is_invalid_with_its_reason(run_clip, make_code):
+    page, _ = run_clip(code=make_code("green", 87, iat=NOW - 3 * DAY, ttl=DAY))
+    wait_for(page, "invalid")
+    assert verdict_state(page) == ("invalid", "expired")
+    assert "Code expired" in page.locator("#verdict").inner_text()
+    keep_screenshot(page, "kiosk-invalid-expired.png")
+
+
+def test_a_tampered_code_is_invalid_bad_signature(run_clip, make_code):
+    page, _ = run_clip(code=tampered(make_code("green", 87, iat=NOW)))
+    wait_for(page, "invalid")
+    assert verdict_state(page) == ("invalid", "bad_signature")
+    assert "Tampered or forged" in page.locator("#verdict").inner_text()
+    keep_screenshot(page, "kiosk-invalid-tampered.png")
+
+
+def test_a_clip_without_a_code_stays_idle(run_clip, kiosk):
+    checkpoint = kiosk[1]
+    before = checkpoint.stats()["frames_without_code"]
+    page, _ = run_clip(empty_seconds=2.0)
+    deadline = time.monotonic() + 20
+    while checkpoint.stats()["frames_without_code"] < before + 10:  # the page is scanning
+        assert time.monotonic() < deadline, "the page sent no frames"
+        page.wait_for_timeout(200)
+    page.wait_for_timeout(1500)
+    assert verdict_state(page) == ("idle", "")
+    assert page.locator("#verdict-word").inner_text() == "READY"
+
+
+def test_a_code_appearing_after_a_second_of_empty_frames_is_picked_up(run_clip, make_code):
+    page, _ = run_clip(empty_seconds=1.0, code=make_code("green", 91, iat=NOW),
+                       code_seconds=3.0)
+    wait_for(page, "admit")
+    timeline = page.evaluate("window.kiosk")
+    first = timeline["verdicts"][0]
+    assert first["state"] == "admit" and first["announce"] is True
+    # The clip starts with 1 s of empty frames: the verdict cannot come before them.
+    assert first["at"] - timeline["startedAt"] >= 900
+    assert "score 91" in page.locator("#verdict").inner_text()
+
+
+def test_no_camera_says_so_and_offers_the_upload(playwright, kiosk, tmp_path, make_code):
+    """With the camera denied the page says exactly that; the upload fallback still works."""
+    args = [a for a in webcam.BROWSER_ARGS if a != "--use-fake-ui-for-media-stream"]
+    context = playwright.chromium.launch_persistent_context(
+        os.fspath(tmp_path / "profile"), executable_path=webcam.CHROMIUM, headless=True,
+        args=[*args, "--deny-permission-prompts"], viewport={"width": 1280, "height": 720})
+    try:
+        page = context.new_page()
+        page.goto(kiosk[0])
+        message = page.locator("#camera-message")
+        message.wait_for(state="visible", timeout=15_000)
+        assert "denied" in message.inner_text() or "No camera" in message.inner_text()
+        code = tmp_path / "code.png"
+        from issuer.render import render_image
+        code.write_bytes(render_image(make_code("green", 77, iat=NOW), "png"))
+        page.set_input_files("#upload", str(code))
+        wait_for(page, "admit")
+        assert "score 77" in page.locator("#verdict").inner_text()
+    finally:
+        context.close()
+    shutil.rmtree(tmp_path / "profile", ignore_errors=True)

@@ -1,0 +1,123 @@
+"""The checkpoint kiosk: a local web app that scans codes with a webcam and verifies them
+offline, with nothing but the verifier, the trust list and its anchor.
+
+``create_app(config)`` keys (all optional):
+
+- ``TRUST``: path of the trust list (default ``$HEALTHCODE_HOME/keys/trust-list.json``);
+- ``ANCHOR``: the pinned anchor (default ``anchor.pub.pem`` beside the trust list);
+- ``RULE``: the checkpoint rule, e.g. ``green``, ``green,yellow``, ``score>=60``;
+- ``ACCEPT_STATIC``: whether static codes (not bound to a phone: printed cards, copies) are
+  admitted (default True; they are shown as "static code: check ID");
+- ``CLOCK``: a function returning epoch seconds (tests).
+
+Routes: ``/`` the page; ``POST /api/frame`` (a JPEG camera frame), ``POST /api/upload`` (a
+photo or screenshot, multipart field ``image`` or the raw bytes), ``POST /api/text`` (JSON
+``{"text": ...}`` or plain text) each answer a verdict; ``GET /api/status`` the rule and the
+trust list's age; ``GET /stats`` the counters. Every page and asset is served from here: no
+request leaves the machine.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from ..trust import TRUST_LIST_FILE
+from .checkpoint import Checkpoint
+from .rules import DEFAULT_RULE, Rule, RuleError
+
+__all__ = ["Checkpoint", "Rule", "RuleError", "create_app"]
+
+#: A 1280x720 JPEG is ~100-300 KB; a phone photo a few MB.
+MAX_BODY_BYTES = 8 * 1024 * 1024
+#: Everything from this origin; camera streams and captured frames as blobs.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob: mediastream:; connect-src 'self'; font-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+def default_trust_path() -> Path:
+    return Path(os.environ.get("HEALTHCODE_HOME") or ".") / "keys" / TRUST_LIST_FILE
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the kiosk app. Raises :class:`RuleError` for a bad rule, ``OSError`` or
+    ``ValueError`` for an unreadable anchor."""
+    config = dict(config or {})
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
+    rule = Rule.parse(config.get("RULE") or DEFAULT_RULE)
+    extra = {"clock": config["CLOCK"]} if "CLOCK" in config else {}
+    checkpoint = Checkpoint(config.get("TRUST") or default_trust_path(), rule,
+                            accept_static=bool(config.get("ACCEPT_STATIC", True)),
+                            anchor=config.get("ANCHOR"), **extra)
+    app.extensions["checkpoint"] = checkpoint
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Permissions-Policy"] = "camera=(self), microphone=()"
+        if request.path.startswith(("/api/", "/stats")):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.get("/")
+    def page() -> str:
+        return render_template("kiosk.html", status=checkpoint.status())
+
+    @app.post("/api/frame")
+    def frame() -> Response:
+        return jsonify(checkpoint.frame(request.get_data(cache=False)))
+
+    @app.post("/api/upload")
+    def upload() -> Response:
+        file = request.files.get("image")
+        data = file.read(MAX_BODY_BYTES + 1) if file else request.get_data(cache=False)
+        return jsonify(checkpoint.upload(data))
+
+    @app.post("/api/text")
+    def text() -> Response | tuple[Response, int]:
+        if request.is_json:
+            body = request.get_json(silent=True)
+            value = body.get("text") if isinstance(body, dict) else None
+            if not isinstance(value, str):
+                return _error(400, "bad_request", 'send JSON {"text": "HCC1:..."}')
+        else:
+            value = request.get_data(cache=False).decode("utf-8", "replace")
+        return jsonify(checkpoint.text(value))
+
+    @app.get("/api/status")
+    def status() -> Response:
+        return jsonify(checkpoint.status())
+
+    @app.get("/stats")
+    def stats() -> Response | str:
+        counts = checkpoint.stats()
+        best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+        if best == "text/html":
+            return render_template("stats.html", stats=counts, status=checkpoint.status())
+        return jsonify(counts)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> tuple[Response, int]:
+        reason = {413: "too_large", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.code or 500, "bad_request")
+        return _error(exc.code or 500, reason, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Response, int]:  # a bug: no trace to the client
+        app.logger.error("unexpected %s in %s", type(exc).__name__, request.path)
+        return _error(500, "internal_error", "the kiosk hit an internal error")
+
+    return app
+
+
+def _error(status: int, reason: str, message: str) -> tuple[Response, int]:
+    return jsonify({"error": reason, "message": message}), status

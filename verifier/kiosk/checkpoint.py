@@ -1,0 +1,288 @@
+"""The checkpoint's logic, free of HTTP: from a frame, an upload or a text to a verdict.
+
+Nothing about a scanned code is written anywhere. To announce a code once while it stays in
+view, the checkpoint keeps, in memory and for a few seconds only, a keyed hash of the codes it
+has just seen (the key is random per process, so the hashes mean nothing outside it). What
+it keeps for longer are counters: admitted, denied, invalid by reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import zxingcpp
+from PIL import Image
+
+from ..claims import Credential
+from ..errors import EXPLANATIONS, HealthCodeError, Reason, TrustListError, VerificationError
+from ..image import decode_image, load_image
+from ..scan import health_codes
+from ..timefmt import humanize, iso
+from ..trust import TrustList, load_anchor
+from ..verify import MAX_TEXT_LENGTH, verify
+from .rules import Rule
+
+#: A code seen again within this many seconds of the last time it was seen is not announced.
+REPEAT_SECONDS = 5.0
+#: Plain words for the screen, two metres away: short, no jargon.
+SCREEN_WORDS: dict[Reason, str] = {
+    Reason.MALFORMED: "Not a health code",
+    Reason.UNSUPPORTED_ALGORITHM: "Signed in a way this checkpoint does not accept",
+    Reason.UNKNOWN_KEY: "Not signed by a trusted issuer",
+    Reason.BAD_SIGNATURE: "Tampered or forged code",
+    Reason.EXPIRED: "Code expired",
+    Reason.NOT_YET_VALID: "Code not valid yet",
+    Reason.KEY_NOT_VALID: "Signed with a key not valid for this code",
+    Reason.INVALID_CLAIMS: "Code content is invalid",
+    Reason.NO_CODE: "No QR code found",
+    Reason.HOLDER_PROOF_MISSING: "Copy of a phone-bound code: show the live code",
+}
+
+
+class State:
+    IDLE, ADMIT, DENY, INVALID = "idle", "admit", "deny", "invalid"
+
+
+@dataclass
+class TrustState:
+    """The trust list in force, reloaded when its file changes on disk."""
+
+    path: Path
+    anchor: bytes
+    clock: Callable[[], float]
+    trust: TrustList | None = None
+    error: TrustListError | None = None
+    expired: bool = False
+    _stamp: tuple[int, int] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def current(self) -> TrustList | None:
+        """The trust list (re-read if the file changed), or None if there is none usable."""
+        try:
+            info = self.path.stat()
+            stamp = (info.st_mtime_ns, info.st_size)
+        except OSError as exc:
+            with self._lock:
+                self.trust, self.error = None, TrustListError(Reason.TRUST_LIST_MALFORMED,
+                                                              f"cannot read it: {exc.strerror}")
+                self._stamp = None
+            return None
+        with self._lock:
+            if stamp != self._stamp:
+                self._stamp = stamp
+                self._load()
+            if self.trust is not None:
+                self.expired = self.clock() > self.trust.expires_at
+            return self.trust
+
+    def _load(self) -> None:
+        try:
+            self.trust, self.error = TrustList.load(self.path, self.anchor), None
+        except TrustListError as exc:
+            if exc.reason is not Reason.TRUST_LIST_EXPIRED:
+                self.trust, self.error = None, exc
+                return
+            # Out of date but genuine: keep checking codes with it, and say so on screen.
+            self.trust = TrustList.load(self.path, self.anchor, now=0)
+            self.error = None
+        except OSError as exc:
+            self.trust = None
+            self.error = TrustListError(Reason.TRUST_LIST_MALFORMED,
+                                        f"cannot read it: {exc.strerror}")
+
+
+class Checkpoint:
+    """Verdicts for one checkpoint: its trust list, its rule, its counters."""
+
+    def __init__(self, trust_path: str | Path, rule: Rule, *, accept_static: bool = True,
+                 anchor: str | Path | bytes | None = None,
+                 clock: Callable[[], float] = time.time,
+                 repeat_seconds: float = REPEAT_SECONDS) -> None:
+        trust_path = Path(trust_path)
+        anchor = trust_path.with_name("anchor.pub.pem") if anchor is None else anchor
+        pin = anchor if isinstance(anchor, bytes) else load_anchor(anchor)
+        self.trust = TrustState(trust_path, pin, clock)
+        self.rule = rule
+        self.accept_static = accept_static
+        self.clock = clock
+        self.repeat_seconds = repeat_seconds
+        self.started_at = int(clock())
+        self._key = secrets.token_bytes(32)
+        self._seen: dict[bytes, float] = {}
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self.trust.current()
+
+    # Inputs ----------------------------------------------------------------------------------
+
+    def frame(self, data: bytes) -> dict[str, Any]:
+        """A camera frame (JPEG or PNG bytes): ``idle`` when it shows no QR code."""
+        try:
+            image = load_image(data)
+        except VerificationError as exc:
+            return self._invalid(exc, None)
+        texts = decode_frame(image)
+        if not texts:
+            with self._lock:
+                self._counts["frames"] += 1
+                self._counts["frames_without_code"] += 1
+            return {"state": State.IDLE, "message": "Show your code to the camera"}
+        with self._lock:
+            self._counts["frames"] += 1
+        return self._judge(texts)
+
+    def upload(self, data: bytes) -> dict[str, Any]:
+        """A photo or screenshot: every decoding pass is tried; no code is ``no_code``."""
+        try:
+            texts = decode_image(data)
+        except VerificationError as exc:
+            return self._invalid(exc, None)
+        if not texts:
+            return self._invalid(VerificationError(Reason.NO_CODE), None)
+        return self._judge(texts)
+
+    def text(self, text: str) -> dict[str, Any]:
+        """The code's text, pasted or typed."""
+        text = text.strip()
+        if not text:
+            return self._invalid(VerificationError(Reason.NO_CODE, "no code text given"), None)
+        return self._judge([text[:MAX_TEXT_LENGTH + 1]])
+
+    # Verdicts --------------------------------------------------------------------------------
+
+    def _judge(self, texts: list[str]) -> dict[str, Any]:
+        codes = health_codes(texts) or texts[:1]
+        fingerprint = self._fingerprint(codes[0])
+        trust = self.trust.current()
+        if trust is None:
+            error = self.trust.error or TrustListError(Reason.TRUST_LIST_MALFORMED)
+            return {"state": State.INVALID, "reason": error.reason.value,
+                    "message": "Checkpoint has no valid trust list", "detail": str(error),
+                    "code": fingerprint, "announce": self._announce(fingerprint, None)}
+        now = int(self.clock())
+        first_error: VerificationError | None = None
+        for text in codes:
+            try:
+                credential = verify(text, trust, now)
+            except VerificationError as exc:
+                first_error = first_error or exc
+                continue
+            return self._valid(credential, fingerprint, now)
+        assert first_error is not None
+        return self._invalid(first_error, fingerprint)
+
+    def _valid(self, credential: Credential, fingerprint: str, now: int) -> dict[str, Any]:
+        static = credential.cnf is None
+        refusal = self.rule.decide(credential)
+        if refusal is None and static and not self.accept_static:
+            refusal = "static (printed or copied) codes are not accepted here"
+        state = State.ADMIT if refusal is None else State.DENY
+        left = max(credential.exp - now, 0)
+        verdict = {
+            "state": state, "colour": credential.colour.value, "score": credential.score,
+            "expires_at": iso(credential.exp), "seconds_left": left,
+            "time_left": humanize(left), "issuer": credential.iss,
+            "issuer_name": self.trust.trust.issuers.get(credential.iss, credential.iss)
+            if self.trust.trust else credential.iss,
+            "static": static, "message": "ADMIT" if refusal is None else refusal,
+            "code": fingerprint}
+        verdict["announce"] = self._announce(fingerprint, "admitted" if refusal is None
+                                             else "denied")
+        return verdict
+
+    def _invalid(self, error: HealthCodeError, fingerprint: str | None) -> dict[str, Any]:
+        reason = error.reason
+        verdict = {"state": State.INVALID, "reason": reason.value,
+                   "message": SCREEN_WORDS.get(reason, EXPLANATIONS.get(reason, reason.value)),
+                   "detail": EXPLANATIONS.get(reason, ""), "code": fingerprint}
+        verdict["announce"] = self._announce(fingerprint, f"invalid:{reason.value}")
+        return verdict
+
+    def _fingerprint(self, text: str) -> str:
+        return hmac.new(self._key, text.encode("utf-8", "replace"),
+                        hashlib.sha256).hexdigest()[:16]
+
+    def _announce(self, fingerprint: str | None, outcome: str | None) -> bool:
+        """True when this verdict is news: the code was not seen in the last few seconds.
+        Counts each announced outcome."""
+        now = self.clock()
+        with self._lock:
+            if fingerprint is not None:
+                key = bytes.fromhex(fingerprint)
+                last = self._seen.get(key)
+                self._seen[key] = now
+                if len(self._seen) > 256:  # bounded: drop codes not seen for a while
+                    cutoff = now - self.repeat_seconds
+                    self._seen = {k: t for k, t in self._seen.items() if t >= cutoff}
+                if last is not None and now - last < self.repeat_seconds:
+                    return False
+            if outcome is not None:
+                self._counts[outcome] += 1
+            return True
+
+    # Status ----------------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Counters only: nothing about any code."""
+        with self._lock:
+            counts = dict(self._counts)
+        invalid = {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("invalid:")}
+        return {"since": iso(self.started_at), "admitted": counts.get("admitted", 0),
+                "denied": counts.get("denied", 0), "invalid": sum(invalid.values()),
+                "invalid_by_reason": dict(sorted(invalid.items())),
+                "frames": counts.get("frames", 0),
+                "frames_without_code": counts.get("frames_without_code", 0)}
+
+    def status(self) -> dict[str, Any]:
+        """The rule in force and the trust list's age and validity, for the screen."""
+        trust = self.trust.current()
+        now = int(self.clock())
+        info: dict[str, Any] = {"rule": self.rule.text, "rule_text": self.rule.describe(),
+                                "accept_static": self.accept_static, "now": iso(now)}
+        if trust is None:
+            error = self.trust.error
+            info["trust"] = {"ok": False, "reason": error.reason.value if error else None,
+                             "warning": f"No usable trust list: {error}. Codes cannot be "
+                                        f"checked."}
+            return info
+        age = max(now - trust.issued_at, 0)
+        warning = None
+        if self.trust.expired:
+            warning = (f"The trust list expired {humanize(now - trust.expires_at)} ago "
+                       f"(valid until {iso(trust.expires_at)}): fetch a fresh one.")
+        info["trust"] = {"ok": True, "sequence": trust.sequence,
+                         "issued_at": iso(trust.issued_at), "expires_at": iso(trust.expires_at),
+                         "age": humanize(age), "age_seconds": age,
+                         "expired": self.trust.expired, "warning": warning,
+                         "issuers": sorted(trust.issuers.values())}
+        return info
+
+
+def decode_frame(image: Image.Image) -> list[str]:
+    """The QR texts in a camera frame, fast: zxing-cpp with two binarizers, then pyzbar.
+
+    Camera frames come several a second, so there is no upscaling or sharpening here (an
+    upload gets those, in :func:`verifier.image.decode_image`): the next frame is the retry.
+    """
+    gray = image.convert("L")
+    for binarizer in (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.GlobalHistogram):
+        found = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode,
+                                       binarizer=binarizer)
+        texts = [barcode.text for barcode in found if barcode.valid]
+        if texts:
+            return list(dict.fromkeys(texts))
+    try:
+        from pyzbar import pyzbar
+    except ImportError:  # the zbar library is optional: zxing-cpp alone still works
+        return []
+    found = pyzbar.decode(gray, symbols=[pyzbar.ZBarSymbol.QRCODE])
+    return list(dict.fromkeys(s.data.decode("utf-8", "replace") for s in found))
