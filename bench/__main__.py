@@ -2,7 +2,7 @@
 
 The report's top heading is level 2, so it pastes as is under docs/PERFORMANCE.md's title.
 
-Sections: verify, issue, base45, scan, size, reissue (default: all, in that order).
+Sections: verify, issue, base45, scan, size, reissue, api (default: all, in that order).
 ``--quick`` takes fewer, shorter rounds: a smoke test of the harness, not figures to publish.
 """
 
@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from . import codec, issue, machine, qrsize, reissue, report, scan, verify_text
+from . import api, codec, issue, machine, qrsize, reissue, report, scan, verify_text
 from .timing import Settings
 
 SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
@@ -23,6 +23,7 @@ SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
     "scan": scan.run,
     "size": qrsize.run,
     "reissue": reissue.run,
+    "api": api.run,
 }
 
 

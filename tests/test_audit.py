@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from issuer import audit
 from issuer.audit import GENESIS_HASH, BreakReason, ChainBreak
 from issuer.db import AuditEntry
+from issuer.store import Store
 
 # Known answer: the canonical JSON of an entry is spelled out here by hand, so a change to the
 # hashing (which would orphan every existing log) cannot pass unnoticed.
@@ -195,17 +196,20 @@ def test_postgresql_refuses_truncate(store):
         connection.execute(text("TRUNCATE audit_entry"))
 
 
-def test_concurrent_appends_keep_one_chain(store):
-    """Writers in two threads (own sessions, own connections) interleave; the chain holds."""
+def test_concurrent_appends_keep_one_chain(store, db_url, store_home, data_keys):
+    """Writers in two threads, each with a Store of its own (as two processes would have: no
+    shared in-process write lock, only the database's), interleave; the chain holds."""
     per_thread, threads = 40, 2
     barrier = threading.Barrier(threads)
     errors: list[BaseException] = []
+    other = Store.open(store_home, url=db_url, data_keys=data_keys)
+    stores = {"writer-0": store, "writer-1": other}
 
     def writer(name: str) -> None:
         barrier.wait()
         try:
             for i in range(per_thread):
-                with store.writing() as session:
+                with stores[name].writing() as session:
                     audit.append(session, name, "test.concurrent", f"{name} {i}", now=NOW + i)
         except BaseException as exc:  # noqa: BLE001 (reported by the assertion below)
             errors.append(exc)
@@ -215,6 +219,7 @@ def test_concurrent_appends_keep_one_chain(store):
         worker.start()
     for worker in workers:
         worker.join(timeout=120)
+    other.close()
     assert errors == []
     with store.reading() as session:
         actors = list(session.scalars(select(AuditEntry.actor).order_by(AuditEntry.seq)))
