@@ -51,7 +51,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     config = dict(config or {})
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
-    rule = Rule.parse(config.get("RULE") or DEFAULT_RULE)
+    # Only an absent rule means the default: an empty one (say an unset variable in
+    # `--rule "$RULE"`) is refused rather than silently replaced by "green".
+    rule = Rule.parse(DEFAULT_RULE if config.get("RULE") is None else config["RULE"])
     extra = {"clock": config["CLOCK"]} if "CLOCK" in config else {}
     checkpoint = Checkpoint(config.get("TRUST") or default_trust_path(), rule,
                             accept_static=bool(config.get("ACCEPT_STATIC", True)),
