@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from apiflask import APIBlueprint, abort
 from flask import Response, current_app, url_for
+
+from verifier.claims import CTI_LENGTH
 
 from ..render import IMAGE_TYPES, render_image
 from .auth import auth
@@ -69,6 +73,9 @@ def issue_credential(person_id, json_data):
             "svg": url_for("api.credential_image", cti=record["cti"], fmt="svg")}
 
 
+_CTI = re.compile(f"[0-9a-fA-F]{{{2 * CTI_LENGTH}}}")
+
+
 @api.get("/credentials/<cti>.<fmt>")
 @api.auth_required(auth, roles=["read"])
 @api.doc(responses={200: "the QR code image (image/png or image/svg+xml)"})
@@ -76,6 +83,8 @@ def credential_image(cti, fmt):
     """The QR code of an issued credential, as PNG or SVG."""
     if fmt not in IMAGE_TYPES:
         abort(404, "format must be png or svg")
+    if not _CTI.fullmatch(cti):
+        abort(404, f"no credential {cti[:64]!r}: a credential id is {2 * CTI_LENGTH} hex digits")
     data = render_image(_service().credential_text(cti), fmt)
     return Response(data, mimetype=IMAGE_TYPES[fmt])
 
