@@ -137,6 +137,7 @@ def test_an_expired_code_is_invalid_with_its_reason(run_clip, make_code):
     wait_for(page, "invalid")
     assert verdict_state(page) == ("invalid", "expired")
     assert "Code expired" in page.locator("#verdict").inner_text()
+    assert "expired 2d 0h ago" in page.locator("#verdict-detail").inner_text()
     keep_screenshot(page, "kiosk-invalid-expired.png")
 
 
@@ -194,3 +195,46 @@ def test_no_camera_says_so_and_offers_the_upload(playwright, kiosk, tmp_path, ma
     finally:
         context.close()
     shutil.rmtree(tmp_path / "profile", ignore_errors=True)
+
+
+def _launch(playwright, profile: Path, args: list[str]):
+    return playwright.chromium.launch_persistent_context(
+        os.fspath(profile), executable_path=webcam.CHROMIUM, headless=True, args=args,
+        viewport={"width": 1280, "height": 720})
+
+
+def test_no_camera_at_all_says_so(playwright, kiosk, tmp_path):
+    args = [a for a in webcam.BROWSER_ARGS if a != "--use-fake-device-for-media-stream"]
+    context = _launch(playwright, tmp_path / "profile", args)
+    try:
+        page = context.new_page()
+        page.goto(kiosk[0])
+        message = page.locator("#camera-message")
+        message.wait_for(state="visible", timeout=15_000)
+        assert "No camera found" in message.inner_text()
+        assert page.locator("#upload").is_visible() and page.locator("#code-text").is_visible()
+    finally:
+        context.close()
+
+
+def test_an_insecure_origin_says_why_there_is_no_camera(playwright, kiosk, tmp_path,
+                                                        make_code):
+    """Over plain HTTP from a name other than localhost the browser offers no camera API."""
+    port = kiosk[0].rsplit(":", 1)[1].strip("/")
+    args = [a for a in webcam.BROWSER_ARGS if not a.startswith("--host-resolver-rules")]
+    args.append("--host-resolver-rules=MAP checkpoint.test 127.0.0.1")
+    context = _launch(playwright, tmp_path / "profile", args)
+    try:
+        page = context.new_page()
+        page.goto(f"http://checkpoint.test:{port}/")
+        message = page.locator("#camera-message")
+        message.wait_for(state="visible", timeout=15_000)
+        assert "insecure origin (http://checkpoint.test" in message.inner_text()
+        assert page.evaluate("window.isSecureContext") is False
+        page.fill("#code-text", make_code("green", 66, iat=NOW))
+        page.click("#text-form button")
+        wait_for(page, "admit")
+        assert "score 66" in page.locator("#verdict").inner_text()
+        keep_screenshot(page, "kiosk-insecure-origin-pasted.png")
+    finally:
+        context.close()

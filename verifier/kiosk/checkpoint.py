@@ -28,7 +28,7 @@ from ..image import decode_image, load_image
 from ..scan import health_codes
 from ..timefmt import humanize, iso
 from ..trust import TrustList, load_anchor
-from ..verify import MAX_TEXT_LENGTH, verify
+from ..verify import MAX_TEXT_LENGTH, decode_unverified, verify
 from .rules import Rule
 
 #: A code seen again within this many seconds of the last time it was seen is not announced.
@@ -174,16 +174,17 @@ class Checkpoint:
             # code with trust_list_expired, so check codes against a copy that is current now;
             # the status and the screen still say the list expired.
             trust = replace(trust, expires_at=now)
-        first_error: VerificationError | None = None
+        first_error: tuple[VerificationError, str] | None = None
         for text in codes:
             try:
                 credential = verify(text, trust, now)
             except VerificationError as exc:
-                first_error = first_error or exc
+                first_error = first_error or (exc, text)
                 continue
             return self._valid(credential, fingerprint, now)
         assert first_error is not None
-        return self._invalid(first_error, fingerprint)
+        error, text = first_error
+        return self._invalid(error, fingerprint, _when(error.reason, text, now))
 
     def _valid(self, credential: Credential, fingerprint: str, now: int) -> dict[str, Any]:
         static = credential.cnf is None
@@ -204,11 +205,12 @@ class Checkpoint:
                                              else "denied")
         return verdict
 
-    def _invalid(self, error: HealthCodeError, fingerprint: str | None) -> dict[str, Any]:
+    def _invalid(self, error: HealthCodeError, fingerprint: str | None,
+                 detail: str | None = None) -> dict[str, Any]:
         reason = error.reason
         verdict = {"state": State.INVALID, "reason": reason.value,
                    "message": SCREEN_WORDS.get(reason, EXPLANATIONS.get(reason, reason.value)),
-                   "detail": EXPLANATIONS.get(reason, ""), "code": fingerprint}
+                   "detail": detail or EXPLANATIONS.get(reason, ""), "code": fingerprint}
         verdict["announce"] = self._announce(fingerprint, f"invalid:{reason.value}")
         return verdict
 
@@ -270,6 +272,20 @@ class Checkpoint:
                          "expired": self.trust.expired, "warning": warning,
                          "issuers": sorted(trust.issuers.values())}
         return info
+
+
+def _when(reason: Reason, text: str, now: int) -> str | None:
+    """For an expired or not-yet-valid code, when (from its unverified claims: the signature
+    was good, only the time was wrong)."""
+    if reason not in (Reason.EXPIRED, Reason.NOT_YET_VALID):
+        return None
+    try:
+        claims = decode_unverified(text)
+    except VerificationError:
+        return None
+    if reason is Reason.EXPIRED:
+        return f"expired {humanize(now - claims.exp)} ago ({iso(claims.exp)})"
+    return f"valid only from {iso(claims.iat)}, in {humanize(claims.iat - now)}: check the clock"
 
 
 def decode_frame(image: Image.Image) -> list[str]:
