@@ -2,7 +2,8 @@
 
 The report's top heading is level 2, so it pastes as is under docs/PERFORMANCE.md's title.
 
-Sections: verify, issue, base45, scan, size, reissue, api (default: all, in that order).
+Sections: verify, issue, base45, scan, size, reissue, api, kiosk-browser (default: all, in
+that order).
 ``--quick`` takes fewer, shorter rounds: a smoke test of the harness, not figures to publish.
 """
 
@@ -13,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from . import api, codec, issue, machine, qrsize, reissue, report, scan, verify_text
+from . import api, codec, issue, kiosk_browser, machine, qrsize, reissue, report, scan, verify_text
 from .timing import Settings
 
 SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
@@ -24,6 +25,7 @@ SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
     "size": qrsize.run,
     "reissue": reissue.run,
     "api": api.run,
+    "kiosk-browser": kiosk_browser.run,
 }
 
 

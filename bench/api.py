@@ -47,7 +47,7 @@ from issuer.keystore import init_home
 from issuer.service import create_app
 from issuer.signing import issue_credential
 
-from . import report
+from . import machine, report
 from .fixtures import BENCH_PASSPHRASE
 from .timing import Settings, Stats, measure
 
@@ -110,21 +110,6 @@ class Load:
     @property
     def rate(self) -> float:
         return self.requests / self.seconds
-
-
-@contextmanager
-def _unpinned() -> Iterator[None]:
-    """Let this process and its children use every core (``python -m bench`` pins to one)."""
-    try:
-        saved: set[int] | None = os.sched_getaffinity(0)
-        os.sched_setaffinity(0, range(os.cpu_count() or 1))
-    except (AttributeError, OSError):
-        saved = None
-    try:
-        yield
-    finally:
-        if saved is not None:
-            os.sched_setaffinity(0, saved)
 
 
 def _seed(service: IssuerService, now: int) -> list[str]:
@@ -288,7 +273,8 @@ def run(settings: Settings) -> report.Section:
     wrk = shutil.which("wrk") if os.environ.get("HEALTHCODE_BENCH_LOADGEN") != "python" else None
     saved = os.environ.get(PASSPHRASE_ENV)
     os.environ[PASSPHRASE_ENV] = BENCH_PASSPHRASE
-    with tempfile.TemporaryDirectory(prefix="healthcode-bench-api.") as folder, _unpinned():
+    with tempfile.TemporaryDirectory(prefix="healthcode-bench-api.") as folder, \
+            machine.unpinned():
         root = Path(folder)
         url = f"sqlite:///{root / 'issuer.db'}"
         now = int(time.time())

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 
@@ -24,6 +26,22 @@ def pin_to_one_core() -> int | None:
     except (AttributeError, OSError):
         return None
     return core
+
+
+@contextmanager
+def unpinned() -> Iterator[None]:
+    """Let this process and its children use every core for a while (sections whose server
+    and client, or browser, each need a core of their own)."""
+    try:
+        saved: set[int] | None = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, range(os.cpu_count() or 1))
+    except (AttributeError, OSError):
+        saved = None
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.sched_setaffinity(0, saved)
 
 
 def _cpu_model() -> str:
