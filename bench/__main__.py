@@ -2,7 +2,7 @@
 
 The report's top heading is level 2, so it pastes as is under docs/PERFORMANCE.md's title.
 
-Sections: verify, issue, base45, scan, size, reissue, api, kiosk-browser (default: all, in
+Sections: verify, issue, base45, scan, size, reissue, api, kiosk, kiosk-browser (default: all, in
 that order).
 ``--quick`` takes fewer, shorter rounds: a smoke test of the harness, not figures to publish.
 """
@@ -14,7 +14,19 @@ import sys
 import time
 from collections.abc import Callable
 
-from . import api, codec, issue, kiosk_browser, machine, qrsize, reissue, report, scan, verify_text
+from . import (
+    api,
+    codec,
+    issue,
+    kiosk,
+    kiosk_browser,
+    machine,
+    qrsize,
+    reissue,
+    report,
+    scan,
+    verify_text,
+)
 from .timing import Settings
 
 SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
@@ -25,6 +37,7 @@ SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
     "size": qrsize.run,
     "reissue": reissue.run,
     "api": api.run,
+    "kiosk": kiosk.run,
     "kiosk-browser": kiosk_browser.run,
 }
 

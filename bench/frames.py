@@ -2,7 +2,8 @@
 
 A grey, blotchy background with uneven lighting; the symbol printed in grey-on-off-white (no
 camera sees pure black and white), slightly rotated, a little out of focus, with sensor noise,
-saved as JPEG at quality 80. Seeded, so every run benchmarks the same pixels.
+saved as JPEG (quality 80 unless the spec says otherwise). Seeded, so every run benchmarks the
+same pixels.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class FrameSpec:
     blur: float = 0.8  # Gaussian radius in pixels
     noise: float = 0.10  # share of uniform noise blended in
     seed: int = 7
+    quality: int = JPEG_QUALITY
 
     @property
     def label(self) -> str:
@@ -53,20 +55,22 @@ def _background(width: int, height: int, rng: random.Random) -> Image.Image:
     return Image.blend(texture, lighting, 0.25)
 
 
-def camera_frame(text: str, spec: FrameSpec) -> bytes:
-    """Return a JPEG frame showing the QR code of ``text`` as ``spec`` describes."""
+def camera_frame(text: str | None, spec: FrameSpec) -> bytes:
+    """Return a JPEG frame showing the QR code of ``text`` as ``spec`` describes (``None``: the
+    same scene with no code in it, as a checkpoint camera sees it most of the time)."""
     rng = random.Random(spec.seed)
-    symbol = _symbol(text, spec.module_px)
-    mask = Image.new("L", symbol.size, 255).rotate(spec.angle, _BICUBIC, expand=True)
-    symbol = symbol.rotate(spec.angle, _BICUBIC, expand=True, fillcolor=215)
     frame = _background(spec.width, spec.height, rng)
-    # Right of centre and a little high, as a hand-held card tends to be.
-    x = (spec.width - symbol.width) // 2 + spec.width // 10
-    y = (spec.height - symbol.height) // 2 - spec.height // 20
-    frame.paste(symbol, (x, y), mask)
+    if text is not None:
+        symbol = _symbol(text, spec.module_px)
+        mask = Image.new("L", symbol.size, 255).rotate(spec.angle, _BICUBIC, expand=True)
+        symbol = symbol.rotate(spec.angle, _BICUBIC, expand=True, fillcolor=215)
+        # Right of centre and a little high, as a hand-held card tends to be.
+        x = (spec.width - symbol.width) // 2 + spec.width // 10
+        y = (spec.height - symbol.height) // 2 - spec.height // 20
+        frame.paste(symbol, (x, y), mask)
     frame = frame.filter(ImageFilter.GaussianBlur(spec.blur))
     noise = Image.frombytes("L", frame.size, rng.randbytes(spec.width * spec.height))
     frame = Image.blend(frame, noise, spec.noise)
     out = io.BytesIO()
-    frame.convert("RGB").save(out, "JPEG", quality=JPEG_QUALITY)
+    frame.convert("RGB").save(out, "JPEG", quality=spec.quality)
     return out.getvalue()
