@@ -23,10 +23,16 @@ class Reason(StrEnum):
     INVALID_CLAIMS = "invalid_claims"
     NO_CODE = "no_code"
     HOLDER_PROOF_MISSING = "holder_proof_missing"
+    REVOKED = "revoked"
     # Trust list problems: the verifier cannot judge any code until they are fixed.
     TRUST_LIST_MALFORMED = "trust_list_malformed"
     TRUST_LIST_BAD_SIGNATURE = "trust_list_bad_signature"
     TRUST_LIST_EXPIRED = "trust_list_expired"
+    TRUST_LIST_ROLLBACK = "trust_list_rollback"
+    # Revocation list problems: the list is refused (the verifier keeps the one it has).
+    REVOCATION_LIST_MALFORMED = "revocation_list_malformed"
+    REVOCATION_LIST_BAD_SIGNATURE = "revocation_list_bad_signature"
+    REVOCATION_LIST_ROLLBACK = "revocation_list_rollback"
 
 
 #: Plain words for each reason, for people at a checkpoint or a terminal.
@@ -41,9 +47,16 @@ EXPLANATIONS: dict[Reason, str] = {
     Reason.INVALID_CLAIMS: "the code's contents are invalid",
     Reason.NO_CODE: "no QR code found in the image",
     Reason.HOLDER_PROOF_MISSING: "this code is bound to a phone: show the live code, not a copy",
+    Reason.REVOKED: "the issuer has revoked this code",
     Reason.TRUST_LIST_MALFORMED: "the trust list is unreadable",
     Reason.TRUST_LIST_BAD_SIGNATURE: "the trust list is not signed by the pinned trust anchor",
     Reason.TRUST_LIST_EXPIRED: "the trust list has expired: fetch a fresh one",
+    Reason.TRUST_LIST_ROLLBACK: "the trust list is older than the one this verifier already has",
+    Reason.REVOCATION_LIST_MALFORMED: "the revocation list is unreadable",
+    Reason.REVOCATION_LIST_BAD_SIGNATURE: "the revocation list is not signed by a key of its "
+                                          "issuer in the trust list",
+    Reason.REVOCATION_LIST_ROLLBACK: "the revocation list is older than the one this verifier "
+                                     "already has",
 }
 
 
@@ -67,4 +80,10 @@ class VerificationError(HealthCodeError):
 
 
 class TrustListError(HealthCodeError):
-    """A trust list was rejected: unreadable, not signed by the pinned anchor, or expired."""
+    """A trust list was rejected: unreadable, not signed by the pinned anchor, expired, or
+    older than the one in use (rollback)."""
+
+
+class RevocationListError(HealthCodeError):
+    """A revocation list was rejected: unreadable, not signed by its issuer's key, or older
+    than the one in use (rollback)."""

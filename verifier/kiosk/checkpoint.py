@@ -45,6 +45,7 @@ SCREEN_WORDS: dict[Reason, str] = {
     Reason.INVALID_CLAIMS: "Code content is invalid",
     Reason.NO_CODE: "No QR code found",
     Reason.HOLDER_PROOF_MISSING: "Copy of a phone-bound code: show the live code",
+    Reason.REVOKED: "Code revoked by the issuer",
 }
 
 
