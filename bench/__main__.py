@@ -2,8 +2,8 @@
 
 The report's top heading is level 2, so it pastes as is under docs/PERFORMANCE.md's title.
 
-Sections: verify, issue, base45, scan, size, reissue, api, kiosk, kiosk-browser (default: all, in
-that order).
+Sections: verify, issue, base45, scan, size, reissue, api, kiosk, kiosk-browser, revocation
+(default: all, in that order).
 ``--quick`` takes fewer, shorter rounds: a smoke test of the harness, not figures to publish.
 """
 
@@ -24,6 +24,7 @@ from . import (
     qrsize,
     reissue,
     report,
+    revocation,
     scan,
     verify_text,
 )
@@ -39,6 +40,7 @@ SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
     "api": api.run,
     "kiosk": kiosk.run,
     "kiosk-browser": kiosk_browser.run,
+    "revocation": revocation.run,
 }
 
 

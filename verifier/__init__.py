@@ -4,6 +4,7 @@ from .claims import Credential
 from .errors import HealthCodeError, Reason, TrustListError, VerificationError
 from .image import Backend, decode_image
 from .labels import CREDENTIAL_PREFIX, Alg, Colour
+from .revocation import RevocationList, Revocations
 from .scan import verify_image
 from .trust import TrustedKey, TrustList, load_anchor
 from .verify import CLOCK_SKEW, decode_unverified, is_valid, verify
@@ -12,7 +13,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CLOCK_SKEW", "CREDENTIAL_PREFIX", "Alg", "Backend", "Colour", "Credential",
-    "HealthCodeError", "Reason", "TrustList", "TrustListError", "TrustedKey",
-    "VerificationError", "decode_image", "decode_unverified", "is_valid", "load_anchor",
-    "verify", "verify_image",
+    "HealthCodeError", "Reason", "RevocationList", "Revocations", "TrustList", "TrustListError",
+    "TrustedKey", "VerificationError", "decode_image", "decode_unverified", "is_valid",
+    "load_anchor", "verify", "verify_image",
 ]
