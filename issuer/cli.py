@@ -24,6 +24,7 @@ from .keystore import (
     DEFAULT_ISSUER,
     DEFAULT_ISSUER_NAME,
     ISS_QR_BUDGET,
+    MAX_CREDENTIAL_TTL,
     init_home,
     load_signing_key,
 )
@@ -103,6 +104,9 @@ def issue(home_dir: Path | None, colour: str, score: int, ttl: int, at: int | No
     """Sign a code with COLOUR and SCORE and write it to OUT."""
     if out.suffix.lower() not in FORMATS:
         raise click.BadParameter(f"must end in one of {', '.join(FORMATS)}", param_hint="--out")
+    if ttl > MAX_CREDENTIAL_TTL:
+        raise click.BadParameter(f"at most {MAX_CREDENTIAL_TTL // 86400}d: a retired key stays "
+                                 "in the trust list only that long", param_hint="--ttl")
     home = Home.resolve(home_dir)
     iat = at if at is not None else int(time.time())
     try:
@@ -139,6 +143,6 @@ def trust_list(home_dir: Path | None) -> None:
     click.echo(f"Signed trust list #{config.trust_list_seq}: {home.trust_list}")
 
 
-# The service commands (serve, token, audit) live in their own module; importing it
-# registers them on ``main``.
-from . import cli_service  # noqa: E402, F401
+# The service commands (serve, token, audit, reissue) and the trust lifecycle commands (keys,
+# revoke) live in modules of their own; importing them registers them on ``main``.
+from . import cli_keys, cli_service  # noqa: E402, F401

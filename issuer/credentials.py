@@ -14,7 +14,7 @@ from .db import Conflict, CredentialRecord, NotFound, Person, ReissueRun
 RUN_END_STATUSES = ("done", "failed")
 MAX_SCORE = 100
 _FIELDS = ("cti", "person_id", "colour", "score", "policy_id", "policy_digest", "iat", "exp",
-           "text", "issued_by", "run_id")
+           "text", "issued_by", "run_id", "revoked_at", "revoked_by", "revocation_reason")
 
 
 def to_hex(value: bytes | str) -> str:
@@ -69,6 +69,30 @@ def for_person(session: Session, person_id: str) -> list[CredentialRecord]:
     return list(session.scalars(
         select(CredentialRecord).where(CredentialRecord.person_id == person_id)
         .order_by(CredentialRecord.iat.desc(), CredentialRecord.cti)))
+
+
+def revoke(session: Session, row: CredentialRecord, actor: str, reason: str, now: int) -> bool:
+    """Mark ``row`` revoked (flushed); False if it already was."""
+    if row.revoked_at is not None:
+        return False
+    row.revoked_at, row.revoked_by, row.revocation_reason = now, actor, reason
+    session.flush()
+    return True
+
+
+def unexpired_of(session: Session, person_id: str, now: int) -> list[CredentialRecord]:
+    """The person's credentials that have not expired, oldest first."""
+    return list(session.scalars(
+        select(CredentialRecord).where(CredentialRecord.person_id == person_id,
+                                       CredentialRecord.exp >= now)
+        .order_by(CredentialRecord.iat, CredentialRecord.cti)))
+
+
+def revoked_unexpired(session: Session, now: int) -> list[str]:
+    """The ctis (hex) of revoked credentials that have not expired: the revocation list."""
+    return list(session.scalars(
+        select(CredentialRecord.cti).where(CredentialRecord.revoked_at.is_not(None),
+                                           CredentialRecord.exp >= now)))
 
 
 def start_run(session: Session, started_by: str, now: int) -> ReissueRun:

@@ -139,6 +139,7 @@ class CredentialRecord(Base):
         # One credential per person per re-issue run (NULL run ids, manual issues, are distinct).
         UniqueConstraint("run_id", "person_id"),
         Index(None, "person_id", "iat"),
+        Index(None, "revoked_at", "exp"),
         CheckConstraint(f"colour IN {COLOURS!r}", name="colour"),
         CheckConstraint("score BETWEEN 0 AND 100", name="score"),
         CheckConstraint("exp > iat", name="lifetime"),
@@ -155,6 +156,9 @@ class CredentialRecord(Base):
     text: Mapped[str] = mapped_column(Text)  # the QR text: nothing personal in it
     issued_by: Mapped[str] = mapped_column(Text)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("reissue_run.id"))
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger)
+    revoked_by: Mapped[str | None] = mapped_column(Text)
+    revocation_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditEntry(Base):

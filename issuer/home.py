@@ -13,28 +13,16 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from verifier.fileio import write_atomic
+
+__all__ = ["HOME_ENV", "PASSPHRASE_ENV", "Home", "HomeError", "write_atomic"]
+
 HOME_ENV = "HEALTHCODE_HOME"
 PASSPHRASE_ENV = "HEALTHCODE_KEY_PASSPHRASE"  # noqa: S105 (a variable name, not a secret)
 
 
 class HomeError(Exception):
     """The home folder is missing, incomplete, or would be overwritten."""
-
-
-def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Replace ``path`` with ``data`` atomically, the new file having ``mode``."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)  # the umask may have narrowed or widened nothing; be explicit
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 @dataclass(frozen=True)
@@ -63,6 +51,11 @@ class Home:
     @property
     def anchor_private(self) -> Path:
         return self.keys / "anchor.key.pem"
+
+    @property
+    def previous_anchor_private(self) -> Path:
+        """The old anchor's key while an anchor roll-over is under way."""
+        return self.keys / "anchor-previous.key.pem"
 
     @property
     def anchor_public(self) -> Path:

@@ -7,8 +7,9 @@ to the audit log with the rule that caused them, so no colour changes without a 
 
 from __future__ import annotations
 
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from verifier.timefmt import iso
 
 from .db import Conflict, NotFound
 from .home import Home
-from .keystore import IssuerConfig, load_signing_key
+from .keystore import MAX_CREDENTIAL_TTL, IssuerConfig, load_signing_key
 from .observations import Observation
 from .policy import load_policy
 from .scoring import Assessment, Policy
@@ -55,6 +56,29 @@ class IssuerService:
     config: IssuerConfig
     policy: Policy
     ranking_min_members: int = 10
+    _stamp: tuple[int, int] | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self._stamp = self._config_stamp()
+
+    def _config_stamp(self) -> tuple[int, int] | None:
+        try:
+            info = self.home.issuer_config.stat()
+        except OSError:
+            return None
+        return info.st_mtime_ns, info.st_size
+
+    def signer(self) -> tuple[PrivateKey, IssuerConfig]:
+        """The current signing key and issuer configuration, re-read when ``issuer.json``
+        changed on disk (``healthcode-issuer keys rotate`` while the service runs)."""
+        stamp = self._config_stamp()
+        if stamp != self._stamp:
+            with self._lock:
+                if stamp != self._stamp:
+                    self.key, self.config, _ = load_signing_key(self.home)
+                    self._stamp = stamp
+        return self.key, self.config
 
     @classmethod
     def open(cls, home: str | Path | Home | None = None, database_url: str | None = None,
@@ -121,9 +145,12 @@ class IssuerService:
               now: int | None = None, run_id: int | None = None) -> dict[str, Any]:
         """Sign a credential from the current assessment and record it; return its record
         (cti, text, colour, score, issued_at, expires_at). Raises NotFound, Conflict."""
+        if not 0 < ttl <= MAX_CREDENTIAL_TTL:
+            raise ValueError(f"a credential lives at most {MAX_CREDENTIAL_TTL // 86400} days")
         now = _now(now)
         assessment = self.assess(person_id, now)
-        text = issue_credential(self.key, iss=self.config.iss, colour=assessment.colour,
+        key, config = self.signer()
+        text = issue_credential(key, iss=config.iss, colour=assessment.colour,
                                 score=assessment.score, iat=now, ttl=ttl,
                                 policy=self.policy.digest)
         cti = decode_unverified(text).cti

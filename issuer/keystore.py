@@ -3,25 +3,42 @@
 ``issuer.json`` records the issuer id and its keys' ids and signing windows (public facts);
 private keys are encrypted PKCS#8 PEM files, mode 0600; ``trust-list.json`` is re-signed by the
 trust anchor whenever the key set changes or it nears expiry.
+
+Lifecycle (docs/SECURITY.md):
+
+- :func:`rotate_key` makes a new signing key current. The old one stops signing at once (its
+  window ``exp`` closes) but stays in the trust list, verification only, until the last
+  credential it can have signed has expired (``verify_until``: rotation + the longest
+  credential lifetime); the next list published after that leaves it out.
+- :func:`retire_key` with ``compromised`` drops a key from the trust list at once (and makes a
+  new key current if it was the current one): every credential it signed stops verifying as
+  soon as verifiers have the new list.
+- :func:`rotate_anchor` makes a new trust anchor. For a transition period lists are signed by
+  both anchors and name the new one, so verifiers pinned to the old anchor move their pin.
+- :func:`add_issuer` puts another issuer's public keys (exported with :func:`export_issuer`)
+  into this anchor's trust list: one list, several cities.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from verifier.keys import key_to_jwk, kid_for
+from verifier.keys import KeyFormatError, b64url, jwk_to_key, key_to_jwk, kid_for, thumbprint
 from verifier.labels import Alg
 from verifier.trust import TRUST_LIST_TYPE, TRUST_LIST_VERSION
 
 from .home import Home, HomeError, write_atomic
-from .signing import PrivateKey, sign_jws
+from .signing import PrivateKey, sign_jws_multi
 
 DAY = 24 * 3600
 #: How long a signing key may sign; verifiers accept its credentials issued in that window.
@@ -30,6 +47,12 @@ KEY_SIGNING_PERIOD = 365 * DAY
 TRUST_LIST_VALIDITY = 30 * DAY
 #: Re-sign the trust list when less than this is left (``make run``, the service).
 TRUST_LIST_REFRESH = 7 * DAY
+#: Longest credential lifetime the issuer signs (the API's and the CLI's bound): a retired key
+#: stays in the trust list this long after it last signed.
+MAX_CREDENTIAL_TTL = 30 * DAY
+#: How long lists are signed by both the old and the new anchor after an anchor roll-over.
+ANCHOR_TRANSITION = 90 * DAY
+EXPORT_TYPE = "healthcode-issuer-keys"
 DEFAULT_ISSUER = "HZ"
 #: Longest issuer id that keeps a code with a policy digest at QR version 8-M (docs/FORMAT.md).
 ISS_QR_BUDGET = 8
@@ -46,9 +69,21 @@ class IssuerConfig:
     keys: list[dict[str, Any]]
     trust_list_seq: int = 0
     trust_list_exp: int = 0
+    #: Keys taken out of the trust list: ``{"kid", "retired_at", "compromised", "reason"}``.
+    retired: list[dict[str, Any]] = field(default_factory=list)
+    #: Other issuers this anchor vouches for: ``{"iss", "name", "keys": [JWK + nbf + exp]}``.
+    issuers: list[dict[str, Any]] = field(default_factory=list)
+    #: Until when lists are also signed by the previous anchor (0: no roll-over under way).
+    previous_anchor_until: int = 0
 
     def to_json(self) -> bytes:
         return json.dumps(self.__dict__, indent=2).encode() + b"\n"
+
+    def key_record(self, kid: str) -> dict[str, Any]:
+        record = next((k for k in self.keys if k["kid"] == kid), None)
+        if record is None:
+            raise HomeError(f"no key {kid} in this issuer's trust list")
+        return record
 
 
 def _generate(alg: Alg) -> PrivateKey:
@@ -74,6 +109,18 @@ def _read_private(home: Home, path: Path) -> PrivateKey:
     if not isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
         raise HomeError(f"{path} is not an EC or Ed25519 key")
     return key
+
+
+@contextmanager
+def _locked(home: Home) -> Iterator[None]:
+    """Hold an exclusive lock on the home's keys while ``issuer.json`` is read and rewritten,
+    so that two commands (or a command and the service) never interleave their updates."""
+    with open(home.keys / ".lock", "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def load_config(home: Home) -> IssuerConfig:
@@ -120,28 +167,162 @@ def load_signing_key(home: Home) -> tuple[PrivateKey, IssuerConfig, dict[str, An
     return _read_private(home, home.signing_key(config.current)), config, record
 
 
-def trust_list_payload(config: IssuerConfig, now: int, validity: int = TRUST_LIST_VALIDITY
-                       ) -> bytes:
-    """Return the JSON payload of the next trust list for ``config``."""
+def _anchor_thumbprint(home: Home) -> str:
+    public = serialization.load_pem_public_key(home.anchor_public.read_bytes())
+    return b64url(thumbprint(public))  # type: ignore[arg-type]
+
+
+def trust_list_payload(config: IssuerConfig, now: int, validity: int = TRUST_LIST_VALIDITY,
+                       anchor: str | None = None) -> bytes:
+    """Return the JSON payload of the next trust list for ``config``: this issuer's keys that
+    may still verify something, then the other issuers'."""
     keys = [{**record["jwk"], "nbf": record["nbf"], "exp": record["exp"]}
-            for record in config.keys]
-    document = {
+            for record in config.keys if record.get("verify_until", now) >= now]
+    issuers = [{"iss": config.iss, "name": config.name, "keys": keys}]
+    issuers += [{"iss": other["iss"], "name": other["name"], "keys": other["keys"]}
+                for other in config.issuers]
+    document: dict[str, Any] = {
         "typ": TRUST_LIST_TYPE, "ver": TRUST_LIST_VERSION, "seq": config.trust_list_seq,
-        "iat": now, "exp": now + validity,
-        "issuers": [{"iss": config.iss, "name": config.name, "keys": keys}],
+        "iat": now, "exp": now + validity, "issuers": issuers,
     }
+    if anchor is not None:
+        document["anchor"] = anchor
     return json.dumps(document, indent=1, sort_keys=True).encode()
 
 
 def publish_trust_list(home: Home, config: IssuerConfig | None = None, now: int | None = None,
                        validity: int = TRUST_LIST_VALIDITY) -> IssuerConfig:
-    """Sign a new trust list (next sequence number) with the anchor and write it atomically."""
+    """Sign a new trust list (next sequence number) with the anchor and write it atomically.
+
+    Keys whose ``verify_until`` has passed are dropped from ``issuer.json`` and the list.
+    During an anchor roll-over the previous anchor signs too; after it, its private key is
+    deleted.
+    """
+    with _locked(home):
+        return _publish(home, config or load_config(home), now, validity)
+
+
+def _publish(home: Home, config: IssuerConfig, now: int | None = None,
+             validity: int = TRUST_LIST_VALIDITY) -> IssuerConfig:
+    """:func:`publish_trust_list`, the lock already held."""
     now = int(time.time()) if now is None else now
-    config = config or load_config(home)
-    anchor = _read_private(home, home.anchor_private)
+    config.keys = [k for k in config.keys if k.get("verify_until", now) >= now]
+    signers = [_read_private(home, home.anchor_private)]
+    if config.previous_anchor_until >= now and home.previous_anchor_private.exists():
+        signers.append(_read_private(home, home.previous_anchor_private))
+    elif config.previous_anchor_until:
+        config.previous_anchor_until = 0
+        home.previous_anchor_private.unlink(missing_ok=True)
     config.trust_list_seq += 1
     config.trust_list_exp = now + validity
-    signed = sign_jws(anchor, trust_list_payload(config, now, validity), TRUST_LIST_TYPE)
+    payload = trust_list_payload(config, now, validity, _anchor_thumbprint(home))
+    signed = sign_jws_multi(signers, payload, TRUST_LIST_TYPE)
     write_atomic(home.issuer_config, config.to_json(), 0o644)
     write_atomic(home.trust_list, signed.encode(), 0o644)
     return config
+
+
+# Lifecycle --------------------------------------------------------------------------------
+
+
+def rotate_key(home: Home, alg: Alg | None = None, now: int | None = None) -> IssuerConfig:
+    """Make a new signing key current; the old one stops signing now and stays in the trust
+    list until its last possible credential has expired. Publishes the trust list."""
+    now = int(time.time()) if now is None else now
+    with _locked(home):
+        config = load_config(home)
+        old = config.key_record(config.current)
+        new_alg = alg or Alg.from_jose(old["alg"])
+        signing = _generate(new_alg)
+        kid = kid_for(signing.public_key()).decode("ascii")
+        _write_private(home, home.signing_key(kid), signing)
+        old["exp"] = min(old["exp"], now)
+        old["verify_until"] = now + MAX_CREDENTIAL_TTL
+        config.keys.append({"kid": kid, "alg": new_alg.jose_name, "nbf": now,
+                            "exp": now + KEY_SIGNING_PERIOD,
+                            "jwk": key_to_jwk(signing.public_key())})
+        config.current = kid
+        return _publish(home, config, now)
+
+
+def retire_key(home: Home, kid: str, *, compromised: bool, reason: str = "",
+               now: int | None = None) -> IssuerConfig:
+    """Take key ``kid`` out of service and publish the trust list.
+
+    ``compromised``: out of the trust list at once, so everything it signed stops verifying
+    (a new key becomes current first if it was the current one; its private key is deleted).
+    Otherwise it only stops signing, as after a rotation; the current key cannot be retired
+    that way (rotate instead). Raises :class:`HomeError` for an unknown key.
+    """
+    now = int(time.time()) if now is None else now
+    if not compromised:
+        with _locked(home):
+            config = load_config(home)
+            if kid == config.current:
+                raise HomeError(f"{kid} is the current signing key: rotate to a new key first")
+            record = config.key_record(kid)
+            record["exp"] = min(record["exp"], now)
+            record["verify_until"] = min(record.get("verify_until", now + MAX_CREDENTIAL_TTL),
+                                         now + MAX_CREDENTIAL_TTL)
+            return _publish(home, config, now)
+    if kid == load_config(home).current:
+        rotate_key(home, now=now)
+    with _locked(home):
+        config = load_config(home)
+        config.key_record(kid)  # HomeError if unknown
+        config.keys = [k for k in config.keys if k["kid"] != kid]
+        config.retired.append({"kid": kid, "retired_at": now, "compromised": True,
+                               "reason": reason})
+        home.signing_key(kid).unlink(missing_ok=True)
+        return _publish(home, config, now)
+
+
+def rotate_anchor(home: Home, now: int | None = None,
+                  transition: int = ANCHOR_TRANSITION) -> IssuerConfig:
+    """Make a new trust anchor. For ``transition`` seconds lists are signed by the old and
+    the new anchor and name the new one; then only the new one signs. Publishes the list."""
+    now = int(time.time()) if now is None else now
+    with _locked(home):
+        config = load_config(home)
+        if config.previous_anchor_until >= now:
+            raise HomeError("an anchor roll-over is already under way (until "
+                            f"{config.previous_anchor_until}); let it finish first")
+        old = _read_private(home, home.anchor_private)
+        _write_private(home, home.previous_anchor_private, old)
+        anchor = ec.generate_private_key(ec.SECP256R1())
+        _write_private(home, home.anchor_private, anchor)
+        write_atomic(home.anchor_public, anchor.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo), 0o644)
+        config.previous_anchor_until = now + transition
+        return _publish(home, config, now)
+
+
+def export_issuer(home: Home) -> dict[str, Any]:
+    """This issuer's id, name and public keys, for another anchor's trust list."""
+    config = load_config(home)
+    return {"typ": EXPORT_TYPE, "iss": config.iss, "name": config.name,
+            "keys": [{**k["jwk"], "nbf": k["nbf"], "exp": k["exp"]} for k in config.keys]}
+
+
+def add_issuer(home: Home, exported: dict[str, Any], now: int | None = None) -> IssuerConfig:
+    """Vouch for another issuer (its :func:`export_issuer` document) in this trust list, or
+    update its keys; publishes the list. Raises ``ValueError`` for a bad document."""
+    if not isinstance(exported, dict) or exported.get("typ") != EXPORT_TYPE:
+        raise ValueError(f"not a {EXPORT_TYPE} document")
+    iss, name, keys = exported.get("iss"), exported.get("name"), exported.get("keys")
+    if not isinstance(iss, str) or not iss or not isinstance(keys, list) or not keys:
+        raise ValueError("the document needs an issuer id and keys")
+    for jwk in keys:
+        try:
+            jwk_to_key(jwk)
+        except KeyFormatError as exc:
+            raise ValueError(f"bad key: {exc}") from None
+        if not all(type(jwk.get(n)) is int for n in ("nbf", "exp")):
+            raise ValueError("each key needs nbf and exp")
+    with _locked(home):
+        config = load_config(home)
+        if iss == config.iss:
+            raise ValueError(f"{iss!r} is this issuer's own id")
+        config.issuers = [o for o in config.issuers if o["iss"] != iss]
+        config.issuers.append({"iss": iss, "name": str(name or iss), "keys": keys})
+        return _publish(home, config, now)

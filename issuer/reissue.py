@@ -104,6 +104,7 @@ def _issue_batch(service: IssuerService, session: Session, run_id: int, people: 
     observations = service.store.observations_of(session, people)
     last_colour = _last_recorded_colours(session, people)
     policy, exp = service.policy, now + ttl
+    key, config = service.signer()
     valid_to = iso(exp)
     rows: list[dict[str, object]] = []
     entries: list[audit.Pending] = []
@@ -119,7 +120,7 @@ def _issue_batch(service: IssuerService, session: Session, run_id: int, people: 
                 f"{rules or f'score now {assessment.score}'}", person_id,
                 {"from": previous, "to": colour, "score": [None, assessment.score],
                  "policy": policy.id}, now))
-        text = issue_credential(service.key, iss=service.config.iss, colour=assessment.colour,
+        text = issue_credential(key, iss=config.iss, colour=assessment.colour,
                                 score=assessment.score, iat=now, ttl=ttl, policy=policy.digest)
         cti = decode_unverified(text).cti.hex()
         rows.append({"cti": cti, "person_id": person_id, "colour": colour,

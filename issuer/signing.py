@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from verifier.base45 import b45encode
 from verifier.claims import CTI_LENGTH, encode_claims
 from verifier.cose import encode_protected, encode_sign1, sig_structure
-from verifier.jws import encode_header, encode_jws, signing_input
+from verifier.jws import encode_header, encode_jws, encode_jws_general, signing_input
 from verifier.keys import alg_for, key_to_jwk, kid_for
 from verifier.labels import CREDENTIAL_PREFIX, Colour
 
@@ -54,9 +54,24 @@ def issue_credential(key: PrivateKey, *, iss: str, colour: Colour | str, score: 
     return CREDENTIAL_PREFIX + b45encode(sign_cose(key, payload))
 
 
-def sign_jws(key: PrivateKey, payload: bytes, typ: str) -> str:
-    """Return a flattened JWS of ``payload`` whose header carries the signer's public JWK."""
+def _jws_header(key: PrivateKey, typ: str) -> str:
     public = key.public_key()
     jwk = {k: v for k, v in key_to_jwk(public).items() if k != "use"}
-    protected = encode_header({"alg": alg_for(public).jose_name, "typ": typ, "jwk": jwk})
+    return encode_header({"alg": alg_for(public).jose_name, "typ": typ, "jwk": jwk})
+
+
+def sign_jws(key: PrivateKey, payload: bytes, typ: str) -> str:
+    """Return a flattened JWS of ``payload`` whose header carries the signer's public JWK."""
+    protected = _jws_header(key, typ)
     return encode_jws(protected, payload, sign_raw(key, signing_input(protected, payload)))
+
+
+def sign_jws_multi(keys: list[PrivateKey], payload: bytes, typ: str) -> str:
+    """Return ``payload`` signed by every key: flattened for one key, general JSON for more."""
+    if len(keys) == 1:
+        return sign_jws(keys[0], payload, typ)
+    signatures = []
+    for key in keys:
+        protected = _jws_header(key, typ)
+        signatures.append((protected, sign_raw(key, signing_input(protected, payload))))
+    return encode_jws_general(payload, signatures)

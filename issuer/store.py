@@ -26,6 +26,7 @@ from .db import (
     ApiToken,
     AuditEntry,
     Conflict,
+    CredentialRecord,
     NotFound,
     Observation,
     Person,
@@ -255,6 +256,44 @@ class Store:
         """Return the person's credentials, newest first."""
         with self.reading() as session:
             return [credentials.as_dict(r) for r in credentials.for_person(session, person_id)]
+
+    def revoke(self, cti: bytes | str, *, actor: str, reason: str, now: int | None = None
+               ) -> dict[str, Any]:
+        """Revoke one credential (audited); return it. Revoking it again changes nothing.
+        Raises :class:`NotFound`, ``ValueError`` for a cti that is not hex."""
+        now = _now(now)
+        with self.writing() as session:
+            row = credentials.get(session, cti)
+            if credentials.revoke(session, row, actor, reason, now):
+                audit.append(session, actor, "credential.revoke", reason, row.person_id,
+                             {"cti": row.cti, "exp": row.exp}, now)
+            return credentials.as_dict(row)
+
+    def revoke_person(self, person_id: str, *, actor: str, reason: str,
+                      now: int | None = None) -> list[str]:
+        """Revoke every unexpired credential of a person in one transaction (one audit entry);
+        return the ctis newly revoked. Raises :class:`NotFound`."""
+        now = _now(now)
+        with self.writing() as session:
+            self._person(session, person_id)
+            revoked = [row.cti for row in credentials.unexpired_of(session, person_id, now)
+                       if credentials.revoke(session, row, actor, reason, now)]
+            audit.append(session, actor, "credential.revoke_all", reason, person_id,
+                         {"ctis": revoked}, now)
+            return revoked
+
+    def revoked_unexpired(self, now: int | None = None) -> list[str]:
+        """The ctis (hex) of revoked, unexpired credentials."""
+        with self.reading() as session:
+            return credentials.revoked_unexpired(session, _now(now))
+
+    def revocation_stamp(self) -> tuple[int, int]:
+        """``(revoked credentials, latest revocation time)``: changes whenever one is revoked."""
+        with self.reading() as session:
+            count, latest = session.execute(
+                select(func.count(), func.max(CredentialRecord.revoked_at))
+                .where(CredentialRecord.revoked_at.is_not(None))).one()
+            return int(count), int(latest or 0)
 
     def start_reissue_run(self, *, actor: str, reason: str, now: int | None = None) -> int:
         """Open a re-issue run and return its id (pass it to :meth:`record_credential`)."""

@@ -177,9 +177,15 @@ def test_direct_construction_checks_the_blob():
 
 def test_expired_list_still_applies(sign, trust):
     revoked = ctis(3)
-    listed = RevocationList.from_cose(sign(revoked, iat=NOW - 2 * DAY, exp=NOW - DAY), trust)
+    # Signed when the shared home's key was made (NOW - 1 day), valid one hour.
+    listed = RevocationList.from_cose(sign(revoked, iat=NOW - DAY, exp=NOW - DAY + 3600), trust)
     assert listed.expired(NOW) and not listed.expired(NOW - DAY)
     assert revoked[0] in listed
+
+
+def test_a_list_dated_outside_the_keys_signing_window_is_refused(sign, trust):
+    before = sign(ctis(1), iat=NOW - 2 * DAY, exp=NOW)
+    assert reason_of(before, trust) is Reason.REVOCATION_LIST_BAD_SIGNATURE
 
 
 def test_signed_by_a_key_not_in_the_trust_list(trust, iss):
@@ -349,13 +355,13 @@ def test_successor_of_another_issuer_is_refused(small, trust, iss):
     ("HZ", "revocations-HZ.cose"),
     ("city_2-b", "revocations-city_2-b.cose"),
     ("A" * 32, f"revocations-{'A' * 32}.cose"),
-    ("A" * 33, f"revocations-x{'41' * 33}.cose"),
-    ("../keys", "revocations-x2e2e2f6b657973.cose"),
-    ("a/b", "revocations-x612f62.cose"),
-    ("..", "revocations-x2e2e.cose"),
-    ("HZ\n", "revocations-x485a0a.cose"),
-    ("Zürich", "revocations-x5ac3bc72696368.cose"),
-    ("", "revocations-x.cose"),
+    ("A" * 33, f"revocations-~{'41' * 33}.cose"),
+    ("../keys", "revocations-~2e2e2f6b657973.cose"),
+    ("a/b", "revocations-~612f62.cose"),
+    ("..", "revocations-~2e2e.cose"),
+    ("HZ\n", "revocations-~485a0a.cose"),
+    ("Zürich", "revocations-~5ac3bc72696368.cose"),
+    ("", "revocations-~.cose"),
 ])
 def test_file_name_is_safe(iss, name):
     assert file_name(iss) == name

@@ -35,7 +35,10 @@ def service_app(tmp_path_factory):
 def test_no_input_makes_a_server_error(service_app):
     app, secret, person = service_app
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # /trust/* take no input at all and answer signed binary documents (tests/test_lifecycle.py
+    # checks them); schemathesis would try to read a COSE body as text.
+    operations = [result.ok() for result in schema.get_all_operations()
+                  if not result.ok().path.startswith("/trust/")]
     assert len(operations) >= 7  # every route of the API is fuzzed
     seen: list[str] = []
     for operation in operations:  # noqa: B023 (each fuzz() runs inside its own iteration)

@@ -19,6 +19,7 @@ from .claims import Credential
 from .errors import HealthCodeError, TrustListError, VerificationError
 from .image import MAX_IMAGE_BYTES, Backend
 from .labels import CREDENTIAL_PREFIX
+from .revocation import Revocations
 from .scan import verify_image
 from .timefmt import humanize, iso, parse_instant
 from .trust import TRUST_LIST_FILE, TrustList
@@ -69,12 +70,13 @@ def read_input(spec: str) -> str | bytes:
     return data[: 4 * MAX_TEXT_LENGTH].decode("utf-8", "replace").strip()
 
 
-def _result(credential: Credential | None, error: HealthCodeError | None, now: int
-            ) -> dict[str, Any]:
+def _result(credential: Credential | None, error: HealthCodeError | None, now: int,
+            trust: TrustList | None = None) -> dict[str, Any]:
     if credential is not None:
+        name = trust.issuers.get(credential.iss, credential.iss) if trust else credential.iss
         return {"valid": True, "reason": None, "message": "valid", **credential.as_dict(),
-                "expires": iso(credential.exp), "issued": iso(credential.iat),
-                "checked_at": iso(now)}
+                "issuer_name": name, "expires": iso(credential.exp),
+                "issued": iso(credential.iat), "checked_at": iso(now)}
     assert error is not None
     context = error.context
     return {
@@ -91,8 +93,8 @@ def _human(result: dict[str, Any], now: int) -> str:
         left = result["exp"] - now
         when = f"in {humanize(left)}" if left >= 0 else f"{humanize(left)} ago, within skew"
         return (f"VALID  {result['colour'].upper()}  score {result['score']}  "
-                f"expires {result['expires']} ({when})  issuer {result['iss']}  "
-                f"key {result['kid']}")
+                f"expires {result['expires']} ({when})  issuer {result['issuer_name']} "
+                f"({result['iss']})  key {result['kid']}")
     line = f"REJECTED ({result['reason']}): {result['message']}"
     if result["reason"] == "expired" and result["expires"]:
         line += f" (expired {result['expires']}, {humanize(now - result['exp'])} ago)"
@@ -131,6 +133,7 @@ def check(input_spec: str, trust_path: Path | None, anchor_path: Path | None, at
     trust_path = trust_path or default_trust_path()
     error: HealthCodeError | None = None
     credential: Credential | None = None
+    trust: TrustList | None = None
     try:
         trust = TrustList.load(trust_path, anchor_path, now=now)
     except OSError as exc:
@@ -138,19 +141,72 @@ def check(input_spec: str, trust_path: Path | None, anchor_path: Path | None, at
     except TrustListError as exc:
         error = exc
     else:
+        revocations = _revocations(trust_path.parent, trust, now)
         source = read_input(input_spec)
         try:
             if isinstance(source, bytes):
-                credential = verify_image(source, trust, now, backend)
+                credential = verify_image(source, trust, now, backend, revocations)
             else:
-                credential = verify(source, trust, now)
+                credential = verify(source, trust, now, revocations)
         except VerificationError as exc:
             error = exc
-    result = _result(credential, error, now)
+    result = _result(credential, error, now, trust)
     click.echo(json.dumps(result) if as_json else _human(result, now))
     if isinstance(error, TrustListError):
         sys.exit(EXIT_USAGE)
     sys.exit(EXIT_VALID if credential is not None else EXIT_REJECTED)
+
+
+def _revocations(folder: Path, trust: TrustList, now: int) -> Revocations:
+    """The revocation lists beside the trust list; a bad or out-of-date one is named on
+    stderr (never on stdout, which scripts parse)."""
+    revocations, problems = Revocations.load_dir(folder, trust)
+    for name, problem in sorted(problems.items()):
+        click.echo(f"Warning: ignoring revocation list {name}: {problem}", err=True)
+    for listed in revocations:
+        if listed.expired(now):
+            click.echo(f"Warning: the revocation list of {listed.iss} expired "
+                       f"{humanize(now - listed.expires_at)} ago: run healthcode-verifier "
+                       "sync", err=True)
+    return revocations
+
+
+@main.command(epilog="""\b
+Examples:
+  healthcode-verifier sync http://issuer.example:8080
+  healthcode-verifier sync https://hz.example https://sh.example --json
+\b
+Exit codes: 0 everything fetched and checked (or unchanged); 1 something was unreachable or
+refused (the local files it concerns were left as they were); 2 usage error.""")
+@click.argument("urls", nargs=-1, required=True, metavar="URL...")
+@click.option("--trust", "trust_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Local trust list to update [default: $HEALTHCODE_HOME/keys/"
+                   "trust-list.json]; revocation lists go beside it.")
+@click.option("--anchor", "anchor_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Pinned trust anchor [default: anchor.pub.pem beside the trust list].")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def sync(urls: tuple[str, ...], trust_path: Path | None, anchor_path: Path | None,
+         as_json: bool) -> None:
+    """Fetch the trust list from the first URL and each URL's revocation list, check them,
+    and replace the local files atomically (never with an older, unsigned or broken list)."""
+    from .sync import sync as run_sync
+
+    trust_path = trust_path or default_trust_path()
+    try:
+        report = run_sync(list(urls), trust_path, anchor_path)
+    except (OSError, TrustListError) as exc:
+        raise click.UsageError(f"cannot read the pinned anchor: {exc}") from None
+    if as_json:
+        click.echo(json.dumps(report.as_dict()))
+    else:
+        sequence = f" (#{report.trust_sequence})" if report.trust_sequence is not None else ""
+        click.echo(f"trust list: {report.trust_list}{sequence}"
+                   f"{'; trust anchor rolled over' if report.anchor_rolled_over else ''}")
+        for source, outcome in report.revocations.items():
+            click.echo(f"revocations {source}: {outcome}")
+        for error in report.errors:
+            click.echo(f"Error: {error}", err=True)
+    sys.exit(EXIT_VALID if report.ok else EXIT_REJECTED)
 
 
 @main.command(epilog="""\b

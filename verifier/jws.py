@@ -1,7 +1,9 @@
-"""JWS flattened JSON serialization (RFC 7515 section 7.2.2), the envelope of signed lists.
+"""JWS JSON serialization (RFC 7515 section 7.2), the envelope of signed lists.
 
-The protected header carries the signer's public key as ``jwk`` (RFC 7515 section 4.1.3); a
-verifier trusts it only when its RFC 7638 thumbprint equals a pinned one (see ``trust``).
+A list signed once is written in the flattened syntax (section 7.2.2); one signed by several
+keys (the old and the new trust anchor during a roll-over) in the general syntax (7.2.1). Each
+protected header carries its signer's public key as ``jwk`` (section 4.1.3); a verifier trusts
+it only when its RFC 7638 thumbprint equals a pinned one (see ``trust``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from .keys import b64url, b64url_decode
 
 #: Upper bound on a signed list read from disk or the network.
 MAX_JWS_BYTES = 4 * 1024 * 1024
+#: Most signatures accepted on one document (two during an anchor roll-over).
+MAX_SIGNATURES = 4
 
 
 class JwsFormatError(ValueError):
@@ -43,6 +47,47 @@ def encode_jws(protected_b64: str, payload: bytes, signature: bytes) -> str:
     document = {"payload": b64url(payload), "protected": protected_b64,
                 "signature": b64url(signature)}
     return json.dumps(document, indent=1) + "\n"
+
+
+def encode_jws_general(payload: bytes, signatures: list[tuple[str, bytes]]) -> str:
+    """Return the general JSON serialization: one payload, several ``(protected, signature)``."""
+    document = {"payload": b64url(payload), "signatures": [
+        {"protected": protected, "signature": b64url(signature)}
+        for protected, signature in signatures]}
+    return json.dumps(document, indent=1) + "\n"
+
+
+def decode_jws_all(data: bytes | str) -> list[Jws]:
+    """Parse a flattened or general JWS without checking signatures: one :class:`Jws` per
+    signature, all over the same payload.
+
+    Raises :class:`JwsFormatError` as :func:`decode_jws` does, and for a general JWS with no
+    signature or more than :data:`MAX_SIGNATURES`.
+    """
+    if len(data) > MAX_JWS_BYTES:
+        raise JwsFormatError(f"larger than {MAX_JWS_BYTES} bytes")
+    try:
+        document = json.loads(data)
+        if not isinstance(document, dict) or "signatures" not in document:
+            return [decode_jws(data)]
+        signatures = document["signatures"]
+        if not isinstance(signatures, list) or not 1 <= len(signatures) <= MAX_SIGNATURES:
+            raise JwsFormatError(f"a general JWS needs 1 to {MAX_SIGNATURES} signatures")
+        payload_b64 = document["payload"]
+        payload = b64url_decode(payload_b64)
+        parsed = []
+        for member in signatures:
+            protected_b64, signature_b64 = member["protected"], member["signature"]
+            header = json.loads(b64url_decode(protected_b64))
+            if not isinstance(header, dict):
+                raise JwsFormatError("protected header is not a JSON object")
+            parsed.append(Jws(header, payload, f"{protected_b64}.{payload_b64}".encode("ascii"),
+                              b64url_decode(signature_b64)))
+        return parsed
+    except JwsFormatError:
+        raise
+    except (ValueError, TypeError, KeyError, RecursionError, UnicodeError) as exc:
+        raise JwsFormatError(f"not a JWS: {exc!s}") from None
 
 
 def decode_jws(data: bytes | str) -> Jws:

@@ -198,6 +198,12 @@ class RevocationList:
         if fields["iss"] != key.iss:
             raise RevocationListError(Reason.REVOCATION_LIST_BAD_SIGNATURE,
                                       "signed by a key of another issuer", kid=kid_text(kid))
+        # As for codes: a key signs only in its window. A rotated-out key, stolen later, cannot
+        # make a newer list that leaves revoked codes out.
+        if not key.not_before <= fields["issued_at"] <= key.not_after:
+            raise RevocationListError(Reason.REVOCATION_LIST_BAD_SIGNATURE,
+                                      "issued outside the signing key's validity window",
+                                      kid=kid_text(kid))
         try:
             return cls(**fields, kid=kid, digest=hashlib.sha256(data).hexdigest())
         except ValueError as exc:
@@ -267,10 +273,11 @@ def check_successor(previous: RevocationList | None, new: RevocationList) -> Non
 
 def file_name(iss: str) -> str:
     """Return the file name of ``iss``'s list: the id itself when it is short and made of
-    letters, digits, ``_`` and ``-``, else its UTF-8 in hex (never a path separator or ``..``)."""
+    letters, digits, ``_`` and ``-``, else ``~`` and its UTF-8 in hex (never a path separator
+    or ``..``; ``~`` keeps the two forms apart)."""
     if _SAFE_ISS.fullmatch(iss):
         return f"revocations-{iss}.cose"
-    return f"revocations-x{iss.encode().hex()}.cose"
+    return f"revocations-~{iss.encode().hex()}.cose"
 
 
 _EMPTY: Mapping[str, RevocationList] = MappingProxyType({})

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .claims import Credential
 from .errors import Reason, VerificationError
 from .image import Backend, ImageSource, decode_image
 from .labels import CREDENTIAL_PREFIX
 from .trust import TrustList
 from .verify import Now, verify
+
+if TYPE_CHECKING:
+    from .revocation import Revocations
 
 
 def health_codes(texts: list[str]) -> list[str]:
@@ -16,7 +21,8 @@ def health_codes(texts: list[str]) -> list[str]:
 
 
 def verify_image(source: ImageSource, trust: TrustList, now: Now = None,
-                 backend: Backend | str = Backend.ZXING) -> Credential:
+                 backend: Backend | str = Backend.ZXING,
+                 revocations: Revocations | None = None) -> Credential:
     """Verify the health code in an image and return its :class:`Credential`.
 
     With several health codes in the frame, the first valid one wins; if none is valid, the
@@ -33,7 +39,7 @@ def verify_image(source: ImageSource, trust: TrustList, now: Now = None,
     first_error: VerificationError | None = None
     for text in codes:
         try:
-            return verify(text, trust, now)
+            return verify(text, trust, now, revocations)
         except VerificationError as exc:
             first_error = first_error or exc
     assert first_error is not None

@@ -1,27 +1,43 @@
 """The trust list: which issuers and keys a verifier accepts, signed by a pinned trust anchor.
 
-On disk it is a flattened JWS (``jws``) whose payload is::
+On disk it is a JWS (``jws``) whose payload is::
 
     {"typ": "healthcode-trust-list", "ver": 1, "seq": 3, "iat": 1764000000, "exp": 1766592000,
+     "anchor": "<thumbprint>",
      "issuers": [{"iss": "HZ", "name": "…", "keys": [{JWK…, "nbf": 1764000000, "exp": …}]}]}
 
 Each key is a public JWK (``kty``, ``crv``, ``x``, ``y``, ``kid``, ``alg``) plus the window in which
 it may sign: a credential whose ``iat`` lies outside ``[nbf, exp]`` is refused (``key_not_valid``).
+Several issuers (cities) may share one list, each with its own ``iss`` and keys.
+
+Versions: ``seq`` only grows. A verifier refuses a list older than the one it has
+(:func:`check_successor`: ``trust_list_rollback``), an expired one, and one not signed by its
+pinned anchor. ``anchor`` names the anchor that signs this list and the next ones (the pinned
+one when absent). Rolling the anchor over: the issuer signs lists with both the old and the new
+anchor and names the new one; a verifier pinned to the old anchor accepts such a list only when
+both signatures hold, and then pins the new anchor (:attr:`TrustList.anchor` differs from the
+pin it was checked with; :func:`save_anchor` writes it).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_pem_public_key,
+)
 
 from .cose import encode_protected
 from .errors import Reason, TrustListError, VerificationError
-from .jws import MAX_JWS_BYTES, JwsFormatError, decode_jws
+from .fileio import write_atomic
+from .jws import MAX_JWS_BYTES, Jws, JwsFormatError, decode_jws_all
 from .keys import (
     KeyFormatError,
     PublicKey,
@@ -64,7 +80,14 @@ class TrustList:
     sequence: int
     issued_at: int
     expires_at: int
+    #: The anchor this list names for itself and its successors (after a roll-over, the new
+    #: one), as a thumbprint; ``anchor_jwk`` is its public key when the list carries it.
     anchor: bytes = b""
+    #: SHA-256 of the signed payload (hex): two lists with one ``seq`` must not differ.
+    digest: str = ""
+    anchor_jwk: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    #: The pin this list was checked with, when it rolled the anchor over (else None).
+    rolled_over_from: bytes | None = None
     #: Each key by the exact protected header our issuer writes for it (the verify fast path).
     by_protected: dict[bytes, TrustedKey] = field(init=False, repr=False, compare=False)
 
@@ -89,30 +112,28 @@ class TrustList:
         """Verify and parse a signed trust list.
 
         ``anchor`` is the pinned RFC 7638 thumbprint of the trust anchor's public key (see
-        :func:`load_anchor`). Raises :class:`TrustListError`: ``trust_list_malformed``,
-        ``trust_list_bad_signature`` (unsigned, tampered, or signed by another key) or
-        ``trust_list_expired``.
+        :func:`load_anchor`). Every signature on the list must hold, one of them must be the
+        pinned anchor's, and the anchor the list names must have signed it too. Raises
+        :class:`TrustListError`: ``trust_list_malformed``, ``trust_list_bad_signature``
+        (unsigned, tampered, or signed by another key) or ``trust_list_expired``.
         """
         now = int(time.time()) if now is None else now
         try:
-            jws = decode_jws(data)
+            signatures = decode_jws_all(data)
         except JwsFormatError as exc:
             raise TrustListError(Reason.TRUST_LIST_MALFORMED, str(exc)) from None
-        try:
-            signer, alg, _ = jwk_to_key(jws.header.get("jwk"))
-        except KeyFormatError as exc:
-            raise TrustListError(Reason.TRUST_LIST_BAD_SIGNATURE,
-                                 f"no usable signer key: {exc}") from None
-        if thumbprint(signer) != anchor:
+        signers = dict(_check_jws_signature(jws) for jws in signatures)
+        if anchor not in signers:
             raise TrustListError(Reason.TRUST_LIST_BAD_SIGNATURE,
                                  "signed by a key other than the pinned trust anchor")
-        if jws.header.get("alg") != alg.jose_name:
-            raise TrustListError(Reason.TRUST_LIST_BAD_SIGNATURE, "header alg does not fit key")
-        try:
-            verify_signature(signer, alg, jws.signing_input, jws.signature)
-        except VerificationError:
-            raise TrustListError(Reason.TRUST_LIST_BAD_SIGNATURE) from None
-        trust = _parse_payload(jws.payload, anchor)
+        payload = signatures[0].payload
+        trust = _parse_payload(payload, anchor)
+        if trust.anchor not in signers:
+            raise TrustListError(Reason.TRUST_LIST_BAD_SIGNATURE,
+                                 "names a new trust anchor that did not sign it")
+        trust = replace(trust, digest=hashlib.sha256(payload).hexdigest(),
+                        anchor_jwk=signers[trust.anchor],
+                        rolled_over_from=anchor if trust.anchor != anchor else None)
         trust.check_current(now)
         return trust
 
@@ -132,6 +153,48 @@ class TrustList:
         with open(path, "rb") as fh:
             data = fh.read(MAX_JWS_BYTES + 1)
         return cls.from_jws(data, pin, now)
+
+
+def _check_jws_signature(jws: Jws) -> tuple[bytes, dict[str, Any]]:
+    """Return ``(thumbprint, jwk)`` of the key that made this signature; raise
+    ``trust_list_bad_signature`` unless the signature holds under the key in its header."""
+    jwk = jws.header.get("jwk")
+    try:
+        signer, alg, _ = jwk_to_key(jwk)
+    except KeyFormatError as exc:
+        raise TrustListError(Reason.TRUST_LIST_BAD_SIGNATURE,
+                             f"no usable signer key: {exc}") from None
+    if jws.header.get("alg") != alg.jose_name:
+        raise TrustListError(Reason.TRUST_LIST_BAD_SIGNATURE, "header alg does not fit key")
+    try:
+        verify_signature(signer, alg, jws.signing_input, jws.signature)
+    except VerificationError:
+        raise TrustListError(Reason.TRUST_LIST_BAD_SIGNATURE) from None
+    return thumbprint(signer), dict(jwk)
+
+
+def check_successor(previous: TrustList | None, new: TrustList) -> None:
+    """Raise ``trust_list_rollback`` unless ``new`` may replace ``previous`` (the list the
+    verifier has): a higher sequence number, or the very same list."""
+    if previous is None:
+        return
+    if new.sequence < previous.sequence:
+        raise TrustListError(Reason.TRUST_LIST_ROLLBACK,
+                             f"sequence {new.sequence} is older than the {previous.sequence} "
+                             "in use", have=previous.sequence, got=new.sequence)
+    if new.sequence == previous.sequence and new.digest != previous.digest:
+        raise TrustListError(Reason.TRUST_LIST_ROLLBACK,
+                             f"a different list with the same sequence {new.sequence}",
+                             have=previous.sequence, got=new.sequence)
+
+
+def save_anchor(path: str | Path, jwk: dict[str, Any]) -> bytes:
+    """Pin the anchor ``jwk`` (after a roll-over): write its public key as PEM to ``path``
+    atomically; return its thumbprint."""
+    key, _, _ = jwk_to_key(jwk)
+    pem = key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    write_atomic(Path(path), pem, 0o644)
+    return thumbprint(key)
 
 
 def load_anchor(path: str | Path) -> bytes:
@@ -184,8 +247,12 @@ def _parse_payload(payload: bytes, anchor: bytes) -> TrustList:
                     raise ValueError("a key appears twice")
                 keys[kid] = TrustedKey(kid, alg, public_key, iss, _int_field(jwk, "nbf"),
                                        _int_field(jwk, "exp"), dict(jwk))
+        named = doc.get("anchor")
+        designated = anchor if named is None else b64url_decode(named)
+        if len(designated) != 32:
+            raise ValueError("anchor must be a 32-byte thumbprint")
         return TrustList(keys=keys, issuers=issuers, sequence=_int_field(doc, "seq"),
                          issued_at=_int_field(doc, "iat"), expires_at=_int_field(doc, "exp"),
-                         anchor=anchor)
+                         anchor=designated)
     except (ValueError, TypeError, KeyError, RecursionError, KeyFormatError) as exc:
         raise TrustListError(Reason.TRUST_LIST_MALFORMED, str(exc)) from None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -22,6 +22,9 @@ from .errors import HealthCodeError, Reason, VerificationError
 from .keys import kid_text, verify_signature
 from .labels import CREDENTIAL_PREFIX, Alg, Colour
 from .trust import TrustedKey, TrustList
+
+if TYPE_CHECKING:
+    from .revocation import Revocations
 
 #: Allowed difference between the issuer's clock and the verifier's, in seconds: a code is
 #: still accepted up to this long after ``exp``, and one whose ``iat`` is up to this far in the
@@ -92,14 +95,24 @@ def _known_alg(alg: int, kid: bytes) -> Alg:
                                 kid=kid_text(kid)) from None
 
 
-def verify(text: str, trust: TrustList, now: Now = None) -> Credential:
+def verify(text: str, trust: TrustList, now: Now = None,
+           revocations: Revocations | None = None) -> Credential:
     """Verify a code's text and return its :class:`Credential`.
 
-    ``now`` defaults to the clock. Raises :class:`VerificationError` whose ``reason`` is one of
-    ``malformed``, ``unsupported_algorithm``, ``unknown_key``, ``bad_signature``,
-    ``key_not_valid``, ``invalid_claims``, ``expired``, ``not_yet_valid``,
-    ``holder_proof_missing``; or :class:`TrustListError` if ``trust`` has expired.
+    ``now`` defaults to the clock; ``revocations`` are the issuers' revocation lists, checked
+    last (only a code that is otherwise valid can be ``revoked``). Raises
+    :class:`VerificationError` whose ``reason`` is one of ``malformed``,
+    ``unsupported_algorithm``, ``unknown_key``, ``bad_signature``, ``key_not_valid``,
+    ``invalid_claims``, ``expired``, ``not_yet_valid``, ``holder_proof_missing``,
+    ``revoked``; or :class:`TrustListError` if ``trust`` has expired.
     """
+    credential = _verify(text, trust, now)
+    if revocations is not None and revocations.is_revoked(credential.iss, credential.cti):
+        _reject(Reason.REVOKED, credential, to_epoch(now))
+    return credential
+
+
+def _verify(text: str, trust: TrustList, now: Now) -> Credential:
     at = now if type(now) is int else to_epoch(now)
     if at > trust.expires_at:
         trust.check_current(at)  # raises
@@ -172,10 +185,11 @@ def _reject(reason: Reason, cred: Credential, now: int, detail: str | None = Non
     raise VerificationError(reason, detail, kid=kid_text(cred.kid), exp=cred.exp, now=now)
 
 
-def is_valid(text: str, trust: TrustList, now: Now = None) -> bool:
+def is_valid(text: str, trust: TrustList, now: Now = None,
+             revocations: Revocations | None = None) -> bool:
     """Return whether :func:`verify` accepts the code; for callers that need no reason."""
     try:
-        verify(text, trust, now)
+        verify(text, trust, now, revocations)
     except HealthCodeError:
         return False
     return True

@@ -1,4 +1,5 @@
-"""The issuer's web service: the authority API (/api) and the published policies (/policy).
+"""The issuer's web service: the authority API (/api), the published policies (/policy), and
+the signed trust and revocation lists verifiers sync from (/trust).
 
 ``create_app(config=None)`` follows Flask's application-factory pattern: configuration from
 the mapping, else from ``HEALTHCODE_*`` environment variables (``HEALTHCODE_HOME``,
@@ -14,8 +15,10 @@ from flask import jsonify
 
 from ..issuance import Conflict, IssuerService, NotFound
 from ..policy import ObservationError
+from ..revocations import RevocationPublisher
 from .api import api
 from .public import public
+from .trust import trust
 
 DEFAULTS = {
     "HOME": None,  # Home.resolve(): $HEALTHCODE_HOME or the current folder
@@ -40,8 +43,11 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
         home=app.config["HOME"], database_url=app.config["DATABASE_URL"],
         policy_id=app.config["POLICY"],
         ranking_min_members=int(app.config["RANKING_MIN_MEMBERS"]))
+    service = app.extensions["healthcode"]
+    app.extensions["healthcode.revocations"] = RevocationPublisher(service.home, service.store)
     app.register_blueprint(api)
     app.register_blueprint(public)
+    app.register_blueprint(trust)
     _register_errors(app)
     return app
 

@@ -22,6 +22,8 @@ from .schemas import (
     PersonOut,
     RankingOut,
     RankingQuery,
+    RevokeIn,
+    RevokeOut,
 )
 
 api = APIBlueprint("api", __name__, url_prefix="/api", tag="authority")
@@ -87,6 +89,32 @@ def credential_image(cti, fmt):
         abort(404, f"no credential {cti[:64]!r}: a credential id is {2 * CTI_LENGTH} hex digits")
     data = render_image(_service().credential_text(cti), fmt)
     return Response(data, mimetype=IMAGE_TYPES[fmt])
+
+
+@api.post("/credentials/<cti>/revoke")
+@api.auth_required(auth, roles=["write"])
+@api.input(RevokeIn, location="json")
+@api.output(RevokeOut)
+def revoke_credential(cti, json_data):
+    """Revoke one credential: verifiers reject it as `revoked` once they sync. Revoking it
+    again changes nothing."""
+    if not _CTI.fullmatch(cti):
+        abort(404, f"no credential {cti[:64]!r}: a credential id is {2 * CTI_LENGTH} hex digits")
+    before = _service().store.credential(cti)["revoked_at"]
+    _service().store.revoke(cti, actor=_actor(), reason=json_data["reason"])
+    return {"revoked": [cti.lower()] if before is None else [],
+            "revocation_list": url_for("trust.revocations")}
+
+
+@api.post("/people/<person_id>/revoke")
+@api.auth_required(auth, roles=["write"])
+@api.input(RevokeIn, location="json")
+@api.output(RevokeOut)
+def revoke_person(person_id, json_data):
+    """Revoke every unexpired credential of a person (one audit entry)."""
+    revoked = _service().store.revoke_person(person_id, actor=_actor(),
+                                             reason=json_data["reason"])
+    return {"revoked": revoked, "revocation_list": url_for("trust.revocations")}
 
 
 @api.get("/organisations/ranking")

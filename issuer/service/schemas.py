@@ -79,6 +79,16 @@ class CredentialOut(Schema):
     svg = String(metadata={"description": "URL of the QR code as SVG"})
 
 
+class RevokeIn(Schema):
+    reason = String(required=True, validate=_REASON,
+                    metadata={"description": "why, for the audit log"})
+
+
+class RevokeOut(Schema):
+    revoked = List(String(), metadata={"description": "ids of the credentials newly revoked"})
+    revocation_list = String(metadata={"description": "URL of the signed revocation list"})
+
+
 class RankingQuery(Schema):
     k = Integer(load_default=None, validate=Range(1, 1_000_000),
                 metadata={"description": "minimum members; never below the server's k"})

@@ -23,11 +23,21 @@ import zxingcpp
 from PIL import Image
 
 from ..claims import Credential
-from ..errors import EXPLANATIONS, HealthCodeError, Reason, TrustListError, VerificationError
+from ..errors import (
+    EXPLANATIONS,
+    HealthCodeError,
+    Reason,
+    RevocationListError,
+    TrustListError,
+    VerificationError,
+)
 from ..image import decode_image, load_image
+from ..revocation import Revocations, file_name
+from ..revocation import check_successor as check_revocations
 from ..scan import health_codes
+from ..sync import read_state
 from ..timefmt import humanize, iso
-from ..trust import TrustList, load_anchor
+from ..trust import TrustList, check_successor, load_anchor
 from ..verify import MAX_TEXT_LENGTH, decode_unverified, verify
 from .rules import Rule
 
@@ -62,6 +72,8 @@ class TrustState:
     clock: Callable[[], float]
     trust: TrustList | None = None
     error: TrustListError | None = None
+    #: A newer file that was refused while the list in memory stays in force (rollback).
+    rejected: TrustListError | None = None
     expired: bool = False
     _stamp: tuple[int, int] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -86,19 +98,68 @@ class TrustState:
             return self.trust
 
     def _load(self) -> None:
+        previous = self.trust
         try:
-            self.trust, self.error = TrustList.load(self.path, self.anchor), None
+            try:
+                new = TrustList.load(self.path, self.anchor)
+            except TrustListError as exc:
+                if exc.reason is not Reason.TRUST_LIST_EXPIRED:
+                    raise
+                # Out of date but genuine: keep checking codes with it, and say so on screen.
+                new = TrustList.load(self.path, self.anchor, now=0)
+            check_successor(previous, new)
         except TrustListError as exc:
-            if exc.reason is not Reason.TRUST_LIST_EXPIRED:
-                self.trust, self.error = None, exc
+            if exc.reason is Reason.TRUST_LIST_ROLLBACK and previous is not None:
+                self.rejected = exc  # an older list replaced the file: keep the one we have
                 return
-            # Out of date but genuine: keep checking codes with it, and say so on screen.
-            self.trust = TrustList.load(self.path, self.anchor, now=0)
-            self.error = None
+            self.trust, self.error = None, exc
+            return
         except OSError as exc:
             self.trust = None
             self.error = TrustListError(Reason.TRUST_LIST_MALFORMED,
                                         f"cannot read it: {exc.strerror}")
+            return
+        # A list that rolled the anchor over names the new one: pin it from now on.
+        self.trust, self.error, self.rejected, self.anchor = new, None, None, new.anchor
+
+
+@dataclass
+class RevocationState:
+    """The revocation lists beside the trust list, re-read when a file or the trust list
+    changes. A list older than the one in memory for its issuer is refused (rollback)."""
+
+    folder: Path
+    revocations: Revocations = field(default_factory=Revocations)
+    problems: dict[str, str] = field(default_factory=dict)
+    _stamp: tuple[Any, ...] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def current(self, trust: TrustList) -> Revocations:
+        try:
+            files = sorted(self.folder.glob("revocations-*.cose"))
+            stamp = (trust.digest, *((p.name, p.stat().st_mtime_ns, p.stat().st_size)
+                                    for p in files))
+        except OSError:
+            stamp = (trust.digest,)
+        with self._lock:
+            if stamp != self._stamp:
+                self._stamp = stamp
+                self._load(trust)
+            return self.revocations
+
+    def _load(self, trust: TrustList) -> None:
+        loaded, problems = Revocations.load_dir(self.folder, trust)
+        kept = {}
+        self.problems = {name: str(error) for name, error in problems.items()}
+        for listed in loaded:
+            previous = self.revocations.get(listed.iss)
+            try:
+                check_revocations(previous, listed)
+            except RevocationListError as exc:
+                self.problems[file_name(listed.iss)] = str(exc)
+                listed = previous
+            kept[listed.iss] = listed
+        self.revocations = Revocations(kept)
 
 
 class Checkpoint:
@@ -112,6 +173,7 @@ class Checkpoint:
         anchor = trust_path.with_name("anchor.pub.pem") if anchor is None else anchor
         pin = anchor if isinstance(anchor, bytes) else load_anchor(anchor)
         self.trust = TrustState(trust_path, pin, clock)
+        self.revocations = RevocationState(trust_path.parent)
         self.rule = rule
         self.accept_static = accept_static
         self.clock = clock
@@ -178,7 +240,7 @@ class Checkpoint:
         first_error: tuple[VerificationError, str] | None = None
         for text in codes:
             try:
-                credential = verify(text, trust, now)
+                credential = verify(text, trust, now, self.revocations.current(trust))
             except VerificationError as exc:
                 first_error = first_error or (exc, text)
                 continue
@@ -267,12 +329,39 @@ class Checkpoint:
         if self.trust.expired:
             warning = (f"The trust list expired {humanize(now - trust.expires_at)} ago "
                        f"(valid until {iso(trust.expires_at)}): fetch a fresh one.")
+        elif self.trust.rejected is not None:
+            warning = f"A newer trust list file was refused ({self.trust.rejected}); the " \
+                      f"list in force is #{trust.sequence}."
         info["trust"] = {"ok": True, "sequence": trust.sequence,
                          "issued_at": iso(trust.issued_at), "expires_at": iso(trust.expires_at),
                          "age": humanize(age), "age_seconds": age,
                          "expired": self.trust.expired, "warning": warning,
                          "issuers": sorted(trust.issuers.values())}
+        info["revocations"] = self._revocation_status(trust, now)
+        info["sync"] = self._sync_status(now)
         return info
+
+    def _revocation_status(self, trust: TrustList, now: int) -> dict[str, Any]:
+        revocations = self.revocations.current(trust)
+        lists = [{"iss": r.iss, "issuer": trust.issuers.get(r.iss, r.iss),
+                  "sequence": r.sequence, "entries": len(r), "issued_at": iso(r.issued_at),
+                  "expires_at": iso(r.expires_at), "expired": r.expired(now)}
+                 for r in revocations]
+        warnings = [f"The revocation list of {trust.issuers.get(r.iss, r.iss)} expired "
+                    f"{humanize(now - r.expires_at)} ago: codes revoked since then still "
+                    "pass here. Sync." for r in revocations if r.expired(now)]
+        warnings += [f"Revocation list {name} ignored: {problem}"
+                     for name, problem in sorted(self.revocations.problems.items())]
+        missing = sorted(set(trust.issuers) - {r.iss for r in revocations})
+        return {"lists": lists, "missing": missing, "warning": " ".join(warnings) or None}
+
+    def _sync_status(self, now: int) -> dict[str, Any]:
+        state = read_state(self.trust.path.parent)
+        last = state.get("last_sync")
+        if type(last) is not int:
+            return {"last_sync": None, "age": None, "urls": []}
+        return {"last_sync": iso(last), "age": humanize(max(now - last, 0)),
+                "urls": [u for u in state.get("urls", []) if isinstance(u, str)]}
 
 
 def _when(reason: Reason, text: str, now: int) -> str | None:

@@ -139,12 +139,18 @@
     try {
       const status = await (await fetch('/api/status', { cache: 'no-store' })).json();
       $('rule-text').textContent = status.rule_text;
-      const warning = status.trust.warning;
+      const warning = [status.trust.warning, status.revocations && status.revocations.warning]
+        .filter(Boolean).join(' ');
       $('trust-warning').hidden = !warning;
-      $('trust-warning').textContent = warning || '';
+      $('trust-warning').textContent = warning;
       if (status.trust.ok) {
         $('trust').innerHTML = '';
         $('trust').append(label('Trust list'), ` #${status.trust.sequence}, ${status.trust.age} old`);
+      }
+      if (status.sync) {
+        $('sync').innerHTML = '';
+        $('sync').append(label('Synced'), status.sync.last_sync
+          ? ` ${status.sync.age} ago` : ' never');
       }
     } catch (e) { /* the kiosk server is down: the next frame will say so */ }
   }

@@ -1,0 +1,178 @@
+"""``healthcode-issuer`` commands for the trust lifecycle: keys (rotate, retire, anchor
+roll-over, several issuers) and revocation."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from verifier.timefmt import iso
+
+from .cli import home_option, main
+from .cli_service import _open
+from .home import Home, HomeError
+from .keystore import (
+    add_issuer,
+    export_issuer,
+    load_config,
+    retire_key,
+    rotate_anchor,
+    rotate_key,
+)
+from .revocations import publish_revocations, revocation_path
+
+
+def _fail(exc: Exception) -> None:
+    click.echo(f"Error: {exc}", err=True)
+    sys.exit(1)
+
+
+@main.group()
+def keys() -> None:
+    """Signing keys and the trust anchor: list, rotate, retire, roll over, other issuers."""
+
+
+@keys.command("list")
+@home_option
+def list_keys(home_dir: Path | None) -> None:
+    """The keys in the trust list, their signing windows, and the retired ones."""
+    try:
+        config = load_config(Home.resolve(home_dir))
+    except HomeError as exc:
+        _fail(exc)
+    click.echo(f"Issuer {config.iss!r} ({config.name}), trust list #{config.trust_list_seq} "
+               f"valid to {iso(config.trust_list_exp)}")
+    for record in config.keys:
+        state = "current" if record["kid"] == config.current else "verification only"
+        until = f", in the list until {iso(record['verify_until'])}" \
+            if "verify_until" in record else ""
+        click.echo(f"  {record['kid']} {record['alg']:5} {state}: signs "
+                   f"{iso(record['nbf'])} to {iso(record['exp'])}{until}")
+    for record in config.retired:
+        click.echo(f"  {record['kid']} retired {iso(record['retired_at'])}"
+                   f"{' (compromised)' if record['compromised'] else ''}: {record['reason']}")
+    for other in config.issuers:
+        click.echo(f"  other issuer {other['iss']!r} ({other['name']}): "
+                   f"{len(other['keys'])} key(s)")
+
+
+@keys.command(epilog="Example: healthcode-issuer keys rotate")
+@home_option
+def rotate(home_dir: Path | None) -> None:
+    """Make a new signing key current. The old key signs no more but stays in the trust list
+    until every credential it signed has expired."""
+    home = Home.resolve(home_dir)
+    try:
+        old = load_config(home).current
+        config = rotate_key(home)
+    except HomeError as exc:
+        _fail(exc)
+    kept = config.key_record(old)
+    click.echo(f"New signing key {config.current}; {old} verifies until "
+               f"{iso(kept['verify_until'])}. Trust list #{config.trust_list_seq} published.")
+
+
+@keys.command(epilog="""\b
+Examples:
+  healthcode-issuer keys retire 1a2b3c4d5e6f7a8b --compromised --reason "laptop stolen"
+  healthcode-issuer keys retire 1a2b3c4d5e6f7a8b      # stop signing now (not the current key)""")
+@home_option
+@click.argument("kid")
+@click.option("--compromised", is_flag=True,
+              help="Remove the key from the trust list at once: everything it signed stops "
+                   "verifying as verifiers sync.")
+@click.option("--reason", default="", help="Why, for the record.")
+def retire(home_dir: Path | None, kid: str, compromised: bool, reason: str) -> None:
+    """Take key KID out of service."""
+    home = Home.resolve(home_dir)
+    try:
+        config = retire_key(home, kid, compromised=compromised, reason=reason)
+    except HomeError as exc:
+        _fail(exc)
+    if compromised:
+        click.echo(f"Removed {kid} from the trust list (#{config.trust_list_seq}); current "
+                   f"signing key {config.current}. Credentials it signed no longer verify: "
+                   "re-issue them (healthcode-issuer reissue --all).")
+    else:
+        click.echo(f"{kid} signs no more; trust list #{config.trust_list_seq} published.")
+
+
+@keys.command("rotate-anchor")
+@home_option
+def rotate_anchor_command(home_dir: Path | None) -> None:
+    """Make a new trust anchor; lists are signed by both anchors for the transition, so
+    verifiers that sync move their pin to the new one."""
+    home = Home.resolve(home_dir)
+    try:
+        config = rotate_anchor(home)
+    except HomeError as exc:
+        _fail(exc)
+    click.echo(f"New trust anchor {home.anchor_public}; lists are signed by the old and the new "
+               f"anchor until {iso(config.previous_anchor_until)}. Trust list "
+               f"#{config.trust_list_seq} published.")
+
+
+@keys.command("export")
+@home_option
+def export(home_dir: Path | None) -> None:
+    """Print this issuer's public keys as JSON, for another trust anchor's `keys add-issuer`."""
+    try:
+        click.echo(json.dumps(export_issuer(Home.resolve(home_dir)), indent=1))
+    except HomeError as exc:
+        _fail(exc)
+
+
+@keys.command("add-issuer", epilog="Example: healthcode-issuer keys add-issuer shanghai.json")
+@home_option
+@click.argument("exported", type=click.File("rb"))
+def add_issuer_command(home_dir: Path | None, exported) -> None:
+    """Vouch for another issuer (the JSON of its `keys export`) in this trust list."""
+    try:
+        document = json.loads(exported.read(1024 * 1024))
+        config = add_issuer(Home.resolve(home_dir), document)
+    except (ValueError, HomeError) as exc:
+        _fail(exc)
+    click.echo(f"Trust list #{config.trust_list_seq} now carries issuer "
+               f"{document['iss']!r} ({len(document['keys'])} key(s)).")
+
+
+@main.command(epilog="""\b
+Examples:
+  healthcode-issuer revoke 0f1e2d3c4b5a69788796a5b4 --reason "issued in error"
+  healthcode-issuer revoke --person P7K2M9Q4X1B8ZC --reason "test result corrected\"""")
+@home_option
+@click.argument("cti", required=False)
+@click.option("--person", "person_id", help="Revoke every unexpired credential of this person.")
+@click.option("--reason", required=True, help="Why (recorded in the audit log).")
+@click.option("--actor", default="cli", show_default=True, help="Who, for the audit log.")
+def revoke(home_dir: Path | None, cti: str | None, person_id: str | None, reason: str,
+           actor: str) -> None:
+    """Revoke credential CTI (hex), or all of a person's, and publish the revocation list."""
+    from .db import NotFound
+
+    if (cti is None) == (person_id is None):
+        raise click.UsageError("give a CTI or --person, not both")
+    service = _open(home_dir)
+    now = int(time.time())
+    try:
+        if cti is not None:
+            try:
+                record = service.store.revoke(cti, actor=actor, reason=reason, now=now)
+            except ValueError:
+                raise click.BadParameter("a credential id is hex", param_hint="CTI") from None
+            revoked = [record["cti"]]
+        else:
+            revoked = service.store.revoke_person(person_id, actor=actor, reason=reason,
+                                                  now=now)
+        key, config = service.signer()
+        publish_revocations(service.home, service.store, key, config, now)
+    except NotFound as exc:
+        _fail(exc)
+    finally:
+        service.close()
+    click.echo(f"Revoked {len(revoked)} credential(s); revocation list "
+               f"{revocation_path(service.home, config.iss)} published.")

@@ -1,0 +1,48 @@
+"""Public, unauthenticated: the signed trust list and revocation list, for verifiers to sync.
+
+Both are signed documents: a verifier trusts them for their signatures (the pinned anchor, a
+key in the trust list), never for where they came from, so they need no authentication and may
+be mirrored anywhere. Strong ETags (SHA-256 of the bytes) let a verifier that is up to date get
+a 304 with no body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from apiflask import APIBlueprint
+from flask import Response, current_app, request
+
+from ..keystore import TRUST_LIST_REFRESH, load_config, publish_trust_list
+
+trust = APIBlueprint("trust", __name__, url_prefix="/trust", tag="trust")
+
+
+def _send(data: bytes, mimetype: str) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.set_etag(hashlib.sha256(data).hexdigest())
+    response.headers["Cache-Control"] = "no-cache"  # revalidate every time: cheap with ETags
+    return response.make_conditional(request)
+
+
+@trust.get("/trust-list.json")
+@trust.doc(responses={200: "the trust list (JWS, JSON serialization)", 304: "not modified"})
+def trust_list():
+    """The trust list, signed by the trust anchor; re-signed here when it nears expiry."""
+    service = current_app.extensions["healthcode"]
+    home = service.home
+    if load_config(home).trust_list_exp - int(time.time()) < TRUST_LIST_REFRESH:
+        publish_trust_list(home)
+    return _send(home.trust_list.read_bytes(), "application/jose+json")
+
+
+@trust.get("/revocations")
+@trust.doc(responses={200: "this issuer's revocation list (COSE_Sign1)", 304: "not modified"})
+def revocations():
+    """This issuer's revoked, unexpired credentials (truncated hashes of their ids), signed
+    by its current signing key."""
+    service = current_app.extensions["healthcode"]
+    key, config = service.signer()
+    signed = current_app.extensions["healthcode.revocations"].current(key, config)
+    return _send(signed, "application/cose")
