@@ -6,6 +6,9 @@ from __future__ import annotations
 import http.server
 import json
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -423,6 +426,12 @@ class _Evil(http.server.BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if self.mode == "stall":  # half the body, then nothing until the test is done
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.started.set()
+            self.release.wait(20)
+            return
         if self.mode == "truncate":
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
@@ -439,9 +448,11 @@ class _Evil(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def evil_server() -> Iterator[tuple[str, type[_Evil]]]:
-    handler = type("Handler", (_Evil,), {"bodies": {}})
+    handler = type("Handler", (_Evil,), {"bodies": {}, "started": threading.Event(),
+                                         "release": threading.Event()})
     with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)) as url:
         yield url, handler
+        handler.release.set()
 
 
 @pytest.mark.parametrize("mode, expected", [
@@ -480,6 +491,28 @@ def test_a_bad_download_leaves_the_previous_lists_in_place(issuer_server, checkp
                            "revocation_list_malformed", "revocation_list_bad_signature"}
     assert snapshot(checkpoint.parent) == before
     assert TrustList.load(checkpoint).sequence == 2
+
+
+def test_a_sync_killed_mid_download_leaves_the_previous_lists(issuer_server, checkpoint, home,
+                                                             evil_server):
+    url, _ = issuer_server
+    assert sync([url], checkpoint).ok
+    before = snapshot(checkpoint.parent)
+    publish_trust_list(home)  # a newer list, which the killed sync was fetching
+    evil_url, handler = evil_server
+    handler.mode = "stall"
+    handler.bodies["/trust/trust-list.json"] = home.trust_list.read_bytes()
+    command = [str(Path(sys.executable).with_name("healthcode-verifier")), "sync", evil_url,
+               "--trust", str(checkpoint)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert handler.started.wait(20), "the sync never asked for the trust list"
+    finally:
+        process.kill()
+        process.wait(10)
+    assert process.returncode == -signal.SIGKILL
+    assert snapshot(checkpoint.parent) == before  # nothing half-written, nothing left over
+    assert TrustList.load(checkpoint).sequence == 1
 
 
 def test_sync_refuses_to_run_without_a_pinned_anchor(tmp_path):
