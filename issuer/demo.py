@@ -85,6 +85,7 @@ The issuer service is running on {base}  (Ctrl-C stops it)
   API docs          {base}/api/docs
   OpenAPI           {base}/api/openapi.json
   published policy  {base}/policy/{service.policy.id}
+  trust list        {base}/trust/trust-list.json  (checkpoints: healthcode-verifier sync {base})
   demo write token  {secret}
 
   curl -H 'Authorization: Bearer {secret}' {base}/api/people/{some}/assessment
