@@ -126,7 +126,9 @@ def sync(urls: list[str], trust_path: Path, anchor_path: Path | None = None,
     report = SyncReport()
     bases = [url.rstrip("/") for url in urls]
     trust = _local_trust(trust_path, pin)
-    files: dict[str, str] = state.get("files", {}) if isinstance(state.get("files"), dict) else {}
+    # Which issuer's list each URL gave last time (so a 304 can be reported by issuer).
+    sources: dict[str, str] = state.get("sources", {}) \
+        if isinstance(state.get("sources"), dict) else {}
     url = f"{bases[0]}/trust/trust-list.json"
     try:
         body, etag = _fetch(url, etags.get(url) if trust is not None else None, MAX_JWS_BYTES)
@@ -158,13 +160,13 @@ def sync(urls: list[str], trust_path: Path, anchor_path: Path | None = None,
             if current is None:
                 raise SyncError("trust_list_expired", "no current trust list to check it with")
             # Ask "changed since?" only while the file that URL gave last time is still here.
-            known = files.get(url)
-            have = isinstance(known, str) and (folder / known).is_file()
+            known = sources.get(url)
+            have = isinstance(known, str) and (folder / file_name(known)).is_file()
             body, etag = _fetch(url, etags.get(url) if have else None, MAX_REVOCATION_BYTES)
             if body is not None:
-                files[url] = _store_revocations(folder, body, current, report)
+                sources[url] = _store_revocations(folder, body, current, report)
             else:
-                report.revocations[url] = "unchanged"
+                report.revocations[str(known)] = "unchanged"
             if etag:
                 etags[url] = etag
         except SyncError as exc:
@@ -173,7 +175,7 @@ def sync(urls: list[str], trust_path: Path, anchor_path: Path | None = None,
         except HealthCodeError as exc:
             report.revocations[url] = exc.reason.value
             report.errors.append(SyncError(exc.reason.value, f"{url}: {exc.detail}"))
-    state["files"] = files
+    state["sources"] = sources
     return _finish(folder, state, etags, bases, report, now)
 
 
@@ -190,7 +192,7 @@ def _store_revocations(folder: Path, body: bytes, trust: TrustList, report: Sync
         report.revocations[new.iss] = "updated"
     else:
         report.revocations[new.iss] = "unchanged"
-    return path.name
+    return new.iss
 
 
 def _finish(folder: Path, state: dict[str, Any], etags: dict[str, str], bases: list[str],
