@@ -621,3 +621,15 @@ def test_the_kiosk_rejects_revoked_codes_and_shows_sync_and_rollback(issuer_serv
     later = kiosk_app({"TRUST": checkpoint, "CLOCK": lambda: clock.time() + 3 * DAY})
     warning = later.test_client().get("/api/status").get_json()["revocations"]["warning"]
     assert "expired" in warning and "Sync" in warning
+
+
+def test_the_served_trust_list_drops_a_key_that_outlived_its_codes(issuer_server, checkpoint,
+                                                                    home):
+    url, _ = issuer_server
+    old = load_config(home).current
+    rotate_key(home)
+    config = load_config(home)
+    config.key_record(old)["verify_until"] = 1  # its last credential expired long ago
+    home.issuer_config.write_bytes(config.to_json())
+    assert sync([url], checkpoint).ok
+    assert [k.kid.decode() for k in TrustList.load(checkpoint).keys.values()] == [config.current]

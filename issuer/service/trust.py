@@ -29,10 +29,14 @@ def _send(data: bytes, mimetype: str) -> Response:
 @trust.get("/trust-list.json")
 @trust.doc(responses={200: "the trust list (JWS, JSON serialization)", 304: "not modified"})
 def trust_list():
-    """The trust list, signed by the trust anchor; re-signed here when it nears expiry."""
+    """The trust list, signed by the trust anchor; re-signed here when it nears expiry or a
+    rotated-out key has outlived its last credential (it drops out)."""
     service = current_app.extensions["healthcode"]
-    home = service.home
-    if load_config(home).trust_list_exp - int(time.time()) < TRUST_LIST_REFRESH:
+    home, now = service.home, int(time.time())
+    config = load_config(home)
+    outlived = any(k.get("verify_until", now) < now for k in config.keys)
+    if outlived or config.trust_list_exp - now < TRUST_LIST_REFRESH \
+            or 0 < config.previous_anchor_until < now:
         publish_trust_list(home)
     return _send(home.trust_list.read_bytes(), "application/jose+json")
 
