@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -616,9 +617,7 @@ def test_the_kiosk_rejects_revoked_codes_and_shows_sync_and_rollback(issuer_serv
     page = client.get("/").get_data(as_text=True)
     assert "refused" in page and "Synced" in page
     # Three days without a sync: the revocation list (valid two days) is out of date.
-    import time as clock
-
-    later = kiosk_app({"TRUST": checkpoint, "CLOCK": lambda: clock.time() + 3 * DAY})
+    later = kiosk_app({"TRUST": checkpoint, "CLOCK": lambda: time.time() + 3 * DAY})
     warning = later.test_client().get("/api/status").get_json()["revocations"]["warning"]
     assert "expired" in warning and "Sync" in warning
 
@@ -633,3 +632,53 @@ def test_the_served_trust_list_drops_a_key_that_outlived_its_codes(issuer_server
     home.issuer_config.write_bytes(config.to_json())
     assert sync([url], checkpoint).ok
     assert [k.kid.decode() for k in TrustList.load(checkpoint).keys.values()] == [config.current]
+
+
+def test_a_dual_signed_list_with_one_bad_signature_is_refused(home):
+    rotate_anchor(home, now=NOW + HOUR)
+    document = json.loads(home.trust_list.read_bytes())
+    signature = document["signatures"][1]["signature"]
+    document["signatures"][1]["signature"] = ("A" if signature[0] != "A" else "B") + signature[1:]
+    with pytest.raises(TrustListError) as caught:
+        TrustList.from_jws(json.dumps(document), pin_of(home), NOW + HOUR)
+    assert caught.value.reason is Reason.TRUST_LIST_BAD_SIGNATURE
+
+
+@pytest.mark.parametrize("signatures", [[], "x", [{"protected": "e30"}], [{}] * 5, None,
+                                        [{"protected": "bm90IGpzb24", "signature": ""}]])
+def test_malformed_general_jws_is_malformed(home, signatures):
+    document = {"payload": "e30", "signatures": signatures}
+    with pytest.raises(TrustListError) as caught:
+        TrustList.from_jws(json.dumps(document), pin_of(home), NOW)
+    assert caught.value.reason is Reason.TRUST_LIST_MALFORMED
+
+
+def test_sync_refuses_an_oversize_download(issuer_server, checkpoint, evil_server):
+    url, _ = issuer_server
+    assert sync([url], checkpoint).ok
+    before = snapshot(checkpoint.parent)
+    evil_url, handler = evil_server
+    handler.mode = "plain"
+    handler.bodies["/trust/trust-list.json"] = b"{" * (5 * 1024 * 1024)
+    report = sync([evil_url], checkpoint)
+    assert report.trust_list == "http_error" and "larger than" in report.errors[0].detail
+    assert snapshot(checkpoint.parent) == before
+
+
+def test_a_running_kiosk_follows_an_anchor_roll_over(issuer_server, checkpoint, home):
+    from verifier.kiosk import create_app as kiosk_app
+
+    url, app = issuer_server
+    assert sync([url], checkpoint).ok
+    client = kiosk_app({"TRUST": checkpoint}).test_client()
+    code = sign(home, int(time.time()))
+    assert client.post("/api/text", json={"text": code}).get_json()["state"] == "admit"
+    rotate_anchor(home, transition=0)  # dual-signed now; the next list only by the new anchor
+    assert sync([url], checkpoint).anchor_rolled_over
+    assert client.get("/api/status").get_json()["trust"]["sequence"] == 2
+    publish_trust_list(home, now=int(time.time()) + 2)  # transition over
+    assert "signatures" not in json.loads(home.trust_list.read_bytes())
+    assert sync([url], checkpoint).ok
+    status = client.get("/api/status").get_json()
+    assert status["trust"]["ok"] and status["trust"]["sequence"] == 3
+    assert client.post("/api/text", json={"text": code}).get_json()["state"] == "admit"
