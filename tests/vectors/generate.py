@@ -28,6 +28,7 @@ from verifier.claims import encode_claims  # noqa: E402
 from verifier.cose import encode_protected, encode_sign1, sig_structure  # noqa: E402
 from verifier.keys import b64url, key_to_jwk, kid_for  # noqa: E402
 from verifier.labels import CREDENTIAL_PREFIX, Alg, Claim, Health  # noqa: E402
+from verifier.revocation import HASH_BYTES, encode_payload, entry_hash  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 NOW = 1_795_500_000  # 2026-11-23T...Z
@@ -168,9 +169,50 @@ def main() -> None:
         out_invalid.append({"title": title, "now": NOW, "trust": [trusted(issuer)],
                             "text": text, "reason": reason})
 
-    for name, vectors in (("valid.json", out_valid), ("invalid.json", out_invalid)):
+    out_revocations = revocation_vectors(issuer, other)
+    for name, vectors in (("valid.json", out_valid), ("invalid.json", out_invalid),
+                          ("revocations.json", out_revocations)):
         (HERE / name).write_text(json.dumps(vectors, indent=1) + "\n")
         print(f"wrote {len(vectors)} vectors to {HERE / name}")
+
+
+def signed_list(key, payload: bytes) -> dict[str, str]:
+    protected = encode_protected(Alg.ES256, kid_for(key.public_key()))
+    signature = sign_raw(key, sig_structure(protected, payload))
+    return {"payload": payload.hex(), "protected": protected.hex(), "signature": signature.hex(),
+            "cose": encode_sign1(protected, payload, signature).hex()}
+
+
+def revocation_vectors(issuer, other) -> list[dict[str, Any]]:
+    """Signed revocation lists: one valid (every stage), and the reasons of bad ones."""
+    revoked = [bytes([n] * 12) for n in (3, 1, 2, 1)]  # unsorted, with a duplicate
+    fields = {"iss": ISS, "seq": NOW, "iat": NOW, "exp": NOW + 2 * 86400}
+    payload = encode_payload(**fields, ctis=revoked)
+    hashes = sorted({entry_hash(cti) for cti in revoked})
+    vectors: list[dict[str, Any]] = [{
+        "title": "three revoked credentials (input unsorted, one twice)",
+        "key": private_jwk(issuer), "trust": [trusted(issuer)],
+        "inputs": {**fields, "ctis": [cti.hex() for cti in revoked]},
+        "stages": {"hashes": [h.hex() for h in hashes], **signed_list(issuer, payload)},
+        "revoked": sorted({cti.hex() for cti in revoked}),
+        "not_revoked": [bytes([n] * 12).hex() for n in (0, 4, 255)],
+    }]
+    unsorted = cbor2.dumps({"typ": "healthcode-revocations", "ver": 1, **fields,
+                            "width": HASH_BYTES, "hashes": b"".join(reversed(hashes))})
+    for title, key, body, reason in [
+        ("hashes not sorted (signed by the issuer)", issuer, unsorted,
+         "revocation_list_malformed"),
+        ("signed by a key the trust list does not hold", other, payload,
+         "revocation_list_bad_signature"),
+        ("list of another issuer", issuer, encode_payload(**{**fields, "iss": "SH"}, ctis=revoked),
+         "revocation_list_bad_signature"),
+        ("dated before the key's signing window", issuer,
+         encode_payload(**{**fields, "iat": KEY_NBF - 10}, ctis=revoked),
+         "revocation_list_bad_signature"),
+    ]:
+        vectors.append({"title": title, "trust": [trusted(issuer)],
+                        "cose": signed_list(key, body)["cose"], "reason": reason})
+    return vectors
 
 
 if __name__ == "__main__":
