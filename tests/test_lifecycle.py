@@ -682,3 +682,15 @@ def test_a_running_kiosk_follows_an_anchor_roll_over(issuer_server, checkpoint, 
     status = client.get("/api/status").get_json()
     assert status["trust"]["ok"] and status["trust"]["sequence"] == 3
     assert client.post("/api/text", json={"text": code}).get_json()["state"] == "admit"
+
+
+@pytest.mark.parametrize("state", [
+    "not json", "[]", {"etags": [1], "sources": 5, "last_sync": "yesterday"},
+    {"etags": {"{url}/trust/trust-list.json": ["not", "text"], "{url}/trust/revocations": 7},
+     "sources": {"{url}/trust/revocations": ["HZ"]}}])
+def test_a_damaged_sync_state_is_ignored(issuer_server, checkpoint, state):
+    url, _ = issuer_server
+    text = state if isinstance(state, str) else json.dumps(state).replace("{url}", url)
+    (checkpoint.parent / SYNC_STATE_FILE).write_text(text)
+    assert sync([url], checkpoint).ok
+    assert sync([url], checkpoint).trust_list == "unchanged"

@@ -80,7 +80,7 @@ def _fetch(url: str, etag: str | None, limit: int) -> tuple[bytes | None, str | 
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise SyncError("http_error", f"{url}: only http and https URLs are synced from")
     request = urllib.request.Request(url, headers={"User-Agent": "healthcode-verifier"})  # noqa: S310
-    if etag:
+    if isinstance(etag, str) and etag.isprintable() and len(etag) < 256:
         request.add_header("If-None-Match", etag)
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
