@@ -4,7 +4,6 @@ roll-over, several issuers) and revocation."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import click
 
 from verifier.timefmt import iso
 
-from .cli import home_option, main
+from .cli import _fail, home_option, main
 from .cli_service import _open
 from .home import Home, HomeError
 from .keystore import (
@@ -24,11 +23,6 @@ from .keystore import (
     rotate_key,
 )
 from .revocations import publish_revocations, revocation_path
-
-
-def _fail(exc: Exception) -> None:
-    click.echo(f"Error: {exc}", err=True)
-    sys.exit(1)
 
 
 @main.group()

@@ -123,6 +123,31 @@ def _locked(home: Home) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _new_anchor(home: Home) -> None:
+    """Make a trust anchor: its private key (encrypted) and its public key (PEM) in the home."""
+    anchor = ec.generate_private_key(ec.SECP256R1())
+    _write_private(home, home.anchor_private, anchor)
+    write_atomic(home.anchor_public, anchor.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo), 0o644)
+
+
+def _new_signing_key(home: Home, alg: Alg, now: int) -> dict[str, Any]:
+    """Make a signing key (encrypted in the home); return its record, signing from ``now``."""
+    signing = _generate(alg)
+    kid = kid_for(signing.public_key()).decode("ascii")
+    _write_private(home, home.signing_key(kid), signing)
+    return {"kid": kid, "alg": alg.jose_name, "nbf": now, "exp": now + KEY_SIGNING_PERIOD,
+            "jwk": key_to_jwk(signing.public_key())}
+
+
+def _stop_signing(record: dict[str, Any], now: int) -> None:
+    """Close a key's signing window now; it stays in the trust list until the last credential
+    it can have signed has expired."""
+    record["exp"] = min(record["exp"], now)
+    record["verify_until"] = min(record.get("verify_until", now + MAX_CREDENTIAL_TTL),
+                                 now + MAX_CREDENTIAL_TTL)
+
+
 def load_config(home: Home) -> IssuerConfig:
     """Return the issuer configuration; raises :class:`HomeError` if the home is not set up."""
     try:
@@ -143,17 +168,9 @@ def init_home(home: Home, iss: str = DEFAULT_ISSUER, name: str = DEFAULT_ISSUER_
     if home.issuer_config.exists() or home.anchor_private.exists():
         raise HomeError(f"{home.keys} already holds keys; refusing to overwrite them")
     home.keys.mkdir(parents=True, exist_ok=True, mode=0o700)
-    anchor = ec.generate_private_key(ec.SECP256R1())
-    _write_private(home, home.anchor_private, anchor)
-    write_atomic(home.anchor_public, anchor.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo), 0o644)
-    signing = _generate(alg)
-    kid = kid_for(signing.public_key()).decode("ascii")
-    _write_private(home, home.signing_key(kid), signing)
-    config = IssuerConfig(iss=iss, name=name, current=kid, keys=[{
-        "kid": kid, "alg": alg.jose_name, "nbf": now, "exp": now + KEY_SIGNING_PERIOD,
-        "jwk": key_to_jwk(signing.public_key()),
-    }])
+    _new_anchor(home)
+    record = _new_signing_key(home, alg, now)
+    config = IssuerConfig(iss=iss, name=name, current=record["kid"], keys=[record])
     publish_trust_list(home, config, now)
     return config
 
@@ -233,15 +250,10 @@ def rotate_key(home: Home, alg: Alg | None = None, now: int | None = None) -> Is
         config = load_config(home)
         old = config.key_record(config.current)
         new_alg = alg or Alg.from_jose(old["alg"])
-        signing = _generate(new_alg)
-        kid = kid_for(signing.public_key()).decode("ascii")
-        _write_private(home, home.signing_key(kid), signing)
-        old["exp"] = min(old["exp"], now)
-        old["verify_until"] = now + MAX_CREDENTIAL_TTL
-        config.keys.append({"kid": kid, "alg": new_alg.jose_name, "nbf": now,
-                            "exp": now + KEY_SIGNING_PERIOD,
-                            "jwk": key_to_jwk(signing.public_key())})
-        config.current = kid
+        record = _new_signing_key(home, new_alg, now)
+        _stop_signing(old, now)
+        config.keys.append(record)
+        config.current = record["kid"]
         return _publish(home, config, now)
 
 
@@ -260,10 +272,7 @@ def retire_key(home: Home, kid: str, *, compromised: bool, reason: str = "",
             config = load_config(home)
             if kid == config.current:
                 raise HomeError(f"{kid} is the current signing key: rotate to a new key first")
-            record = config.key_record(kid)
-            record["exp"] = min(record["exp"], now)
-            record["verify_until"] = min(record.get("verify_until", now + MAX_CREDENTIAL_TTL),
-                                         now + MAX_CREDENTIAL_TTL)
+            _stop_signing(config.key_record(kid), now)
             return _publish(home, config, now)
     if kid == load_config(home).current:
         rotate_key(home, now=now)
@@ -289,10 +298,7 @@ def rotate_anchor(home: Home, now: int | None = None,
                             f"{config.previous_anchor_until}); let it finish first")
         old = _read_private(home, home.anchor_private)
         _write_private(home, home.previous_anchor_private, old)
-        anchor = ec.generate_private_key(ec.SECP256R1())
-        _write_private(home, home.anchor_private, anchor)
-        write_atomic(home.anchor_public, anchor.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo), 0o644)
+        _new_anchor(home)
         config.previous_anchor_until = now + transition
         return _publish(home, config, now)
 

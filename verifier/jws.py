@@ -49,6 +49,15 @@ def encode_jws(protected_b64: str, payload: bytes, signature: bytes) -> str:
     return json.dumps(document, indent=1) + "\n"
 
 
+def _signed(protected_b64: str, payload_b64: str, payload: bytes, signature_b64: str) -> Jws:
+    """One signature over the payload, its header parsed (errors as the callers catch them)."""
+    header = json.loads(b64url_decode(protected_b64))
+    if not isinstance(header, dict):
+        raise JwsFormatError("protected header is not a JSON object")
+    return Jws(header, payload, f"{protected_b64}.{payload_b64}".encode("ascii"),
+               b64url_decode(signature_b64))
+
+
 def encode_jws_general(payload: bytes, signatures: list[tuple[str, bytes]]) -> str:
     """Return the general JSON serialization: one payload, several ``(protected, signature)``."""
     document = {"payload": b64url(payload), "signatures": [
@@ -75,15 +84,8 @@ def decode_jws_all(data: bytes | str) -> list[Jws]:
             raise JwsFormatError(f"a general JWS needs 1 to {MAX_SIGNATURES} signatures")
         payload_b64 = document["payload"]
         payload = b64url_decode(payload_b64)
-        parsed = []
-        for member in signatures:
-            protected_b64, signature_b64 = member["protected"], member["signature"]
-            header = json.loads(b64url_decode(protected_b64))
-            if not isinstance(header, dict):
-                raise JwsFormatError("protected header is not a JSON object")
-            parsed.append(Jws(header, payload, f"{protected_b64}.{payload_b64}".encode("ascii"),
-                              b64url_decode(signature_b64)))
-        return parsed
+        return [_signed(member["protected"], payload_b64, payload, member["signature"])
+                for member in signatures]
     except JwsFormatError:
         raise
     except (ValueError, TypeError, KeyError, RecursionError, UnicodeError) as exc:
@@ -100,14 +102,9 @@ def decode_jws(data: bytes | str) -> Jws:
         raise JwsFormatError(f"larger than {MAX_JWS_BYTES} bytes")
     try:
         document = json.loads(data)
-        protected_b64, payload_b64, signature_b64 = (
-            document["protected"], document["payload"], document["signature"])
-        header = json.loads(b64url_decode(protected_b64))
-        payload = b64url_decode(payload_b64)
-        signature = b64url_decode(signature_b64)
-        if not isinstance(header, dict):
-            raise JwsFormatError("protected header is not a JSON object")
-        return Jws(header, payload, f"{protected_b64}.{payload_b64}".encode("ascii"), signature)
+        payload_b64 = document["payload"]
+        return _signed(document["protected"], payload_b64, b64url_decode(payload_b64),
+                       document["signature"])
     except JwsFormatError:
         raise
     except (ValueError, TypeError, KeyError, RecursionError, UnicodeError) as exc:

@@ -48,7 +48,8 @@ HASH_BYTES = 7
 MAX_REVOCATION_BYTES = 16 * 1024 * 1024
 _PAYLOAD_KEYS = frozenset({"typ", "ver", "iss", "seq", "iat", "exp", "width", "hashes"})
 _SAFE_ISS = re.compile(r"[A-Za-z0-9_-]{1,32}")
-_FILE_GLOB = "revocations-*.cose"
+#: Every file name :func:`file_name` can give.
+FILE_GLOB = "revocations-*.cose"
 #: The index has one bucket per value of an entry's first two bytes.
 _BUCKETS = 1 << 16
 #: How far past a bucket's start the index build first looks for the next (see _build_index).
@@ -321,7 +322,7 @@ class Revocations:
         """
         lists: dict[str, RevocationList] = {}
         errors: dict[str, RevocationListError] = {}
-        for path in sorted(Path(folder).glob(_FILE_GLOB)):
+        for path in sorted(Path(folder).glob(FILE_GLOB)):
             try:
                 revocation_list = RevocationList.load(path, trust)
             except RevocationListError as exc:

@@ -32,7 +32,7 @@ from ..errors import (
     VerificationError,
 )
 from ..image import decode_image, load_image
-from ..revocation import Revocations, file_name
+from ..revocation import FILE_GLOB, Revocations, file_name
 from ..revocation import check_successor as check_revocations
 from ..scan import health_codes
 from ..sync import read_state
@@ -136,9 +136,8 @@ class RevocationState:
 
     def current(self, trust: TrustList) -> Revocations:
         try:
-            files = sorted(self.folder.glob("revocations-*.cose"))
-            stamp = (trust.digest, *((p.name, p.stat().st_mtime_ns, p.stat().st_size)
-                                    for p in files))
+            stats = [(p.name, p.stat()) for p in sorted(self.folder.glob(FILE_GLOB))]
+            stamp = (trust.digest, *((name, st.st_mtime_ns, st.st_size) for name, st in stats))
         except OSError:
             stamp = (trust.digest,)
         with self._lock:
