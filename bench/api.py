@@ -48,7 +48,7 @@ from issuer.service import create_app
 from issuer.signing import issue_credential
 
 from . import machine, report
-from .fixtures import BENCH_PASSPHRASE
+from .fixtures import BENCH_PASSPHRASE, bench_passphrase
 from .timing import Settings, Stats, measure
 
 PEOPLE, THREADS, DAY = 50, 8, 86_400
@@ -271,10 +271,8 @@ def run(settings: Settings) -> report.Section:
     levels = {POST: (1, 16) if quick else (1, 4, 16), GET: (16,) if quick else (1, 4, 16)}
     base_settings = Settings(rounds=2 if quick else 5, batch_seconds=0.02 if quick else 0.1)
     wrk = shutil.which("wrk") if os.environ.get("HEALTHCODE_BENCH_LOADGEN") != "python" else None
-    saved = os.environ.get(PASSPHRASE_ENV)
-    os.environ[PASSPHRASE_ENV] = BENCH_PASSPHRASE
     with tempfile.TemporaryDirectory(prefix="healthcode-bench-api.") as folder, \
-            machine.unpinned():
+            machine.unpinned(), bench_passphrase():
         root = Path(folder)
         url = f"sqlite:///{root / 'issuer.db'}"
         now = int(time.time())
@@ -310,10 +308,6 @@ def run(settings: Settings) -> report.Section:
             tracebacks = (root / "server.log").read_text(errors="replace").count("Traceback")
         finally:
             service.close()
-            if saved is None:
-                del os.environ[PASSPHRASE_ENV]
-            else:
-                os.environ[PASSPHRASE_ENV] = saved
     loadgen = ("`wrk` (1 thread, Lua script)" if wrk
                else "Python `http.client` clients (threads in up to one process per core)")
     return _section(runs, sign, loadgen, warm, seconds, tracebacks)

@@ -7,10 +7,15 @@ Everything goes through the real set-up path (``init_home``, ``load_signing_key`
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from issuer.home import PASSPHRASE_ENV, Home
 from issuer.keystore import init_home, load_signing_key
@@ -53,20 +58,41 @@ class BenchIssuer:
         return text
 
 
-def make_issuer(alg: Alg = Alg.ES256) -> BenchIssuer:
-    """Set up an issuer in a temporary home, load what the benchmarks need, delete the home."""
+@contextmanager
+def bench_passphrase() -> Iterator[None]:
+    """Set the key passphrase to the benchmarks' own for a while, then put back what was
+    there."""
     saved = os.environ.get(PASSPHRASE_ENV)
     os.environ[PASSPHRASE_ENV] = BENCH_PASSPHRASE
     try:
-        with tempfile.TemporaryDirectory(prefix="healthcode-bench-") as tmp:
-            home = Home(Path(tmp))
-            iat = int(time.time())
-            init_home(home, alg=alg, now=iat)
-            key, config, _ = load_signing_key(home)
-            trust = TrustList.load(home.trust_list, now=iat)
+        yield
     finally:
         if saved is None:
-            del os.environ[PASSPHRASE_ENV]
+            os.environ.pop(PASSPHRASE_ENV, None)
         else:
             os.environ[PASSPHRASE_ENV] = saved
+
+
+def serve_in_thread(app: Any, threads: int = 4) -> tuple[int, Any]:
+    """Serve a WSGI ``app`` with waitress on a free port of 127.0.0.1, in a daemon thread of
+    this process; return ``(port, server)`` (``server.close()`` stops it)."""
+    import waitress
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    server = waitress.create_server(app, host="127.0.0.1", port=port, threads=threads)
+    threading.Thread(target=server.run, daemon=True).start()
+    return port, server
+
+
+def make_issuer(alg: Alg = Alg.ES256) -> BenchIssuer:
+    """Set up an issuer in a temporary home, load what the benchmarks need, delete the home."""
+    with bench_passphrase(), tempfile.TemporaryDirectory(prefix="healthcode-bench-") as tmp:
+        home = Home(Path(tmp))
+        iat = int(time.time())
+        init_home(home, alg=alg, now=iat)
+        key, config, _ = load_signing_key(home)
+        trust = TrustList.load(home.trust_list, now=iat)
     return BenchIssuer(alg=alg, key=key, iss=config.iss, trust=trust, iat=iat)

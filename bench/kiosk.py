@@ -17,17 +17,14 @@ from __future__ import annotations
 import http.client
 import io
 import json
-import os
-import socket
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import zxingcpp
 from PIL import Image
 
-from issuer.home import PASSPHRASE_ENV, Home
+from issuer.home import Home
 from issuer.keystore import init_home, load_signing_key
 from issuer.signing import issue_credential
 from verifier.image import load_image
@@ -35,7 +32,7 @@ from verifier.kiosk import create_app
 from verifier.kiosk.checkpoint import decode_frame
 
 from . import report
-from .fixtures import BENCH_PASSPHRASE
+from .fixtures import bench_passphrase, serve_in_thread
 from .frames import FrameSpec, camera_frame
 from .timing import Settings, compare, measure
 
@@ -59,14 +56,7 @@ class _Server:
     """The kiosk app under waitress on a free loopback port, in a thread of this process."""
 
     def __init__(self, app) -> None:
-        import waitress
-
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        sock.close()
-        self._server = waitress.create_server(app, host="127.0.0.1", port=self.port, threads=4)
-        threading.Thread(target=self._server.run, daemon=True).start()
+        self.port, self._server = serve_in_thread(app)
         self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
 
     def post_frame(self, jpeg: bytes) -> dict:
@@ -132,34 +122,27 @@ def _rows(spec: FrameSpec, text: str, app, server: _Server, settings: Settings
 
 def run(settings: Settings) -> report.Section:
     """Return the Markdown section for the kiosk server's per-frame time."""
-    saved = os.environ.get(PASSPHRASE_ENV)
-    os.environ[PASSPHRASE_ENV] = BENCH_PASSPHRASE
     rows: list[list[str]] = []
     summary: list[list[str]] = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="healthcode-bench-kiosk-") as folder:
-            home = Home(Path(folder))
-            now = int(time.time())
-            init_home(home, now=now)
-            key, config, _ = load_signing_key(home)
-            text = issue_credential(key, iss=config.iss, colour="green", score=87, iat=now,
-                                    ttl=24 * 3600)
-            # Every frame shows the same code: the kiosk would not announce it again, but it
-            # decodes and verifies it every time all the same.
-            app = create_app({"TRUST": home.trust_list, "RULE": "green"})
-            server = _Server(app)
-            try:
-                for spec in SPECS:
-                    spec_rows, spec_summary = _rows(spec, text, app, server, settings)
-                    rows += spec_rows
-                    summary += spec_summary
-            finally:
-                server.close()
-    finally:
-        if saved is None:
-            os.environ.pop(PASSPHRASE_ENV, None)
-        else:
-            os.environ[PASSPHRASE_ENV] = saved
+    with bench_passphrase(), \
+            tempfile.TemporaryDirectory(prefix="healthcode-bench-kiosk-") as folder:
+        home = Home(Path(folder))
+        now = int(time.time())
+        init_home(home, now=now)
+        key, config, _ = load_signing_key(home)
+        text = issue_credential(key, iss=config.iss, colour="green", score=87, iat=now,
+                                ttl=24 * 3600)
+        # Every frame shows the same code: the kiosk would not announce it again, but it
+        # decodes and verifies it every time all the same.
+        app = create_app({"TRUST": home.trust_list, "RULE": "green"})
+        server = _Server(app)
+        try:
+            for spec in SPECS:
+                spec_rows, spec_summary = _rows(spec, text, app, server, settings)
+                rows += spec_rows
+                summary += spec_summary
+        finally:
+            server.close()
     described = "; ".join(f"{s.label}: {s.module_px} px per module" for s in SPECS)
     body = "\n".join([
         "### Kiosk server: time per camera frame",

@@ -12,22 +12,20 @@ waitress in this process, the browser in its own. Not pinned: the browser needs 
 
 from __future__ import annotations
 
-import os
-import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-from issuer.home import PASSPHRASE_ENV, Home
+from issuer.home import Home
 from issuer.keystore import init_home, load_signing_key
 from issuer.render import make_qr
 from issuer.signing import issue_credential
 from verifier.kiosk import create_app
 
 from . import machine, report
+from .fixtures import bench_passphrase, serve_in_thread
 from .timing import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,18 +81,6 @@ def _probe(webcam, text: str) -> tuple[int, int]:
     return width // 2, (height - screen_height) // 2 + 12
 
 
-def _serve(app) -> tuple[str, object]:
-    import waitress
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    server = waitress.create_server(app, host="127.0.0.1", port=port, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
-    return f"http://127.0.0.1:{port}/", server
-
-
 def _wait_painted(page, timeout: float = 30.0) -> dict:
     # Polled from here: the page's CSP forbids the eval that wait_for_function would need.
     deadline = time.monotonic() + timeout
@@ -112,15 +98,15 @@ def run(settings: Settings) -> report.Section:
     from playwright.sync_api import sync_playwright
 
     runs = 3 if settings.rounds < Settings().rounds else 9
-    os.environ.setdefault(PASSPHRASE_ENV, "bench passphrase, not a secret")
     latencies, processing = [], []
     with tempfile.TemporaryDirectory(prefix="healthcode-bench-kiosk-") as folder, \
-            machine.unpinned():
+            machine.unpinned(), bench_passphrase():
         home = Home(Path(folder) / "home")
         init_home(home)
         key, config, _ = load_signing_key(home)
         app = create_app({"TRUST": home.trust_list, "RULE": "green"})
-        url, server = _serve(app)
+        port, server = serve_in_thread(app)
+        url = f"http://127.0.0.1:{port}/"
         text = issue_credential(key, iss=config.iss, colour="green", score=87,
                                 iat=int(time.time()), ttl=3600)
         clip = webcam.clip(Path(folder) / "clip.y4m", empty_seconds=EMPTY_SECONDS, code=text,

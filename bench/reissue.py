@@ -29,13 +29,14 @@ from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
 from issuer.db import Observation
-from issuer.home import PASSPHRASE_ENV, Home
+from issuer.home import Home
 from issuer.issuance import IssuerService
 from issuer.keystore import init_home
 from issuer.reissue import DEFAULT_BATCH, open_run, run_batches
 from issuer.signing import issue_credential
 
 from . import report
+from .fixtures import bench_passphrase
 from .timing import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,8 +113,7 @@ def _backend_row(name: str, url: str | None, people: int, rounds: int, batch: in
                  ) -> tuple[list[str], float | None]:
     if url is None and name != "SQLite":
         return [name, "skipped: no PostgreSQL", "", "", ""], None
-    os.environ.setdefault(PASSPHRASE_ENV, "bench passphrase, not a secret")
-    with tempfile.TemporaryDirectory(prefix="healthcode-bench-") as folder, \
+    with bench_passphrase(), tempfile.TemporaryDirectory(prefix="healthcode-bench-") as folder, \
             _own_schema(url) as store_url:
         home = Home(Path(folder))
         init_home(home, now=NOW)

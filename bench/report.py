@@ -47,6 +47,11 @@ def stats_us(stats: Stats) -> str:
     return f"{us(stats.median)} ({us(stats.best)})"
 
 
+def stats_ns(stats: Stats) -> str:
+    """``median (min)`` in nanoseconds (sub-microsecond lookups)."""
+    return f"{stats.median * 1e9:.0f} ({stats.best * 1e9:.0f})"
+
+
 def stats_ms(stats: Stats) -> str:
     """``median (min)`` in milliseconds."""
     return f"{ms(stats.median)} ({ms(stats.best)})"

@@ -50,11 +50,6 @@ def _mb(size: int) -> str:
     return f"{size / 1e6:.2f}"
 
 
-def _ns(stats: Stats) -> str:
-    """``median (min)`` in nanoseconds: lookups take well under a microsecond."""
-    return f"{stats.median * 1e9:.0f} ({stats.best * 1e9:.0f})"
-
-
 def _us2(seconds: float) -> str:
     return f"{seconds * 1e6:.2f}"
 
@@ -118,7 +113,7 @@ def run(settings: Settings) -> report.Section:
     lookups = report.table(
         ["lookup", "`frozenset` ns, median (min)", "`RevocationList` ns, median (min)",
          "ratio, median (min/min)"],
-        [[label, _ns(c.baseline), _ns(c.candidate), report.ratios(c)]
+        [[label, report.stats_ns(c.baseline), report.stats_ns(c.candidate), report.ratios(c)]
          for label, c in (
              ("revoked entry (`contains_hash`)", present),
              ("not revoked (`contains_hash`)", absent),
