@@ -35,6 +35,14 @@ class Credential(NamedTuple):
     cnf: dict[Any, Any] | None = None
     kid: bytes = b""
     alg: Alg = Alg.ES256
+    #: When the holder's phone made the presentation this credential came in (epoch seconds);
+    #: None for a credential shown on its own (static: a printed card, or a plain code).
+    presented_at: int | None = None
+
+    @property
+    def static(self) -> bool:
+        """True unless the credential came in a live, device-signed presentation."""
+        return self.presented_at is None
 
     def as_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (byte strings as hex, times as epoch seconds)."""
@@ -42,7 +50,7 @@ class Credential(NamedTuple):
             "iss": self.iss, "iat": self.iat, "exp": self.exp, "cti": self.cti.hex(),
             "colour": self.colour.value, "score": self.score,
             "policy": self.policy.hex() if self.policy is not None else None,
-            "device_bound": self.cnf is not None,
+            "device_bound": self.cnf is not None, "presented_at": self.presented_at,
             "kid": kid_text(self.kid), "alg": self.alg.jose_name,
         }
 

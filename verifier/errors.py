@@ -24,6 +24,8 @@ class Reason(StrEnum):
     NO_CODE = "no_code"
     HOLDER_PROOF_MISSING = "holder_proof_missing"
     REVOKED = "revoked"
+    STALE_PRESENTATION = "stale_presentation"
+    BAD_HOLDER_SIGNATURE = "bad_holder_signature"
     # Trust list problems: the verifier cannot judge any code until they are fixed.
     TRUST_LIST_MALFORMED = "trust_list_malformed"
     TRUST_LIST_BAD_SIGNATURE = "trust_list_bad_signature"
@@ -48,6 +50,9 @@ EXPLANATIONS: dict[Reason, str] = {
     Reason.NO_CODE: "no QR code found in the image",
     Reason.HOLDER_PROOF_MISSING: "this code is bound to a phone: show the live code, not a copy",
     Reason.REVOKED: "the issuer has revoked this code",
+    Reason.STALE_PRESENTATION: "this live code is not live: it was made too long ago (a photo "
+                               "or a recording?)",
+    Reason.BAD_HOLDER_SIGNATURE: "the live code was not made by the phone the code is bound to",
     Reason.TRUST_LIST_MALFORMED: "the trust list is unreadable",
     Reason.TRUST_LIST_BAD_SIGNATURE: "the trust list is not signed by the pinned trust anchor",
     Reason.TRUST_LIST_EXPIRED: "the trust list has expired: fetch a fresh one",

@@ -10,6 +10,8 @@ class Header(IntEnum):
 
     ALG = 1
     KID = 4
+    #: CWT claims carried in a header (RFC 9597): a presentation's time, ``{6 (iat): t}``.
+    CWT_CLAIMS = 15
 
 
 class Alg(IntEnum):
@@ -49,6 +51,24 @@ class Health(IntEnum):
     POLICY = 3
 
 
+class Confirmation(IntEnum):
+    """Keys inside the ``cnf`` claim (RFC 8747 section 3.1)."""
+
+    COSE_KEY = 1
+
+
+class CoseKey(IntEnum):
+    """COSE_Key parameters (RFC 9052 section 7, RFC 9053 section 7.1.1) and the values the
+    format allows: an EC2 P-256 key with the point compressed (``y`` is its sign bit)."""
+
+    KTY = 1
+    CRV = -1
+    X = -2
+    Y = -3
+    KTY_EC2 = 2
+    CRV_P256 = 1
+
+
 class Colour(StrEnum):
     """Health colour. On the wire it is the small integer :attr:`code`."""
 
@@ -72,4 +92,7 @@ _COLOURS_BY_CODE = {code: colour for colour, code in _COLOUR_CODES.items()}
 
 #: The text prefix of a static credential: "HealthCode Credential, format 1".
 CREDENTIAL_PREFIX = "HCC1:"
+#: The text prefix of a holder's live presentation of a device-bound credential:
+#: "HealthCode Presentation, format 1".
+PRESENTATION_PREFIX = "HCP1:"
 COSE_SIGN1_TAG = 18

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 from .claims import Credential
 from .errors import Reason, VerificationError
 from .image import Backend, ImageSource, decode_image
-from .labels import CREDENTIAL_PREFIX
+from .labels import CREDENTIAL_PREFIX, PRESENTATION_PREFIX
+from .presentation import PRESENTATION_WINDOW
 from .trust import TrustList
 from .verify import Now, verify
 
@@ -16,13 +17,15 @@ if TYPE_CHECKING:
 
 
 def health_codes(texts: list[str]) -> list[str]:
-    """Return the texts that carry our prefix, in order (other QR codes in a frame are ignored)."""
-    return [text for text in texts if text.startswith(CREDENTIAL_PREFIX)]
+    """Return the texts that carry one of our prefixes (a credential or a presentation), in
+    order; other QR codes in a frame are ignored."""
+    return [text for text in texts if text.startswith((CREDENTIAL_PREFIX, PRESENTATION_PREFIX))]
 
 
 def verify_image(source: ImageSource, trust: TrustList, now: Now = None,
                  backend: Backend | str = Backend.ZXING,
-                 revocations: Revocations | None = None) -> Credential:
+                 revocations: Revocations | None = None, *,
+                 window: int = PRESENTATION_WINDOW) -> Credential:
     """Verify the health code in an image and return its :class:`Credential`.
 
     With several health codes in the frame, the first valid one wins; if none is valid, the
@@ -39,7 +42,7 @@ def verify_image(source: ImageSource, trust: TrustList, now: Now = None,
     first_error: VerificationError | None = None
     for text in codes:
         try:
-            return verify(text, trust, now, revocations)
+            return verify(text, trust, now, revocations, window=window)
         except VerificationError as exc:
             first_error = first_error or exc
     assert first_error is not None

@@ -20,7 +20,14 @@ from .claims import SCORE_MAX, Credential, parse_claims
 from .cose import decode_protected, decode_sign1, sig_structure
 from .errors import HealthCodeError, Reason, VerificationError
 from .keys import kid_text, verify_signature
-from .labels import CREDENTIAL_PREFIX, Alg, Colour
+from .labels import CREDENTIAL_PREFIX, PRESENTATION_PREFIX, Alg, Colour
+from .presentation import (
+    PRESENTATION_FUTURE_SKEW,
+    PRESENTATION_WINDOW,
+    decode_presentation,
+    decode_presentation_text,
+    holder_key,
+)
 from .trust import TrustedKey, TrustList
 
 if TYPE_CHECKING:
@@ -96,17 +103,23 @@ def _known_alg(alg: int, kid: bytes) -> Alg:
 
 
 def verify(text: str, trust: TrustList, now: Now = None,
-           revocations: Revocations | None = None) -> Credential:
-    """Verify a code's text and return its :class:`Credential`.
+           revocations: Revocations | None = None, *,
+           window: int = PRESENTATION_WINDOW) -> Credential:
+    """Verify a code's text, a credential (``HCC1:``) or a holder's live presentation of one
+    (``HCP1:``), and return its :class:`Credential` (``presented_at`` set for a presentation).
 
     ``now`` defaults to the clock; ``revocations`` are the issuers' revocation lists, checked
-    last (only a code that is otherwise valid can be ``revoked``). Raises
-    :class:`VerificationError` whose ``reason`` is one of ``malformed``,
-    ``unsupported_algorithm``, ``unknown_key``, ``bad_signature``, ``key_not_valid``,
-    ``invalid_claims``, ``expired``, ``not_yet_valid``, ``holder_proof_missing``,
-    ``revoked``; or :class:`TrustListError` if ``trust`` has expired.
+    last (only a code that is otherwise valid can be ``revoked``); ``window`` is how many
+    seconds old a presentation may be. Raises :class:`VerificationError` whose ``reason`` is
+    one of ``malformed``, ``unsupported_algorithm``, ``unknown_key``, ``bad_signature``,
+    ``key_not_valid``, ``invalid_claims``, ``expired``, ``not_yet_valid``,
+    ``holder_proof_missing`` (a device-bound credential shown bare), ``bad_holder_signature``,
+    ``stale_presentation``, ``revoked``; or :class:`TrustListError` if ``trust`` has expired.
     """
-    credential = _verify(text, trust, now)
+    if isinstance(text, str) and text.startswith(PRESENTATION_PREFIX):
+        credential = _verify_presentation(text, trust, now, window)
+    else:
+        credential = _verify(text, trust, now)
     if revocations is not None and revocations.is_revoked(credential.iss, credential.cti):
         _reject(Reason.REVOKED, credential, to_epoch(now))
     return credential
@@ -116,11 +129,16 @@ def _verify(text: str, trust: TrustList, now: Now) -> Credential:
     at = now if type(now) is int else to_epoch(now)
     if at > trust.expires_at:
         trust.check_current(at)  # raises
-    data = _decode_text(text)
+    return _verify_data(_decode_text(text), trust, at)
+
+
+def _verify_data(data: bytes, trust: TrustList, at: int, bound: bool = False) -> Credential:
+    """Verify a credential's COSE bytes; ``bound``: it came inside a holder presentation,
+    so a ``cnf`` claim is expected rather than refused."""
     code = fastpath.read(data)
     key = trust.by_protected.get(code[0]) if code is not None else None
     if key is None:  # not our canonical layout, or not a trusted key: the general path decides
-        return _verify_general(data, trust, at)
+        return _verify_general(data, trust, at, bound)
     _, message, r, s, iss, iat, exp, cti, colour, score, policy = code
     der = fastpath.es256_der(r, s) if key.alg is _ES256 else None
     if der is None:
@@ -132,7 +150,7 @@ def _verify(text: str, trust: TrustList, now: Now) -> Credential:
             raise VerificationError(Reason.BAD_SIGNATURE, kid=kid_text(key.kid)) from None
     if colour <= 2 and score <= SCORE_MAX and iat < exp:
         credential = _new_tuple(Credential, (iss, iat, exp, cti, _COLOURS[colour], score, policy,
-                                             None, key.kid, key.alg))
+                                             None, key.kid, key.alg, None))
         if (iss == key.iss and at <= exp + CLOCK_SKEW and iat <= at + CLOCK_SKEW
                 and key.not_before <= iat <= key.not_after):
             return credential  # the common case: _accept's checks, inlined
@@ -141,7 +159,8 @@ def _verify(text: str, trust: TrustList, now: Now) -> Credential:
     return _accept(parse_claims(data[19:-66], kid=key.kid, alg=key.alg), key, at)
 
 
-def _verify_general(data: bytes, trust: TrustList, at: int) -> Credential:
+def _verify_general(data: bytes, trust: TrustList, at: int, bound: bool = False
+                    ) -> Credential:
     sign1 = decode_sign1(data)
     alg_id, kid = decode_protected(sign1.protected)
     alg = _known_alg(alg_id, kid)
@@ -152,7 +171,37 @@ def _verify_general(data: bytes, trust: TrustList, at: int) -> Credential:
                                 f"header says {alg.jose_name}, key is {key.alg.jose_name}",
                                 kid=kid_text(kid))
     _check_signature(key, sig_structure(sign1.protected, sign1.payload), sign1.signature)
-    return _accept(parse_claims(sign1.payload, kid=kid, alg=alg), key, at)
+    return _accept(parse_claims(sign1.payload, kid=kid, alg=alg), key, at, bound)
+
+
+def _verify_presentation(text: str, trust: TrustList, now: Now, window: int) -> Credential:
+    at = to_epoch(now)
+    if at > trust.expires_at:
+        trust.check_current(at)  # raises
+    if len(text) > MAX_TEXT_LENGTH:
+        raise VerificationError(Reason.MALFORMED, f"longer than {MAX_TEXT_LENGTH} characters")
+    presentation = decode_presentation(decode_presentation_text(text))
+    # The issuer's credential first: a forged or expired credential is the answer that
+    # matters, whatever the phone signed around it.
+    credential = _verify_data(presentation.credential, trust, at, bound=True)
+    if credential.cnf is None:
+        _reject(Reason.BAD_HOLDER_SIGNATURE, credential, at,
+                "the credential inside is not bound to a phone")
+    try:
+        verify_signature(holder_key(credential.cnf), Alg.ES256, presentation.message,
+                         presentation.signature)
+    except VerificationError as exc:
+        if exc.reason is not Reason.BAD_SIGNATURE:
+            raise
+        _reject(Reason.BAD_HOLDER_SIGNATURE, credential, at)
+    age = at - presentation.presented_at
+    if age > window:
+        _reject(Reason.STALE_PRESENTATION, credential, at,
+                f"made {age} s ago; a live code is at most {window} s old")
+    if -age > PRESENTATION_FUTURE_SKEW:
+        _reject(Reason.STALE_PRESENTATION, credential, at,
+                f"dated {-age} s in the future: the phone's clock is wrong")
+    return credential._replace(presented_at=presentation.presented_at)
 
 
 def _check_signature(key: TrustedKey, message: bytes, signature: bytes) -> None:
@@ -163,7 +212,7 @@ def _check_signature(key: TrustedKey, message: bytes, signature: bytes) -> None:
         raise
 
 
-def _accept(cred: Credential, key: TrustedKey, now: int) -> Credential:
+def _accept(cred: Credential, key: TrustedKey, now: int, bound: bool = False) -> Credential:
     """Return ``cred`` if its issuer, times and key window pass; raise otherwise."""
     if cred.iss != key.iss:
         _reject(Reason.KEY_NOT_VALID, cred, now,
@@ -176,7 +225,7 @@ def _accept(cred: Credential, key: TrustedKey, now: int) -> Credential:
     if not key.not_before <= cred.iat <= key.not_after:
         _reject(Reason.KEY_NOT_VALID, cred, now,
                 "issued outside the signing key's validity window")
-    if cred.cnf is not None:
+    if cred.cnf is not None and not bound:
         _reject(Reason.HOLDER_PROOF_MISSING, cred, now)
     return cred
 
@@ -186,10 +235,11 @@ def _reject(reason: Reason, cred: Credential, now: int, detail: str | None = Non
 
 
 def is_valid(text: str, trust: TrustList, now: Now = None,
-             revocations: Revocations | None = None) -> bool:
+             revocations: Revocations | None = None, *,
+             window: int = PRESENTATION_WINDOW) -> bool:
     """Return whether :func:`verify` accepts the code; for callers that need no reason."""
     try:
-        verify(text, trust, now, revocations)
+        verify(text, trust, now, revocations, window=window)
     except HealthCodeError:
         return False
     return True
