@@ -14,7 +14,8 @@ from .db import Conflict, CredentialRecord, NotFound, Person, ReissueRun
 RUN_END_STATUSES = ("done", "failed")
 MAX_SCORE = 100
 _FIELDS = ("cti", "person_id", "colour", "score", "policy_id", "policy_digest", "iat", "exp",
-           "text", "issued_by", "run_id", "revoked_at", "revoked_by", "revocation_reason")
+           "text", "issued_by", "run_id", "revoked_at", "revoked_by", "revocation_reason",
+           "device_id", "purpose")
 
 
 def to_hex(value: bytes | str) -> str:

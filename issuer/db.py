@@ -100,6 +100,9 @@ class Person(Base):
     #: Keyed HMAC-SHA256 of the normalised id number: find a person without decrypting anyone.
     id_number_mac: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
+    #: Keyed HMAC-SHA256 of the normalised phone number, for sign-in by one-time code. Not
+    #: unique: a family may share one phone.
+    phone_mac: Mapped[bytes | None] = mapped_column(LargeBinary, index=True)
 
 
 class Observation(Base):
@@ -159,6 +162,50 @@ class CredentialRecord(Base):
     revoked_at: Mapped[int | None] = mapped_column(BigInteger)
     revoked_by: Mapped[str | None] = mapped_column(Text)
     revocation_reason: Mapped[str | None] = mapped_column(Text)
+    #: The phone whose key the credential's ``cnf`` names (a live code), if any.
+    device_id: Mapped[str | None] = mapped_column(ForeignKey("device.id"))
+    #: ``live`` (bound to a phone), ``card`` (printed), or NULL (issued through the API/CLI).
+    purpose: Mapped[str | None] = mapped_column(String(8))
+
+
+class Device(Base):
+    """A holder's phone: the public half of its non-extractable key (SEC1, compressed)."""
+
+    __tablename__ = "device"
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("person.id"), index=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger)
+    revocation_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Enrolment(Base):
+    """A one-time enrolment link; only a SHA-256 of its token is kept."""
+
+    __tablename__ = "enrolment"
+
+    token_hash: Mapped[str] = mapped_column(String(SHA256_HEX), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("person.id"))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(Text)
+    used_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class OneTimeCode(Base):
+    """A sign-in code sent to a phone number; only keyed hashes of both are kept."""
+
+    __tablename__ = "otp"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone_mac: Mapped[bytes] = mapped_column(LargeBinary, index=True)
+    code_hash: Mapped[str] = mapped_column(String(SHA256_HEX))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer)
+    used_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class AuditEntry(Base):

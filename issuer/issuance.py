@@ -14,10 +14,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from verifier import decode_unverified
+from verifier import cnf_for, decode_unverified
 from verifier.timefmt import iso
 
 from .db import Conflict, NotFound
+from .holders import load_device_key
 from .home import Home
 from .keystore import MAX_CREDENTIAL_TTL, IssuerConfig, load_signing_key
 from .observations import Observation
@@ -29,6 +30,9 @@ from .store import Store
 __all__ = ["Conflict", "IssuerService", "NotFound", "colour_change_entry"]
 
 DEFAULT_TTL = 24 * 3600
+#: Lifetime of a phone's live credential. The phone keeps showing it offline until then; it
+#: is replaced when the colour or score changes, or after half of it.
+LIVE_TTL = 24 * 3600
 
 
 def colour_change_entry(before: Assessment, after: Assessment, policy_id: str,
@@ -142,26 +146,55 @@ class IssuerService:
     # Credentials ----------------------------------------------------------------------------
 
     def issue(self, person_id: str, *, actor: str, ttl: int = DEFAULT_TTL,
-              now: int | None = None, run_id: int | None = None) -> dict[str, Any]:
+              now: int | None = None, run_id: int | None = None,
+              device: dict[str, Any] | None = None, purpose: str | None = None
+              ) -> dict[str, Any]:
         """Sign a credential from the current assessment and record it; return its record
-        (cti, text, colour, score, issued_at, expires_at). Raises NotFound, Conflict."""
+        (cti, text, colour, score, issued_at, expires_at). ``device`` (from
+        :meth:`Store.device`): bind the credential to that phone's key (``cnf``), making it
+        a live code. Raises NotFound, Conflict."""
         if not 0 < ttl <= MAX_CREDENTIAL_TTL:
             raise ValueError(f"a credential lives at most {MAX_CREDENTIAL_TTL // 86400} days")
         now = _now(now)
         assessment = self.assess(person_id, now)
         key, config = self.signer()
+        cnf = cnf_for(load_device_key(device["public_key"])) if device is not None else None
         text = issue_credential(key, iss=config.iss, colour=assessment.colour,
                                 score=assessment.score, iat=now, ttl=ttl,
-                                policy=self.policy.digest)
+                                policy=self.policy.digest, cnf=cnf)
         cti = decode_unverified(text).cti
         record = self.store.record_credential(
             person_id, cti=cti, text=text, colour=assessment.colour, score=assessment.score,
             policy_id=self.policy.id, policy_digest=self.policy.digest, iat=now, exp=now + ttl,
             actor=actor, run_id=run_id, now=now,
+            device_id=device["id"] if device is not None else None, purpose=purpose,
             reason=f"{assessment.colour.value} {assessment.score} under {self.policy.id}, "
                    f"valid to {iso(now + ttl)}")
         return {"cti": record["cti"], "text": text, "colour": assessment.colour.value,
                 "score": assessment.score, "issued_at": now, "expires_at": now + ttl}
+
+    def live_credential(self, person_id: str, device_id: str, now: int | None = None
+                        ) -> dict[str, Any] | None:
+        """The phone's current live credential: the newest one bound to it if it still
+        matches the assessment and has at least half its life left, else a new one. None
+        when the device is no longer bound to the person (replaced or unknown)."""
+        now = _now(now)
+        device = self.store.device(person_id, device_id)
+        if device is None:
+            return None
+        assessment = self.assess(person_id, now)
+        for row in self.store.credentials(person_id):
+            if row["device_id"] != device_id or row["revoked_at"] is not None:
+                continue
+            if (row["colour"] == assessment.colour.value and row["score"] == assessment.score
+                    and row["policy_digest"] == self.policy.digest.hex()
+                    and now < row["exp"] - (row["exp"] - row["iat"]) // 2):
+                return {"cti": row["cti"], "text": row["text"], "colour": row["colour"],
+                        "score": row["score"], "issued_at": row["iat"],
+                        "expires_at": row["exp"]}
+            break  # the newest one is stale: issue afresh
+        return self.issue(person_id, actor="holder", ttl=LIVE_TTL, now=now, device=device,
+                          purpose="live")
 
     def credential_text(self, cti: str) -> str:
         """The QR text of an issued credential. Raises NotFound."""

@@ -49,9 +49,21 @@ def enrol(session: Session, keys: DataKeys, name: str, id_number: str, phone: st
     encrypted = {f"{field}_enc": keys.encrypt(COLUMNS[field], person_id, value)
                  for field, value in values.items()}
     session.add(Person(id=person_id, organisation_id=organisation, created_at=now,
-                       id_number_mac=keys.id_number_mac(id_number), **encrypted))
+                       id_number_mac=keys.id_number_mac(id_number),
+                       phone_mac=keys.phone_mac(phone), **encrypted))
     session.flush()
     return person_id
+
+
+def backfill_phone_macs(session: Session, keys: DataKeys) -> int:
+    """Give people enrolled before sign-in by phone existed their phone lookup MAC; return
+    how many were updated."""
+    people = session.scalars(select(Person).where(Person.phone_mac.is_(None))).all()
+    for person in people:
+        phone = keys.decrypt(COLUMNS["phone"], person.id, person.phone_enc)
+        person.phone_mac = keys.phone_mac(phone)
+    session.flush()
+    return len(people)
 
 
 def person_fields(session: Session, keys: DataKeys, person: Person) -> dict[str, Any]:

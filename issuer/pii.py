@@ -41,6 +41,7 @@ KEY_FILE_VERSION = 1
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 _SCRYPT_N_RANGE = (2**10, 2**20)  # what a key file may ask for
 _MAC_DOMAIN = b"healthcode/id-number/1\x00"
+_PHONE_MAC_DOMAIN = b"healthcode/phone/1\x00"
 
 
 class PiiError(StoreError):
@@ -67,6 +68,16 @@ def normalise_id_number(id_number: str) -> str:
     if not normal:
         raise ValueError("the id number is empty")
     return normal
+
+
+def normalise_phone(phone: str) -> str:
+    """Return the canonical form of a phone number: NFKC, digits only, keeping a leading
+    ``+``. Raises ``ValueError`` if no digit is left."""
+    text = unicodedata.normalize("NFKC", phone).strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if not digits:
+        raise ValueError("the phone number has no digits")
+    return ("+" if text.startswith("+") else "") + digits
 
 
 class DataKeys:
@@ -109,6 +120,12 @@ class DataKeys:
     def id_number_mac(self, id_number: str) -> bytes:
         """Return the lookup key of an id number: HMAC-SHA256 of its normalised form."""
         message = _MAC_DOMAIN + normalise_id_number(id_number).encode()
+        return hmac.new(self._mac_key, message, hashlib.sha256).digest()
+
+    def phone_mac(self, phone: str) -> bytes:
+        """Return the lookup key of a phone number: HMAC-SHA256 of its digits (and a leading
+        ``+``), so that spacing and dashes do not matter."""
+        message = _PHONE_MAC_DOMAIN + normalise_phone(phone).encode()
         return hmac.new(self._mac_key, message, hashlib.sha256).digest()
 
     def wrap(self, passphrase: bytes, *, n: int = SCRYPT_N, r: int = SCRYPT_R,

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from verifier.labels import Colour
 
-from . import audit, credentials, tokens
+from . import audit, credentials, holders, tokens
 from .db import (
     ApiToken,
     AuditEntry,
@@ -34,9 +34,10 @@ from .db import (
     make_engine,
     read_only,
 )
+from .holders import HolderError, HolderProblem
 from .home import Home
 from .migrations import upgrade
-from .people import enrol, organisation_id, person_fields
+from .people import backfill_phone_macs, enrol, organisation_id, person_fields
 from .pii import DataKeyError, DataKeys, load_data_keys
 from .ranking import organisation_ranking
 
@@ -88,6 +89,8 @@ class Store:
                         raise DataKeyError(f"{home.data_keys} is missing but the database "
                                            f"holds {people} people: restore it from a backup")
                 data_keys = load_data_keys(home)
+            with Session(engine) as session, session.begin():
+                backfill_phone_macs(session, data_keys)
         except BaseException:
             engine.dispose()
             raise
@@ -228,22 +231,33 @@ class Store:
                           colour: Colour | str, score: int, policy_id: str,
                           policy_digest: bytes | str, iat: int, exp: int, actor: str,
                           reason: str = "credential issued", run_id: int | None = None,
-                          now: int | None = None) -> dict[str, Any]:
+                          now: int | None = None, device_id: str | None = None,
+                          purpose: str | None = None) -> dict[str, Any]:
         """Store an issued credential (``cti``, ``policy_digest``: bytes or hex) and return it
         as :meth:`credential` does. Raises :class:`NotFound` (person or run),
         :class:`Conflict` (``field="run_id"``: the run already issued this person one;
         ``"cti"``: a reused cti), ``ValueError`` (unknown colour, score outside 0–100, ``exp``
-        not after ``iat``, a cti or digest that is not hex)."""
+        not after ``iat``, a cti or digest that is not hex).
+
+        ``device_id``: the phone a live credential is bound to; its older live credentials are
+        revoked in the same transaction (``superseded``), so a phone cannot keep showing a
+        greener code it was once given. ``purpose``: ``live`` or ``card``.
+        """
         now = _now(now)
         with self.writing() as session:
             row = credentials.record(
                 session, person_id=person_id, cti=cti, text=text, colour=colour, score=score,
                 policy_id=policy_id, policy_digest=policy_digest, iat=iat, exp=exp,
                 issued_by=actor, run_id=run_id)
+            row.device_id, row.purpose = device_id, purpose
+            superseded = holders.revoke_device_credentials(
+                session, device_id, now, "superseded by a newer live code", keep=row.cti) \
+                if device_id is not None else []
             # What was issued under which rules, never the person's colour or score.
-            audit.append(session, actor, "credential.issue", reason, person_id,
-                         {"cti": row.cti, "policy_id": policy_id, "exp": exp, "run": run_id},
-                         now)
+            details = {"cti": row.cti, "policy_id": policy_id, "exp": exp, "run": run_id}
+            if purpose is not None:
+                details.update(purpose=purpose, device=device_id, superseded=superseded)
+            audit.append(session, actor, "credential.issue", reason, person_id, details, now)
             return credentials.as_dict(row)
 
     def credential(self, cti: bytes | str) -> dict[str, Any]:
@@ -329,6 +343,102 @@ class Store:
         """Return ``(number of entries, first break or None)``."""
         with self.reading() as session:
             return audit.count(session), audit.verify_chain(session)
+
+    # Holders --------------------------------------------------------------------------------
+
+    def create_enrolment(self, person_id: str, *, actor: str, reason: str = "enrolment link",
+                         now: int | None = None) -> str:
+        """Add a one-time enrolment link for the person; return its token (shown once).
+        Raises :class:`NotFound`."""
+        now = _now(now)
+        with self.writing() as session:
+            token = holders.new_enrolment(session, person_id, actor, now)
+            audit.append(session, actor, "enrolment.create", reason, person_id,
+                         {"expires_at": now + holders.ENROLMENT_TTL}, now)
+        return token
+
+    def enrolment_person(self, token: str, now: int | None = None) -> str:
+        """The person an enrolment link is for; raises :class:`HolderError` if it is unknown,
+        used or expired."""
+        with self.reading() as session:
+            return holders.open_enrolment(session, token, _now(now)).person_id
+
+    def redeem_enrolment(self, token: str, jwk: Any, now: int | None = None
+                         ) -> tuple[str, str]:
+        """Use an enrolment link to bind a phone (its public JWK); return ``(person id,
+        device id)``. Raises :class:`HolderError`; the link stays usable if the key is bad."""
+        now = _now(now)
+        public_key = holders.device_public_key(jwk)
+        with self.writing() as session:
+            enrolment = holders.open_enrolment(session, token, now)
+            enrolment.used_at = now
+            return self._bind(session, enrolment.person_id, public_key, "enrolment link", now)
+
+    def bind_device(self, person_id: str, jwk: Any, *, reason: str,
+                    now: int | None = None) -> str:
+        """Bind a phone (its public JWK) to a signed-in person; return the device id.
+        Raises :class:`HolderError`, :class:`NotFound`."""
+        now = _now(now)
+        public_key = holders.device_public_key(jwk)
+        with self.writing() as session:
+            self._person(session, person_id)
+            return self._bind(session, person_id, public_key, reason, now)[1]
+
+    @staticmethod
+    def _bind(session: Session, person_id: str, public_key: bytes, reason: str,
+              now: int) -> tuple[str, str]:
+        device, revoked = holders.add_device(session, person_id, public_key, now)
+        audit.append(session, "holder", "device.bind", reason, person_id,
+                     {"device": device.id, "revoked": revoked}, now)
+        return person_id, device.id
+
+    def device(self, person_id: str, device_id: str) -> dict[str, Any] | None:
+        """The person's bound phone ``device_id`` (id, public_key, created_at), or None if
+        it is unknown, someone else's, or was replaced."""
+        with self.reading() as session:
+            device = holders.live_device(session, person_id, device_id)
+            return None if device is None else {
+                "id": device.id, "public_key": device.public_key,
+                "created_at": device.created_at}
+
+    def devices(self, person_id: str) -> list[dict[str, Any]]:
+        """The person's phones, newest first."""
+        with self.reading() as session:
+            return holders.devices_of(session, person_id)
+
+    def send_code(self, phone: str, now: int | None = None) -> str | None:
+        """Make a sign-in code for ``phone``; None when no one is enrolled with that number
+        (the caller must answer as if a code was sent: numbers are not to be probed).
+        Raises :class:`HolderError` (``too_many_codes``), ``ValueError`` (no digits)."""
+        now = _now(now)
+        phone_mac = self._keys.phone_mac(phone)
+        with self.writing() as session:
+            if not holders.people_with_phone(session, phone_mac):
+                return None
+            return holders.new_code(session, phone_mac, now)
+
+    def check_code(self, phone: str, code: str, now: int | None = None) -> str:
+        """Sign in with a code: return the person id. Raises :class:`HolderError`:
+        ``wrong_code``, or ``shared_phone`` when several people are enrolled with the number
+        (they use their enrolment letters instead)."""
+        now = _now(now)
+        try:
+            phone_mac = self._keys.phone_mac(phone)
+        except ValueError:
+            raise HolderError(HolderProblem.WRONG_CODE, holders.WRONG_CODE) from None
+        with self.writing() as session:
+            accepted = holders.use_code(session, phone_mac, code, now)
+            people = holders.people_with_phone(session, phone_mac) if accepted else []
+            if len(people) == 1:
+                audit.append(session, "holder", "holder.sign_in", "one-time code", people[0],
+                             {}, now)
+        if not accepted or not people:
+            raise HolderError(HolderProblem.WRONG_CODE, holders.WRONG_CODE)
+        if len(people) > 1:
+            raise HolderError(HolderProblem.SHARED_PHONE,
+                              "several people are enrolled with this number: use the "
+                              "enrolment letter each of you received")
+        return people[0]
 
     # Tokens ---------------------------------------------------------------------------------
 
