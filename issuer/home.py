@@ -78,6 +78,20 @@ class Home:
     def signing_key(self, kid_hex: str) -> Path:
         return self.keys / f"issuer-{kid_hex}.key.pem"
 
+    @property
+    def session_key(self) -> Path:
+        return self.keys / "session.key"
+
+    def session_secret(self) -> bytes:
+        """Return the key that signs holders' session cookies, creating it (0600) on first
+        use. Deleting the file signs every holder out."""
+        try:
+            return self.session_key.read_bytes()
+        except FileNotFoundError:
+            self.keys.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.session_key, secrets.token_bytes(32))
+            return self.session_key.read_bytes()
+
     def passphrase(self, *, create: bool = False) -> bytes:
         """Return the key passphrase: ``$HEALTHCODE_KEY_PASSPHRASE``, else the stored one.
 

@@ -30,6 +30,8 @@ from .store import Store
 __all__ = ["Conflict", "IssuerService", "NotFound", "colour_change_entry"]
 
 DEFAULT_TTL = 24 * 3600
+#: The source recorded for what holders declare on their phone.
+SELF_DECLARED = "self-declared"
 #: Lifetime of a phone's live credential. The phone keeps showing it offline until then; it
 #: is replaced when the colour or score changes, or after half of it.
 LIVE_TTL = 24 * 3600
@@ -142,6 +144,44 @@ class IssuerService:
     def assess(self, person_id: str, now: int | None = None) -> Assessment:
         """The person's assessment under the published policy now. Raises NotFound."""
         return self.score_observations(self.store.observations(person_id), _now(now))
+
+    # What holders declare themselves ---------------------------------------------------------
+
+    def preview(self, person_id: str, declared: list[tuple[str, Any]], now: int | None = None
+                ) -> Assessment:
+        """The assessment the person would get if ``declared`` (``(kind, value)`` pairs,
+        observed now) were recorded; nothing is stored. Raises NotFound."""
+        now = _now(now)
+        stored = self.store.observations(person_id)
+        extra = [{"kind": kind, "value": value, "observed_at": now, "source": SELF_DECLARED}
+                 for kind, value in declared]
+        return self.score_observations(stored + extra, now)
+
+    def declare(self, person_id: str, declared: list[tuple[str, Any]],
+                now: int | None = None) -> Assessment:
+        """Record what the holder declared (each audited, with any colour change it
+        caused); return the new assessment. Raises ObservationError, NotFound."""
+        now = _now(now)
+        for kind, value in declared:
+            self.add_observation(person_id, actor="holder", kind=kind, value=value,
+                                 observed_at=now, source=SELF_DECLARED,
+                                 reason="declared by the holder", now=now)
+        return self.assess(person_id, now)
+
+    def holder_data(self, person_id: str, now: int | None = None) -> dict[str, Any]:
+        """Everything the issuer holds about the person, and its audit trail: what *My data*
+        shows and exports. Raises NotFound."""
+        now = _now(now)
+        person = self.store.get_person(person_id)
+        credentials = [{k: row[k] for k in ("cti", "colour", "score", "policy_id", "iat", "exp",
+                                            "purpose", "device_id", "revoked_at",
+                                            "revocation_reason")}
+                       for row in self.store.credentials(person_id)]
+        return {"exported_at": now, "issuer": self.signer()[1].name, "person": person,
+                "observations": self.store.observations(person_id),
+                "assessment": self.assess(person_id, now).as_dict(),
+                "credentials": credentials, "phones": self.store.devices(person_id),
+                "audit": self.store.audit_entries(person_id)}
 
     # Credentials ----------------------------------------------------------------------------
 

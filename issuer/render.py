@@ -59,3 +59,12 @@ def write_code(text: str, out: str | Path) -> segno.QRCode:
     else:
         _save(qr, out, suffix[1:])
     return qr
+
+
+def link_svg(url: str) -> str:
+    """Return an SVG QR code of a link (an enrolment letter's), ECC M, any mode."""
+    buffer = io.BytesIO()
+    segno.make(url, error=ERROR_LEVEL, boost_error=False).save(
+        buffer, kind="svg", scale=PNG_SCALE, border=QUIET_ZONE, xmldecl=False,
+        title="Enrolment link")
+    return buffer.getvalue().decode("utf-8")

@@ -8,15 +8,19 @@ the mapping, else from ``HEALTHCODE_*`` environment variables (``HEALTHCODE_HOME
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from apiflask import APIFlask
-from flask import jsonify
+from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from ..codesender import load_sender
 from ..issuance import Conflict, IssuerService, NotFound
 from ..policy import ObservationError
 from ..revocations import RevocationPublisher
 from .api import api
+from .holder import holder
 from .public import public
 from .trust import trust
 
@@ -26,12 +30,22 @@ DEFAULTS = {
     "RANKING_MIN_MEMBERS": 10,
     "MAX_CONTENT_LENGTH": 64 * 1024,  # larger bodies get 413 before any parsing
     "POLICY": "hangzhou-2020",
+    # Holders' sessions: signed cookies, HttpOnly, SameSite=Lax, Secure (set
+    # HEALTHCODE_SESSION_COOKIE_SECURE=false only for plain-http development off localhost).
+    "SESSION_COOKIE_NAME": "hc_session",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": True,
+    "PERMANENT_SESSION_LIFETIME": timedelta(days=180),
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session it is bound to
+    "CODE_SENDER": None,  # "module:Class" with send(phone, code); default: the server log
 }
 
 
 def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     """Return the issuer's Flask app, its store opened (and migrated) and its key loaded."""
-    app = APIFlask("healthcode-issuer", title="healthcode issuer", version="1",
+    # Named after this package, so that templates/ and static/ beside this file are found.
+    app = APIFlask(__name__, title="healthcode issuer", version="1",
                    spec_path="/api/openapi.json", docs_path="/api/docs")
     app.config.from_mapping(DEFAULTS)
     if config is None:
@@ -45,11 +59,22 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
         ranking_min_members=int(app.config["RANKING_MIN_MEMBERS"]))
     service = app.extensions["healthcode"]
     app.extensions["healthcode.revocations"] = RevocationPublisher(service.home, service.store)
+    app.extensions["healthcode.code_sender"] = load_sender(app.config["CODE_SENDER"])
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = service.home.session_secret()
+    csrf = CSRFProtect(app)
+    for bearer_or_read_only in (api, public, trust):
+        csrf.exempt(bearer_or_read_only)
     app.register_blueprint(api)
     app.register_blueprint(public)
     app.register_blueprint(trust)
+    app.register_blueprint(holder)
     _register_errors(app)
     return app
+
+
+def request_wants_json() -> bool:
+    return request.is_json or request.accept_mimetypes.best == "application/json"
 
 
 def _error(status: int, message: str, field: str | None = None, detail: str | None = None):
@@ -67,6 +92,15 @@ def _register_errors(app: APIFlask) -> None:
     @app.errorhandler(Conflict)
     def _conflict(exc: Conflict):
         return _error(409, str(exc), exc.field)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError):
+        if request_wants_json():
+            return jsonify({"problem": "csrf", "message": exc.description}), 400
+        return render_template("holder/problem.html", title="Please try again",
+                               message="This form was out of date (or did not come from this "
+                                       "site). Go back, reload the page and send it again.",
+                               problem="csrf"), 400
 
     @app.errorhandler(ObservationError)
     def _bad_observation(exc: ObservationError):

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import re
+import time
 
 from apiflask import APIBlueprint, abort
 from flask import Response, current_app, url_for
 
 from verifier.claims import CTI_LENGTH
 
-from ..render import IMAGE_TYPES, render_image
+from .. import card
+from ..holders import ENROLMENT_TTL
+from ..keystore import DAY
+from ..render import IMAGE_TYPES, link_svg, render_image
 from .auth import auth
 from .schemas import (
     AssessmentOut,
     AuditOut,
+    CardIn,
     CredentialIn,
     CredentialOut,
+    EnrolmentOut,
     ObservationIn,
     ObservationOut,
     PersonIn,
@@ -42,9 +48,26 @@ def _actor() -> str:
 @api.input(PersonIn, location="json")
 @api.output(PersonOut, status_code=201)
 def create_person(json_data):
-    """Enrol a person; returns their pseudonymous id (the only id other calls use)."""
+    """Enrol a person; returns their pseudonymous id (the only id other calls use) and a
+    one-time enrolment link for their phone, with a QR code of it for a letter."""
     person_id = _service().create_person(actor=_actor(), **json_data)
-    return {"id": person_id, "organisation": json_data["organisation"]}
+    return {"id": person_id, "organisation": json_data["organisation"],
+            "enrolment": _enrolment(person_id)}
+
+
+def _enrolment(person_id: str) -> dict:
+    token = _service().store.create_enrolment(person_id, actor=_actor())
+    url = url_for("holder.enrol", token=token, _external=True)
+    return {"url": url, "expires_at": int(time.time()) + ENROLMENT_TTL, "qr_svg": link_svg(url)}
+
+
+@api.post("/people/<person_id>/enrolment")
+@api.auth_required(auth, roles=["write"])
+@api.output(EnrolmentOut, status_code=201)
+def new_enrolment(person_id):
+    """A new one-time enrolment link for a person (a lost letter, a new phone). Links sent
+    before stay usable until they expire or are used."""
+    return _enrolment(person_id)
 
 
 @api.post("/people/<person_id>/observations")
@@ -132,3 +155,18 @@ def ranking(query_data):
 def audit(person_id):
     """The audit trail of changes to this person's data and codes: who, when, why."""
     return _service().audit(person_id)
+
+
+@api.post("/people/<person_id>/card")
+@api.auth_required(auth, roles=["write"])
+@api.input(CardIn, location="json")
+@api.doc(responses={200: "the printable card (application/pdf): an A4 page with cut marks",
+                    404: "no such person"})
+def print_card(person_id, json_data):
+    """Issue a static credential with purpose `card` and return it as a printable PDF, for
+    people without a smartphone (checkpoints check their ID against it)."""
+    record, pdf = card.print_card(_service(), person_id, actor=_actor(),
+                                  ttl=json_data["days"] * DAY)
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="card-{record["cti"][:8]}.pdf"',
+        "Cache-Control": "no-store"})

@@ -7,6 +7,8 @@ from apiflask import Schema
 from apiflask.fields import Boolean, DateTime, Dict, Integer, List, Nested, Raw, String
 from apiflask.validators import Length, OneOf, Range, Regexp
 
+from ..card import CARD_TTL
+from ..keystore import DAY, MAX_CREDENTIAL_TTL
 from ..policy import Kind
 
 _ID_NUMBER = Regexp(r"^[0-9A-Za-z][0-9A-Za-z \-]{3,39}$",
@@ -23,9 +25,16 @@ class PersonIn(Schema):
     reason = String(load_default="enrolment", validate=_REASON)
 
 
+class EnrolmentOut(Schema):
+    url = String(metadata={"description": "one-time link that binds the person's phone"})
+    expires_at = Integer()
+    qr_svg = String(metadata={"description": "the link as an SVG QR code, for a letter"})
+
+
 class PersonOut(Schema):
     id = String(metadata={"description": "pseudonymous person id"})
     organisation = String()
+    enrolment = Nested(EnrolmentOut)
 
 
 class ObservationIn(Schema):
@@ -118,3 +127,8 @@ class AuditOut(Schema):
     person_id = String()
     entries = List(Nested(AuditEntryOut))
     chain_ok = Boolean()
+
+
+class CardIn(Schema):
+    days = Integer(load_default=CARD_TTL // DAY, validate=Range(1, MAX_CREDENTIAL_TTL // DAY),
+                   metadata={"description": "validity of the printed card, in days"})

@@ -1,0 +1,325 @@
+"""The holder's pages (mobile-first, server-rendered): enrolment by one-time link, sign-in by
+one-time code, and, once signed in, *My code*, *Why this colour?*, *Declare* and *My data*.
+
+Views parse, call the issuer service, and render. A holder's session is a signed cookie
+(HttpOnly, SameSite=Lax, Secure unless configured off for plain-http development) holding the
+pseudonymous person id and the bound phone's device id; every form and every JSON POST carries
+a CSRF token (Flask-WTF). Pages allow no external assets (Content-Security-Policy).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from functools import wraps
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask import (
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from ..codesender import SendError
+from ..db import NotFound
+from ..holders import HolderError, HolderProblem
+from ..observations import ObservationError
+from . import holder_text
+
+holder = APIBlueprint("holder", __name__, enable_openapi=False)
+
+CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+       "connect-src 'self'; manifest-src 'self'; worker-src 'self'; frame-ancestors 'none'; "
+       "base-uri 'none'; form-action 'self'")
+MAX_PHONE_LENGTH = 32
+MAX_CODE_LENGTH = 16
+_LINK_STATUS = {HolderProblem.UNKNOWN_LINK: 404, HolderProblem.USED_LINK: 410,
+                HolderProblem.EXPIRED_LINK: 410}
+
+
+def _service():
+    return current_app.extensions["healthcode"]
+
+
+def _sender():
+    return current_app.extensions["healthcode.code_sender"]
+
+
+@holder.after_request
+def _headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    # same-origin: CSRF protection over HTTPS checks that a POST came from one of our pages.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    # Personal pages are not to be kept by browsers or proxies; the service worker keeps
+    # only the code page (colour, score and the code: nothing else personal).
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _problem(status: int, problem: str, message: str) -> tuple[Response, int]:
+    return jsonify({"problem": problem, "message": message}), status
+
+
+def _signed_in() -> tuple[str, str | None] | None:
+    """``(person id, device id or None)`` of this session, or None. A session whose phone was
+    replaced since is ended."""
+    person_id, device_id = session.get("person"), session.get("device")
+    if not isinstance(person_id, str):
+        return None
+    if device_id is not None and _service().store.device(person_id, device_id) is None:
+        session.clear()
+        return None
+    return person_id, device_id
+
+
+def holder_page(view):
+    """A page for signed-in holders: others are sent to sign in."""
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any):
+        who = _signed_in()
+        if who is None:
+            return redirect(url_for("holder.signin"))
+        return view(*who, *args, **kwargs)
+    return wrapper
+
+
+def holder_json(view):
+    """A JSON endpoint for signed-in holders: others get 401."""
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any):
+        who = _signed_in()
+        if who is None:
+            return _problem(401, "signed_out", "sign in again")
+        return view(*who, *args, **kwargs)
+    return wrapper
+
+
+def _start_session(person_id: str, device_id: str | None) -> None:
+    session.clear()
+    session.permanent = True
+    session["person"] = person_id
+    if device_id is not None:
+        session["device"] = device_id
+
+
+def _json_body() -> dict[str, Any] | None:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else None
+
+
+# Enrolment and sign-in -----------------------------------------------------------------------
+
+@holder.get("/enrol/<token>")
+def enrol(token: str):
+    """The page an enrolment letter links to; its script binds this phone."""
+    try:
+        _service().store.enrolment_person(token)
+    except HolderError as exc:
+        return render_template("holder/problem.html", title="Enrolment link",
+                               message=str(exc), problem=exc.problem.value), \
+            _LINK_STATUS.get(exc.problem, 400)
+    return render_template("holder/enrol.html", token=token)
+
+
+@holder.post("/enrol/<token>")
+def enrol_device(token: str):
+    """Bind this phone (JSON ``{"jwk": public key}``) and sign it in."""
+    body = _json_body()
+    if body is None:
+        return _problem(400, "bad_request", "send {\"jwk\": the phone's public key}")
+    try:
+        person_id, device_id = _service().store.redeem_enrolment(token, body.get("jwk"))
+    except HolderError as exc:
+        return _problem(_LINK_STATUS.get(exc.problem, 400), exc.problem.value, str(exc))
+    _start_session(person_id, device_id)
+    return jsonify({"next": url_for("holder.code")})
+
+
+@holder.get("/signin")
+def signin():
+    return render_template("holder/signin.html", step="phone")
+
+
+@holder.post("/signin")
+def signin_send():
+    """Send a code to the number. The answer is the same whether or not anyone is enrolled
+    with it, so the page cannot be used to find out who is."""
+    phone = request.form.get("phone", "").strip()[:MAX_PHONE_LENGTH + 1]
+    if not holder_text.plausible_phone(phone):
+        return render_template("holder/signin.html", step="phone", phone=phone[:32],
+                               error="Enter a phone number: digits, spaces, dashes, +."), 422
+    try:
+        code = _service().store.send_code(phone)
+        if code is not None:
+            _sender().send(phone, code)
+    except HolderError as exc:
+        return render_template("holder/signin.html", step="phone", phone=phone,
+                               error=str(exc)), 429
+    except SendError:
+        return render_template("holder/signin.html", step="phone", phone=phone,
+                               error="The code could not be sent. Try again later."), 503
+    return render_template("holder/signin.html", step="code", phone=phone)
+
+
+@holder.post("/signin/code")
+def signin_code():
+    phone = request.form.get("phone", "")[:MAX_PHONE_LENGTH]
+    code = request.form.get("code", "")[:MAX_CODE_LENGTH]
+    try:
+        person_id = _service().store.check_code(phone, code)
+    except HolderError as exc:
+        return render_template("holder/signin.html", step="code", phone=phone,
+                               error=str(exc)), 422
+    _start_session(person_id, None)
+    return redirect(url_for("holder.code"))
+
+
+@holder.post("/signout")
+def signout():
+    session.clear()
+    return redirect(url_for("holder.signin"))
+
+
+# My code -------------------------------------------------------------------------------------
+
+@holder.get("/me")
+@holder_page
+def code(person_id: str, device_id: str | None):
+    """The code page: the script shows the live code and keeps working offline."""
+    return render_template("holder/code.html", bound=device_id is not None)
+
+
+@holder.get("/me/credential.json")
+@holder_json
+def credential(person_id: str, device_id: str | None):
+    """The phone's current live credential (a new one when the colour or score changed)."""
+    if device_id is None:
+        return _problem(409, "no_device", "this phone has no key yet")
+    record = _service().live_credential(person_id, device_id)
+    if record is None:
+        session.clear()
+        return _problem(401, "signed_out", "this phone was replaced by another")
+    device = _service().store.device(person_id, device_id)
+    return jsonify(holder_text.credential_view(record, _service().signer()[1].name,
+                                               int(time.time()), device["public_key"]))
+
+
+@holder.post("/me/device")
+@holder_json
+def bind_device(person_id: str, device_id: str | None):
+    """Bind this phone (JSON ``{"jwk": public key}``) after a sign-in by code."""
+    body = _json_body()
+    if body is None:
+        return _problem(400, "bad_request", "send {\"jwk\": the phone's public key}")
+    try:
+        new_device = _service().store.bind_device(person_id, body.get("jwk"),
+                                                  reason="phone bound after sign-in by code")
+    except HolderError as exc:
+        return _problem(400, exc.problem.value, str(exc))
+    _start_session(person_id, new_device)
+    return jsonify({"device": new_device})
+
+
+@holder.get("/me/sw.js")
+def service_worker():
+    response = current_app.send_static_file("holder/sw.js")
+    response.headers["Cache-Control"] = "no-cache"
+    # Served here so that it may control /me (the page) and /me/… (a worker's scope is its
+    # folder unless the server allows more).
+    response.headers["Service-Worker-Allowed"] = "/me"
+    return response
+
+
+@holder.get("/me/manifest.webmanifest")
+def manifest():
+    return Response(json.dumps(holder_text.MANIFEST), mimetype="application/manifest+json")
+
+
+# Why, declare, my data -----------------------------------------------------------------------
+
+@holder.get("/me/why")
+@holder_page
+def why(person_id: str, device_id: str | None):
+    assessment = _service().assess(person_id)
+    return render_template("holder/why.html", **holder_text.explanation(assessment))
+
+
+@holder.get("/me/declare")
+@holder_page
+def declare(person_id: str, device_id: str | None):
+    return render_template("holder/declare.html",
+                           inputs=holder_text.declaration_inputs(_service().policy),
+                           done=request.args.get("done") == "1",
+                           current=_service().assess(person_id))
+
+
+def _declared() -> list[tuple[str, Any]]:
+    return holder_text.parse_declaration(request.form, _service().policy)
+
+
+@holder.post("/me/declare/preview")
+@holder_json
+def declare_preview(person_id: str, device_id: str | None):
+    """What the declaration in the form would do to the colour and score (nothing stored)."""
+    try:
+        declared = _declared()
+    except ObservationError as exc:
+        return _problem(422, exc.field, str(exc))
+    before = _service().assess(person_id)
+    after = _service().preview(person_id, declared)
+    return jsonify({"before": {"colour": before.colour.value, "score": before.score},
+                    "after": {"colour": after.colour.value, "score": after.score},
+                    "lines": [c.text for c in after.contributions]})
+
+
+@holder.post("/me/declare")
+@holder_page
+def declare_send(person_id: str, device_id: str | None):
+    try:
+        declared = _declared()
+    except ObservationError as exc:
+        return render_template("holder/declare.html",
+                               inputs=holder_text.declaration_inputs(_service().policy),
+                               error=str(exc), current=_service().assess(person_id)), 422
+    _service().declare(person_id, declared)
+    return redirect(url_for("holder.declare", done=1))
+
+
+@holder.get("/me/data")
+@holder_page
+def my_data(person_id: str, device_id: str | None):
+    return render_template("holder/data.html", data=_service().holder_data(person_id))
+
+
+@holder.get("/me/data.json")
+@holder_page
+def my_data_json(person_id: str, device_id: str | None):
+    response = Response(json.dumps(_service().holder_data(person_id), indent=2,
+                                   ensure_ascii=False), mimetype="application/json")
+    response.headers["Content-Disposition"] = "attachment; filename=my-health-code-data.json"
+    return response
+
+
+@holder.errorhandler(NotFound)
+def _gone(exc: NotFound):
+    session.clear()
+    return redirect(url_for("holder.signin"))
+
+
+@holder.app_template_filter("when")
+def _when(epoch: int | None) -> str:
+    """A time in the policy's zone, as people read it: ``29 Nov 2026, 14:03 (+08:00)``."""
+    if epoch is None:
+        return ""
+    zone = _service().policy.utc_offset
+    moment = datetime.fromtimestamp(int(epoch), zone)
+    return moment.strftime("%d %b %Y, %H:%M ") + f"({moment.strftime('%z')[:3]}:" \
+        f"{moment.strftime('%z')[3:]})"

@@ -1,0 +1,52 @@
+/**
+ * The code page's service worker: the page and everything it needs are cached, so the code
+ * still shows with the network unplugged (the credential itself is kept in IndexedDB by the
+ * page). Network first, so that an online phone always gets the newest page; only the code
+ * page is cached, never the pages with personal data.
+ */
+
+const CACHE = "healthcode-holder-v1";
+const SHELL = [
+  "/me",
+  "/me/manifest.webmanifest",
+  "/static/holder/holder.css",
+  "/static/holder/app.js",
+  "/static/holder/device.js",
+  "/static/holder/presentation.js",
+  "/static/holder/cbor.js",
+  "/static/holder/base45.js",
+  "/static/holder/qr.js",
+  "/static/holder/icon-192.png",
+  "/static/vendor/qrcode-generator/qrcode.js",
+];
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL))
+    .then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(caches.keys()
+    .then((names) => Promise.all(names.filter((n) => n !== CACHE).map((n) => caches.delete(n))))
+    .then(() => self.clients.claim()));
+});
+
+self.addEventListener("fetch", (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method !== "GET" || url.origin !== location.origin
+      || !SHELL.includes(url.pathname)) {
+    return; // the browser's own handling: nothing else is cached
+  }
+  event.respondWith((async () => {
+    const cache = await caches.open(CACHE);
+    try {
+      const response = await fetch(event.request);
+      if (response.ok && !response.redirected) await cache.put(url.pathname, response.clone());
+      return response;
+    } catch (error) {
+      const cached = await cache.match(url.pathname);
+      if (cached) return cached;
+      throw error;
+    }
+  })());
+});
