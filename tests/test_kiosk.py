@@ -714,3 +714,61 @@ def test_cli_serves_a_good_rule(home, served):
     assert result.exit_code == 0, result.output
     assert "Admits green or yellow codes" in result.output
     assert len(served) == 1 and served[0]["host"] == "127.0.0.1"
+
+
+# ---- live presentations from phones ------------------------------------------------------------
+
+def _phone_and_code(make_code, **claims):
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from verifier import cnf_for
+    device = ec.generate_private_key(ec.SECP256R1())
+    return device, make_code(cnf=cnf_for(device.public_key()), iat=NOW, **claims)
+
+
+def _present(device, code: str, at: int) -> str:
+    from issuer.signing import sign_raw
+    from verifier import encode_presentation, presentation_message
+    credential = b45decode(code[len(CREDENTIAL_PREFIX):])
+    return encode_presentation(credential, at,
+                               sign_raw(device, presentation_message(credential, at)))
+
+
+def test_a_live_presentation_is_admitted_as_live_and_announced_once(kiosk, make_code):
+    device, code = _phone_and_code(make_code)
+    client = kiosk(ACCEPT_STATIC=False)  # a live code is never static
+    first = verdict(client, "/api/frame", jpeg(qr_frame(_present(device, code, NOW + 45))))
+    assert (first["state"], first["static"], first["presented_ago"]) == ("admit", False, 15)
+    assert first["announce"] is True
+    # 15 s later the phone shows a new presentation of the same credential: not news.
+    again = verdict(client, "/api/frame", jpeg(qr_frame(_present(device, code, NOW + 59))))
+    assert again["state"] == "admit" and again["announce"] is False
+
+
+def test_an_old_recording_and_a_bare_copy_are_refused(kiosk, make_code):
+    device, code = _phone_and_code(make_code)
+    client = kiosk()
+    stale = verdict(client, "/api/frame", jpeg(qr_frame(_present(device, code, NOW - 30))))
+    assert (stale["state"], stale["reason"]) == ("invalid", "stale_presentation")
+    assert "90 s ago" in stale["detail"]
+    copy = verdict(client, "/api/frame", jpeg(code_frame(code)))
+    assert (copy["state"], copy["reason"]) == ("invalid", "holder_proof_missing")
+    # The live phone right after the refused recording is announced: the outcome changed.
+    live = verdict(client, "/api/frame", jpeg(qr_frame(_present(device, code, NOW + 58))))
+    assert live["state"] == "admit" and live["announce"] is True
+
+
+def test_the_kiosk_window_is_configurable(kiosk, make_code):
+    device, code = _phone_and_code(make_code)
+    frame = jpeg(qr_frame(_present(device, code, NOW - 30)))
+    assert verdict(kiosk(WINDOW=120), "/api/frame", frame)["state"] == "admit"
+    assert verdict(kiosk(WINDOW=30), "/api/text",
+                   _present(device, code, NOW + 25))["reason"] == "stale_presentation"
+
+
+def test_another_phone_s_presentation_is_refused(kiosk, make_code):
+    from cryptography.hazmat.primitives.asymmetric import ec
+    _, code = _phone_and_code(make_code)
+    thief = ec.generate_private_key(ec.SECP256R1())
+    result = verdict(kiosk(), "/api/text", _present(thief, code, NOW + 55))
+    assert (result["state"], result["reason"]) == ("invalid", "bad_holder_signature")

@@ -7,7 +7,9 @@ offline, with nothing but the verifier, the trust list and its anchor.
 - ``ANCHOR``: the pinned anchor (default ``anchor.pub.pem`` beside the trust list);
 - ``RULE``: the checkpoint rule, e.g. ``green``, ``green,yellow``, ``score>=60``;
 - ``ACCEPT_STATIC``: whether static codes (not bound to a phone: printed cards, copies) are
-  admitted (default True; they are shown as "static code: check ID");
+  admitted (default True; they are shown as "static code — check ID"); a live presentation
+  from a phone (``HCP1:``) is never static;
+- ``WINDOW``: how many seconds old a live presentation may be (default 60);
 - ``CLOCK``: a function returning epoch seconds (tests).
 
 Routes: ``/`` the page; ``POST /api/frame`` (a JPEG camera frame), ``POST /api/upload`` (a
@@ -55,6 +57,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # `--rule "$RULE"`) is refused rather than silently replaced by "green".
     rule = Rule.parse(DEFAULT_RULE if config.get("RULE") is None else config["RULE"])
     extra = {"clock": config["CLOCK"]} if "CLOCK" in config else {}
+    if config.get("WINDOW") is not None:
+        extra["window"] = int(config["WINDOW"])
     checkpoint = Checkpoint(config.get("TRUST") or default_trust_path(), rule,
                             accept_static=bool(config.get("ACCEPT_STATIC", True)),
                             anchor=config.get("ANCHOR"), **extra)

@@ -32,6 +32,8 @@ from ..errors import (
     VerificationError,
 )
 from ..image import decode_image, load_image
+from ..labels import PRESENTATION_PREFIX
+from ..presentation import PRESENTATION_WINDOW, decode_presentation, decode_presentation_text
 from ..revocation import FILE_GLOB, Revocations, file_name
 from ..revocation import check_successor as check_revocations
 from ..scan import health_codes
@@ -56,6 +58,8 @@ SCREEN_WORDS: dict[Reason, str] = {
     Reason.NO_CODE: "No QR code found",
     Reason.HOLDER_PROOF_MISSING: "Copy of a phone-bound code: show the live code",
     Reason.REVOKED: "Code revoked by the issuer",
+    Reason.STALE_PRESENTATION: "Old live code: a photo or a recording?",
+    Reason.BAD_HOLDER_SIGNATURE: "Live code not made by its own phone",
 }
 
 
@@ -167,7 +171,8 @@ class Checkpoint:
     def __init__(self, trust_path: str | Path, rule: Rule, *, accept_static: bool = True,
                  anchor: str | Path | bytes | None = None,
                  clock: Callable[[], float] = time.time,
-                 repeat_seconds: float = REPEAT_SECONDS) -> None:
+                 repeat_seconds: float = REPEAT_SECONDS,
+                 window: int = PRESENTATION_WINDOW) -> None:
         trust_path = Path(trust_path)
         anchor = trust_path.with_name("anchor.pub.pem") if anchor is None else anchor
         pin = anchor if isinstance(anchor, bytes) else load_anchor(anchor)
@@ -177,6 +182,7 @@ class Checkpoint:
         self.accept_static = accept_static
         self.clock = clock
         self.repeat_seconds = repeat_seconds
+        self.window = window
         self.started_at = int(clock())
         self._key = secrets.token_bytes(32)
         self._seen: dict[bytes, float] = {}
@@ -223,7 +229,7 @@ class Checkpoint:
 
     def _judge(self, texts: list[str]) -> dict[str, Any]:
         codes = health_codes(texts) or texts[:1]
-        fingerprint = self._fingerprint(codes[0])
+        fingerprint = self._fingerprint(_identity(codes[0]))
         trust = self.trust.current()
         if trust is None:
             error = self.trust.error or TrustListError(Reason.TRUST_LIST_MALFORMED)
@@ -239,17 +245,20 @@ class Checkpoint:
         first_error: tuple[VerificationError, str] | None = None
         for text in codes:
             try:
-                credential = verify(text, trust, now, self.revocations.current(trust))
+                credential = verify(text, trust, now, self.revocations.current(trust),
+                                    window=self.window)
             except VerificationError as exc:
                 first_error = first_error or (exc, text)
                 continue
             return self._valid(credential, fingerprint, now)
         assert first_error is not None
         error, text = first_error
-        return self._invalid(error, fingerprint, _when(error.reason, text, now))
+        detail = _when(error.reason, text, now) or (
+            error.detail if error.reason is Reason.STALE_PRESENTATION else None)
+        return self._invalid(error, fingerprint, detail)
 
     def _valid(self, credential: Credential, fingerprint: str, now: int) -> dict[str, Any]:
-        static = credential.cnf is None
+        static = credential.static
         refusal = self.rule.decide(credential)
         if refusal is None and static and not self.accept_static:
             refusal = "static (printed or copied) codes are not accepted here"
@@ -262,6 +271,7 @@ class Checkpoint:
             "issuer_name": self.trust.trust.issuers.get(credential.iss, credential.iss)
             if self.trust.trust else credential.iss,
             "static": static, "message": "ADMIT" if refusal is None else refusal,
+            "presented_ago": None if static else now - (credential.presented_at or now),
             "code": fingerprint}
         verdict["announce"] = self._announce(fingerprint, "admitted" if refusal is None
                                              else "denied")
@@ -286,7 +296,9 @@ class Checkpoint:
         now = self.clock()
         with self._lock:
             if fingerprint is not None:
-                key = bytes.fromhex(fingerprint)
+                # Per code and outcome: a live code held in view is announced once, but a
+                # refused recording followed by the live phone is announced again.
+                key = bytes.fromhex(fingerprint) + (outcome or "").encode()
                 last = self._seen.get(key)
                 self._seen[key] = now
                 if len(self._seen) > 256:  # bounded: drop codes not seen for a while
@@ -361,6 +373,17 @@ class Checkpoint:
             return {"last_sync": None, "age": None, "urls": []}
         return {"last_sync": iso(last), "age": humanize(max(now - last, 0)),
                 "urls": [u for u in state.get("urls", []) if isinstance(u, str)]}
+
+
+def _identity(text: str) -> str:
+    """What makes two scans "the same code": the credential inside a live presentation (its
+    text changes every 15 s while the phone is held up), else the text itself."""
+    if text.startswith(PRESENTATION_PREFIX) and len(text) <= MAX_TEXT_LENGTH:
+        try:
+            return decode_presentation(decode_presentation_text(text)).credential.hex()
+        except VerificationError:
+            pass
+    return text
 
 
 def _when(reason: Reason, text: str, now: int) -> str | None:
