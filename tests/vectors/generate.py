@@ -5,7 +5,10 @@ labels and signatures are deterministic (RFC 6979), so the output is byte-for-by
 diff after running this means the format changed.
 
 Valid vectors carry every intermediate stage in hex (claims CBOR, protected header,
-Sig_structure, signature, COSE_Sign1, Base45); invalid ones carry the expected reason.
+Sig_structure, signature, COSE_Sign1, Base45); invalid ones carry the expected reason. The
+holder presentations (``presentations.json``) carry the same for both layers: the credential
+with its ``cnf`` claim, signed by the issuer, and the presentation around it, signed by the
+phone's key (derived from a fixed label too; RFC 6979 keeps its signatures stable).
 """
 
 from __future__ import annotations
@@ -27,7 +30,17 @@ from verifier.base45 import b45encode  # noqa: E402
 from verifier.claims import encode_claims  # noqa: E402
 from verifier.cose import encode_protected, encode_sign1, sig_structure  # noqa: E402
 from verifier.keys import b64url, key_to_jwk, kid_for  # noqa: E402
-from verifier.labels import CREDENTIAL_PREFIX, Alg, Claim, Health  # noqa: E402
+from verifier.labels import (  # noqa: E402
+    CREDENTIAL_PREFIX,
+    PRESENTATION_PREFIX,
+    Alg,
+    Claim,
+    Confirmation,
+    CoseKey,
+    Header,
+    Health,
+)
+from verifier.presentation import cnf_for, presentation_protected  # noqa: E402
 from verifier.revocation import HASH_BYTES, encode_payload, entry_hash  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -74,13 +87,19 @@ def stages(key, claims_cbor: bytes, alg: int | None = None) -> dict[str, str]:
     protected = cbor2.dumps({1: alg, 4: kid_for(public)})
     if alg in (Alg.ES256, Alg.EDDSA):
         assert protected == encode_protected(Alg(alg), kid_for(public))
-    to_sign = sig_structure(protected, claims_cbor)
+    return {"claims_cbor": claims_cbor.hex(),
+            **signed(key, protected, claims_cbor, CREDENTIAL_PREFIX)}
+
+
+def signed(key, protected: bytes, payload: bytes, prefix: str) -> dict[str, str]:
+    """Every stage of a COSE_Sign1 of ``payload`` under ``protected``, up to its text."""
+    to_sign = sig_structure(protected, payload)
     signature = sign_raw(key, to_sign)
-    cose = encode_sign1(protected, claims_cbor, signature)
+    cose = encode_sign1(protected, payload, signature)
     b45 = b45encode(cose)
-    return {"claims_cbor": claims_cbor.hex(), "protected": protected.hex(),
-            "sig_structure": to_sign.hex(), "signature": signature.hex(), "cose": cose.hex(),
-            "base45": b45, "text": CREDENTIAL_PREFIX + b45}
+    return {"protected": protected.hex(), "sig_structure": to_sign.hex(),
+            "signature": signature.hex(), "cose": cose.hex(), "base45": b45,
+            "text": prefix + b45}
 
 
 def claims(**inputs) -> bytes:
@@ -170,8 +189,10 @@ def main() -> None:
                             "text": text, "reason": reason})
 
     out_revocations = revocation_vectors(issuer, other)
+    out_presentations = presentation_vectors(issuer, edkey, base)
     for name, vectors in (("valid.json", out_valid), ("invalid.json", out_invalid),
-                          ("revocations.json", out_revocations)):
+                          ("revocations.json", out_revocations),
+                          ("presentations.json", out_presentations)):
         (HERE / name).write_text(json.dumps(vectors, indent=1) + "\n")
         print(f"wrote {len(vectors)} vectors to {HERE / name}")
 
@@ -212,6 +233,65 @@ def revocation_vectors(issuer, other) -> list[dict[str, Any]]:
     ]:
         vectors.append({"title": title, "trust": [trusted(issuer)],
                         "cose": signed_list(key, body)["cose"], "reason": reason})
+    return vectors
+
+
+def presentation_vectors(issuer, edkey, base: dict[str, Any]) -> list[dict[str, Any]]:
+    """Holder presentations: valid ones with every stage of both layers, then refusals."""
+    phone = p256_key("healthcode test vector phone")
+    cnf = cnf_for(phone.public_key())
+    valid = [
+        ("green 87, made 5 s before the check", issuer, base, NOW - 5),
+        ("yellow 55 with a policy digest, 60 s old: the edge of the window", issuer,
+         {**base, "colour": "yellow", "score": 55, "policy": "8f3c2a1d00e4b7a9"}, NOW - 60),
+        ("red 12, the phone's clock 30 s ahead: the edge of the future skew", issuer,
+         {**base, "colour": "red", "score": 12}, NOW + 30),
+        ("EdDSA issuer key; the phone's key is ES256 all the same", edkey, base, NOW),
+    ]
+    vectors: list[dict[str, Any]] = []
+    for title, key, inputs, at in valid:
+        credential = stages(key, claims(**inputs, cnf=cnf))
+        outer = signed(phone, presentation_protected(at), bytes.fromhex(credential["cose"]),
+                       PRESENTATION_PREFIX)
+        vectors.append({
+            "title": title, "now": NOW, "key": private_jwk(key), "holder_key": private_jwk(phone),
+            "trust": [trusted(key)], "inputs": {**inputs, "presented_at": at},
+            "stages": {"cnf_cbor": cbor2.dumps(cnf).hex(),
+                       "credential": credential, **outer},
+            "expected": {**inputs, "policy": inputs.get("policy"), "device_bound": True,
+                         "presented_at": at, "kid": kid_for(key.public_key()).decode("ascii"),
+                         "alg": key_to_jwk(key.public_key())["alg"]},
+        })
+
+    def present(body: bytes, at: int = NOW, holder=phone, header: dict | None = None) -> str:
+        protected = presentation_protected(at) if header is None else cbor2.dumps(header)
+        cose = bytes.fromhex(stages(issuer, body)["cose"])
+        return signed(holder, protected, cose, PRESENTATION_PREFIX)["text"]
+
+    good = claims(**base, cnf=cnf)
+    y = phone.public_key().public_numbers().y.to_bytes(32, "big")  # instead of its sign bit
+    uncompressed = {Confirmation.COSE_KEY: {**cnf[Confirmation.COSE_KEY], CoseKey.Y: y}}
+    for title, text, now, reason in [
+        ("90 s old: past the 60 s window", present(good), NOW + 90, "stale_presentation"),
+        ("dated 31 s ahead: past the 30 s future skew", present(good, NOW + 31), NOW,
+         "stale_presentation"),
+        ("signed by another phone's key", present(good, holder=p256_key(
+            "healthcode test vector other phone")), NOW, "bad_holder_signature"),
+        ("device-bound credential shown bare, without a presentation",
+         stages(issuer, good)["text"], NOW, "holder_proof_missing"),
+        ("static credential (no cnf) inside a presentation", present(claims(**base)), NOW,
+         "bad_holder_signature"),
+        ("holder algorithm EdDSA (-8) in the presentation header", present(
+            good, holder=ed25519_key("healthcode test vector eddsa phone"),
+            header={Header.ALG: Alg.EDDSA, Header.CWT_CLAIMS: {Claim.IAT: NOW}}), NOW,
+         "unsupported_algorithm"),
+        ("no time in the presentation header", present(good, header={Header.ALG: Alg.ES256}),
+         NOW, "malformed"),
+        ("cnf key with the uncompressed y coordinate", present(
+            claims(**base, cnf=uncompressed)), NOW, "invalid_claims"),
+    ]:
+        vectors.append({"title": title, "now": now, "trust": [trusted(issuer)], "text": text,
+                        "reason": reason})
     return vectors
 
 
