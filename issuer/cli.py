@@ -19,6 +19,7 @@ from verifier.labels import Alg, Colour
 from verifier.timefmt import iso, parse_duration
 
 from . import __version__
+from .card import CARD_TTL, print_card
 from .home import Home, HomeError
 from .keystore import (
     DEFAULT_ISSUER,
@@ -141,6 +142,37 @@ def trust_list(home_dir: Path | None) -> None:
     except HomeError as exc:
         _fail(exc)
     click.echo(f"Signed trust list #{config.trust_list_seq}: {home.trust_list}")
+
+
+@main.command("print", epilog="Example: healthcode-issuer print p-3f9c2a --out card.pdf "
+                              "--days 14")
+@home_option
+@click.argument("person")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Output PDF file (an A4 page with the card and cut marks).")
+@click.option("--days", default=CARD_TTL // 86400, show_default=True,
+              type=click.IntRange(1, MAX_CREDENTIAL_TTL // 86400), help="Validity of the card.")
+def print_command(home_dir: Path | None, person: str, out: Path, days: int) -> None:
+    """Print a card for PERSON (their pseudonymous id): a static code with their colour and
+    score for people without a smartphone; checkpoints check their ID against it.
+
+    Exits 1 when the home has no keys or PERSON is unknown (nothing is signed then).
+    """
+    from .issuance import IssuerService, NotFound
+
+    try:
+        service = IssuerService.open(home=Home.resolve(home_dir))
+    except HomeError as exc:
+        _fail(exc)
+    try:
+        record, pdf = print_card(service, person, actor="cli:print", ttl=days * 86400)
+    except NotFound as exc:
+        _fail(exc)
+    finally:
+        service.close()
+    out.write_bytes(pdf)
+    click.echo(f"Wrote {out}: {record['colour']} {record['score']}, card {record['cti']}, "
+               f"expires {iso(record['expires_at'])}")
 
 
 # The service commands (serve, token, audit, reissue) and the trust lifecycle commands (keys,

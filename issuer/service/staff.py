@@ -1,0 +1,36 @@
+"""The authority staff's page (``GET /staff``): print a card for a person without a smartphone.
+
+The page is static; its script posts to ``POST /api/people/<id>/card`` with the member of
+staff's API token as a bearer token and opens the returned PDF for printing. The token lives
+in the tab's sessionStorage only: the page sets no cookie and sends the token nowhere but in
+that Authorization header, so there is nothing here for a cross-site form to ride on. No
+inline script and no external asset (Content-Security-Policy).
+"""
+
+from __future__ import annotations
+
+from apiflask import APIBlueprint
+from flask import Response, render_template
+
+staff = APIBlueprint("staff", __name__, enable_openapi=False, template_folder="templates",
+                     static_folder="static/staff", static_url_path="/staff/static")
+
+#: Everything from this origin; the card comes back as a blob: URL opened in a new tab.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+       "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+       "frame-ancestors 'none'")
+
+
+@staff.after_request
+def _headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@staff.get("/staff")
+def page():
+    """The print-a-card page."""
+    return render_template("staff/print.html")

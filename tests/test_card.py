@@ -1,0 +1,379 @@
+"""Printed cards (issuer/card.py): the PDF, rendered at 150 dpi, verifies from the picture as a
+static credential; the CLI, the API endpoint, the staff page, and the kiosk's verdict on it.
+
+The rendered card is kept at tests/artifacts/card.png to look at.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import replace
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pypdfium2
+import pytest
+from click.testing import CliRunner
+from conftest import DAY, NOW, TEST_PASSPHRASE
+
+from issuer.card import CARD_PURPOSE, CARD_TTL, CHECK_ID, Fonts, card_for, print_card, render_card
+from issuer.cli import main as issuer_cli
+from issuer.db import NotFound
+from issuer.home import PASSPHRASE_ENV, Home
+from issuer.issuance import IssuerService
+from issuer.keystore import MAX_CREDENTIAL_TTL, init_home
+from issuer.service import create_app
+from issuer.service.staff import staff
+from verifier import TrustList, decode_unverified, verify_image
+from verifier.kiosk import Checkpoint, Rule
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+#: The card must scan from a rendering at this resolution (a cheap scanner, a phone photo).
+DPI = 150
+PERSON = {"name": "Zhāng Sān-Øster", "id_number": "3301 0619 9001 0112 34",
+          "phone": "+86 138 0000 0001", "organisation": "West Lake Primary School"}
+OBSERVATIONS = [("steps", 16000), ("sleep_hours", 8)]
+
+
+@pytest.fixture(scope="module")
+def card_home(tmp_path_factory) -> Iterator[Home]:
+    """A home of its own (keys from NOW - 1 day; the database in it, as the CLI opens it)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv(PASSPHRASE_ENV, TEST_PASSPHRASE)
+    home = Home(tmp_path_factory.mktemp("card-home"))
+    init_home(home, now=NOW - DAY)
+    yield home
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def service(card_home) -> Iterator[IssuerService]:
+    service = IssuerService.open(card_home)
+    yield service
+    service.close()
+
+
+@pytest.fixture(scope="module")
+def person(service) -> str:
+    """A person whose steps and sleep lift the score above the base."""
+    pid = service.create_person(actor="test", now=NOW - 3 * DAY, **PERSON)
+    for kind, value in OBSERVATIONS:
+        service.add_observation(pid, actor="test", kind=kind, value=value,
+                                observed_at=NOW - DAY, source="phone", now=NOW - DAY)
+    return pid
+
+
+@pytest.fixture(scope="module")
+def printed(service, person) -> tuple[dict, bytes]:
+    return print_card(service, person, actor="test", ttl=CARD_TTL, now=NOW)
+
+
+@pytest.fixture(scope="module")
+def trust(card_home) -> TrustList:
+    return TrustList.load(card_home.trust_list, now=NOW)
+
+
+def render_png(pdf: bytes, dpi: int = DPI, grey: bool = False) -> bytes:
+    """The first page of ``pdf`` as PNG bytes at ``dpi``."""
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        image = document[0].render(scale=dpi / 72, grayscale=grey).to_pil()
+    finally:
+        document.close()
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def pdf_text(pdf: bytes) -> str:
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        return document[0].get_textpage().get_text_range()
+    finally:
+        document.close()
+
+
+@pytest.fixture(scope="module")
+def card_png(printed) -> bytes:
+    png = render_png(printed[1])
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "card.png").write_bytes(png)
+    return png
+
+
+# The card ---------------------------------------------------------------------------------
+
+def test_card_verifies_from_a_150_dpi_rendering(service, person, printed, card_png, trust):
+    record, pdf = printed
+    assert pdf.startswith(b"%PDF-")
+    assessment = service.assess(person, NOW)
+    credential = verify_image(card_png, trust, NOW + 60)
+    assert credential.static is True and credential.presented_at is None
+    assert credential.cnf is None  # not bound to a phone: a printed code
+    assert (credential.colour, credential.score) == (assessment.colour, assessment.score)
+    assert assessment.score > 80  # the factors count: the card is not just the base score
+    assert credential.cti.hex() == record["cti"]
+    assert credential.exp == NOW + CARD_TTL == record["expires_at"]
+
+
+def test_card_scans_when_printed_in_black_and_white(printed, trust):
+    credential = verify_image(render_png(printed[1], grey=True), trust, NOW + 60)
+    assert credential.cti.hex() == printed[0]["cti"]
+
+
+def test_card_says_everything_in_words(service, person, printed):
+    record, pdf = printed
+    text = " ".join(pdf_text(pdf).split())
+    assessment = service.assess(person, NOW)
+    colour = assessment.colour.value
+    assert colour.upper() in text  # the colour in words, not only as a colour
+    assert f"Score {assessment.score}" in text
+    assert "Valid until 2026-12-08 14:00 (UTC+08:00)" in text  # NOW + 14 days, Hangzhou time
+    assert PERSON["name"] in text
+    assert "ID number ending in 1234" in text
+    assert CHECK_ID in text
+    assert service.config.name in text
+    factor = next(c.text for c in assessment.contributions if c.kind.value == "factor")
+    assert f"Why {colour}:" in text and factor in text
+    assert f"Card {record['cti'][:8]}" in text
+    for secret in ("3301 0619", "33010619", PERSON["phone"], PERSON["organisation"]):
+        assert secret not in text
+
+
+def test_the_code_carries_nothing_personal(printed):
+    record, _ = printed
+    claims = decode_unverified(record["text"])
+    assert claims.cnf is None
+    assert set(claims._asdict()) - {"presented_at"} == {
+        "iss", "iat", "exp", "cti", "colour", "score", "policy", "cnf", "kid", "alg"}
+
+
+def test_card_is_recorded_with_purpose_card(service, printed):
+    row = service.store.credential(printed[0]["cti"])
+    assert row["purpose"] == CARD_PURPOSE
+    assert (row["iat"], row["exp"]) == (NOW, NOW + CARD_TTL)
+    assert row["device_id"] is None
+
+
+def test_same_card_same_bytes(service, person, printed):
+    record, pdf = printed
+    card = card_for(record, service.store.get_person(person), service.assess(person, NOW),
+                    issuer=service.config.name, utc_offset=service.policy.utc_offset)
+    assert render_card(card) == pdf
+
+
+@pytest.mark.parametrize("ttl", [0, -DAY, MAX_CREDENTIAL_TTL + 1])
+def test_card_lifetime_is_bounded(service, person, ttl):
+    with pytest.raises(ValueError, match="at most 30 days"):
+        print_card(service, person, actor="test", ttl=ttl, now=NOW)
+
+
+def test_unknown_person_signs_nothing(service):
+    before = service.verify_audit()[0]
+    with pytest.raises(NotFound):
+        print_card(service, "p-nobody", actor="test", now=NOW)
+    assert service.verify_audit()[0] == before
+
+
+def _card(service, person, printed, **changes):
+    record, _ = printed
+    card = card_for(record, service.store.get_person(person), service.assess(person, NOW),
+                    issuer=service.config.name, utc_offset=service.policy.utc_offset)
+    return replace(card, **changes)
+
+
+@pytest.mark.parametrize("name", ["张三", "Ärzte-Ωmega Łukasz", "N" * 200])
+def test_any_name_renders_without_missing_glyphs(service, person, printed, trust, name):
+    fonts = Fonts.installed()
+    card = _card(service, person, printed, holder=name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # fpdf2 warns about glyphs its fonts lack
+        pdf = render_card(card, fonts)
+    text = pdf_text(pdf)
+    if name == "张三":
+        assert ("张三" if fonts.cjk else "??") in text  # CJK font (fonts-wqy-microhei) or ?
+    elif len(name) > 100:
+        assert "N" * 20 + "\u2026" in text  # too long: shrunk, then cut with an ellipsis
+    else:
+        assert name in text
+    assert verify_image(render_png(pdf), trust, NOW + 60).cti == bytes.fromhex(card.cti)
+
+
+def test_core_font_fallback_transliterates(service, person, printed, trust):
+    """Without the DejaVu files, Helvetica (Latin-1): other letters become their base letter,
+    or ?, and the card still scans."""
+    card = _card(service, person, printed, holder="Zhāng Sān 张三 Łukasz")
+    pdf = render_card(card, Fonts(None, None))
+    assert "Zhang San ?? Lukasz" in pdf_text(pdf)
+    assert verify_image(render_png(pdf), trust, NOW + 60).cti == bytes.fromhex(card.cti)
+
+
+# The kiosk's verdict on a card ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("accept_static", "state"), [(True, "admit"), (False, "deny")])
+def test_kiosk_checks_a_card_as_a_static_code(card_home, card_png, accept_static, state):
+    checkpoint = Checkpoint(card_home.trust_list, Rule.parse("green"),
+                            accept_static=accept_static, clock=lambda: NOW + 60)
+    verdict = checkpoint.upload(card_png)
+    assert verdict["state"] == state
+    assert verdict["static"] is True
+    assert verdict["colour"] == "green"
+    if not accept_static:
+        assert "static" in verdict["message"]
+
+
+# The command line ------------------------------------------------------------------------------
+
+def run_cli(*args: str):
+    return CliRunner().invoke(issuer_cli, list(args), env={PASSPHRASE_ENV: TEST_PASSPHRASE})
+
+
+def test_cli_prints_a_card(card_home, service, person, tmp_path, trust):
+    out = tmp_path / "card.pdf"
+    result = run_cli("print", person, "--out", str(out), "--days", "3", "--home",
+                     str(card_home.root))
+    assert result.exit_code == 0, result.output
+    cti = re.search(r"card ([0-9a-f]{24})", result.output)[1]
+    row = service.store.credential(cti)
+    assert row["purpose"] == CARD_PURPOSE and row["exp"] - row["iat"] == 3 * DAY
+    assert "expires 20" in result.output
+    credential = verify_image(render_png(out.read_bytes()), trust, row["iat"] + 60)
+    assert credential.cti.hex() == cti
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (["p-nobody"], 1, "no person p-nobody"),
+    (["PERSON", "--days", "0"], 2, "--days"),
+    (["PERSON", "--days", "31"], 2, "--days"),
+    (["PERSON"], 1, "Error:"),  # a home without keys
+])
+def test_cli_refuses_cleanly(card_home, person, tmp_path, args, code, message):
+    out = tmp_path / "card.pdf"
+    home = str(card_home.root) if message != "Error:" else str(tmp_path / "empty")
+    args = [person if a == "PERSON" else a for a in args]
+    result = run_cli("print", *args, "--out", str(out), "--home", home)
+    assert result.exit_code == code, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+# The API and the staff page ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def app(card_home, service, person):
+    app = create_app({"HOME": str(card_home.root), "RANKING_MIN_MEMBERS": 3})
+    if "staff" not in app.blueprints:
+        app.register_blueprint(staff)
+    yield app
+    app.extensions["healthcode"].close()
+
+
+@pytest.fixture(scope="module")
+def tokens(app) -> dict[str, str]:
+    service = app.extensions["healthcode"]
+    return {scope: service.create_token(scope, f"card test {scope}", 0)[1]
+            for scope in ("read", "write")}
+
+
+def post_card(app, person_id: str, token: str | None, **kwargs):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return app.test_client().post(f"/api/people/{person_id}/card", headers=headers, **kwargs)
+
+
+def test_api_returns_the_card_pdf(app, tokens, person, service):
+    response = post_card(app, person, tokens["write"], json={"days": 5})
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF-")
+    assert re.fullmatch(r'attachment; filename="card-[0-9a-f]{8}\.pdf"',
+                        response.headers["Content-Disposition"])
+    assert response.headers["Cache-Control"] == "no-store"
+    row = card_row(service, person, response)
+    assert row["purpose"] == CARD_PURPOSE and row["exp"] - row["iat"] == 5 * DAY
+
+
+def card_row(service, person: str, response) -> dict:
+    """The stored credential of the card in ``response`` (named by its file name)."""
+    prefix = re.search(r"card-([0-9a-f]{8})\.pdf", response.headers["Content-Disposition"])[1]
+    return next(r for r in service.store.credentials(person) if r["cti"].startswith(prefix))
+
+
+@pytest.mark.parametrize("body", [{"json": {}}, {}])  # an empty JSON object, or no body
+def test_api_days_default_to_the_card_lifetime(app, tokens, person, service, body):
+    response = post_card(app, person, tokens["write"], **body)
+    assert response.status_code == 200
+    row = card_row(service, person, response)
+    assert row["exp"] - row["iat"] == CARD_TTL
+
+
+@pytest.mark.parametrize(("who", "path_person", "body", "status"), [
+    (None, "PERSON", {}, 401),
+    ("bogus", "PERSON", {}, 401),
+    ("read", "PERSON", {}, 403),
+    ("write", "p-nobody", {}, 404),
+    ("write", "PERSON", {"days": 0}, 422),
+    ("write", "PERSON", {"days": 31}, 422),
+    ("write", "PERSON", {"days": "many"}, 422),
+])
+def test_api_refusals(app, tokens, person, who, path_person, body, status):
+    token = tokens.get(who, who)
+    response = post_card(app, person if path_person == "PERSON" else path_person, token,
+                         json=body)
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+
+
+class _Assets(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.inline_scripts = 0
+        self.inputs: list[dict[str, str | None]] = []
+        self.form: dict[str, str | None] = {}
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.urls += [v for k, v in attrs.items() if k in ("src", "href") and v]
+        if tag == "script":
+            self._in_script = True
+            self.inline_scripts += "src" not in attrs
+        self.inline_scripts += any(k.startswith("on") for k in attrs)  # onclick=...
+        if tag == "input":
+            self.inputs.append(attrs)
+        if tag == "form":
+            self.form = attrs
+
+    def handle_endtag(self, tag):
+        self._in_script = self._in_script and tag != "script"
+
+
+def test_staff_page_has_a_csp_and_no_external_assets(app):
+    client = app.test_client()
+    response = client.get("/staff")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    page = _Assets()
+    page.feed(response.get_data(as_text=True))
+    assert page.inline_scripts == 0
+    assert page.urls and all(u.startswith("/staff/static/") for u in page.urls if u != "")
+    assert page.form["data-card-url"] == "/api/people/__PERSON__/card"
+    assert "action" not in page.form
+    # No input has a name: if the script failed, a submitted form would carry no token.
+    assert all("name" not in i for i in page.inputs)
+    assert next(i for i in page.inputs if i["id"] == "token")["type"] == "password"
+    for url in page.urls:
+        asset = client.get(url)
+        assert asset.status_code == 200, url
+        assert b"http://" not in asset.data and b"https://" not in asset.data
+        asset.close()
+    script = client.get("/staff/static/staff.js")
+    body = script.get_data(as_text=True)
+    script.close()
+    assert "sessionStorage" in body and "localStorage" not in body
+    assert "document.cookie" not in body
