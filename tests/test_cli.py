@@ -9,11 +9,17 @@ import time
 from pathlib import Path
 
 import pytest
+import segno
 from click.testing import CliRunner
 from conftest import DAY, TEST_PASSPHRASE
+from cryptography.hazmat.primitives.asymmetric import ec
+from test_presentation import present
 
 from issuer.cli import main as issuer_cli
-from issuer.home import PASSPHRASE_ENV
+from issuer.home import PASSPHRASE_ENV, Home
+from issuer.keystore import load_signing_key
+from issuer.signing import issue_credential
+from verifier import cnf_for
 from verifier.cli import main as verifier_cli
 from verifier.timefmt import iso
 
@@ -86,6 +92,7 @@ def test_issue_and_check_round_trip(t0, cli_home, tmp_path, suffix):
     assert code == 0
     assert result["valid"] is True and result["reason"] is None
     assert (result["colour"], result["score"]) == ("green", 87)
+    assert (result["static"], result["presented_at"], result["presented_ago"]) == (True, None, None)
     assert result["expires"] == iso(t0 + DAY)
     assert result["iss"] == "HZ"
     assert result["kid"] == summary["kid"]
@@ -109,12 +116,66 @@ def test_human_output(t0, cli_home, tmp_path):
     ok = CliRunner().invoke(verifier_cli, ["check", str(out), "--trust", trust,
                                            "--at", iso(t0 + 3600)])
     assert ok.exit_code == 0
-    assert ok.output.startswith("VALID  RED  score 12")
+    assert ok.output.startswith("VALID  RED  score 12  static code (check ID)")
     assert "in 1h 0m" in ok.output
     late = CliRunner().invoke(verifier_cli, ["check", str(out), "--trust", trust,
                                              "--at", iso(t0 + 3 * 3600)])
     assert late.exit_code == 1
     assert late.output.startswith("REJECTED (expired): the code has expired")
+
+
+@pytest.fixture(scope="module")
+def phone() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+@pytest.fixture(scope="module")
+def bound(t0, cli_home, phone) -> str:
+    """A credential bound to ``phone``, signed with the CLI home's key at ``t0`` (the issuer
+    CLI writes static codes; phones get theirs from the service)."""
+    mp = pytest.MonkeyPatch()
+    mp.delenv(PASSPHRASE_ENV, raising=False)  # the passphrase `init` stored in the home
+    key, config, _ = load_signing_key(Home(cli_home))
+    mp.undo()
+    return issue_credential(key, iss=config.iss, colour="green", score=91, iat=t0, ttl=DAY,
+                            cnf=cnf_for(phone.public_key()))
+
+
+def test_check_a_live_presentation(t0, cli_home, phone, bound):
+    text = present(phone, bound, t0 + 100)
+    code, result = check(cli_home, text, at=iso(t0 + 105))
+    assert code == 0, result
+    assert (result["colour"], result["score"], result["device_bound"]) == ("green", 91, True)
+    assert (result["presented_at"], result["presented_ago"], result["static"]) \
+        == (t0 + 100, 5, False)
+    human = CliRunner().invoke(verifier_cli, ["check", text, "--trust", str(
+        cli_home / "keys" / "trust-list.json"), "--at", iso(t0 + 105)])
+    assert human.exit_code == 0
+    assert human.output.startswith("VALID  GREEN  score 91  live code, made 5 s ago  ")
+
+
+def test_a_90_second_old_presentation_is_stale_unless_the_window_allows(t0, cli_home, phone,
+                                                                          bound):
+    text = present(phone, bound, t0 + 100)
+    code, result = check(cli_home, text, at=iso(t0 + 190))
+    assert (code, result["reason"]) == (1, "stale_presentation")
+    code, result = check(cli_home, text, "--window", "120", at=iso(t0 + 190))
+    assert (code, result["presented_ago"]) == (0, 90)
+
+
+def test_a_bare_device_bound_credential_is_refused(t0, cli_home, bound):
+    code, result = check(cli_home, bound, at=iso(t0 + 100))
+    assert (code, result["reason"]) == (1, "holder_proof_missing")
+
+
+def test_check_an_image_of_a_presentation(t0, cli_home, phone, bound, tmp_path):
+    png = tmp_path / "live.png"
+    segno.make(present(phone, bound, t0 + 100), error="m", boost_error=False).save(
+        png, scale=6, border=4)
+    code, result = check(cli_home, str(png), at=iso(t0 + 110))
+    assert (code, result["presented_at"], result["presented_ago"]) == (0, t0 + 100, 10)
+    code, result = check(cli_home, "-", input=png.read_bytes(), at=iso(t0 + 200))
+    assert (code, result["reason"]) == (1, "stale_presentation")
 
 
 def test_expired_code_via_issue_time(t0, cli_home, tmp_path):

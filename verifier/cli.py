@@ -1,5 +1,8 @@
 """``healthcode-verifier``: check health codes offline from the command line.
 
+A code is a static credential (``HCC1:``, a printed card or a plain code) or a phone's live
+presentation of a device-bound one (``HCP1:``, at most ``--window`` seconds old).
+
 Exit codes: 0 the code is valid; 1 the code was rejected (any reason, ``no_code`` included);
 2 usage error, unreadable input file, or an unusable trust list.
 """
@@ -18,7 +21,8 @@ from . import __version__
 from .claims import Credential
 from .errors import HealthCodeError, TrustListError, VerificationError
 from .image import MAX_IMAGE_BYTES, Backend
-from .labels import CREDENTIAL_PREFIX
+from .labels import CREDENTIAL_PREFIX, PRESENTATION_PREFIX
+from .presentation import PRESENTATION_WINDOW
 from .revocation import Revocations
 from .scan import verify_image
 from .timefmt import humanize, iso, parse_instant
@@ -56,7 +60,7 @@ def read_input(spec: str) -> str | bytes:
     else:
         path = Path(spec)
         if not path.is_file():
-            if spec.startswith(CREDENTIAL_PREFIX) or not (
+            if spec.startswith((CREDENTIAL_PREFIX, PRESENTATION_PREFIX)) or not (
                     "/" in spec or spec.lower().endswith(_PATH_SUFFIXES)):
                 return spec  # the QR text itself
             raise click.UsageError(f"no such file: {spec}")
@@ -74,7 +78,9 @@ def _result(credential: Credential | None, error: HealthCodeError | None, now: i
             trust: TrustList | None = None) -> dict[str, Any]:
     if credential is not None:
         name = trust.issuers.get(credential.iss, credential.iss) if trust else credential.iss
+        ago = None if credential.presented_at is None else now - credential.presented_at
         return {"valid": True, "reason": None, "message": "valid", **credential.as_dict(),
+                "static": credential.static, "presented_ago": ago,
                 "issuer_name": name, "expires": iso(credential.exp),
                 "issued": iso(credential.iat), "checked_at": iso(now)}
     assert error is not None
@@ -93,12 +99,20 @@ def _human(result: dict[str, Any], now: int) -> str:
         left = result["exp"] - now
         when = f"in {humanize(left)}" if left >= 0 else f"{humanize(left)} ago, within skew"
         return (f"VALID  {result['colour'].upper()}  score {result['score']}  "
-                f"expires {result['expires']} ({when})  issuer {result['issuer_name']} "
-                f"({result['iss']})  key {result['kid']}")
+                f"{_liveness(result['presented_ago'])}  expires {result['expires']} ({when})  "
+                f"issuer {result['issuer_name']} ({result['iss']})  key {result['kid']}")
     line = f"REJECTED ({result['reason']}): {result['message']}"
     if result["reason"] == "expired" and result["expires"]:
         line += f" (expired {result['expires']}, {humanize(now - result['exp'])} ago)"
     return line
+
+
+def _liveness(ago: int | None) -> str:
+    """How the code came: a phone's live presentation and its age, or a static code (which
+    proves the colour, not the person: staff check an ID)."""
+    if ago is None:
+        return "static code (check ID)"
+    return f"live code, made {ago} s ago" if ago >= 0 else f"live code, dated {-ago} s ahead"
 
 
 @click.group(context_settings=CONTEXT)
@@ -111,6 +125,7 @@ def main() -> None:
 Examples:
   healthcode-verifier check code.png
   healthcode-verifier check 'HCC1:...' --json
+  healthcode-verifier check 'HCP1:...' --window 30
   cat code.txt | healthcode-verifier check - --at 2026-12-01T08:00:00Z
 \b
 Exit codes: 0 valid, 1 rejected, 2 usage error / unreadable input / unusable trust list.""")
@@ -122,13 +137,17 @@ Exit codes: 0 valid, 1 rejected, 2 usage error / unreadable input / unusable tru
                    "[default: anchor.pub.pem beside the trust list].")
 @click.option("--at", "at", type=InstantType(),
               help="Check as of this time (ISO 8601; no offset means UTC) instead of now.")
+@click.option("--window", metavar="SECONDS", type=click.IntRange(0), default=PRESENTATION_WINDOW,
+              show_default=True,
+              help="How old a phone's live code (HCP1:) may be; older ones are refused as "
+                   "stale_presentation (a photo or a recording).")
 @click.option("--backend", type=click.Choice([b.value for b in Backend]),
               default=Backend.ZXING.value, show_default=True, help="QR decoder for images.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def check(input_spec: str, trust_path: Path | None, anchor_path: Path | None, at: int | None,
-          backend: str, as_json: bool) -> None:
-    """Check the health code in INPUT: an image (PNG/JPEG), a text file, the code text, or -
-    for standard input."""
+          window: int, backend: str, as_json: bool) -> None:
+    """Check the health code in INPUT: an image (PNG/JPEG), a text file, the code text
+    (HCC1: or a live HCP1:), or - for standard input."""
     now = at if at is not None else now_seconds()
     trust_path = trust_path or default_trust_path()
     error: HealthCodeError | None = None
@@ -145,9 +164,10 @@ def check(input_spec: str, trust_path: Path | None, anchor_path: Path | None, at
         source = read_input(input_spec)
         try:
             if isinstance(source, bytes):
-                credential = verify_image(source, trust, now, backend, revocations)
+                credential = verify_image(source, trust, now, backend, revocations,
+                                          window=window)
             else:
-                credential = verify(source, trust, now, revocations)
+                credential = verify(source, trust, now, revocations, window=window)
         except VerificationError as exc:
             error = exc
     result = _result(credential, error, now, trust)
