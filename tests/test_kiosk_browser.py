@@ -118,7 +118,7 @@ def test_a_valid_code_is_admitted_and_nothing_leaves_127_0_0_1(run_clip, kiosk, 
     wait_for(page, "admit")
     text = page.locator("#verdict").inner_text()
     assert "ADMIT" in text and "GREEN" in text and "score 87" in text
-    assert "expires in" in text and "STATIC CODE: CHECK ID" in text.upper()
+    assert "expires in" in text and "STATIC CODE — CHECK ID" in text.upper()
     keep_screenshot(page, "kiosk-admit.png")
     assert page.locator("#verdict").get_attribute("aria-live") == "assertive"
     assert requests and all(url.startswith(kiosk[0]) for url in requests), requests

@@ -76,9 +76,8 @@ def explanation(assessment: Assessment) -> dict[str, Any]:
     rules = [c for c in assessment.contributions if c.kind is ContributionKind.RULE]
     rest = [c for c in assessment.contributions if c.kind is not ContributionKind.RULE]
     lines = [{"text": c.text, "points": None, "kind": c.kind.value} for c in rules]
-    lines += [{"text": c.text.rsplit(": ", 1)[0] if c.kind is not ContributionKind.BASE
-               else "Everyone starts at", "points": signed(c.points), "value": str(c.points),
-               "kind": c.kind.value} for c in rest]
+    lines += [{"text": c.text.rsplit(": ", 1)[0], "points": signed(c.points),
+               "value": str(c.points), "kind": c.kind.value} for c in rest]
     total = sum((c.points for c in assessment.contributions), Decimal(0))
     return {"colour": assessment.colour.value, "score": assessment.score, "lines": lines,
             "total": total, "policy_id": assessment.policy_id,

@@ -2,8 +2,7 @@
  * The code page: fetch the phone's live credential when online (keeping the last one for
  * offline use), show it as a presentation signed by this phone's key, rebuilt every 15 s, and
  * a live clock, so that a photo or a recording of the screen is visibly old and is refused
- * by checkpoints. Loaded after the vendored qrcode-generator classic script (qr.js reads
- * globalThis.qrcode).
+ * by checkpoints.
  */
 
 import { deviceKey, loadCredential, publicKeyJwk, saveCredential } from "./device.js";

@@ -17,7 +17,7 @@ const SHELL = [
   "/static/holder/base45.js",
   "/static/holder/qr.js",
   "/static/holder/icon-192.png",
-  "/static/vendor/qrcode-generator/qrcode.js",
+  "/static/vendor/qrcode-generator/qrcode.mjs",
 ];
 
 self.addEventListener("install", (event) => {
