@@ -158,7 +158,7 @@ def test_a_90_second_old_presentation_is_stale_unless_the_window_allows(t0, cli_
                                                                           bound):
     text = present(phone, bound, t0 + 100)
     code, result = check(cli_home, text, at=iso(t0 + 190))
-    assert (code, result["reason"]) == (1, "stale_presentation")
+    assert (code, result["reason"], result["presented_ago"]) == (1, "stale_presentation", 90)
     code, result = check(cli_home, text, "--window", "120", at=iso(t0 + 190))
     assert (code, result["presented_ago"]) == (0, 90)
 

@@ -772,3 +772,15 @@ def test_another_phone_s_presentation_is_refused(kiosk, make_code):
     thief = ec.generate_private_key(ec.SECP256R1())
     result = verdict(kiosk(), "/api/text", _present(thief, code, NOW + 55))
     assert (result["state"], result["reason"]) == ("invalid", "bad_holder_signature")
+
+
+def test_cli_passes_the_window_to_the_checkpoint(home, monkeypatch):
+    apps = []
+    monkeypatch.setattr(waitress, "serve", lambda app, **kwargs: apps.append(app))
+    result = CliRunner().invoke(verifier_cli, ["kiosk", "--window", "30",
+                                               "--trust", str(home.trust_list)])
+    assert result.exit_code == 0, result.output
+    assert apps[0].extensions["checkpoint"].window == 30
+    refused = CliRunner().invoke(verifier_cli, ["kiosk", "--window", "0",
+                                                "--trust", str(home.trust_list)])
+    assert refused.exit_code == 2

@@ -91,6 +91,7 @@ def _result(credential: Credential | None, error: HealthCodeError | None, now: i
         "expires": iso(context["exp"]) if "exp" in context else None,
         "exp": context.get("exp"), "kid": context.get("kid"), "iss": None,
         "checked_at": iso(now),
+        "presented_ago": now - context["presented_at"] if "presented_at" in context else None,
     }
 
 
@@ -250,9 +251,12 @@ or HTTPS. To serve tablets on a LAN, put a TLS proxy in front (see README).""")
 @click.option("--accept-static/--reject-static", default=True, show_default=True,
               help="Admit static codes (printed cards, codes not bound to a phone) after an "
                    "ID check, or refuse them.")
+@click.option("--window", default=PRESENTATION_WINDOW, show_default=True,
+              type=click.IntRange(1, 3600), metavar="SECONDS",
+              help="How old a live code (a phone's presentation) may be.")
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 32))
 def kiosk(trust_path: Path | None, anchor_path: Path | None, host: str, port: int, rule: str,
-          accept_static: bool, threads: int) -> None:
+          accept_static: bool, window: int, threads: int) -> None:
     """Run the checkpoint kiosk: a local page that scans codes with a webcam, offline."""
     import waitress
 
@@ -260,7 +264,7 @@ def kiosk(trust_path: Path | None, anchor_path: Path | None, host: str, port: in
 
     try:
         app = create_app({"TRUST": trust_path or default_trust_path(), "ANCHOR": anchor_path,
-                          "RULE": rule, "ACCEPT_STATIC": accept_static})
+                          "RULE": rule, "ACCEPT_STATIC": accept_static, "WINDOW": window})
     except RuleError as exc:
         raise click.BadParameter(str(exc), param_hint="--rule") from None
     except (OSError, ValueError) as exc:

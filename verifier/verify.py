@@ -195,12 +195,13 @@ def _verify_presentation(text: str, trust: TrustList, now: Now, window: int) -> 
             raise
         _reject(Reason.BAD_HOLDER_SIGNATURE, credential, at)
     age = at - presentation.presented_at
-    if age > window:
-        _reject(Reason.STALE_PRESENTATION, credential, at,
-                f"made {age} s ago; a live code is at most {window} s old")
-    if -age > PRESENTATION_FUTURE_SKEW:
-        _reject(Reason.STALE_PRESENTATION, credential, at,
-                f"dated {-age} s in the future: the phone's clock is wrong")
+    if age > window or -age > PRESENTATION_FUTURE_SKEW:
+        raise VerificationError(
+            Reason.STALE_PRESENTATION,
+            f"made {age} s ago; a live code is at most {window} s old" if age > 0 else
+            f"dated {-age} s in the future: the phone's clock is wrong",
+            kid=kid_text(credential.kid), exp=credential.exp, now=at,
+            presented_at=presentation.presented_at)
     return credential._replace(presented_at=presentation.presented_at)
 
 
