@@ -18,6 +18,8 @@ import pypdfium2
 import pytest
 from click.testing import CliRunner
 from conftest import DAY, NOW, TEST_PASSPHRASE
+from dbfixtures import in_ci
+from test_service import server  # noqa: F401 (a fixture: the app on a real HTTP port)
 
 from issuer.card import CARD_PURPOSE, CARD_TTL, CHECK_ID, Fonts, card_for, print_card, render_card
 from issuer.cli import main as issuer_cli
@@ -377,3 +379,57 @@ def test_staff_page_has_a_csp_and_no_external_assets(app):
     script.close()
     assert "sessionStorage" in body and "localStorage" not in body
     assert "document.cookie" not in body
+
+
+# The staff page in a real browser ------------------------------------------------------------
+
+def test_staff_page_prints_a_card_in_chromium(server, tokens, person, tmp_path):  # noqa: F811
+    """The button posts with the bearer token, opens the PDF from a blob: URL, and explains
+    401, 403 and 404; the token goes nowhere but the Authorization header."""
+    webcam = pytest.importorskip("webcam")  # its browser(): Chromium as the kiosk tests run it
+    if not Path(webcam.CHROMIUM).exists():
+        if in_ci():
+            pytest.fail(f"CI must run the browser tests: {webcam.CHROMIUM} is missing")
+        pytest.skip(f"{webcam.CHROMIUM} is not installed")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    sent: list[tuple[str, str | None]] = []
+    problems: list[str] = []
+    answers: list[tuple[int, str]] = []
+    phone = {"viewport": {"width": 390, "height": 760}}  # the page is used on phones too
+    with sync_playwright() as driver, \
+            webcam.browser(driver, None, tmp_path / "profile", **phone) as ctx:
+        page = ctx.new_page()
+        page.on("request", lambda r: sent.append((r.url, r.headers.get("authorization"))))
+        page.on("response", lambda r: answers.append((r.status, r.headers["content-type"]))
+                if r.url.endswith("/card") else None)
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.goto(f"{server}/staff")
+
+        def attempt(token: str, person_id: str) -> str:
+            page.evaluate("document.getElementById('status').dataset.kind = ''")
+            page.fill("#token", token)
+            page.fill("#person", person_id)
+            page.click("#print")
+            page.locator("#status[data-kind=error], #status[data-kind=done]").wait_for()
+            return page.inner_text("#status")
+
+        assert "(401)" in attempt("not-a-token", person)
+        page.screenshot(path=ARTIFACTS / "staff-401.png")
+        assert "(403)" in attempt(tokens["read"], person)
+        assert "No person" in attempt(tokens["write"], "p-nobody")
+        with page.expect_popup() as popup:
+            assert "Card ready" in attempt(tokens["write"], person)
+        assert popup.value.url.startswith("blob:")
+        page.screenshot(path=ARTIFACTS / "staff-printed.png")
+        assert page.get_attribute("#open", "href") == popup.value.url
+        assert re.fullmatch(r"card-[0-9a-f]{8}\.pdf", page.get_attribute("#save", "download"))
+        assert answers[-1] == (200, "application/pdf")
+        assert page.evaluate("sessionStorage.getItem('healthcode.staff.token')") \
+            == tokens["write"]
+        assert page.evaluate("document.cookie + localStorage.length") == "0"
+    problems = [p for p in problems if "status of 40" not in p]  # the refusals asked for
+    assert not problems, problems
+    for token in tokens.values():
+        assert all(token not in url for url, _ in sent)
+    card_posts = [auth for url, auth in sent if url.endswith(f"/api/people/{person}/card")]
+    assert f"Bearer {tokens['write']}" in card_posts

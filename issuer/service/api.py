@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 
-from apiflask import APIBlueprint, abort
+from apiflask import APIBlueprint, FileSchema, abort
 from flask import Response, current_app, url_for
 
 from verifier.claims import CTI_LENGTH
@@ -160,11 +160,14 @@ def audit(person_id):
 @api.post("/people/<person_id>/card")
 @api.auth_required(auth, roles=["write"])
 @api.input(CardIn, location="json")
-@api.doc(responses={200: "the printable card (application/pdf): an A4 page with cut marks",
-                    404: "no such person"})
+@api.output(FileSchema(), content_type="application/pdf",
+            description="the printable card: an A4 page with one A6 card and cut marks")
+@api.doc(responses={404: "no such person"})
 def print_card(person_id, json_data):
-    """Issue a static credential with purpose `card` and return it as a printable PDF, for
-    people without a smartphone (checkpoints check their ID against it)."""
+    """Print a card: a static code as a PDF, for people without a smartphone.
+
+    Issues a static credential (purpose `card`) from the current assessment; checkpoints
+    check the holder's ID against the name and id digits printed beside the code."""
     record, pdf = card.print_card(_service(), person_id, actor=_actor(),
                                   ttl=json_data["days"] * DAY)
     return Response(pdf, mimetype="application/pdf", headers={
