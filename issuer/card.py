@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from .issuance import IssuerService
 
 __all__ = ["CARD_PURPOSE", "CARD_TTL", "CHECK_ID", "Card", "Fonts", "card_for", "print_card",
-           "render_card"]
+           "reasons", "render_card"]
 
 #: Default lifetime of a printed card (a phone's live code lives a day).
 CARD_TTL = 14 * DAY
@@ -347,7 +347,6 @@ def _cut_marks(pdf: FPDF, x: float, y: float) -> None:
 
 
 def _offset(moment: datetime) -> str:
-    delta = moment.utcoffset()
-    minutes = int(delta.total_seconds()) // 60 if delta is not None else 0
-    sign = "-" if minutes < 0 else "+"
-    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    """``UTC+08:00`` for an aware datetime."""
+    offset = moment.strftime("%z")  # +0800
+    return f"UTC{offset[:3]}:{offset[3:5]}"

@@ -170,7 +170,10 @@ def print_command(home_dir: Path | None, person: str, out: Path, days: int) -> N
         _fail(exc)
     finally:
         service.close()
-    out.write_bytes(pdf)
+    try:
+        out.write_bytes(pdf)
+    except OSError as exc:
+        _fail(exc)
     click.echo(f"Wrote {out}: {record['colour']} {record['score']}, card {record['cti']}, "
                f"expires {iso(record['expires_at'])}")
 

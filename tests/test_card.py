@@ -263,6 +263,13 @@ def test_cli_refuses_cleanly(card_home, person, tmp_path, args, code, message):
     assert not out.exists()
 
 
+def test_cli_reports_an_unwritable_output(card_home, person, tmp_path):
+    out = tmp_path / "no-such-folder" / "card.pdf"
+    result = run_cli("print", person, "--out", str(out), "--home", str(card_home.root))
+    assert result.exit_code == 1
+    assert result.output.startswith("Error:") and "No such file or directory" in result.output
+
+
 # The API and the staff page ------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
