@@ -80,8 +80,11 @@ def run_service(home: Home, now: int, host: str = "127.0.0.1", port: int = 8080)
     _, secret = service.create_token("write", "make run demo", now)
     base = f"http://{host}:{port}"
     some = service.store.person_ids()[0]
+    enrolment = service.store.create_enrolment(some, actor="make run demo")
     print(f"""
 The issuer service is running on {base}  (Ctrl-C stops it)
+  a holder's phone  {base}/enrol/{enrolment}  (one-time link: open it in a browser)
+  staff: print card {base}/staff
   API docs          {base}/api/docs
   OpenAPI           {base}/api/openapi.json
   published policy  {base}/policy/{service.policy.id}

@@ -29,6 +29,12 @@ if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium fonts-dejavu-core
 fi
 
+# A CJK font, so that printed cards (issuer/card.py) show Chinese names, not question marks.
+if [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
+  echo "bootstrap: installing fonts-wqy-microhei"
+  apt_install fonts-wqy-microhei
+fi
+
 if [ ! -x .venv/bin/python ]; then
   if ! "$PYTHON" -m venv .venv 2>/dev/null; then
     rm -rf .venv

@@ -13,7 +13,7 @@ from issuer.service import create_app
 
 schemathesis = pytest.importorskip("schemathesis")
 ALLOWED_TYPES = ("application/json", "image/png", "image/svg+xml", "text/html", "text/plain",
-                 "application/toml")
+                 "application/toml", "application/pdf")
 
 
 @pytest.fixture(scope="module")

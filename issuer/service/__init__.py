@@ -22,6 +22,7 @@ from ..revocations import RevocationPublisher
 from .api import api
 from .holder import holder
 from .public import public
+from .staff import staff
 from .trust import trust
 
 DEFAULTS = {
@@ -69,6 +70,7 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     app.register_blueprint(public)
     app.register_blueprint(trust)
     app.register_blueprint(holder)
+    app.register_blueprint(staff)
     _register_errors(app)
     return app
 

@@ -21,7 +21,7 @@ from .schemas import (
     CardIn,
     CredentialIn,
     CredentialOut,
-    EnrolmentOut,
+    NewEnrolmentOut,
     ObservationIn,
     ObservationOut,
     PersonIn,
@@ -63,7 +63,7 @@ def _enrolment(person_id: str) -> dict:
 
 @api.post("/people/<person_id>/enrolment")
 @api.auth_required(auth, roles=["write"])
-@api.output(EnrolmentOut, status_code=201)
+@api.output(NewEnrolmentOut, status_code=201)
 def new_enrolment(person_id):
     """A new one-time enrolment link for a person (a lost letter, a new phone). Links sent
     before stay usable until they expire or are used."""

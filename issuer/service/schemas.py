@@ -31,6 +31,11 @@ class EnrolmentOut(Schema):
     qr_svg = String(metadata={"description": "the link as an SVG QR code, for a letter"})
 
 
+class NewEnrolmentOut(EnrolmentOut):
+    """A fresh link for an enrolled person (its own name in the OpenAPI document: apispec
+    warns when one schema class is both a response and a nested field)."""
+
+
 class PersonOut(Schema):
     id = String(metadata={"description": "pseudonymous person id"})
     organisation = String()
