@@ -12,11 +12,19 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from issuer.render import make_qr
 from issuer.signing import issue_credential, sign_raw
-from verifier import Alg, cnf_for, encode_presentation, presentation_message, verify
+from verifier import (
+    PRESENTATION_PREFIX,
+    Alg,
+    cnf_for,
+    encode_presentation,
+    presentation_message,
+    verify,
+)
 from verifier.base45 import b45decode
 from verifier.keys import verify_signature
 from verifier.labels import Confirmation, CoseKey
-from verifier.presentation import decode_presentation, decode_presentation_text, holder_key
+from verifier.presentation import decode_presentation, holder_key
+from verifier.verify import decode_text
 
 from . import report
 from .fixtures import COLOUR, SCORE, TTL, BenchIssuer, make_issuer
@@ -60,11 +68,11 @@ def _size_row(label: str, text: str) -> list[str]:
 def _live_stages(live: str, cnf: dict, total: float, settings: Settings) -> list[list[str]]:
     """Rows of where a live presentation's verify time goes: the presentation's own stages
     timed alone, and the rest (the credential inside, and glue) by difference."""
-    parsed = decode_presentation(decode_presentation_text(live))
+    parsed = decode_presentation(decode_text(live, PRESENTATION_PREFIX))
     phone = holder_key(cnf)
     stages = [
         ("prefix, Base45, COSE_Sign1, header and time", "`decode_presentation`",
-         lambda: decode_presentation(decode_presentation_text(live))),
+         lambda: decode_presentation(decode_text(live, PRESENTATION_PREFIX))),
         ("phone key from `cnf` (point decompression)", "`holder_key`", lambda: holder_key(cnf)),
         ("phone's ECDSA P-256 signature", "`verify_signature`",
          lambda: verify_signature(phone, Alg.ES256, parsed.message, parsed.signature)),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from issuer.home import PASSPHRASE_ENV, Home
@@ -56,3 +59,25 @@ def make_code(signing):
 
     return make
 
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[object]:
+    """A Playwright driver for the browser tests (Debian's Chromium, never a downloaded one).
+    Without Chromium or the playwright package they are skipped, except in CI: there they must
+    run."""
+    from dbfixtures import in_ci
+    from webcam import CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        if in_ci():
+            pytest.fail(f"CI must run the browser tests: {CHROMIUM} is missing")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if in_ci():
+            raise
+        pytest.skip("the playwright package is not installed")
+    with sync_playwright() as driver:
+        yield driver

@@ -18,7 +18,6 @@ import pypdfium2
 import pytest
 from click.testing import CliRunner
 from conftest import DAY, NOW, TEST_PASSPHRASE
-from dbfixtures import in_ci
 from test_service import server  # noqa: F401 (a fixture: the app on a real HTTP port)
 
 from issuer.card import CARD_PURPOSE, CARD_TTL, CHECK_ID, Fonts, card_for, print_card, render_card
@@ -390,21 +389,16 @@ def test_staff_page_has_a_csp_and_no_external_assets(app):
 
 # The staff page in a real browser ------------------------------------------------------------
 
-def test_staff_page_prints_a_card_in_chromium(server, tokens, person, tmp_path):  # noqa: F811
+def test_staff_page_prints_a_card_in_chromium(server, tokens, person, tmp_path,  # noqa: F811
+                                               playwright):
     """The button posts with the bearer token, opens the PDF from a blob: URL, and explains
     401, 403 and 404; the token goes nowhere but the Authorization header."""
-    webcam = pytest.importorskip("webcam")  # its browser(): Chromium as the kiosk tests run it
-    if not Path(webcam.CHROMIUM).exists():
-        if in_ci():
-            pytest.fail(f"CI must run the browser tests: {webcam.CHROMIUM} is missing")
-        pytest.skip(f"{webcam.CHROMIUM} is not installed")
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    import webcam  # its browser(): Chromium as the kiosk tests run it
     sent: list[tuple[str, str | None]] = []
     problems: list[str] = []
     answers: list[tuple[int, str]] = []
     phone = {"viewport": {"width": 390, "height": 760}}  # the page is used on phones too
-    with sync_playwright() as driver, \
-            webcam.browser(driver, None, tmp_path / "profile", **phone) as ctx:
+    with webcam.browser(playwright, None, tmp_path / "profile", **phone) as ctx:
         page = ctx.new_page()
         page.on("request", lambda r: sent.append((r.url, r.headers.get("authorization"))))
         page.on("response", lambda r: answers.append((r.status, r.headers["content-type"]))

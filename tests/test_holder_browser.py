@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 from conftest import TEST_PASSPHRASE
-from dbfixtures import in_ci
 from PIL import Image
 from werkzeug.serving import make_server
 
@@ -55,26 +54,6 @@ class Outbox:
 
     def send(self, phone: str, code: str) -> None:
         Outbox.sent.append((phone, code))
-
-
-def _sync_playwright():
-    if not Path(webcam.CHROMIUM).exists():
-        if in_ci():
-            pytest.fail(f"CI must run the browser tests: {webcam.CHROMIUM} is missing")
-        pytest.skip(f"{webcam.CHROMIUM} is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if in_ci():
-            raise
-        pytest.skip("the playwright package is not installed")
-    return sync_playwright
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[object]:
-    with _sync_playwright()() as driver:
-        yield driver
 
 
 def _serve(app) -> tuple[str, object, threading.Thread]:

@@ -21,7 +21,6 @@ import cbor2
 import pytest
 from conftest import NOW
 from cryptography.hazmat.primitives.asymmetric import ec
-from dbfixtures import in_ci
 
 from issuer.render import make_qr
 from verifier import (
@@ -135,17 +134,11 @@ def origin() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def phone(origin, tmp_path_factory) -> Iterator[tuple[object, list[str]]]:
+def phone(origin, playwright, tmp_path_factory) -> Iterator[tuple[object, list[str]]]:
     """The browser context (a phone: pixel ratio 2) and every URL it has asked for."""
-    if not Path(webcam.CHROMIUM).exists() and not in_ci():
-        pytest.skip(f"{webcam.CHROMIUM} is not installed (apt-get install chromium)")
-    if not in_ci():
-        pytest.importorskip("playwright.sync_api")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as driver, webcam.browser(
-            driver, None, tmp_path_factory.mktemp("phone"), device_scale_factor=PIXEL_RATIO,
-            viewport={"width": 400, "height": 800}) as context:
+    with webcam.browser(
+            playwright, None, tmp_path_factory.mktemp("phone"),
+            device_scale_factor=PIXEL_RATIO, viewport={"width": 400, "height": 800}) as context:
         asked: list[str] = []
         context.on("request", lambda request: asked.append(request.url))
         yield context, asked

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 from conftest import DAY, NOW
-from dbfixtures import in_ci
 from werkzeug.serving import make_server
 
 from verifier.base45 import b45decode, b45encode
@@ -26,26 +25,6 @@ from verifier.labels import CREDENTIAL_PREFIX
 
 webcam = pytest.importorskip("webcam")
 ARTIFACTS = Path(__file__).parent / "artifacts"
-
-
-def _playwright():
-    if not Path(webcam.CHROMIUM).exists():
-        if in_ci():
-            pytest.fail(f"CI must run the browser tests: {webcam.CHROMIUM} is missing")
-        pytest.skip(f"{webcam.CHROMIUM} is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if in_ci():
-            raise
-        pytest.skip("the playwright package is not installed")
-    return sync_playwright
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[object]:
-    with _playwright()() as driver:
-        yield driver
 
 
 @pytest.fixture(scope="module")

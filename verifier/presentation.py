@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import cbor2
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from .base45 import Base45Error, b45decode, b45encode
+from .base45 import b45encode
 from .cose import decode_sign1, encode_sign1, loads_strict, sig_structure
 from .errors import Reason, VerificationError
 from .labels import PRESENTATION_PREFIX, Alg, Claim, Confirmation, CoseKey, Header
@@ -42,20 +42,6 @@ class Presentation(NamedTuple):
     credential: bytes
     message: bytes
     signature: bytes
-
-
-def decode_presentation_text(text: str) -> bytes:
-    """Return the COSE bytes of a presentation's text (``HCP1:`` + Base45).
-
-    Raises :class:`VerificationError` (``malformed``).
-    """
-    if not text.startswith(PRESENTATION_PREFIX):
-        raise VerificationError(Reason.MALFORMED,
-                                f"not a presentation (no {PRESENTATION_PREFIX} prefix)")
-    try:
-        return b45decode(text[len(PRESENTATION_PREFIX):])
-    except Base45Error as exc:
-        raise VerificationError(Reason.MALFORMED, f"bad Base45: {exc}") from None
 
 
 def decode_presentation(data: bytes) -> Presentation:

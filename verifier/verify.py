@@ -25,7 +25,6 @@ from .presentation import (
     PRESENTATION_FUTURE_SKEW,
     PRESENTATION_WINDOW,
     decode_presentation,
-    decode_presentation_text,
     holder_key,
 )
 from .trust import TrustedKey, TrustList
@@ -75,21 +74,22 @@ def decode_unverified(text: str) -> Credential:
 
     Raises :class:`VerificationError` (``malformed``, ``invalid_claims``) if it cannot be read.
     """
-    sign1 = decode_sign1(_decode_text(text))
+    sign1 = decode_sign1(decode_text(text))
     alg, kid = decode_protected(sign1.protected)
     return parse_claims(sign1.payload, kid=kid, alg=_known_alg(alg, kid))
 
 
-def _decode_text(text: str) -> bytes:
+def decode_text(text: str, prefix: str = CREDENTIAL_PREFIX) -> bytes:
+    """Return the COSE bytes of a code's text: ``prefix`` then Base45, at most
+    :data:`MAX_TEXT_LENGTH` characters. Raises :class:`VerificationError` (``malformed``)."""
     if not isinstance(text, str):
         raise VerificationError(Reason.MALFORMED, "a code is text")
     if len(text) > MAX_TEXT_LENGTH:
         raise VerificationError(Reason.MALFORMED, f"longer than {MAX_TEXT_LENGTH} characters")
-    if not text.startswith(CREDENTIAL_PREFIX):
-        raise VerificationError(Reason.MALFORMED,
-                                f"not a health code (no {CREDENTIAL_PREFIX} prefix)")
+    if not text.startswith(prefix):
+        raise VerificationError(Reason.MALFORMED, f"not a health code (no {prefix} prefix)")
     try:
-        return b45decode(text[len(CREDENTIAL_PREFIX):])
+        return b45decode(text[len(prefix):])
     except Base45Error as exc:
         raise VerificationError(Reason.MALFORMED, f"bad Base45: {exc}") from None
 
@@ -129,7 +129,7 @@ def _verify(text: str, trust: TrustList, now: Now) -> Credential:
     at = now if type(now) is int else to_epoch(now)
     if at > trust.expires_at:
         trust.check_current(at)  # raises
-    return _verify_data(_decode_text(text), trust, at)
+    return _verify_data(decode_text(text), trust, at)
 
 
 def _verify_data(data: bytes, trust: TrustList, at: int, bound: bool = False) -> Credential:
@@ -178,9 +178,7 @@ def _verify_presentation(text: str, trust: TrustList, now: Now, window: int) -> 
     at = to_epoch(now)
     if at > trust.expires_at:
         trust.check_current(at)  # raises
-    if len(text) > MAX_TEXT_LENGTH:
-        raise VerificationError(Reason.MALFORMED, f"longer than {MAX_TEXT_LENGTH} characters")
-    presentation = decode_presentation(decode_presentation_text(text))
+    presentation = decode_presentation(decode_text(text, PRESENTATION_PREFIX))
     # The issuer's credential first: a forged or expired credential is the answer that
     # matters, whatever the phone signed around it.
     credential = _verify_data(presentation.credential, trust, at, bound=True)

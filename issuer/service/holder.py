@@ -252,13 +252,16 @@ def why(person_id: str, device_id: str | None):
     return render_template("holder/why.html", **holder_text.explanation(assessment))
 
 
+def _declare_page(person_id: str, **extra: Any) -> str:
+    return render_template("holder/declare.html",
+                           inputs=holder_text.declaration_inputs(_service().policy),
+                           current=_service().assess(person_id), **extra)
+
+
 @holder.get("/me/declare")
 @holder_page
 def declare(person_id: str, device_id: str | None):
-    return render_template("holder/declare.html",
-                           inputs=holder_text.declaration_inputs(_service().policy),
-                           done=request.args.get("done") == "1",
-                           current=_service().assess(person_id))
+    return _declare_page(person_id, done=request.args.get("done") == "1")
 
 
 def _declared() -> list[tuple[str, Any]]:
@@ -286,9 +289,7 @@ def declare_send(person_id: str, device_id: str | None):
     try:
         declared = _declared()
     except ObservationError as exc:
-        return render_template("holder/declare.html",
-                               inputs=holder_text.declaration_inputs(_service().policy),
-                               error=str(exc), current=_service().assess(person_id)), 422
+        return _declare_page(person_id, error=str(exc)), 422
     _service().declare(person_id, declared)
     return redirect(url_for("holder.declare", done=1))
 

@@ -33,14 +33,14 @@ from ..errors import (
 )
 from ..image import decode_image, load_image
 from ..labels import PRESENTATION_PREFIX
-from ..presentation import PRESENTATION_WINDOW, decode_presentation, decode_presentation_text
+from ..presentation import PRESENTATION_WINDOW, decode_presentation
 from ..revocation import FILE_GLOB, Revocations, file_name
 from ..revocation import check_successor as check_revocations
 from ..scan import health_codes
 from ..sync import read_state
 from ..timefmt import humanize, iso
 from ..trust import TrustList, check_successor, load_anchor
-from ..verify import MAX_TEXT_LENGTH, decode_unverified, verify
+from ..verify import MAX_TEXT_LENGTH, decode_text, decode_unverified, verify
 from .rules import Rule
 
 #: A code seen again within this many seconds of the last time it was seen is not announced.
@@ -378,9 +378,9 @@ class Checkpoint:
 def _identity(text: str) -> str:
     """What makes two scans "the same code": the credential inside a live presentation (its
     text changes every 15 s while the phone is held up), else the text itself."""
-    if text.startswith(PRESENTATION_PREFIX) and len(text) <= MAX_TEXT_LENGTH:
+    if text.startswith(PRESENTATION_PREFIX):
         try:
-            return decode_presentation(decode_presentation_text(text)).credential.hex()
+            return decode_presentation(decode_text(text, PRESENTATION_PREFIX)).credential.hex()
         except VerificationError:
             pass
     return text
