@@ -230,6 +230,12 @@ def test_sign_in_by_code_on_a_second_phone(phone, issuer, trust):
     wait_for_code(second, "green")
     credential = verify(presentation_in(keep(second, "holder-second-phone.png")), trust)
     assert credential.colour == "green"
+    # Every page reads at 360 px: nothing wider than the screen.
+    second.set_viewport_size({"width": 360, "height": 740})
+    for path in ("/me", "/me/why", "/me/declare", "/me/data"):
+        second.goto(f"{base}{path}")
+        assert second.evaluate("() => document.documentElement.scrollWidth") <= 360, path
+    keep(second, "holder-data-360.png")
     # The first phone is signed out: its session ended when the second was bound.
     first.goto(f"{base}/me")
     assert first.url.endswith("/signin")
