@@ -195,6 +195,9 @@
       : { facingMode: { ideal: 'environment' }, width: { ideal: 1280 }, height: { ideal: 720 } };
     try {
       if (stream) stream.getTracks().forEach((t) => t.stop());
+      // The camera's clock starts when it is asked for, not when the video starts playing
+      // (which a busy machine can delay by a good part of a second).
+      if (window.kiosk.startedAt === null) window.kiosk.startedAt = performance.now();
       stream = await navigator.mediaDevices.getUserMedia({ video: video_, audio: false });
     } catch (e) {
       sayCamera(CAMERA_ERRORS[e.name] || `The camera could not start (${e.name}). `
@@ -204,7 +207,6 @@
     sayCamera('');
     video.srcObject = stream;
     await video.play().catch(() => {});
-    if (window.kiosk.startedAt === null) window.kiosk.startedAt = performance.now();
     await listCameras();
     generation += 1;
     scan(generation);
