@@ -279,6 +279,8 @@ def test_the_kiosk_admits_the_live_phone_and_refuses_a_recording(phone, issuer, 
                                          '#verdict[data-state="invalid"], '
                                          '#verdict[data-state="deny"]', timeout=20_000)
             verdict = checkpoint.locator("#verdict")
+            if verdict.get_attribute("data-state") == "admit":
+                assert "LIVE CODE FROM ITS PHONE, MADE" in verdict.inner_text().upper()
             ARTIFACTS.mkdir(exist_ok=True)
             checkpoint.screenshot(path=str(ARTIFACTS / f"holder-kiosk-{clock_offset}s.png"))
             return verdict.get_attribute("data-state"), verdict.get_attribute("data-reason")

@@ -48,7 +48,10 @@
       $('verdict-line').textContent =
         `${v.colour.toUpperCase()} · score ${v.score}` + (v.state === 'deny' ? ` · ${v.message}` : '');
       updateTimeLeft();
-      $('verdict-static').hidden = !(v.static && v.state === 'admit');
+      const note = $('verdict-static');
+      note.hidden = v.state !== 'admit';
+      note.textContent = v.static ? 'Static code — check ID'
+        : `Live code from its phone, made ${v.presented_ago} s ago`;
     }
     window.kiosk.verdicts.push({ state: v.state, reason: v.reason || null, at: performance.now(),
                                  source, announce: !!v.announce });
