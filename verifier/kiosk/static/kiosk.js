@@ -50,6 +50,7 @@
       updateTimeLeft();
       const note = $('verdict-static');
       note.hidden = v.state !== 'admit';
+      note.classList.toggle('live', !v.static);
       note.textContent = v.static ? 'Static code — check ID'
         : `Live code from its phone, made ${v.presented_ago} s ago`;
     }
