@@ -148,6 +148,15 @@ def revoke_device_credentials(session: Session, device_id: str, now: int, reason
     return revoked
 
 
+def current_credential(session: Session, person_id: str, device_id: str, now: int
+                       ) -> CredentialRecord | None:
+    """The newest unrevoked, unexpired credential bound to the device, or None."""
+    return session.scalars(select(CredentialRecord).where(
+        CredentialRecord.person_id == person_id, CredentialRecord.device_id == device_id,
+        CredentialRecord.revoked_at.is_(None), CredentialRecord.exp >= now)
+        .order_by(CredentialRecord.iat.desc(), CredentialRecord.cti).limit(1)).first()
+
+
 def live_device(session: Session, person_id: str, device_id: str) -> Device | None:
     """The person's device ``device_id`` if it is still bound, else None."""
     device = session.get(Device, device_id)

@@ -213,26 +213,20 @@ class IssuerService:
         return {"cti": record["cti"], "text": text, "colour": assessment.colour.value,
                 "score": assessment.score, "issued_at": now, "expires_at": now + ttl}
 
-    def live_credential(self, person_id: str, device_id: str, now: int | None = None
-                        ) -> dict[str, Any] | None:
-        """The phone's current live credential: the newest one bound to it if it still
-        matches the assessment and has at least half its life left, else a new one. None
-        when the device is no longer bound to the person (replaced or unknown)."""
+    def live_credential(self, person_id: str, device: dict[str, Any],
+                        now: int | None = None) -> dict[str, Any]:
+        """The live credential of the person's bound phone ``device`` (from
+        :meth:`Store.device`): the phone's current one if it still matches the assessment and
+        has at least half its life left, else a new one (which supersedes it)."""
         now = _now(now)
-        device = self.store.device(person_id, device_id)
-        if device is None:
-            return None
         assessment = self.assess(person_id, now)
-        for row in self.store.credentials(person_id):
-            if row["device_id"] != device_id or row["revoked_at"] is not None:
-                continue
-            if (row["colour"] == assessment.colour.value and row["score"] == assessment.score
-                    and row["policy_digest"] == self.policy.digest.hex()
-                    and now < row["exp"] - (row["exp"] - row["iat"]) // 2):
-                return {"cti": row["cti"], "text": row["text"], "colour": row["colour"],
-                        "score": row["score"], "issued_at": row["iat"],
-                        "expires_at": row["exp"]}
-            break  # the newest one is stale: issue afresh
+        row = self.store.device_credential(person_id, device["id"], now)
+        if (row is not None and row["colour"] == assessment.colour.value
+                and row["score"] == assessment.score
+                and row["policy_digest"] == self.policy.digest.hex()
+                and now < row["exp"] - (row["exp"] - row["iat"]) // 2):
+            return {"cti": row["cti"], "text": row["text"], "colour": row["colour"],
+                    "score": row["score"], "issued_at": row["iat"], "expires_at": row["exp"]}
         return self.issue(person_id, actor="holder", ttl=LIVE_TTL, now=now, device=device,
                           purpose="live")
 

@@ -401,6 +401,14 @@ class Store:
                 "id": device.id, "public_key": device.public_key,
                 "created_at": device.created_at}
 
+    def device_credential(self, person_id: str, device_id: str, now: int | None = None
+                          ) -> dict[str, Any] | None:
+        """The phone's current live credential (the newest unrevoked, unexpired one bound to
+        it; issuing a newer one revokes the older), as :meth:`credential` gives it, or None."""
+        with self.reading() as session:
+            row = holders.current_credential(session, person_id, device_id, _now(now))
+            return None if row is None else credentials.as_dict(row)
+
     def devices(self, person_id: str) -> list[dict[str, Any]]:
         """The person's phones, newest first."""
         with self.reading() as session:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 from typing import Any
@@ -68,38 +69,40 @@ def _problem(status: int, problem: str, message: str) -> tuple[Response, int]:
     return jsonify({"problem": problem, "message": message}), status
 
 
-def _signed_in() -> tuple[str, str | None] | None:
-    """``(person id, device id or None)`` of this session, or None. A session whose phone was
-    replaced since is ended."""
+def _signed_in() -> tuple[str, dict[str, Any] | None] | None:
+    """``(person id, bound phone or None)`` of this session (the phone as
+    :meth:`Store.device` gives it), or None. A session whose phone was replaced since is
+    ended."""
     person_id, device_id = session.get("person"), session.get("device")
     if not isinstance(person_id, str):
         return None
-    if device_id is not None and _service().store.device(person_id, device_id) is None:
-        session.clear()
-        return None
-    return person_id, device_id
+    device = None
+    if device_id is not None:
+        device = _service().store.device(person_id, device_id)
+        if device is None:
+            session.clear()
+            return None
+    return person_id, device
 
 
-def holder_page(view):
-    """A page for signed-in holders: others are sent to sign in."""
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any):
-        who = _signed_in()
-        if who is None:
-            return redirect(url_for("holder.signin"))
-        return view(*who, *args, **kwargs)
-    return wrapper
+def _for_holders(signed_out: Callable[[], Any]):
+    """A view for signed-in holders, called with ``(person id, phone or None, ...)``;
+    others get ``signed_out()``."""
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any):
+            who = _signed_in()
+            if who is None:
+                return signed_out()
+            return view(*who, *args, **kwargs)
+        return wrapper
+    return decorate
 
 
-def holder_json(view):
-    """A JSON endpoint for signed-in holders: others get 401."""
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any):
-        who = _signed_in()
-        if who is None:
-            return _problem(401, "signed_out", "sign in again")
-        return view(*who, *args, **kwargs)
-    return wrapper
+#: A page: others are sent to sign in.
+holder_page = _for_holders(lambda: redirect(url_for("holder.signin")))
+#: A JSON endpoint: others get 401.
+holder_json = _for_holders(lambda: _problem(401, "signed_out", "sign in again"))
 
 
 def _start_session(person_id: str, device_id: str | None) -> None:
@@ -192,29 +195,25 @@ def signout():
 
 @holder.get("/me")
 @holder_page
-def code(person_id: str, device_id: str | None):
+def code(person_id: str, device: dict[str, Any] | None):
     """The code page: the script shows the live code and keeps working offline."""
-    return render_template("holder/code.html", bound=device_id is not None)
+    return render_template("holder/code.html", bound=device is not None)
 
 
 @holder.get("/me/credential.json")
 @holder_json
-def credential(person_id: str, device_id: str | None):
+def credential(person_id: str, device: dict[str, Any] | None):
     """The phone's current live credential (a new one when the colour or score changed)."""
-    if device_id is None:
+    if device is None:
         return _problem(409, "no_device", "this phone has no key yet")
-    record = _service().live_credential(person_id, device_id)
-    if record is None:
-        session.clear()
-        return _problem(401, "signed_out", "this phone was replaced by another")
-    device = _service().store.device(person_id, device_id)
+    record = _service().live_credential(person_id, device)
     return jsonify(holder_text.credential_view(record, _service().signer()[1].name,
                                                int(time.time()), device["public_key"]))
 
 
 @holder.post("/me/device")
 @holder_json
-def bind_device(person_id: str, device_id: str | None):
+def bind_device(person_id: str, device: dict[str, Any] | None):
     """Bind this phone (JSON ``{"jwk": public key}``) after a sign-in by code."""
     body = _json_body()
     if body is None:
@@ -247,7 +246,7 @@ def manifest():
 
 @holder.get("/me/why")
 @holder_page
-def why(person_id: str, device_id: str | None):
+def why(person_id: str, device: dict[str, Any] | None):
     assessment = _service().assess(person_id)
     return render_template("holder/why.html", **holder_text.explanation(assessment))
 
@@ -260,7 +259,7 @@ def _declare_page(person_id: str, **extra: Any) -> str:
 
 @holder.get("/me/declare")
 @holder_page
-def declare(person_id: str, device_id: str | None):
+def declare(person_id: str, device: dict[str, Any] | None):
     return _declare_page(person_id, done=request.args.get("done") == "1")
 
 
@@ -270,7 +269,7 @@ def _declared() -> list[tuple[str, Any]]:
 
 @holder.post("/me/declare/preview")
 @holder_json
-def declare_preview(person_id: str, device_id: str | None):
+def declare_preview(person_id: str, device: dict[str, Any] | None):
     """What the declaration in the form would do to the colour and score (nothing stored)."""
     try:
         declared = _declared()
@@ -285,7 +284,7 @@ def declare_preview(person_id: str, device_id: str | None):
 
 @holder.post("/me/declare")
 @holder_page
-def declare_send(person_id: str, device_id: str | None):
+def declare_send(person_id: str, device: dict[str, Any] | None):
     try:
         declared = _declared()
     except ObservationError as exc:
@@ -296,13 +295,13 @@ def declare_send(person_id: str, device_id: str | None):
 
 @holder.get("/me/data")
 @holder_page
-def my_data(person_id: str, device_id: str | None):
+def my_data(person_id: str, device: dict[str, Any] | None):
     return render_template("holder/data.html", data=_service().holder_data(person_id))
 
 
 @holder.get("/me/data.json")
 @holder_page
-def my_data_json(person_id: str, device_id: str | None):
+def my_data_json(person_id: str, device: dict[str, Any] | None):
     response = Response(json.dumps(_service().holder_data(person_id), indent=2,
                                    ensure_ascii=False), mimetype="application/json")
     response.headers["Content-Disposition"] = "attachment; filename=my-health-code-data.json"
