@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -116,20 +116,16 @@ def verify(text: str, trust: TrustList, now: Now = None,
     ``holder_proof_missing`` (a device-bound credential shown bare), ``bad_holder_signature``,
     ``stale_presentation``, ``revoked``; or :class:`TrustListError` if ``trust`` has expired.
     """
-    if isinstance(text, str) and text.startswith(PRESENTATION_PREFIX):
-        credential = _verify_presentation(text, trust, now, window)
-    else:
-        credential = _verify(text, trust, now)
-    if revocations is not None and revocations.is_revoked(credential.iss, credential.cti):
-        _reject(Reason.REVOKED, credential, to_epoch(now))
-    return credential
-
-
-def _verify(text: str, trust: TrustList, now: Now) -> Credential:
     at = now if type(now) is int else to_epoch(now)
     if at > trust.expires_at:
         trust.check_current(at)  # raises
-    return _verify_data(decode_text(text), trust, at)
+    if isinstance(text, str) and text.startswith(PRESENTATION_PREFIX):
+        credential = _verify_presentation(text, trust, at, window)
+    else:
+        credential = _verify_data(decode_text(text), trust, at)
+    if revocations is not None and revocations.is_revoked(credential.iss, credential.cti):
+        _reject(Reason.REVOKED, credential, at)
+    return credential
 
 
 def _verify_data(data: bytes, trust: TrustList, at: int, bound: bool = False) -> Credential:
@@ -174,10 +170,7 @@ def _verify_general(data: bytes, trust: TrustList, at: int, bound: bool = False
     return _accept(parse_claims(sign1.payload, kid=kid, alg=alg), key, at, bound)
 
 
-def _verify_presentation(text: str, trust: TrustList, now: Now, window: int) -> Credential:
-    at = to_epoch(now)
-    if at > trust.expires_at:
-        trust.check_current(at)  # raises
+def _verify_presentation(text: str, trust: TrustList, at: int, window: int) -> Credential:
     presentation = decode_presentation(decode_text(text, PRESENTATION_PREFIX))
     # The issuer's credential first: a forged or expired credential is the answer that
     # matters, whatever the phone signed around it.
@@ -194,12 +187,10 @@ def _verify_presentation(text: str, trust: TrustList, now: Now, window: int) -> 
         _reject(Reason.BAD_HOLDER_SIGNATURE, credential, at)
     age = at - presentation.presented_at
     if age > window or -age > PRESENTATION_FUTURE_SKEW:
-        raise VerificationError(
-            Reason.STALE_PRESENTATION,
-            f"made {age} s ago; a live code is at most {window} s old" if age > 0 else
-            f"dated {-age} s in the future: the phone's clock is wrong",
-            kid=kid_text(credential.kid), exp=credential.exp, now=at,
-            presented_at=presentation.presented_at)
+        _reject(Reason.STALE_PRESENTATION, credential, at,
+                f"made {age} s ago; a live code is at most {window} s old" if age > 0 else
+                f"dated {-age} s in the future: the phone's clock is wrong",
+                presented_at=presentation.presented_at)
     return credential._replace(presented_at=presentation.presented_at)
 
 
@@ -229,8 +220,10 @@ def _accept(cred: Credential, key: TrustedKey, now: int, bound: bool = False) ->
     return cred
 
 
-def _reject(reason: Reason, cred: Credential, now: int, detail: str | None = None) -> NoReturn:
-    raise VerificationError(reason, detail, kid=kid_text(cred.kid), exp=cred.exp, now=now)
+def _reject(reason: Reason, cred: Credential, now: int, detail: str | None = None,
+            **context: Any) -> NoReturn:
+    raise VerificationError(reason, detail, kid=kid_text(cred.kid), exp=cred.exp, now=now,
+                            **context)
 
 
 def is_valid(text: str, trust: TrustList, now: Now = None,

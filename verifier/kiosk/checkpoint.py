@@ -253,9 +253,7 @@ class Checkpoint:
             return self._valid(credential, fingerprint, now)
         assert first_error is not None
         error, text = first_error
-        detail = _when(error.reason, text, now) or (
-            error.detail if error.reason is Reason.STALE_PRESENTATION else None)
-        return self._invalid(error, fingerprint, detail)
+        return self._invalid(error, fingerprint, _when(error, text, now))
 
     def _valid(self, credential: Credential, fingerprint: str, now: int) -> dict[str, Any]:
         static = credential.static
@@ -271,7 +269,8 @@ class Checkpoint:
             "issuer_name": self.trust.trust.issuers.get(credential.iss, credential.iss)
             if self.trust.trust else credential.iss,
             "static": static, "message": "ADMIT" if refusal is None else refusal,
-            "presented_ago": None if static else now - (credential.presented_at or now),
+            "presented_ago": None if credential.presented_at is None
+            else now - credential.presented_at,
             "code": fingerprint}
         verdict["announce"] = self._announce(fingerprint, "admitted" if refusal is None
                                              else "denied")
@@ -386,9 +385,13 @@ def _identity(text: str) -> str:
     return text
 
 
-def _when(reason: Reason, text: str, now: int) -> str | None:
-    """For an expired or not-yet-valid code, when (from its unverified claims: the signature
-    was good, only the time was wrong)."""
+def _when(error: VerificationError, text: str, now: int) -> str | None:
+    """For a code refused for its time, when: an expired or not-yet-valid code's from its
+    unverified claims (the signature was good, only the time was wrong), a stale live code's
+    age as the verifier gave it."""
+    reason = error.reason
+    if reason is Reason.STALE_PRESENTATION:
+        return error.detail
     if reason not in (Reason.EXPIRED, Reason.NOT_YET_VALID):
         return None
     try:
