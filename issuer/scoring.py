@@ -218,7 +218,7 @@ class Policy:
         else:
             met, exact = True, Fraction(factor.points) * average / Fraction(factor.per or 1)
         points = self._points(exact)
-        fields = {"average": _show(average), "points": _signed(points),
+        fields = {"average": _show(average), "points": signed_points(points),
                   "at_least": _text(factor.at_least), "per": _text(factor.per)}
         text = (factor.text if met else factor.text_unmet).format_map(fields)
         return Contribution(factor.kind.value, _json_number(_floor(average)), points, factor.id,
@@ -233,7 +233,7 @@ class Policy:
     def _line(self, factor: str, value: Any, points: Fraction, rule: str, text: str,
               kind: ContributionKind) -> Contribution:
         shown = self._points(points)  # exact: every total here has at most `places` decimals
-        return Contribution(factor, value, shown, rule, f"{text}: {_signed(shown)}", kind)
+        return Contribution(factor, value, shown, rule, f"{text}: {signed_points(shown)}", kind)
 
     def _points(self, value: Fraction) -> Decimal:
         return self._round(value, self.places)
@@ -278,7 +278,8 @@ def _text(value: Decimal | None) -> str:
     return f"{_tidy(value):,}"
 
 
-def _signed(points: Decimal) -> str:
+def signed_points(points: Decimal) -> str:
+    """Points as the policy's sentences write them: ``+5``, ``-1.5``, ``0``."""
     return ("+" if points > 0 else "") + _text(points)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 from verifier.keys import b64url
@@ -20,7 +19,7 @@ from ..observations import (
     ObservationError,
     validate_observation,
 )
-from ..scoring import Assessment, ContributionKind, Method, Policy
+from ..scoring import Assessment, ContributionKind, Method, Policy, signed_points
 
 _PHONE = re.compile(r"\+?[0-9][0-9 \-]{4,19}")
 #: What a holder may declare themselves; test results come from laboratories and authorities.
@@ -54,12 +53,6 @@ def plausible_phone(phone: str) -> bool:
     return bool(_PHONE.fullmatch(phone))
 
 
-def signed(points: Decimal) -> str:
-    """Points with their sign, as the policy writes them (``+5``, ``−1.5``, ``0``)."""
-    text = f"{abs(points).normalize():f}"
-    return "0" if points == 0 else ("+" if points > 0 else "\u2212") + text
-
-
 def credential_view(record: Mapping[str, Any], issuer_name: str, now: int,
                     device_key: bytes) -> dict[str, Any]:
     """The live credential as the code page's script reads it. ``device_x`` (base64url x of
@@ -76,11 +69,10 @@ def explanation(assessment: Assessment) -> dict[str, Any]:
     rules = [c for c in assessment.contributions if c.kind is ContributionKind.RULE]
     rest = [c for c in assessment.contributions if c.kind is not ContributionKind.RULE]
     lines = [{"text": c.text, "points": None, "kind": c.kind.value} for c in rules]
-    lines += [{"text": c.text.rsplit(": ", 1)[0], "points": signed(c.points),
+    lines += [{"text": c.text.rsplit(": ", 1)[0], "points": signed_points(c.points),
                "value": str(c.points), "kind": c.kind.value} for c in rest]
-    total = sum((c.points for c in assessment.contributions), Decimal(0))
     return {"colour": assessment.colour.value, "score": assessment.score, "lines": lines,
-            "total": total, "policy_id": assessment.policy_id,
+            "policy_id": assessment.policy_id,
             "colour_rule": bool(rules)}
 
 
@@ -105,8 +97,8 @@ def _factor_effect(policy: Policy, kind: Kind) -> str:
         window = f"the average of your last {factor.window_days} days"
         if factor.method is Method.THRESHOLD:
             return (f"Counts in {window}: {factor.at_least:,} {unit} or more gives "
-                    f"{signed(factor.points)} points; less gives nothing.")
-        return (f"Counts in {window}: {signed(factor.points)} points for every "
+                    f"{signed_points(factor.points)} points; less gives nothing.")
+        return (f"Counts in {window}: {signed_points(factor.points)} points for every "
                 f"{factor.per:,} {unit} a day, in proportion.")
     return "Does not change your score under this policy."
 
