@@ -38,6 +38,10 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": True,
     "PERMANENT_SESSION_LIFETIME": timedelta(days=180),
+    # Set the cookie only when the session changes. Re-sent on every request, a slow response
+    # to a request made with the old cookie (the service worker fetching /me while the page
+    # binds the phone) overwrote the newer session, and the phone lost its binding.
+    "SESSION_REFRESH_EACH_REQUEST": False,
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session it is bound to
     "CODE_SENDER": None,  # "module:Class" with send(phone, code); default: the server log
 }

@@ -223,7 +223,8 @@ def bind_device(person_id: str, device: dict[str, Any] | None):
                                                   reason="phone bound after sign-in by code")
     except HolderError as exc:
         return _problem(400, exc.problem.value, str(exc))
-    _start_session(person_id, new_device)
+    # The person is signed in already: keep the session (and the page's CSRF token).
+    session["device"] = new_device
     return jsonify({"device": new_device})
 
 

@@ -90,7 +90,9 @@ async function refresh() {
   } catch (error) {
     const saved = await loadCredential();
     if (saved) current = saved;
-    setStatus(current ? "Offline: showing your last code" : "Offline, and no code saved yet",
+    const why = error instanceof TypeError ? "Offline" // fetch itself failed: no network
+      : `Your code could not be refreshed (${error.message})`;
+    setStatus(current ? `${why}: showing your last code` : `${why}, and no code saved yet`,
       true);
   }
   await show();
