@@ -44,7 +44,6 @@ class HolderProblem(StrEnum):
     BAD_DEVICE_KEY = "bad_device_key"
     WRONG_CODE = "wrong_code"
     TOO_MANY_CODES = "too_many_codes"
-    NO_SUCH_PHONE = "no_such_phone"
     SHARED_PHONE = "shared_phone"
 
 
@@ -175,9 +174,9 @@ def devices_of(session: Session, person_id: str) -> list[dict[str, Any]]:
 
 # Sign-in codes -------------------------------------------------------------------------------
 
-def code_hash(mac_key_hash: bytes, code: str) -> str:
+def code_hash(phone_mac: bytes, code: str) -> str:
     """A sign-in code's stored form: HMAC keyed by the phone's lookup MAC."""
-    return hmac.new(mac_key_hash, code.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(phone_mac, code.encode(), hashlib.sha256).hexdigest()
 
 
 def people_with_phone(session: Session, phone_mac: bytes) -> list[str]:
