@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from verifier.labels import Colour
+from verifier.timefmt import local
 
 from .keystore import DAY, MAX_CREDENTIAL_TTL
 from .render import QUIET_ZONE, make_qr
@@ -86,8 +87,7 @@ class Card:
 
     def local(self, epoch: int) -> str:
         """``epoch`` as ``2026-12-02 16:40 (UTC+08:00)`` in the policy's display offset."""
-        moment = datetime.fromtimestamp(epoch, self.utc_offset)
-        return f"{moment:%Y-%m-%d %H:%M} ({_offset(moment)})"
+        return local(epoch, self.utc_offset)
 
 
 @dataclass(frozen=True)
@@ -344,9 +344,3 @@ def _cut_marks(pdf: FPDF, x: float, y: float) -> None:
     pdf.set_line_width(0.1)
     pdf.rect(x, y, CARD_W, CARD_H)
     pdf.set_draw_color(0)
-
-
-def _offset(moment: datetime) -> str:
-    """``UTC+08:00`` for an aware datetime."""
-    offset = moment.strftime("%z")  # +0800
-    return f"UTC{offset[:3]}:{offset[3:5]}"

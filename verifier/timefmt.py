@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 _DURATION = re.compile(r"^\s*(\d{1,9})\s*([smhdw]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -38,6 +38,14 @@ def parse_duration(text: str) -> int:
 def iso(epoch: int) -> str:
     """Return ``epoch`` as an ISO 8601 UTC time with a ``Z``."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def local(epoch: int, zone: tzinfo) -> str:
+    """Return ``epoch`` as people read it in ``zone``, offset named:
+    ``2026-12-02 16:40 (UTC+08:00)``."""
+    moment = datetime.fromtimestamp(epoch, zone)
+    offset = moment.strftime("%z")  # +0800
+    return f"{moment:%Y-%m-%d %H:%M} (UTC{offset[:3]}:{offset[3:5]})"
 
 
 def humanize(seconds: int) -> str:

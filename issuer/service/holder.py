@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -27,6 +26,8 @@ from flask import (
     session,
     url_for,
 )
+
+from verifier.timefmt import local
 
 from ..codesender import SendError
 from ..db import NotFound
@@ -317,10 +318,5 @@ def _gone(exc: NotFound):
 
 @holder.app_template_filter("when")
 def _when(epoch: int | None) -> str:
-    """A time in the policy's zone, as people read it: ``29 Nov 2026, 14:03 (+08:00)``."""
-    if epoch is None:
-        return ""
-    zone = _service().policy.utc_offset
-    moment = datetime.fromtimestamp(int(epoch), zone)
-    return moment.strftime("%d %b %Y, %H:%M ") + f"({moment.strftime('%z')[:3]}:" \
-        f"{moment.strftime('%z')[3:]})"
+    """A time in the policy's zone, as the printed card shows it too."""
+    return "" if epoch is None else local(int(epoch), _service().policy.utc_offset)
