@@ -70,10 +70,12 @@ def rotate(home_dir: Path | None) -> None:
                f"{iso(kept['verify_until'])}. Trust list #{config.trust_list_seq} published.")
 
 
-@keys.command(epilog="""\b
+# A kid is base64url and may start with "-": an unknown "option" is taken as the KID.
+@keys.command(context_settings={"ignore_unknown_options": True}, epilog="""\b
 Examples:
-  healthcode-issuer keys retire 1a2b3c4d5e6f7a8b --compromised --reason "laptop stolen"
-  healthcode-issuer keys retire 1a2b3c4d5e6f7a8b      # stop signing now (not the current key)""")
+  healthcode-issuer keys retire 9peUMaMv --compromised --reason "laptop stolen"
+  healthcode-issuer keys retire 9peUMaMv      # stop signing now (not the current key)
+  healthcode-issuer keys retire -- -Xb2kQ7a   # a key id that starts with a dash""")
 @home_option
 @click.argument("kid")
 @click.option("--compromised", is_flag=True,

@@ -174,6 +174,13 @@ def test_keys_cli_rotate_retire_list(home):
     assert unknown.exit_code == 1 and "no key" in unknown.output
 
 
+@pytest.mark.parametrize("args", [["-Xb2kQ7a"], ["--", "-Xb2kQ7a"], ["--Xb2kQ7a"]])
+def test_keys_cli_takes_a_kid_that_starts_with_a_dash(home, args):
+    # Key ids are base64url: one in 32 starts with "-", and once made CI fail as an option.
+    out = CliRunner().invoke(issuer_cli, ["keys", "retire", "--home", str(home.root), *args])
+    assert out.exit_code == 1 and "no key" in out.output, out.output
+
+
 # Versions, rollback, anchor roll-over --------------------------------------------------------
 
 def test_an_older_or_equivocating_list_is_a_rollback(home):
