@@ -40,12 +40,12 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from issuer.db import Observation
-from issuer.home import PASSPHRASE_ENV, Home
-from issuer.issuance import IssuerService
-from issuer.keystore import init_home
-from issuer.service import create_app
-from issuer.signing import issue_credential
+from issuer.keys.home import PASSPHRASE_ENV, Home
+from issuer.keys.keystore import init_home
+from issuer.keys.signing import issue_credential
+from issuer.service.issuance import IssuerService
+from issuer.store.db import Observation
+from issuer.web import create_app
 
 from . import machine, report
 from .fixtures import BENCH_PASSPHRASE, bench_passphrase

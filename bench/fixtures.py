@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from issuer.home import PASSPHRASE_ENV, Home
-from issuer.keystore import init_home, load_signing_key
-from issuer.signing import PrivateKey, issue_credential
+from issuer.keys.home import PASSPHRASE_ENV, Home
+from issuer.keys.keystore import init_home, load_signing_key
+from issuer.keys.signing import PrivateKey, issue_credential
 from verifier import Alg, TrustedKey, TrustList, verify
 
 #: Passphrase for the temporary keys; they are deleted before any figure is taken.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFilter
 
-from issuer.render import QUIET_ZONE, make_qr
+from issuer.render.qr import QUIET_ZONE, make_qr
 
 JPEG_QUALITY = 80
 _BICUBIC = Image.Resampling.BICUBIC

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from issuer.render import make_qr
-from issuer.signing import issue_credential
+from issuer.keys.signing import issue_credential
+from issuer.render.qr import make_qr
 from verifier import CREDENTIAL_PREFIX
 from verifier.base45 import b45decode, b45encode
 from verifier.claims import CTI_LENGTH, encode_claims

@@ -24,9 +24,9 @@ from pathlib import Path
 import zxingcpp
 from PIL import Image
 
-from issuer.home import Home
-from issuer.keystore import init_home, load_signing_key
-from issuer.signing import issue_credential
+from issuer.keys.home import Home
+from issuer.keys.keystore import init_home, load_signing_key
+from issuer.keys.signing import issue_credential
 from verifier.image import load_image
 from verifier.kiosk import create_app
 from verifier.kiosk.checkpoint import decode_frame

@@ -18,10 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from issuer.home import Home
-from issuer.keystore import init_home, load_signing_key
-from issuer.render import make_qr
-from issuer.signing import issue_credential
+from issuer.keys.home import Home
+from issuer.keys.keystore import init_home, load_signing_key
+from issuer.keys.signing import issue_credential
+from issuer.render.qr import make_qr
 from verifier.kiosk import create_app
 
 from . import machine, report

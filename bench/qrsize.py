@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from issuer.render import make_qr
-from issuer.signing import issue_credential, sign_raw
+from issuer.keys.signing import issue_credential, sign_raw
+from issuer.render.qr import make_qr
 from verifier import (
     PRESENTATION_PREFIX,
     Alg,

@@ -28,12 +28,12 @@ from pathlib import Path
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
-from issuer.db import Observation
-from issuer.home import Home
-from issuer.issuance import IssuerService
-from issuer.keystore import init_home
-from issuer.reissue import DEFAULT_BATCH, open_run, run_batches
-from issuer.signing import issue_credential
+from issuer.keys.home import Home
+from issuer.keys.keystore import init_home
+from issuer.keys.signing import issue_credential
+from issuer.service.issuance import IssuerService
+from issuer.service.reissue import DEFAULT_BATCH, open_run, run_batches
+from issuer.store.db import Observation
 
 from . import report
 from .fixtures import bench_passphrase

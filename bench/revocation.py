@@ -16,7 +16,7 @@ import tracemalloc
 from collections.abc import Callable
 from itertools import cycle
 
-from issuer.signing import sign_cose
+from issuer.keys.signing import sign_cose
 from verifier import RevocationList, Revocations, verify
 from verifier.claims import CTI_LENGTH
 from verifier.cose import decode_sign1, loads_strict, sig_structure

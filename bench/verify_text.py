@@ -15,7 +15,7 @@ import cbor2
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from issuer.signing import sign_cose
+from issuer.keys.signing import sign_cose
 from verifier import CREDENTIAL_PREFIX, Alg, TrustList, fastpath, verify
 from verifier.base45 import b45decode, b45encode
 from verifier.cose import decode_sign1, sig_structure

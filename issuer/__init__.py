@@ -1,9 +1,9 @@
 """healthcode issuer: keys, signing, and (later) people, policy and the service."""
 
-from .home import Home, HomeError
-from .keystore import init_home, load_signing_key, publish_trust_list
-from .render import make_qr, write_code
-from .signing import issue_credential, sign_cose, sign_jws
+from .keys.home import Home, HomeError
+from .keys.keystore import init_home, load_signing_key, publish_trust_list
+from .keys.signing import issue_credential, sign_cose, sign_jws
+from .render.qr import make_qr, write_code
 
 __version__ = "0.1.0"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from issuer.home import PASSPHRASE_ENV, Home
-from issuer.keystore import init_home, load_signing_key
-from issuer.signing import issue_credential
+from issuer.keys.home import PASSPHRASE_ENV, Home
+from issuer.keys.keystore import init_home, load_signing_key
+from issuer.keys.signing import issue_credential
 from verifier import TrustList
 
 #: Database fixtures (db_url over SQLite and PostgreSQL, store, data_keys): tests/dbfixtures.py

@@ -19,10 +19,10 @@ import pytest
 import segno
 from PIL import Image, ImageChops, ImageFilter
 
-from issuer.home import PASSPHRASE_ENV, Home
-from issuer.keystore import init_home, load_signing_key
-from issuer.render import make_qr
-from issuer.signing import PrivateKey, issue_credential
+from issuer.keys.home import PASSPHRASE_ENV, Home
+from issuer.keys.keystore import init_home, load_signing_key
+from issuer.keys.signing import PrivateKey, issue_credential
+from issuer.render.qr import make_qr
 from verifier import CREDENTIAL_PREFIX, TrustList
 
 #: The fixed "current time" of these tests (November 2026), never the clock.

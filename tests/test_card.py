@@ -20,14 +20,22 @@ from click.testing import CliRunner
 from conftest import DAY, NOW, TEST_PASSPHRASE
 from test_service import server  # noqa: F401 (a fixture: the app on a real HTTP port)
 
-from issuer.card import CARD_PURPOSE, CARD_TTL, CHECK_ID, Fonts, card_for, print_card, render_card
-from issuer.cli import main as issuer_cli
-from issuer.db import NotFound
-from issuer.home import PASSPHRASE_ENV, Home
-from issuer.issuance import IssuerService
-from issuer.keystore import MAX_CREDENTIAL_TTL, init_home
-from issuer.service import create_app
-from issuer.service.staff import staff
+from issuer.cli.codes import main as issuer_cli
+from issuer.keys.home import PASSPHRASE_ENV, Home
+from issuer.keys.keystore import MAX_CREDENTIAL_TTL, init_home
+from issuer.render.card import (
+    CARD_PURPOSE,
+    CARD_TTL,
+    CHECK_ID,
+    Fonts,
+    card_for,
+    print_card,
+    render_card,
+)
+from issuer.service.issuance import IssuerService
+from issuer.store.db import NotFound
+from issuer.web import create_app
+from issuer.web.staff import staff
 from verifier import TrustList, decode_unverified, verify_image
 from verifier.kiosk import Checkpoint, Rule
 

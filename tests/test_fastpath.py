@@ -7,7 +7,7 @@ import pytest
 from conftest import DAY, NOW
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from issuer.signing import sign_cose
+from issuer.keys.signing import sign_cose
 from verifier import VerificationError, verify
 from verifier.base45 import b45decode, b45encode
 from verifier.fastpath import es256_der, read

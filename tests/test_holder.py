@@ -12,10 +12,10 @@ import pytest
 from conftest import DAY, TEST_PASSPHRASE
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from issuer.home import PASSPHRASE_ENV, Home
-from issuer.keystore import init_home
-from issuer.service import create_app
-from issuer.signing import sign_raw
+from issuer.keys.home import PASSPHRASE_ENV, Home
+from issuer.keys.keystore import init_home
+from issuer.keys.signing import sign_raw
+from issuer.web import create_app
 from verifier import (
     Reason,
     TrustList,

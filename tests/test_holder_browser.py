@@ -23,9 +23,9 @@ from conftest import TEST_PASSPHRASE
 from PIL import Image
 from werkzeug.serving import make_server
 
-from issuer.home import PASSPHRASE_ENV, Home
-from issuer.keystore import init_home
-from issuer.service import create_app
+from issuer.keys.home import PASSPHRASE_ENV, Home
+from issuer.keys.keystore import init_home
+from issuer.web import create_app
 from verifier import (
     PRESENTATION_PREFIX,
     Reason,

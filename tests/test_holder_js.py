@@ -22,7 +22,7 @@ import pytest
 from conftest import NOW
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from issuer.render import make_qr
+from issuer.render.qr import make_qr
 from verifier import (
     Reason,
     VerificationError,
@@ -37,7 +37,7 @@ from verifier.labels import CREDENTIAL_PREFIX, PRESENTATION_PREFIX
 from verifier.presentation import decode_presentation, presentation_protected
 
 webcam = pytest.importorskip("webcam")
-SERVICE = Path(__file__).parent.parent / "issuer" / "service"
+SERVICE = Path(__file__).parent.parent / "issuer" / "web"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PAGE = "/test/holder.html"
 #: A phone's screen: the QR code is drawn at this CSS size on a device pixel ratio of 2.

@@ -24,8 +24,8 @@ from imaging import (
 )
 from PIL import Image
 
-from issuer.render import write_code
-from issuer.signing import issue_credential
+from issuer.keys.signing import issue_credential
+from issuer.render.qr import write_code
 from verifier import (
     Backend,
     Colour,

@@ -33,9 +33,9 @@ from imaging import camera_frame, encode
 from PIL import Image
 from webcam import code_frame, empty_frame
 
-from issuer.home import PASSPHRASE_ENV, Home
-from issuer.keystore import init_home
-from issuer.render import render_image
+from issuer.keys.home import PASSPHRASE_ENV, Home
+from issuer.keys.keystore import init_home
+from issuer.render.qr import render_image
 from verifier import verify
 from verifier.base45 import Base45Error, b45decode, b45encode
 from verifier.cli import main as verifier_cli
@@ -727,7 +727,7 @@ def _phone_and_code(make_code, **claims):
 
 
 def _present(device, code: str, at: int) -> str:
-    from issuer.signing import sign_raw
+    from issuer.keys.signing import sign_raw
     from verifier import encode_presentation, presentation_message
     credential = b45decode(code[len(CREDENTIAL_PREFIX):])
     return encode_presentation(credential, at,

@@ -166,7 +166,7 @@ def test_no_camera_says_so_and_offers_the_upload(playwright, kiosk, tmp_path, ma
         message.wait_for(state="visible", timeout=15_000)
         assert "denied" in message.inner_text() or "No camera" in message.inner_text()
         code = tmp_path / "code.png"
-        from issuer.render import render_image
+        from issuer.render.qr import render_image
         code.write_bytes(render_image(make_code("green", 77, iat=NOW), "png"))
         page.set_input_files("#upload", str(code))
         wait_for(page, "admit")

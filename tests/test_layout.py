@@ -9,8 +9,8 @@ from conftest import DAY, NOW, TEST_PASSPHRASE
 
 import issuer
 import verifier
-from issuer.home import PASSPHRASE_ENV, Home, HomeError, write_atomic
-from issuer.keystore import init_home, load_signing_key
+from issuer.keys.home import PASSPHRASE_ENV, Home, HomeError, write_atomic
+from issuer.keys.keystore import init_home, load_signing_key
 
 ROOT = Path(__file__).resolve().parents[1]
 

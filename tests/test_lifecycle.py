@@ -21,10 +21,9 @@ from conftest import DAY, NOW, TEST_PASSPHRASE
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from werkzeug.serving import make_server
 
-from issuer.cli import main as issuer_cli
-from issuer.home import PASSPHRASE_ENV, Home
-from issuer.issuance import IssuerService
-from issuer.keystore import (
+from issuer.cli.codes import main as issuer_cli
+from issuer.keys.home import PASSPHRASE_ENV, Home
+from issuer.keys.keystore import (
     MAX_CREDENTIAL_TTL,
     add_issuer,
     export_issuer,
@@ -36,9 +35,10 @@ from issuer.keystore import (
     rotate_anchor,
     rotate_key,
 )
-from issuer.revocations import publish_revocations, revocation_path
-from issuer.service import create_app
-from issuer.signing import issue_credential
+from issuer.keys.signing import issue_credential
+from issuer.service.issuance import IssuerService
+from issuer.service.revocations import publish_revocations, revocation_path
+from issuer.web import create_app
 from verifier import Reason, TrustList, TrustListError, VerificationError, verify
 from verifier.cli import main as verifier_cli
 from verifier.keys import b64url, thumbprint
@@ -114,7 +114,7 @@ def test_a_rotated_out_key_signing_after_rotation_is_refused(home):
 
 
 def test_a_rotated_out_key_cannot_sign_a_newer_revocation_list(home):
-    from issuer.signing import sign_cose
+    from issuer.keys.signing import sign_cose
     from verifier.errors import RevocationListError
     from verifier.revocation import RevocationList, encode_payload
 
@@ -235,8 +235,8 @@ def _key_of(jwk):
 
 
 def test_a_list_naming_an_anchor_that_did_not_sign_it_is_refused(home):
-    from issuer.keystore import _read_private, trust_list_payload
-    from issuer.signing import sign_jws
+    from issuer.keys.keystore import _read_private, trust_list_payload
+    from issuer.keys.signing import sign_jws
     from verifier.trust import TRUST_LIST_TYPE
 
     config = load_config(home)

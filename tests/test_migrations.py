@@ -16,9 +16,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from issuer.db import DATABASE_URL_ENV, Base, database_url, make_engine
-from issuer.home import Home
-from issuer.migrations import SCRIPT_LOCATION, alembic_config, current, downgrade, upgrade
+from issuer.keys.home import Home
+from issuer.store.db import DATABASE_URL_ENV, Base, database_url, make_engine
+from issuer.store.migrations import SCRIPT_LOCATION, alembic_config, current, downgrade, upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -67,7 +67,7 @@ def test_upgrade_accepts_a_url(db_url):
 _UPGRADE_WHEN_TOLD = """
 import sys, time
 from pathlib import Path
-from issuer.migrations import upgrade
+from issuer.store.migrations import upgrade
 go = Path(sys.argv[2])
 while not go.exists():
     time.sleep(0.005)

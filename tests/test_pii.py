@@ -10,9 +10,9 @@ import pytest
 from conftest import TEST_PASSPHRASE
 from sqlalchemy import select, text, update
 
-from issuer.db import Person
-from issuer.home import PASSPHRASE_ENV, Home
-from issuer.pii import (
+from issuer.keys.home import PASSPHRASE_ENV, Home
+from issuer.store.db import Person
+from issuer.store.pii import (
     CIPHERTEXT_VERSION,
     NONCE_LENGTH,
     DataKeyError,
@@ -21,7 +21,7 @@ from issuer.pii import (
     load_data_keys,
     normalise_id_number,
 )
-from issuer.store import Store
+from issuer.store.repository import Store
 
 PEOPLE = [
     ("Zhang Wei", "330106199003071234", "+86 138 0571 2233", "West Lake Clinic"),

@@ -13,8 +13,8 @@ import pytest
 from conftest import DAY, NOW
 
 import issuer
-from issuer import policy as policy_module
-from issuer.policy import (
+from issuer.policy import document as policy_module
+from issuer.policy.document import (
     Contribution,
     ContributionKind,
     Kind,
@@ -29,7 +29,7 @@ from issuer.policy import (
 )
 from verifier.labels import Colour
 
-SHIPPED = Path(issuer.__file__).parent / "policies" / "hangzhou-2020.toml"
+SHIPPED = Path(issuer.__file__).parent / "policy" / "policies" / "hangzhou-2020.toml"
 # 2020-05-02T23:00:00Z, already 3 May in Hangzhou (UTC+8).
 MAY_2_2300Z = 1_588_460_400
 

@@ -8,7 +8,7 @@ import segno
 from conftest import DAY, NOW
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from issuer.signing import sign_cose, sign_raw
+from issuer.keys.signing import sign_cose, sign_raw
 from verifier import (
     PRESENTATION_WINDOW,
     Reason,

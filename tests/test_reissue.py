@@ -15,12 +15,12 @@ import pytest
 from conftest import TEST_PASSPHRASE
 from sqlalchemy import create_engine, func, select, text
 
-from issuer.audit import AUDIT_LOCK_KEY
-from issuer.db import AuditEntry, CredentialRecord, ReissueRun
-from issuer.home import PASSPHRASE_ENV, Home
-from issuer.issuance import IssuerService
-from issuer.keystore import init_home
-from issuer.reissue import open_run, run_batches
+from issuer.keys.home import PASSPHRASE_ENV, Home
+from issuer.keys.keystore import init_home
+from issuer.service.issuance import IssuerService
+from issuer.service.reissue import open_run, run_batches
+from issuer.store.audit import AUDIT_LOCK_KEY
+from issuer.store.db import AuditEntry, CredentialRecord, ReissueRun
 from verifier import TrustList, verify
 
 NOW = 1_790_000_000

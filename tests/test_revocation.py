@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from issuer.signing import sign_cose
+from issuer.keys.signing import sign_cose
 from verifier import Reason, RevocationList, Revocations
 from verifier.cose import decode_sign1, encode_protected, encode_sign1
 from verifier.errors import RevocationListError

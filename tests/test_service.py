@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from conftest import TEST_PASSPHRASE
 from werkzeug.serving import make_server
 
-from issuer.home import PASSPHRASE_ENV, Home
-from issuer.keystore import init_home
-from issuer.service import create_app
+from issuer.keys.home import PASSPHRASE_ENV, Home
+from issuer.keys.keystore import init_home
+from issuer.web import create_app
 from verifier.cli import main as verifier_cli
 
 PERSON = {"name": "Zhang San", "id_number": "330106199001011234", "phone": "+86 138 0000 0001",
@@ -208,6 +208,6 @@ def test_policy_is_published_with_its_digest(server):
     assert status == 200 and b"hangzhou-2020" in document
     import hashlib
 
-    from issuer.policy import load_policy
+    from issuer.policy.document import load_policy
     assert hashlib.sha256(document).digest()[:8] == load_policy("hangzhou-2020").digest
     assert call(server, "GET", "/policy/..%2Fetc")[0] == 404

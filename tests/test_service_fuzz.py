@@ -7,9 +7,9 @@ import pytest
 from conftest import TEST_PASSPHRASE
 from hypothesis import HealthCheck, given, settings
 
-from issuer.home import PASSPHRASE_ENV, Home
-from issuer.keystore import init_home
-from issuer.service import create_app
+from issuer.keys.home import PASSPHRASE_ENV, Home
+from issuer.keys.keystore import init_home
+from issuer.web import create_app
 
 schemathesis = pytest.importorskip("schemathesis")
 ALLOWED_TYPES = ("application/json", "image/png", "image/svg+xml", "text/html", "text/plain",

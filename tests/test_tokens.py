@@ -7,9 +7,9 @@ import pytest
 from conftest import NOW
 from sqlalchemy import select, text
 
-from issuer import tokens
-from issuer.db import AuditEntry, NotFound
-from issuer.tokens import InsufficientScope, InvalidScope, Token, expand_scopes
+from issuer.store import tokens
+from issuer.store.db import AuditEntry, NotFound
+from issuer.store.tokens import InsufficientScope, InvalidScope, Token, expand_scopes
 
 
 @pytest.mark.parametrize(("granted", "allowed"), [

@@ -7,7 +7,7 @@ from conftest import NOW
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from issuer.signing import sign_jws
+from issuer.keys.signing import sign_jws
 from verifier import Reason, TrustList, TrustListError, load_anchor
 from verifier.jws import decode_jws, encode_jws
 from verifier.keys import b64url, key_to_jwk, thumbprint
@@ -133,8 +133,8 @@ def test_garbage_is_malformed(data, pin):
     (lambda d: d.update(issuers="HZ"), "issuers not a list"),
 ])
 def test_signed_but_invalid_content_is_malformed(home, signed, pin, mutate, why):
-    from issuer.home import PASSPHRASE_ENV
-    from issuer.keystore import _read_private
+    from issuer.keys.home import PASSPHRASE_ENV
+    from issuer.keys.keystore import _read_private
 
     mp = pytest.MonkeyPatch()
     mp.setenv(PASSPHRASE_ENV, "correct horse battery staple")

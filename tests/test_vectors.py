@@ -6,7 +6,7 @@ import cbor2
 import pytest
 from vectorlib import load, private_key, trust_from
 
-from issuer.signing import sign_raw
+from issuer.keys.signing import sign_raw
 from verifier import VerificationError, decode_unverified, verify
 from verifier.base45 import b45decode, b45encode
 from verifier.claims import Credential, encode_claims

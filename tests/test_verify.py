@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from conftest import DAY, NOW
 
-from issuer.signing import issue_credential
+from issuer.keys.signing import issue_credential
 from verifier import (
     CLOCK_SKEW,
     Colour,
@@ -149,7 +149,7 @@ def test_issuer_refuses_to_sign_what_verifiers_reject(signing):
 @pytest.mark.parametrize("iss", ["HZ", "CN-ZJ-HZ"])
 def test_static_credential_fits_qr_version_8_at_ecc_m(make_code, iss):
     """With a policy digest and an issuer id of up to 8 characters (docs/FORMAT.md budget)."""
-    from issuer.render import make_qr
+    from issuer.render.qr import make_qr
 
     text = make_code(policy=bytes(8), iss=iss, score=100)
     qr = make_qr(text)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter
 
-from issuer.render import make_qr
+from issuer.render.qr import make_qr
 
 CHROMIUM = "/usr/bin/chromium"
 SIZE = (640, 480)

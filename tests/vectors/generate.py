@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from issuer.signing import sign_raw  # noqa: E402
+from issuer.keys.signing import sign_raw  # noqa: E402
 from verifier.base45 import b45encode  # noqa: E402
 from verifier.claims import encode_claims  # noqa: E402
 from verifier.cose import encode_protected, encode_sign1, sig_structure  # noqa: E402

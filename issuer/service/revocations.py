@@ -16,10 +16,10 @@ from verifier.errors import RevocationListError, TrustListError
 from verifier.revocation import RevocationList, encode_payload, file_name
 from verifier.trust import TrustList
 
-from .home import Home, write_atomic
-from .keystore import DAY, IssuerConfig
-from .signing import PrivateKey, sign_cose
-from .store import Store
+from ..keys.home import Home, write_atomic
+from ..keys.keystore import DAY, IssuerConfig
+from ..keys.signing import PrivateKey, sign_cose
+from ..store.repository import Store
 
 #: How long a revocation list is valid: a verifier that has not synced for longer warns.
 REVOCATION_LIST_VALIDITY = 2 * DAY

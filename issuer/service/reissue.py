@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 from verifier import decode_unverified
 from verifier.timefmt import iso
 
-from . import audit
-from .db import AuditEntry, CredentialRecord, Person, ReissueRun
+from ..keys.signing import issue_credential
+from ..store import audit
+from ..store.db import AuditEntry, CredentialRecord, Person, ReissueRun
 from .issuance import DEFAULT_TTL, IssuerService
-from .signing import issue_credential
 
 DEFAULT_BATCH = 200
 ACTION_COLOUR_CHANGE = "colour.change"

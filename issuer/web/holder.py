@@ -29,11 +29,11 @@ from flask import (
 
 from verifier.timefmt import local
 
-from ..codesender import SendError
-from ..db import NotFound
-from ..holders import HolderError, HolderProblem
-from ..observations import ObservationError
+from ..policy.observations import ObservationError
+from ..store.db import NotFound
+from ..store.holders import HolderError, HolderProblem
 from . import holder_text
+from .codesender import SendError
 
 holder = APIBlueprint("holder", __name__, enable_openapi=False)
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from verifier.labels import Colour
 
+from ..keys.home import Home
 from . import audit, credentials, holders, tokens
 from .db import (
     ApiToken,
@@ -35,7 +36,6 @@ from .db import (
     read_only,
 )
 from .holders import HolderError, HolderProblem
-from .home import Home
 from .migrations import upgrade
 from .people import backfill_phone_macs, enrol, organisation_id, person_fields
 from .pii import DataKeyError, DataKeys, load_data_keys

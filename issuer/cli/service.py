@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from .cli import home_option, main
-from .home import Home, HomeError
-from .issuance import DEFAULT_TTL, IssuerService
-from .reissue import DEFAULT_BATCH, open_run, run_batches
+from ..keys.home import Home, HomeError
+from ..service.issuance import DEFAULT_TTL, IssuerService
+from ..service.reissue import DEFAULT_BATCH, open_run, run_batches
+from .codes import home_option, main
 
 DEFAULT_PORT = 8080
 
@@ -34,7 +34,7 @@ def serve(home_dir: Path | None, host: str, port: int, threads: int) -> None:
     """Run the issuer service with the waitress production WSGI server."""
     import waitress
 
-    from .service import create_app
+    from ..web import create_app
 
     home = Home.resolve(home_dir)
     app = create_app({"HOME": str(home.root)} | _env_config())

@@ -27,14 +27,14 @@ from typing import TYPE_CHECKING, Any
 from verifier.labels import Colour
 from verifier.timefmt import local
 
-from .keystore import DAY, MAX_CREDENTIAL_TTL
-from .render import QUIET_ZONE, make_qr
-from .scoring import Assessment, ContributionKind
+from ..keys.keystore import DAY, MAX_CREDENTIAL_TTL
+from ..policy.scoring import Assessment, ContributionKind
+from .qr import QUIET_ZONE, make_qr
 
 if TYPE_CHECKING:
     from fpdf import FPDF
 
-    from .issuance import IssuerService
+    from ..service.issuance import IssuerService
 
 __all__ = ["CARD_PURPOSE", "CARD_TTL", "CHECK_ID", "Card", "Fonts", "card_for", "print_card",
            "reasons", "render_card"]

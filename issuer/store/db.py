@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from .home import Home
+from ..keys.home import Home
 
 DATABASE_URL_ENV = "HEALTHCODE_DATABASE_URL"
 #: Execution option: a read-only SQLite transaction (``BEGIN DEFERRED``, never blocks writers).

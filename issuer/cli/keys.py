@@ -11,10 +11,8 @@ import click
 
 from verifier.timefmt import iso
 
-from .cli import _fail, home_option, main
-from .cli_service import _open
-from .home import Home, HomeError
-from .keystore import (
+from ..keys.home import Home, HomeError
+from ..keys.keystore import (
     add_issuer,
     export_issuer,
     load_config,
@@ -22,7 +20,9 @@ from .keystore import (
     rotate_anchor,
     rotate_key,
 )
-from .revocations import publish_revocations, revocation_path
+from ..service.revocations import publish_revocations, revocation_path
+from .codes import _fail, home_option, main
+from .service import _open
 
 
 @main.group()
@@ -148,7 +148,7 @@ Examples:
 def revoke(home_dir: Path | None, cti: str | None, person_id: str | None, reason: str,
            actor: str) -> None:
     """Revoke credential CTI (hex), or all of a person's, and publish the revocation list."""
-    from .db import NotFound
+    from ..store.db import NotFound
 
     if (cti is None) == (person_id is None):
         raise click.UsageError("give a CTI or --person, not both")

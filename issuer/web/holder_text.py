@@ -10,7 +10,7 @@ from typing import Any
 
 from verifier.keys import b64url
 
-from ..observations import (
+from ..policy.observations import (
     MAX_ALCOHOL_ML,
     MAX_CIGARETTES,
     MAX_SLEEP_HOURS,
@@ -19,7 +19,7 @@ from ..observations import (
     ObservationError,
     validate_observation,
 )
-from ..scoring import Assessment, ContributionKind, Method, Policy, signed_points
+from ..policy.scoring import Assessment, ContributionKind, Method, Policy, signed_points
 
 _PHONE = re.compile(r"\+?[0-9][0-9 \-]{4,19}")
 #: What a holder may declare themselves; test results come from laboratories and authorities.

@@ -17,11 +17,11 @@ from pathlib import Path
 from verifier import TrustList, TrustListError, verify_image
 from verifier.timefmt import iso
 
-from .home import Home
-from .keystore import TRUST_LIST_REFRESH, init_home, load_config, load_signing_key
-from .keystore import publish_trust_list as publish
-from .render import write_code
-from .signing import issue_credential
+from ..keys.home import Home
+from ..keys.keystore import TRUST_LIST_REFRESH, init_home, load_config, load_signing_key
+from ..keys.keystore import publish_trust_list as publish
+from ..keys.signing import issue_credential
+from ..render.qr import write_code
 
 DEMO_TTL = 24 * 3600
 
@@ -69,8 +69,8 @@ def run_service(home: Home, now: int, host: str = "127.0.0.1", port: int = 8080)
     """Seed the demo people (first run only), make a demo token, and serve until Ctrl-C."""
     import waitress
 
+    from ..web import create_app
     from .seed import seed
-    from .service import create_app
 
     app = create_app({"HOME": str(home.root)})
     service = app.extensions["healthcode"]

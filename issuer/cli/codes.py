@@ -18,10 +18,9 @@ from verifier.cli import InstantType
 from verifier.labels import Alg, Colour
 from verifier.timefmt import iso, parse_duration
 
-from . import __version__
-from .card import CARD_TTL, print_card
-from .home import Home, HomeError
-from .keystore import (
+from .. import __version__
+from ..keys.home import Home, HomeError
+from ..keys.keystore import (
     DEFAULT_ISSUER,
     DEFAULT_ISSUER_NAME,
     ISS_QR_BUDGET,
@@ -29,9 +28,10 @@ from .keystore import (
     init_home,
     load_signing_key,
 )
-from .keystore import publish_trust_list as publish
-from .render import FORMATS, write_code
-from .signing import issue_credential
+from ..keys.keystore import publish_trust_list as publish
+from ..keys.signing import issue_credential
+from ..render.card import CARD_TTL, print_card
+from ..render.qr import FORMATS, write_code
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 DEFAULT_TTL = "24h"
@@ -158,7 +158,7 @@ def print_command(home_dir: Path | None, person: str, out: Path, days: int) -> N
 
     Exits 1 when the home has no keys or PERSON is unknown (nothing is signed then).
     """
-    from .issuance import IssuerService, NotFound
+    from ..service.issuance import IssuerService, NotFound
 
     try:
         service = IssuerService.open(home=Home.resolve(home_dir))
@@ -180,4 +180,4 @@ def print_command(home_dir: Path | None, person: str, out: Path, days: int) -> N
 
 # The service commands (serve, token, audit, reissue) and the trust lifecycle commands (keys,
 # revoke) live in modules of their own; importing them registers them on ``main``.
-from . import cli_keys, cli_service  # noqa: E402, F401
+from . import keys, service  # noqa: E402, F401

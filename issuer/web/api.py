@@ -10,10 +10,10 @@ from flask import Response, current_app, url_for
 
 from verifier.claims import CTI_LENGTH
 
-from .. import card
-from ..holders import ENROLMENT_TTL
-from ..keystore import DAY
-from ..render import IMAGE_TYPES, link_svg, render_image
+from ..keys.keystore import DAY
+from ..render import card
+from ..render.qr import IMAGE_TYPES, link_svg, render_image
+from ..store.holders import ENROLMENT_TTL
 from .auth import auth
 from .schemas import (
     AssessmentOut,

@@ -29,8 +29,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from ..keys.home import Home, write_atomic
 from .db import StoreError
-from .home import Home, write_atomic
 
 CIPHERTEXT_VERSION = 1
 NONCE_LENGTH = 12

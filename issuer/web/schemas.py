@@ -7,9 +7,9 @@ from apiflask import Schema
 from apiflask.fields import Boolean, DateTime, Dict, Integer, List, Nested, Raw, String
 from apiflask.validators import Length, OneOf, Range, Regexp
 
-from ..card import CARD_TTL
-from ..keystore import DAY, MAX_CREDENTIAL_TTL
-from ..policy import Kind
+from ..keys.keystore import DAY, MAX_CREDENTIAL_TTL
+from ..policy.document import Kind
+from ..render.card import CARD_TTL
 
 _ID_NUMBER = Regexp(r"^[0-9A-Za-z][0-9A-Za-z \-]{3,39}$",
                     error="4 to 40 letters, digits, spaces or dashes")

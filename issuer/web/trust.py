@@ -14,7 +14,7 @@ import time
 from apiflask import APIBlueprint
 from flask import Response, current_app, request
 
-from ..keystore import TRUST_LIST_REFRESH, load_config, publish_trust_list
+from ..keys.keystore import TRUST_LIST_REFRESH, load_config, publish_trust_list
 
 trust = APIBlueprint("trust", __name__, url_prefix="/trust", tag="trust")
 

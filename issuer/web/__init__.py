@@ -15,11 +15,11 @@ from apiflask import APIFlask
 from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from ..codesender import load_sender
-from ..issuance import Conflict, IssuerService, NotFound
-from ..policy import ObservationError
-from ..revocations import RevocationPublisher
+from ..policy.document import ObservationError
+from ..service.issuance import Conflict, IssuerService, NotFound
+from ..service.revocations import RevocationPublisher
 from .api import api
+from .codesender import load_sender
 from .holder import holder
 from .public import public
 from .staff import staff

@@ -17,15 +17,15 @@ from typing import Any
 from verifier import cnf_for, decode_unverified
 from verifier.timefmt import iso
 
-from .db import Conflict, NotFound
-from .holders import load_device_key
-from .home import Home
-from .keystore import MAX_CREDENTIAL_TTL, IssuerConfig, load_signing_key
-from .observations import Observation
-from .policy import load_policy
-from .scoring import Assessment, Policy
-from .signing import PrivateKey, issue_credential
-from .store import Store
+from ..keys.home import Home
+from ..keys.keystore import MAX_CREDENTIAL_TTL, IssuerConfig, load_signing_key
+from ..keys.signing import PrivateKey, issue_credential
+from ..policy.document import load_policy
+from ..policy.observations import Observation
+from ..policy.scoring import Assessment, Policy
+from ..store.db import Conflict, NotFound
+from ..store.holders import load_device_key
+from ..store.repository import Store
 
 __all__ = ["Conflict", "IssuerService", "NotFound", "colour_change_entry"]
 

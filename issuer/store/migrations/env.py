@@ -6,8 +6,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import text
 
-from issuer.db import Base, make_engine
-from issuer.migrations import MIGRATION_LOCK_KEY
+from issuer.store.db import Base, make_engine
+from issuer.store.migrations import MIGRATION_LOCK_KEY
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,0 +1,1 @@
+"""``make run``: the demo (``python -m issuer.demo``) and its synthetic people."""

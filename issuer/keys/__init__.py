@@ -1,0 +1,1 @@
+"""Key material: the home folder, the keystore (anchor, signing keys, trust list), signing."""

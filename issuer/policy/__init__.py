@@ -1,0 +1,1 @@
+"""The scoring policy: observations, the published policy documents and the scoring."""

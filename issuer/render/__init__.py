@@ -1,0 +1,1 @@
+"""Rendering: QR symbols and printable cards."""

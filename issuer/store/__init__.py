@@ -1,0 +1,1 @@
+"""The database: models, migrations, the repository and the records it keeps."""
