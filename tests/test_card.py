@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from conftest import DAY, NOW, TEST_PASSPHRASE
 from test_service import server  # noqa: F401 (a fixture: the app on a real HTTP port)
 
-from issuer.cli.codes import main as issuer_cli
+from issuer.cli import main as issuer_cli
 from issuer.keys.home import PASSPHRASE_ENV, Home
 from issuer.keys.keystore import MAX_CREDENTIAL_TTL, init_home
 from issuer.render.card import (

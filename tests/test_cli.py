@@ -15,7 +15,7 @@ from conftest import DAY, TEST_PASSPHRASE
 from cryptography.hazmat.primitives.asymmetric import ec
 from test_presentation import present
 
-from issuer.cli.codes import main as issuer_cli
+from issuer.cli import main as issuer_cli
 from issuer.keys.home import PASSPHRASE_ENV, Home
 from issuer.keys.keystore import load_signing_key
 from issuer.keys.signing import issue_credential

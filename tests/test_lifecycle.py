@@ -21,7 +21,7 @@ from conftest import DAY, NOW, TEST_PASSPHRASE
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from werkzeug.serving import make_server
 
-from issuer.cli.codes import main as issuer_cli
+from issuer.cli import main as issuer_cli
 from issuer.keys.home import PASSPHRASE_ENV, Home
 from issuer.keys.keystore import (
     MAX_CREDENTIAL_TTL,

@@ -1,24 +1,18 @@
-"""``healthcode-issuer``: set up keys and sign health codes.
-
-Exit codes: 0 done; 1 the home folder is missing, incomplete or would be overwritten;
-2 usage error.
-"""
+"""``healthcode-issuer`` commands that set up keys and sign codes: init, issue, trust-list,
+print (a card)."""
 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 
 from verifier.cli import InstantType
 from verifier.labels import Alg, Colour
-from verifier.timefmt import iso, parse_duration
+from verifier.timefmt import iso
 
-from .. import __version__
 from ..keys.home import Home, HomeError
 from ..keys.keystore import (
     DEFAULT_ISSUER,
@@ -32,36 +26,13 @@ from ..keys.keystore import publish_trust_list as publish
 from ..keys.signing import issue_credential
 from ..render.card import CARD_TTL, print_card
 from ..render.qr import FORMATS, write_code
+from ..store.db import NotFound
+from .common import DurationType, fail, home_option, open_service
 
-CONTEXT = {"help_option_names": ["-h", "--help"]}
 DEFAULT_TTL = "24h"
-home_option = click.option(
-    "--home", "home_dir", type=click.Path(file_okay=False, path_type=Path),
-    help="Home folder (keys in HOME/keys) [default: $HEALTHCODE_HOME or the current folder].")
 
 
-class DurationType(click.ParamType):
-    name = "DURATION"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> int:
-        try:
-            return value if isinstance(value, int) else parse_duration(str(value))
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-def _fail(exc: Exception) -> None:
-    click.echo(f"Error: {exc}", err=True)
-    sys.exit(1)
-
-
-@click.group(context_settings=CONTEXT)
-@click.version_option(__version__, prog_name="healthcode-issuer")
-def main() -> None:
-    """Issue signed, expiring health codes that any healthcode verifier checks offline."""
-
-
-@main.command(epilog="Example: healthcode-issuer init --home ./demo --issuer HZ")
+@click.command(epilog="Example: healthcode-issuer init --home ./demo --issuer HZ")
 @home_option
 @click.option("--issuer", "iss", default=DEFAULT_ISSUER, show_default=True,
               help="Issuer id written into every code (keep it short: it costs QR space).")
@@ -78,13 +49,13 @@ def init(home_dir: Path | None, iss: str, name: str, alg: str) -> None:
     try:
         config = init_home(home, iss=iss, name=name, alg=Alg.from_jose(alg))
     except HomeError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"Initialised issuer {config.iss!r} in {home.keys}")
     click.echo(f"  signing key {config.current} ({alg}), trust list {home.trust_list}")
     click.echo(f"  verifiers pin the trust anchor {home.anchor_public}")
 
 
-@main.command(epilog="""\b
+@click.command(epilog="""\b
 Examples:
   healthcode-issuer issue --colour green --score 87 --out code.png
   healthcode-issuer issue --colour red --score 20 --ttl 1h \\
@@ -113,7 +84,7 @@ def issue(home_dir: Path | None, colour: str, score: int, ttl: int, at: int | No
     try:
         key, config, record = load_signing_key(home)
     except HomeError as exc:
-        _fail(exc)
+        fail(exc)
     if not record["nbf"] <= iat <= record["exp"]:
         click.echo(f"Warning: {iso(iat)} is outside the signing key's validity "
                    f"({iso(record['nbf'])} to {iso(record['exp'])}); verifiers will refuse "
@@ -132,7 +103,7 @@ def issue(home_dir: Path | None, colour: str, score: int, ttl: int, at: int | No
                    f"{summary['modules']} modules, {len(text)} characters)")
 
 
-@main.command("trust-list", epilog="Example: healthcode-issuer trust-list --home ./demo")
+@click.command("trust-list", epilog="Example: healthcode-issuer trust-list --home ./demo")
 @home_option
 def trust_list(home_dir: Path | None) -> None:
     """Re-sign the trust list (new sequence number, fresh expiry)."""
@@ -140,11 +111,11 @@ def trust_list(home_dir: Path | None) -> None:
     try:
         config = publish(home)
     except HomeError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"Signed trust list #{config.trust_list_seq}: {home.trust_list}")
 
 
-@main.command("print", epilog="Example: healthcode-issuer print p-3f9c2a --out card.pdf "
+@click.command("print", epilog="Example: healthcode-issuer print p-3f9c2a --out card.pdf "
                               "--days 14")
 @home_option
 @click.argument("person")
@@ -158,26 +129,17 @@ def print_command(home_dir: Path | None, person: str, out: Path, days: int) -> N
 
     Exits 1 when the home has no keys or PERSON is unknown (nothing is signed then).
     """
-    from ..service.issuance import IssuerService, NotFound
-
-    try:
-        service = IssuerService.open(home=Home.resolve(home_dir))
-    except HomeError as exc:
-        _fail(exc)
+    service = open_service(home_dir)
     try:
         record, pdf = print_card(service, person, actor="cli:print", ttl=days * 86400)
     except NotFound as exc:
-        _fail(exc)
+        fail(exc)
     finally:
         service.close()
     try:
         out.write_bytes(pdf)
     except OSError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"Wrote {out}: {record['colour']} {record['score']}, card {record['cti']}, "
                f"expires {iso(record['expires_at'])}")
 
-
-# The service commands (serve, token, audit, reissue) and the trust lifecycle commands (keys,
-# revoke) live in modules of their own; importing them registers them on ``main``.
-from . import keys, service  # noqa: E402, F401

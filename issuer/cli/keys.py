@@ -21,11 +21,11 @@ from ..keys.keystore import (
     rotate_key,
 )
 from ..service.revocations import publish_revocations, revocation_path
-from .codes import _fail, home_option, main
-from .service import _open
+from ..store.db import NotFound
+from .common import fail, home_option, open_service
 
 
-@main.group()
+@click.group()
 def keys() -> None:
     """Signing keys and the trust anchor: list, rotate, retire, roll over, other issuers."""
 
@@ -37,7 +37,7 @@ def list_keys(home_dir: Path | None) -> None:
     try:
         config = load_config(Home.resolve(home_dir))
     except HomeError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"Issuer {config.iss!r} ({config.name}), trust list #{config.trust_list_seq} "
                f"valid to {iso(config.trust_list_exp)}")
     for record in config.keys:
@@ -64,7 +64,7 @@ def rotate(home_dir: Path | None) -> None:
         old = load_config(home).current
         config = rotate_key(home)
     except HomeError as exc:
-        _fail(exc)
+        fail(exc)
     kept = config.key_record(old)
     click.echo(f"New signing key {config.current}; {old} verifies until "
                f"{iso(kept['verify_until'])}. Trust list #{config.trust_list_seq} published.")
@@ -88,7 +88,7 @@ def retire(home_dir: Path | None, kid: str, compromised: bool, reason: str) -> N
     try:
         config = retire_key(home, kid, compromised=compromised, reason=reason)
     except HomeError as exc:
-        _fail(exc)
+        fail(exc)
     if compromised:
         click.echo(f"Removed {kid} from the trust list (#{config.trust_list_seq}); current "
                    f"signing key {config.current}. Credentials it signed no longer verify: "
@@ -106,7 +106,7 @@ def rotate_anchor_command(home_dir: Path | None) -> None:
     try:
         config = rotate_anchor(home)
     except HomeError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"New trust anchor {home.anchor_public}; lists are signed by the old and the new "
                f"anchor until {iso(config.previous_anchor_until)}. Trust list "
                f"#{config.trust_list_seq} published.")
@@ -119,7 +119,7 @@ def export(home_dir: Path | None) -> None:
     try:
         click.echo(json.dumps(export_issuer(Home.resolve(home_dir)), indent=1))
     except HomeError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 @keys.command("add-issuer", epilog="Example: healthcode-issuer keys add-issuer shanghai.json")
@@ -131,12 +131,12 @@ def add_issuer_command(home_dir: Path | None, exported) -> None:
         document = json.loads(exported.read(1024 * 1024))
         config = add_issuer(Home.resolve(home_dir), document)
     except (ValueError, HomeError) as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"Trust list #{config.trust_list_seq} now carries issuer "
                f"{document['iss']!r} ({len(document['keys'])} key(s)).")
 
 
-@main.command(epilog="""\b
+@click.command(epilog="""\b
 Examples:
   healthcode-issuer revoke 0f1e2d3c4b5a69788796a5b4 --reason "issued in error"
   healthcode-issuer revoke --person P7K2M9Q4X1B8ZC --reason "test result corrected\"""")
@@ -148,11 +148,9 @@ Examples:
 def revoke(home_dir: Path | None, cti: str | None, person_id: str | None, reason: str,
            actor: str) -> None:
     """Revoke credential CTI (hex), or all of a person's, and publish the revocation list."""
-    from ..store.db import NotFound
-
     if (cti is None) == (person_id is None):
         raise click.UsageError("give a CTI or --person, not both")
-    service = _open(home_dir)
+    service = open_service(home_dir)
     now = int(time.time())
     try:
         if cti is not None:
@@ -167,7 +165,7 @@ def revoke(home_dir: Path | None, cti: str | None, person_id: str | None, reason
         key, config = service.signer()
         publish_revocations(service.home, service.store, key, config, now)
     except NotFound as exc:
-        _fail(exc)
+        fail(exc)
     finally:
         service.close()
     click.echo(f"Revoked {len(revoked)} credential(s); revocation list "

@@ -8,23 +8,15 @@ from pathlib import Path
 
 import click
 
-from ..keys.home import Home, HomeError
-from ..service.issuance import DEFAULT_TTL, IssuerService
+from ..keys.home import Home
+from ..service.issuance import DEFAULT_TTL
 from ..service.reissue import DEFAULT_BATCH, open_run, run_batches
-from .codes import home_option, main
+from .common import home_option, open_service
 
 DEFAULT_PORT = 8080
 
 
-def _open(home_dir: Path | None) -> IssuerService:
-    try:
-        return IssuerService.open(home=Home.resolve(home_dir).root)
-    except HomeError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
-
-
-@main.command(epilog="Example: healthcode-issuer serve --port 8080  (then open /api/docs)")
+@click.command(epilog="Example: healthcode-issuer serve --port 8080  (then open /api/docs)")
 @home_option
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (127.0.0.1: this machine only).")
@@ -52,7 +44,7 @@ def _env_config() -> dict[str, str]:
                                                             "RANKING_MIN_MEMBERS", "POLICY")}
 
 
-@main.group()
+@click.group()
 def token() -> None:
     """API tokens for authorities (bearer tokens with scopes read, write, admin)."""
 
@@ -65,13 +57,13 @@ def token() -> None:
 @click.option("--label", default="", help="Who the token is for.")
 def token_create(home_dir: Path | None, scope: str, label: str) -> None:
     """Create a token and print its secret (shown once; stored only as a hash)."""
-    service = _open(home_dir)
+    service = open_service(home_dir)
     token_id, secret = service.create_token(scope, label, int(time.time()))
     click.echo(f"token {token_id} ({scope}) created. Secret, shown only now:")
     click.echo(secret)
 
 
-@main.group()
+@click.group()
 def audit() -> None:
     """The append-only, hash-chained audit log."""
 
@@ -80,7 +72,7 @@ def audit() -> None:
 @home_option
 def audit_verify(home_dir: Path | None) -> None:
     """Check the audit log's hash chain; report the first broken link (exit 1)."""
-    service = _open(home_dir)
+    service = open_service(home_dir)
     count, broken = service.verify_audit()
     if broken is None:
         click.echo(f"audit chain OK: {count} entries")
@@ -89,7 +81,7 @@ def audit_verify(home_dir: Path | None) -> None:
     sys.exit(1)
 
 
-@main.command(epilog="Example: healthcode-issuer reissue --all   (run it again after a crash: "
+@click.command(epilog="Example: healthcode-issuer reissue --all   (run it again after a crash: "
                      "it resumes)")
 @home_option
 @click.option("--all", "everyone", is_flag=True, help="Re-issue to everyone (required).")
@@ -106,7 +98,7 @@ def reissue(home_dir: Path | None, everyone: bool, batch_size: int, ttl_hours: i
     """Re-score everyone and issue fresh credentials, in batches, resumable after a crash."""
     if not everyone:
         raise click.UsageError("say --all to re-issue to everyone")
-    service = _open(home_dir)
+    service = open_service(home_dir)
     actor = "cli:reissue"
     run = open_run(service, actor=actor, new=new)
     state = "resuming" if run.resumed else "starting"
