@@ -21,8 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
 from issuer.keys.home import PASSPHRASE_ENV, Home
+from issuer.store import Store
 from issuer.store.pii import DataKeys
-from issuer.store.repository import Store
 
 POSTGRES_URL_ENV = "HEALTHCODE_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgresql"]

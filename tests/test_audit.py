@@ -8,10 +8,9 @@ from conftest import NOW
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from issuer.store import audit
+from issuer.store import Store, audit
 from issuer.store.audit import GENESIS_HASH, BreakReason, ChainBreak
 from issuer.store.db import AuditEntry
-from issuer.store.repository import Store
 
 # Known answer: the canonical JSON of an entry is spelled out here by hand, so a change to the
 # hashing (which would orphan every existing log) cannot pass unnoticed.

@@ -11,6 +11,7 @@ from conftest import TEST_PASSPHRASE
 from sqlalchemy import select, text, update
 
 from issuer.keys.home import PASSPHRASE_ENV, Home
+from issuer.store import Store
 from issuer.store.db import Person
 from issuer.store.pii import (
     CIPHERTEXT_VERSION,
@@ -21,7 +22,6 @@ from issuer.store.pii import (
     load_data_keys,
     normalise_id_number,
 )
-from issuer.store.repository import Store
 
 PEOPLE = [
     ("Zhang Wei", "330106199003071234", "+86 138 0571 2233", "West Lake Clinic"),

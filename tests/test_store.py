@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from issuer.store import Store
 from issuer.store.db import AuditEntry, Conflict, NotFound, Organisation, Person
 from issuer.store.people import new_person_id
-from issuer.store.repository import Store
 
 ZHANG = {"name": "Zhang Wei", "id_number": "330106199003071234", "phone": "+86 138 0571 2233",
          "organisation": "West Lake Clinic"}

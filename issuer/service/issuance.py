@@ -23,9 +23,9 @@ from ..keys.signing import PrivateKey, issue_credential
 from ..policy.document import load_policy
 from ..policy.observations import Observation
 from ..policy.scoring import Assessment, Policy
+from ..store import Store
 from ..store.db import Conflict, NotFound
 from ..store.holders import load_device_key
-from ..store.repository import Store
 
 __all__ = ["Conflict", "IssuerService", "NotFound", "colour_change_entry"]
 

@@ -19,7 +19,7 @@ from verifier.trust import TrustList
 from ..keys.home import Home, write_atomic
 from ..keys.keystore import DAY, IssuerConfig
 from ..keys.signing import PrivateKey, sign_cose
-from ..store.repository import Store
+from ..store import Store
 
 #: How long a revocation list is valid: a verifier that has not synced for longer warns.
 REVOCATION_LIST_VALIDITY = 2 * DAY

@@ -1,1 +1,19 @@
-"""The database: models, migrations, the repository and the records it keeps."""
+"""The issuer's database: everything it keeps, and the only way in.
+
+- :mod:`.repository` (:class:`Store`, with :mod:`.holder_store` and :mod:`.base`): every read
+  and write, each write in one transaction with its audit entry;
+- :mod:`.db`: the tables (SQLAlchemy models), the engine, ``NotFound`` and ``Conflict``;
+- the records, each a module of functions that take a session: :mod:`.people`, :mod:`.holders`
+  (phones, enrolment links, sign-in codes), :mod:`.credentials` (and re-issue runs),
+  :mod:`.tokens`, :mod:`.audit` (the hash chain), :mod:`.ranking`;
+- :mod:`.pii`: the keys that encrypt personal fields, and the MACs that find them;
+- :mod:`.migrations`: the schema, created and changed only by Alembic revisions.
+"""
+
+from .db import Conflict, NotFound, StoreError
+from .holders import HolderError, HolderProblem
+from .pii import DataKeyError
+from .repository import Store
+
+__all__ = ["Conflict", "DataKeyError", "HolderError", "HolderProblem", "NotFound", "Store",
+           "StoreError"]

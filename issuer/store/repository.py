@@ -1,41 +1,37 @@
 """The issuer's repository: the only way the service and the CLI touch the database.
 
 Every write runs in one transaction together with its audit entry: either both are stored or
-neither is. Reads on SQLite use deferred transactions and never wait for writers. Personal
-fields are encrypted before they reach the database and decrypted only in :meth:`get_person`.
+neither is (:mod:`.base`). Personal fields are encrypted before they reach the database and
+decrypted only in :meth:`Store.get_person`.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from verifier.labels import Colour
 
 from ..keys.home import Home
 from . import audit, credentials, holders, tokens
+from .base import clock
 from .db import (
     ApiToken,
     AuditEntry,
     Conflict,
     CredentialRecord,
-    NotFound,
     Observation,
     Person,
     database_url,
     make_engine,
-    read_only,
 )
-from .holders import HolderError, HolderProblem
+from .holder_store import HolderStore
 from .migrations import upgrade
 from .people import backfill_phone_macs, enrol, organisation_id, person_fields
 from .pii import DataKeyError, DataKeys, load_data_keys
@@ -46,26 +42,9 @@ Consequence = Callable[[list[dict[str, Any]], list[dict[str, Any]]],
                        tuple[str, str, dict[str, Any]] | None]
 
 
-def _now(now: int | None) -> int:
-    return int(time.time()) if now is None else now
-
-
-class Store:
-    """People, observations, credentials, tokens and the audit log of one issuer."""
-
-    def __init__(self, engine: Engine, data_keys: DataKeys) -> None:
-        self.engine = engine
-        self._keys = data_keys
-        self._writes = sessionmaker(engine, expire_on_commit=False)
-        self._reads = sessionmaker(read_only(engine), expire_on_commit=False)
-        # SQLite lets one writer in at a time, and a writer that finds the lock taken polls it
-        # with sleeps of up to 100 ms (the busy timeout), so under concurrent requests some
-        # writes waited over a second while later ones got in (bench/api.py). This process's
-        # writers queue on a lock of their own instead; the busy timeout still covers other
-        # processes. Re-entrant, so that a nested write fails on SQLite's lock as before rather
-        # than hanging here.
-        self._write_lock: AbstractContextManager[object] = (
-            threading.RLock() if engine.dialect.name == "sqlite" else nullcontext())
+class Store(HolderStore):
+    """People, observations, credentials, tokens and the audit log of one issuer (holders'
+    phones and sign-in: :class:`HolderStore`)."""
 
     @classmethod
     def open(cls, home: Home | str | Path | None = None, url: str | None = None, *,
@@ -96,27 +75,6 @@ class Store:
             raise
         return cls(engine, data_keys)
 
-    def close(self) -> None:
-        self.engine.dispose()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def writing(self) -> Iterator[Session]:
-        """A session in a write transaction: committed on success, rolled back on error."""
-        with self._write_lock, self._writes.begin() as session:
-            yield session
-
-    @contextmanager
-    def reading(self) -> Iterator[Session]:
-        """A session in a read-only transaction."""
-        with self._reads.begin() as session:
-            yield session
-
     # People ---------------------------------------------------------------------------------
 
     def create_person(self, name: str, id_number: str, phone: str, organisation: str, *,
@@ -127,13 +85,13 @@ class Store:
         id number exists; nothing is written then, not even an audit entry. ``ValueError``
         for a blank id number or organisation.
         """
-        now = _now(now)
+        now = clock(now)
         with self.writing() as session:
             if self._find(session, id_number) is not None:
                 raise Conflict("a person with this id number is already enrolled", "id_number")
             org_id = organisation_id(session, organisation, now)
             try:
-                person_id = enrol(session, self._keys, name, id_number, phone, org_id, now)
+                person_id = enrol(session, self.data_keys, name, id_number, phone, org_id, now)
             except IntegrityError as exc:  # enrolled by a concurrent request since _find
                 if "id_number_mac" in str(exc.orig):
                     raise Conflict("a person with this id number is already enrolled",
@@ -149,7 +107,7 @@ class Store:
             return self._find(session, id_number)
 
     def _find(self, session: Session, id_number: str) -> str | None:
-        mac = self._keys.id_number_mac(id_number)
+        mac = self.data_keys.id_number_mac(id_number)
         return session.scalar(select(Person.id).where(Person.id_number_mac == mac))
 
     def get_person(self, person_id: str) -> dict[str, Any]:
@@ -157,19 +115,12 @@ class Store:
         created_at. Raises :class:`NotFound`, or :class:`DecryptionError` for a field that
         was tampered with or moved between rows."""
         with self.reading() as session:
-            return person_fields(session, self._keys, self._person(session, person_id))
+            return person_fields(session, self.data_keys, self.person_row(session, person_id))
 
     def person_ids(self) -> list[str]:
         """Return every person's id (for batch jobs such as re-issuing)."""
         with self.reading() as session:
             return list(session.scalars(select(Person.id).order_by(Person.created_at, Person.id)))
-
-    @staticmethod
-    def _person(session: Session, person_id: str) -> Person:
-        person = session.get(Person, person_id)
-        if person is None:
-            raise NotFound(f"no person {person_id}")
-        return person
 
     # Observations ---------------------------------------------------------------------------
 
@@ -185,10 +136,10 @@ class Store:
         details)`` (e.g. a colour change) that entry is appended to the audit log too, so the
         observation and what it caused are stored together or not at all.
         """
-        now = _now(now)
+        now = clock(now)
         kind = str(getattr(kind, "value", kind))
         with self.writing() as session:
-            self._person(session, person_id)
+            self.person_row(session, person_id)
             before = _observations(session, person_id) if consequence else []
             row = Observation(person_id=person_id, kind=kind, observed_at=observed_at,
                               value_json=json.dumps(value, sort_keys=True, allow_nan=False),
@@ -210,7 +161,7 @@ class Store:
         """Return the person's observations, oldest first: dicts with id, kind, value,
         observed_at, source, recorded_at, recorded_by. Raises :class:`NotFound`."""
         with self.reading() as session:
-            self._person(session, person_id)
+            self.person_row(session, person_id)
             return _observations(session, person_id)
 
     def observations_of(self, session: Session, person_ids: Sequence[str]
@@ -243,7 +194,7 @@ class Store:
         revoked in the same transaction (``superseded``), so a phone cannot keep showing a
         greener code it was once given. ``purpose``: ``live`` or ``card``.
         """
-        now = _now(now)
+        now = clock(now)
         with self.writing() as session:
             row = credentials.record(
                 session, person_id=person_id, cti=cti, text=text, colour=colour, score=score,
@@ -275,7 +226,7 @@ class Store:
                ) -> dict[str, Any]:
         """Revoke one credential (audited); return it. Revoking it again changes nothing.
         Raises :class:`NotFound`, ``ValueError`` for a cti that is not hex."""
-        now = _now(now)
+        now = clock(now)
         with self.writing() as session:
             row = credentials.get(session, cti)
             if credentials.revoke(session, row, actor, reason, now):
@@ -287,9 +238,9 @@ class Store:
                       now: int | None = None) -> list[str]:
         """Revoke every unexpired credential of a person in one transaction (one audit entry);
         return the ctis newly revoked. Raises :class:`NotFound`."""
-        now = _now(now)
+        now = clock(now)
         with self.writing() as session:
-            self._person(session, person_id)
+            self.person_row(session, person_id)
             revoked = [row.cti for row in credentials.unexpired_of(session, person_id, now)
                        if credentials.revoke(session, row, actor, reason, now)]
             audit.append(session, actor, "credential.revoke_all", reason, person_id,
@@ -299,7 +250,7 @@ class Store:
     def revoked_unexpired(self, now: int | None = None) -> list[str]:
         """The ctis (hex) of revoked, unexpired credentials."""
         with self.reading() as session:
-            return credentials.revoked_unexpired(session, _now(now))
+            return credentials.revoked_unexpired(session, clock(now))
 
     def revocation_stamp(self) -> tuple[int, int]:
         """``(revoked credentials, latest revocation time)``: changes whenever one is revoked."""
@@ -311,7 +262,7 @@ class Store:
 
     def start_reissue_run(self, *, actor: str, reason: str, now: int | None = None) -> int:
         """Open a re-issue run and return its id (pass it to :meth:`record_credential`)."""
-        now = _now(now)
+        now = clock(now)
         with self.writing() as session:
             run = credentials.start_run(session, actor, now)
             audit.append(session, actor, "reissue.start", reason, None, {"run": run.id}, now)
@@ -320,7 +271,7 @@ class Store:
     def finish_reissue_run(self, run_id: int, status: str = "done", *, actor: str,
                            now: int | None = None) -> None:
         """Close a run as ``done`` or ``failed``. Raises :class:`NotFound`, ``ValueError``."""
-        now = _now(now)
+        now = clock(now)
         with self.writing() as session:
             credentials.finish_run(session, run_id, status, now)
             audit.append(session, actor, "reissue.finish", status, None, {"run": run_id}, now)
@@ -344,116 +295,12 @@ class Store:
         with self.reading() as session:
             return audit.count(session), audit.verify_chain(session)
 
-    # Holders --------------------------------------------------------------------------------
-
-    def create_enrolment(self, person_id: str, *, actor: str, reason: str = "enrolment link",
-                         now: int | None = None) -> str:
-        """Add a one-time enrolment link for the person; return its token (shown once).
-        Raises :class:`NotFound`."""
-        now = _now(now)
-        with self.writing() as session:
-            token = holders.new_enrolment(session, person_id, actor, now)
-            audit.append(session, actor, "enrolment.create", reason, person_id,
-                         {"expires_at": now + holders.ENROLMENT_TTL}, now)
-        return token
-
-    def enrolment_person(self, token: str, now: int | None = None) -> str:
-        """The person an enrolment link is for; raises :class:`HolderError` if it is unknown,
-        used or expired."""
-        with self.reading() as session:
-            return holders.open_enrolment(session, token, _now(now)).person_id
-
-    def redeem_enrolment(self, token: str, jwk: Any, now: int | None = None
-                         ) -> tuple[str, str]:
-        """Use an enrolment link to bind a phone (its public JWK); return ``(person id,
-        device id)``. Raises :class:`HolderError`; the link stays usable if the key is bad."""
-        now = _now(now)
-        public_key = holders.device_public_key(jwk)
-        with self.writing() as session:
-            enrolment = holders.open_enrolment(session, token, now)
-            enrolment.used_at = now
-            return self._bind(session, enrolment.person_id, public_key, "enrolment link", now)
-
-    def bind_device(self, person_id: str, jwk: Any, *, reason: str,
-                    now: int | None = None) -> str:
-        """Bind a phone (its public JWK) to a signed-in person; return the device id.
-        Raises :class:`HolderError`, :class:`NotFound`."""
-        now = _now(now)
-        public_key = holders.device_public_key(jwk)
-        with self.writing() as session:
-            self._person(session, person_id)
-            return self._bind(session, person_id, public_key, reason, now)[1]
-
-    @staticmethod
-    def _bind(session: Session, person_id: str, public_key: bytes, reason: str,
-              now: int) -> tuple[str, str]:
-        device, revoked = holders.add_device(session, person_id, public_key, now)
-        audit.append(session, "holder", "device.bind", reason, person_id,
-                     {"device": device.id, "revoked": revoked}, now)
-        return person_id, device.id
-
-    def device(self, person_id: str, device_id: str) -> dict[str, Any] | None:
-        """The person's bound phone ``device_id`` (id, public_key, created_at), or None if
-        it is unknown, someone else's, or was replaced."""
-        with self.reading() as session:
-            device = holders.live_device(session, person_id, device_id)
-            return None if device is None else {
-                "id": device.id, "public_key": device.public_key,
-                "created_at": device.created_at}
-
-    def device_credential(self, person_id: str, device_id: str, now: int | None = None
-                          ) -> dict[str, Any] | None:
-        """The phone's current live credential (the newest unrevoked, unexpired one bound to
-        it; issuing a newer one revokes the older), as :meth:`credential` gives it, or None."""
-        with self.reading() as session:
-            row = holders.current_credential(session, person_id, device_id, _now(now))
-            return None if row is None else credentials.as_dict(row)
-
-    def devices(self, person_id: str) -> list[dict[str, Any]]:
-        """The person's phones, newest first."""
-        with self.reading() as session:
-            return holders.devices_of(session, person_id)
-
-    def send_code(self, phone: str, now: int | None = None) -> str | None:
-        """Make a sign-in code for ``phone``; None when no one is enrolled with that number
-        (the caller must answer as if a code was sent: numbers are not to be probed).
-        Raises :class:`HolderError` (``too_many_codes``), ``ValueError`` (no digits)."""
-        now = _now(now)
-        phone_mac = self._keys.phone_mac(phone)
-        with self.writing() as session:
-            if not holders.people_with_phone(session, phone_mac):
-                return None
-            return holders.new_code(session, phone_mac, now)
-
-    def check_code(self, phone: str, code: str, now: int | None = None) -> str:
-        """Sign in with a code: return the person id. Raises :class:`HolderError`:
-        ``wrong_code``, or ``shared_phone`` when several people are enrolled with the number
-        (they use their enrolment letters instead)."""
-        now = _now(now)
-        try:
-            phone_mac = self._keys.phone_mac(phone)
-        except ValueError:
-            raise HolderError(HolderProblem.WRONG_CODE, holders.WRONG_CODE) from None
-        with self.writing() as session:
-            accepted = holders.use_code(session, phone_mac, code, now)
-            people = holders.people_with_phone(session, phone_mac) if accepted else []
-            if len(people) == 1:
-                audit.append(session, "holder", "holder.sign_in", "one-time code", people[0],
-                             {}, now)
-        if not accepted or not people:
-            raise HolderError(HolderProblem.WRONG_CODE, holders.WRONG_CODE)
-        if len(people) > 1:
-            raise HolderError(HolderProblem.SHARED_PHONE,
-                              "several people are enrolled with this number: use the "
-                              "enrolment letter each of you received")
-        return people[0]
-
     # Tokens ---------------------------------------------------------------------------------
 
     def create_token(self, scopes: Iterable[str] | str, label: str, *, actor: str,
                      reason: str = "token created", now: int | None = None) -> tuple[str, str]:
         """Create an API token; return ``(token_id, secret)``. The secret is shown once."""
-        now = _now(now)
+        now = clock(now)
         with self.writing() as session:
             token_id, secret = tokens.create_token(session, scopes, label, now)
             granted = session.get(ApiToken, token_id).scopes
@@ -469,7 +316,7 @@ class Store:
     def revoke_token(self, token_id: str, *, actor: str, reason: str = "token revoked",
                      now: int | None = None) -> None:
         """Revoke a token. Raises :class:`NotFound`."""
-        now = _now(now)
+        now = clock(now)
         with self.writing() as session:
             tokens.revoke(session, token_id, now)
             audit.append(session, actor, "token.revoke", reason, None, {"token": token_id}, now)

@@ -1,0 +1,73 @@
+"""What every part of the repository stands on: one engine, its write and read sessions, and
+the clock.
+
+Every write runs in one transaction (:meth:`StoreBase.writing`) together with its audit entry:
+either both are stored or neither is. Reads (:meth:`StoreBase.reading`) on SQLite use
+deferred transactions and never wait for writers.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Self
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from .db import NotFound, Person, read_only
+from .pii import DataKeys
+
+
+def clock(now: int | None) -> int:
+    """``now``, or the current time in epoch seconds when it is None."""
+    return int(time.time()) if now is None else now
+
+
+class StoreBase:
+    """An engine, its sessions, and the keys that encrypt personal fields."""
+
+    def __init__(self, engine: Engine, data_keys: DataKeys) -> None:
+        self.engine = engine
+        self.data_keys = data_keys
+        self._writes = sessionmaker(engine, expire_on_commit=False)
+        self._reads = sessionmaker(read_only(engine), expire_on_commit=False)
+        # SQLite lets one writer in at a time, and a writer that finds the lock taken polls it
+        # with sleeps of up to 100 ms (the busy timeout), so under concurrent requests some
+        # writes waited over a second while later ones got in (bench/api.py). This process's
+        # writers queue on a lock of their own instead; the busy timeout still covers other
+        # processes. Re-entrant, so that a nested write fails on SQLite's lock as before rather
+        # than hanging here.
+        self._write_lock: AbstractContextManager[object] = (
+            threading.RLock() if engine.dialect.name == "sqlite" else nullcontext())
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A session in a write transaction: committed on success, rolled back on error."""
+        with self._write_lock, self._writes.begin() as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session in a read-only transaction."""
+        with self._reads.begin() as session:
+            yield session
+
+    @staticmethod
+    def person_row(session: Session, person_id: str) -> Person:
+        """The person's row in ``session``; raises :class:`NotFound`."""
+        person = session.get(Person, person_id)
+        if person is None:
+            raise NotFound(f"no person {person_id}")
+        return person
