@@ -23,15 +23,8 @@ from test_service import server  # noqa: F401 (a fixture: the app on a real HTTP
 from issuer.cli import main as issuer_cli
 from issuer.keys.home import PASSPHRASE_ENV, Home
 from issuer.keys.keystore import MAX_CREDENTIAL_TTL, init_home
-from issuer.render.card import (
-    CARD_PURPOSE,
-    CARD_TTL,
-    CHECK_ID,
-    Fonts,
-    card_for,
-    print_card,
-    render_card,
-)
+from issuer.render.card import CHECK_ID, Fonts, render_card
+from issuer.service.cards import CARD_PURPOSE, CARD_TTL, card_for, print_card
 from issuer.service.issuance import IssuerService
 from issuer.store.db import NotFound
 from issuer.web import create_app

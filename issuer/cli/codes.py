@@ -24,8 +24,8 @@ from ..keys.keystore import (
 )
 from ..keys.keystore import publish_trust_list as publish
 from ..keys.signing import issue_credential
-from ..render.card import CARD_TTL, print_card
 from ..render.qr import FORMATS, write_code
+from ..service.cards import CARD_TTL, print_card
 from ..store.db import NotFound
 from .common import DurationType, fail, home_option, open_service
 

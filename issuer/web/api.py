@@ -11,8 +11,8 @@ from flask import Response, current_app, url_for
 from verifier.claims import CTI_LENGTH
 
 from ..keys.keystore import DAY
-from ..render import card
 from ..render.qr import IMAGE_TYPES, link_svg, render_image
+from ..service import cards
 from ..store.holders import ENROLMENT_TTL
 from .auth import auth
 from .schemas import (
@@ -168,7 +168,7 @@ def print_card(person_id, json_data):
 
     Issues a static credential (purpose `card`) from the current assessment; checkpoints
     check the holder's ID against the name and id digits printed beside the code."""
-    record, pdf = card.print_card(_service(), person_id, actor=_actor(),
+    record, pdf = cards.print_card(_service(), person_id, actor=_actor(),
                                   ttl=json_data["days"] * DAY)
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="card-{record["cti"][:8]}.pdf"',

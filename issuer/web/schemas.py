@@ -9,7 +9,7 @@ from apiflask.validators import Length, OneOf, Range, Regexp
 
 from ..keys.keystore import DAY, MAX_CREDENTIAL_TTL
 from ..policy.document import Kind
-from ..render.card import CARD_TTL
+from ..service.cards import CARD_TTL
 
 _ID_NUMBER = Regexp(r"^[0-9A-Za-z][0-9A-Za-z \-]{3,39}$",
                     error="4 to 40 letters, digits, spaces or dashes")
