@@ -27,9 +27,8 @@ from PIL import Image
 from issuer.keys.home import Home
 from issuer.keys.keystore import init_home, load_signing_key
 from issuer.keys.signing import issue_credential
-from verifier.image import load_image
+from verifier.image import decode_frame, load_image
 from verifier.kiosk import create_app
-from verifier.kiosk.checkpoint import decode_frame
 
 from . import report
 from .fixtures import bench_passphrase, serve_in_thread

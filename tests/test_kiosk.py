@@ -39,8 +39,9 @@ from issuer.render.qr import render_image
 from verifier import verify
 from verifier.base45 import Base45Error, b45decode, b45encode
 from verifier.cli import main as verifier_cli
+from verifier.image import decode_frame
 from verifier.kiosk import Rule, RuleError, create_app
-from verifier.kiosk.checkpoint import REPEAT_SECONDS, decode_frame
+from verifier.kiosk.checkpoint import REPEAT_SECONDS
 from verifier.labels import CREDENTIAL_PREFIX, Colour
 
 #: Hostile input must be answered within this long (the slowest, a 25-megapixel frame, ~1 s).

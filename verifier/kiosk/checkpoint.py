@@ -15,154 +15,31 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-import zxingcpp
-from PIL import Image
 
 from ..claims import Credential
 from ..errors import (
     EXPLANATIONS,
     HealthCodeError,
     Reason,
-    RevocationListError,
     TrustListError,
     VerificationError,
 )
-from ..image import decode_image, load_image
-from ..labels import PRESENTATION_PREFIX
-from ..presentation import PRESENTATION_WINDOW, decode_presentation
-from ..revocation import FILE_GLOB, Revocations, file_name
-from ..revocation import check_successor as check_revocations
+from ..image import decode_frame, decode_image, load_image
+from ..presentation import PRESENTATION_WINDOW
 from ..scan import health_codes
 from ..sync import read_state
 from ..timefmt import humanize, iso
-from ..trust import TrustList, check_successor, load_anchor
-from ..verify import MAX_TEXT_LENGTH, decode_text, decode_unverified, verify
+from ..trust import TrustList, load_anchor
+from ..verify import MAX_TEXT_LENGTH, verify
+from .lists import RevocationState, TrustState
 from .rules import Rule
+from .verdicts import SCREEN_WORDS, State, code_identity, time_detail
 
 #: A code seen again within this many seconds of the last time it was seen is not announced.
 REPEAT_SECONDS = 5.0
-#: Plain words for the screen, two metres away: short, no jargon.
-SCREEN_WORDS: dict[Reason, str] = {
-    Reason.MALFORMED: "Not a health code",
-    Reason.UNSUPPORTED_ALGORITHM: "Signed in a way this checkpoint does not accept",
-    Reason.UNKNOWN_KEY: "Not signed by a trusted issuer",
-    Reason.BAD_SIGNATURE: "Tampered or forged code",
-    Reason.EXPIRED: "Code expired",
-    Reason.NOT_YET_VALID: "Code not valid yet",
-    Reason.KEY_NOT_VALID: "Signed with a key not valid for this code",
-    Reason.INVALID_CLAIMS: "Code content is invalid",
-    Reason.NO_CODE: "No QR code found",
-    Reason.HOLDER_PROOF_MISSING: "Copy of a phone-bound code: show the live code",
-    Reason.REVOKED: "Code revoked by the issuer",
-    Reason.STALE_PRESENTATION: "Old live code: a photo or a recording?",
-    Reason.BAD_HOLDER_SIGNATURE: "Live code not made by its own phone",
-}
-
-
-class State:
-    IDLE, ADMIT, DENY, INVALID = "idle", "admit", "deny", "invalid"
-
-
-@dataclass
-class TrustState:
-    """The trust list in force, reloaded when its file changes on disk."""
-
-    path: Path
-    anchor: bytes
-    clock: Callable[[], float]
-    trust: TrustList | None = None
-    error: TrustListError | None = None
-    #: A newer file that was refused while the list in memory stays in force (rollback).
-    rejected: TrustListError | None = None
-    expired: bool = False
-    _stamp: tuple[int, int] | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def current(self) -> TrustList | None:
-        """The trust list (re-read if the file changed), or None if there is none usable."""
-        try:
-            info = self.path.stat()
-            stamp = (info.st_mtime_ns, info.st_size)
-        except OSError as exc:
-            with self._lock:
-                self.trust, self.error = None, TrustListError(Reason.TRUST_LIST_MALFORMED,
-                                                              f"cannot read it: {exc.strerror}")
-                self._stamp = None
-            return None
-        with self._lock:
-            if stamp != self._stamp:
-                self._stamp = stamp
-                self._load()
-            if self.trust is not None:
-                self.expired = self.clock() > self.trust.expires_at
-            return self.trust
-
-    def _load(self) -> None:
-        previous = self.trust
-        try:
-            try:
-                new = TrustList.load(self.path, self.anchor)
-            except TrustListError as exc:
-                if exc.reason is not Reason.TRUST_LIST_EXPIRED:
-                    raise
-                # Out of date but genuine: keep checking codes with it, and say so on screen.
-                new = TrustList.load(self.path, self.anchor, now=0)
-            check_successor(previous, new)
-        except TrustListError as exc:
-            if exc.reason is Reason.TRUST_LIST_ROLLBACK and previous is not None:
-                self.rejected = exc  # an older list replaced the file: keep the one we have
-                return
-            self.trust, self.error = None, exc
-            return
-        except OSError as exc:
-            self.trust = None
-            self.error = TrustListError(Reason.TRUST_LIST_MALFORMED,
-                                        f"cannot read it: {exc.strerror}")
-            return
-        # A list that rolled the anchor over names the new one: pin it from now on.
-        self.trust, self.error, self.rejected, self.anchor = new, None, None, new.anchor
-
-
-@dataclass
-class RevocationState:
-    """The revocation lists beside the trust list, re-read when a file or the trust list
-    changes. A list older than the one in memory for its issuer is refused (rollback)."""
-
-    folder: Path
-    revocations: Revocations = field(default_factory=Revocations)
-    problems: dict[str, str] = field(default_factory=dict)
-    _stamp: tuple[Any, ...] | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def current(self, trust: TrustList) -> Revocations:
-        try:
-            stats = [(p.name, p.stat()) for p in sorted(self.folder.glob(FILE_GLOB))]
-            stamp = (trust.digest, *((name, st.st_mtime_ns, st.st_size) for name, st in stats))
-        except OSError:
-            stamp = (trust.digest,)
-        with self._lock:
-            if stamp != self._stamp:
-                self._stamp = stamp
-                self._load(trust)
-            return self.revocations
-
-    def _load(self, trust: TrustList) -> None:
-        loaded, problems = Revocations.load_dir(self.folder, trust)
-        kept = {}
-        self.problems = {name: str(error) for name, error in problems.items()}
-        for listed in loaded:
-            previous = self.revocations.get(listed.iss)
-            try:
-                check_revocations(previous, listed)
-            except RevocationListError as exc:
-                self.problems[file_name(listed.iss)] = str(exc)
-                listed = previous
-            kept[listed.iss] = listed
-        self.revocations = Revocations(kept)
 
 
 class Checkpoint:
@@ -229,7 +106,7 @@ class Checkpoint:
 
     def _judge(self, texts: list[str]) -> dict[str, Any]:
         codes = health_codes(texts) or texts[:1]
-        fingerprint = self._fingerprint(_identity(codes[0]))
+        fingerprint = self._fingerprint(code_identity(codes[0]))
         trust = self.trust.current()
         if trust is None:
             error = self.trust.error or TrustListError(Reason.TRUST_LIST_MALFORMED)
@@ -253,7 +130,7 @@ class Checkpoint:
             return self._valid(credential, fingerprint, now)
         assert first_error is not None
         error, text = first_error
-        return self._invalid(error, fingerprint, _when(error, text, now))
+        return self._invalid(error, fingerprint, time_detail(error, text, now))
 
     def _valid(self, credential: Credential, fingerprint: str, now: int) -> dict[str, Any]:
         static = credential.static
@@ -374,59 +251,3 @@ class Checkpoint:
                 "urls": [u for u in state.get("urls", []) if isinstance(u, str)]}
 
 
-def _identity(text: str) -> str:
-    """What makes two scans "the same code": the credential inside a live presentation (its
-    text changes every 15 s while the phone is held up), else the text itself."""
-    if text.startswith(PRESENTATION_PREFIX):
-        try:
-            return decode_presentation(decode_text(text, PRESENTATION_PREFIX)).credential.hex()
-        except VerificationError:
-            pass
-    return text
-
-
-def _when(error: VerificationError, text: str, now: int) -> str | None:
-    """For a code refused for its time, when: an expired or not-yet-valid code's from its
-    unverified claims (the signature was good, only the time was wrong), a stale live code's
-    age as the verifier gave it."""
-    reason = error.reason
-    if reason is Reason.STALE_PRESENTATION:
-        return error.detail
-    if reason not in (Reason.EXPIRED, Reason.NOT_YET_VALID):
-        return None
-    try:
-        claims = decode_unverified(text)
-    except VerificationError:
-        return None
-    if reason is Reason.EXPIRED:
-        return f"expired {humanize(now - claims.exp)} ago ({iso(claims.exp)})"
-    return f"valid only from {iso(claims.iat)}, in {humanize(claims.iat - now)}: check the clock"
-
-
-def decode_frame(image: Image.Image) -> list[str]:
-    """The QR texts in a camera frame, fast: zxing-cpp with two binarizers, then pyzbar.
-
-    Camera frames come several a second, so there is no upscaling or sharpening here (an
-    upload gets those, in :func:`verifier.image.decode_image`): the next frame is the retry.
-    pyzbar runs only when zxing-cpp found a QR symbol it could not read. Most frames at a
-    checkpoint show no code at all, and on those pyzbar would cost six times what zxing-cpp
-    does for nothing (bench/kiosk.py); on 1,000 hard synthetic frames it read 2 that zxing-cpp
-    missed, one of them with a symbol zxing-cpp had found.
-    """
-    gray = image.convert("L")
-    seen_symbol = False
-    for binarizer in (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.GlobalHistogram):
-        found = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode,
-                                       binarizer=binarizer, return_errors=True)
-        texts = [barcode.text for barcode in found if barcode.valid]
-        if texts:
-            return list(dict.fromkeys(texts))
-        seen_symbol = seen_symbol or bool(found)
-    if not seen_symbol:
-        return []
-    try:
-        from pyzbar import pyzbar
-    except ImportError:  # the zbar library is optional: zxing-cpp alone still works
-        return []
-    found = pyzbar.decode(gray, symbols=[pyzbar.ZBarSymbol.QRCODE])
-    return list(dict.fromkeys(s.data.decode("utf-8", "replace") for s in found))
