@@ -13,8 +13,7 @@ import pytest
 from conftest import DAY, NOW
 
 import issuer
-from issuer.policy import document as policy_module
-from issuer.policy.document import (
+from issuer.policy import (
     Contribution,
     ContributionKind,
     Kind,
@@ -27,6 +26,7 @@ from issuer.policy.document import (
     parse_policy,
     validate_observation,
 )
+from issuer.policy import document as policy_module
 from verifier.labels import Colour
 
 SHIPPED = Path(issuer.__file__).parent / "policy" / "policies" / "hangzhou-2020.toml"

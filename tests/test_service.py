@@ -208,6 +208,6 @@ def test_policy_is_published_with_its_digest(server):
     assert status == 200 and b"hangzhou-2020" in document
     import hashlib
 
-    from issuer.policy.document import load_policy
+    from issuer.policy import load_policy
     assert hashlib.sha256(document).digest()[:8] == load_policy("hangzhou-2020").digest
     assert call(server, "GET", "/policy/..%2Fetc")[0] == 404

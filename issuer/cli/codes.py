@@ -25,8 +25,8 @@ from ..keys.keystore import (
 from ..keys.keystore import publish_trust_list as publish
 from ..keys.signing import issue_credential
 from ..render.qr import FORMATS, write_code
+from ..service import NotFound
 from ..service.cards import CARD_TTL, print_card
-from ..store.db import NotFound
 from .common import DurationType, fail, home_option, open_service
 
 DEFAULT_TTL = "24h"

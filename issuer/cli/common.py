@@ -12,7 +12,7 @@ import click
 from verifier.timefmt import parse_duration
 
 from ..keys.home import Home, HomeError
-from ..service.issuance import IssuerService
+from ..service import IssuerService
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 home_option = click.option(

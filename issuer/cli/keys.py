@@ -20,8 +20,8 @@ from ..keys.keystore import (
     rotate_anchor,
     rotate_key,
 )
+from ..service import NotFound
 from ..service.revocations import publish_revocations, revocation_path
-from ..store.db import NotFound
 from .common import fail, home_option, open_service
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from ..service.issuance import IssuerService
+from ..service import IssuerService
 
 ORGANISATIONS = ("West Lake Primary School", "Binjiang Software Park", "Xihu Hospital",
                  "Qiantang Logistics", "Corner Noodle Shop")

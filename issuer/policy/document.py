@@ -1,9 +1,10 @@
-"""Published scoring policies: TOML documents under ``issuer/policies/`` (docs/POLICY.md).
+"""Published scoring policies: TOML documents under ``issuer/policy/policies/``
+(docs/POLICY.md).
 
 A policy's exact bytes are what is published, and each credential carries
 ``sha256(document)[:8]``, so anyone can check which rules produced a code. This module reads
-and checks documents; :mod:`issuer.scoring` holds the rules and the scoring, and
-:mod:`issuer.observations` the inputs. Everything a caller needs is importable from here.
+and checks documents; :mod:`issuer.policy.scoring` holds the rules and the scoring, and
+:mod:`issuer.policy.observations` the inputs.
 """
 
 from __future__ import annotations
@@ -21,12 +22,8 @@ from typing import Any
 from verifier.claims import SCORE_MAX
 from verifier.labels import Colour
 
-from .observations import Kind, Observation, ObservationError, validate_observation
+from .observations import Kind, ObservationError, validate_observation
 from .scoring import (
-    DIGEST_LENGTH,
-    Assessment,
-    Contribution,
-    ContributionKind,
     Factor,
     Method,
     Policy,
@@ -41,12 +38,8 @@ _RULE_FIELDS = {"date", "until", "days", "value", "cap"}
 _FACTOR_FIELDS = {"average", "points", "at_least", "per"}
 _NUMERIC_KINDS = {Kind.STEPS, Kind.SLEEP_HOURS, Kind.ALCOHOL_ML, Kind.CIGARETTES}
 
-__all__ = [
-    "DIGEST_LENGTH", "POLICY_ID", "Assessment", "Contribution", "ContributionKind", "Factor",
-    "Kind", "Method", "Observation", "ObservationError", "Policy", "PolicyError",
-    "PolicyProblem", "Rounding", "Rule", "list_policies", "load_policy", "parse_policy",
-    "validate_observation",
-]
+__all__ = ["POLICY_ID", "PolicyError", "PolicyProblem", "list_policies", "load_policy",
+           "parse_policy"]
 
 
 class PolicyProblem(StrEnum):

@@ -20,7 +20,7 @@ from verifier.timefmt import iso
 from ..keys.home import Home
 from ..keys.keystore import MAX_CREDENTIAL_TTL, IssuerConfig, load_signing_key
 from ..keys.signing import PrivateKey, issue_credential
-from ..policy.document import load_policy
+from ..policy import load_policy
 from ..policy.observations import Observation
 from ..policy.scoring import Assessment, Policy
 from ..store import Store

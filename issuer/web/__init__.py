@@ -15,8 +15,8 @@ from apiflask import APIFlask
 from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from ..policy.document import ObservationError
-from ..service.issuance import Conflict, IssuerService, NotFound
+from ..policy import ObservationError
+from ..service import Conflict, IssuerService, NotFound
 from ..service.revocations import RevocationPublisher
 from .api import api
 from .codesender import load_sender

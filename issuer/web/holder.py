@@ -30,8 +30,7 @@ from flask import (
 from verifier.timefmt import local
 
 from ..policy.observations import ObservationError
-from ..store.db import NotFound
-from ..store.holders import HolderError, HolderProblem
+from ..store import HolderError, HolderProblem, NotFound
 from . import holder_text
 from .codesender import SendError
 

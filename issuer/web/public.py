@@ -5,7 +5,7 @@ from __future__ import annotations
 from apiflask import APIBlueprint, abort
 from flask import Response
 
-from ..policy.document import PolicyError, list_policies, load_policy
+from ..policy import PolicyError, list_policies, load_policy
 
 public = APIBlueprint("public", __name__, tag="public")
 

@@ -8,7 +8,7 @@ from apiflask.fields import Boolean, DateTime, Dict, Integer, List, Nested, Raw,
 from apiflask.validators import Length, OneOf, Range, Regexp
 
 from ..keys.keystore import DAY, MAX_CREDENTIAL_TTL
-from ..policy.document import Kind
+from ..policy import Kind
 from ..service.cards import CARD_TTL
 
 _ID_NUMBER = Regexp(r"^[0-9A-Za-z][0-9A-Za-z \-]{3,39}$",
