@@ -1,4 +1,5 @@
-"""The architecture as tests: the verifier stands alone, public APIs stay in step."""
+"""The architecture as tests: the import graph runs one way, the verifier stands alone, modules
+stay small, public APIs stay in step."""
 
 import ast
 import stat
@@ -13,9 +14,42 @@ from issuer.keys.home import PASSPHRASE_ENV, Home, HomeError, write_atomic
 from issuer.keys.keystore import init_home, load_signing_key
 
 ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("issuer", "verifier")
+#: Longest module, in lines, outside tests (and vendored or generated files, which are not .py).
+MAX_MODULE_LINES = 350
+#: Which of issuer's subpackages each may import (README, "Layout"): the web app and the CLI
+#: stand on the service, the service on the store, the policy and rendering, all of them on
+#: the keys; none points back up. "" is the package's own __init__ (the public API).
+ISSUER_LAYERS: dict[str, set[str]] = {
+    "keys": set(),
+    "policy": set(),
+    "render": set(),
+    "store": {"keys"},
+    "service": {"store", "policy", "render", "keys"},
+    "web": {"service", "store", "policy", "render", "keys"},
+    "cli": {"", "service", "web", "render", "keys"},
+    "demo": {"service", "web", "render", "keys"},
+    "": {"keys", "render"},
+}
+#: The verifier's faces: nothing else in the verifier imports them.
+VERIFIER_FACES = {"verifier.cli", "verifier.kiosk"}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p
+            for package in PACKAGES for p in sorted((ROOT / package).rglob("*.py"))}
+
+
+MODULES = _modules()
 
 
 def _imports(path: Path) -> set[str]:
+    """The top-level names of every absolute import in ``path``."""
     tree = ast.parse(path.read_text())
     names = set()
     for node in ast.walk(tree):
@@ -26,9 +60,133 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
+def _resolve(name: str) -> str | None:
+    """The project module ``name`` is, or is in (``pkg.mod.attr`` -> ``pkg.mod``)."""
+    while name and name not in MODULES:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def imported_modules(module: str) -> set[str]:
+    """The project modules ``module`` imports, anywhere in it: at the top, inside functions and
+    under TYPE_CHECKING alike (each is an arrow between modules)."""
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                stem = ".".join(base + ([node.module] if node.module else []))
+            else:
+                stem = node.module or ""
+            # ``from pkg import sub`` imports the submodule; ``from mod import name`` the module.
+            targets = [f"{stem}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found.update(t for t in map(_resolve, targets) if t is not None and t != module)
+    return found
+
+
+GRAPH = {module: imported_modules(module) for module in MODULES}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycle():
+    assert _cycles(GRAPH) == []
+
+
+def test_imports_resolve_submodules_and_skip_names():
+    assert "issuer.cli.keys" in GRAPH["issuer.cli.main"]  # from .keys import keys
+    assert "issuer" in GRAPH["issuer.cli.main"]  # from .. import __version__
+    assert "issuer.store.audit" in GRAPH["issuer.store.repository"]  # from . import audit
+
+
+def _layer(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[0] != "issuer":
+        return None
+    return parts[1] if len(parts) > 1 and parts[1] in ISSUER_LAYERS else ""
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("issuer")))
+def test_issuer_layers_point_one_way(module):
+    own = _layer(module)
+    arrows = {_layer(t) for t in GRAPH[module] if t.startswith("issuer")} - {own}
+    assert arrows <= ISSUER_LAYERS[own], f"{module} -> {sorted(arrows - ISSUER_LAYERS[own])}"
+
+
+def test_the_layers_themselves_have_no_cycle():
+    assert _cycles(ISSUER_LAYERS) == []
+
+
+def _face(module: str) -> str | None:
+    return next((f for f in VERIFIER_FACES if module == f or module.startswith(f + ".")), None)
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("verifier")))
+def test_verifier_core_does_not_import_its_faces(module):
+    """The kiosk and the CLI stand on the verifier's core; only the CLI starts the kiosk."""
+    own = _face(module)
+    allowed = {None, own} | ({"verifier.kiosk"} if own == "verifier.cli" else set())
+    assert {_face(t) for t in GRAPH[module]} <= allowed
+
+
 @pytest.mark.parametrize("path", sorted((ROOT / "verifier").rglob("*.py")), ids=lambda p: p.name)
 def test_verifier_never_imports_issuer(path):
     assert "issuer" not in _imports(path)
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_modules_stay_small(module):
+    lines = len(MODULES[module].read_text().splitlines())
+    assert lines <= MAX_MODULE_LINES, f"{module}: {lines} lines"
+
+
+@pytest.mark.parametrize("module", sorted(m for m, p in MODULES.items() if p.name == "__init__.py"))
+def test_every_package_says_what_it_holds(module):
+    assert ast.get_docstring(ast.parse(MODULES[module].read_text())), module
 
 
 @pytest.mark.parametrize("package", [issuer, verifier])
