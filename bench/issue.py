@@ -110,7 +110,7 @@ def run(settings: Settings) -> report.Section:
     body = "\n".join([
         "### 2. Issue: claims → QR text",
         "",
-        f"`issuer.signing.issue_credential` (ES256) against the raw deterministic ES256 sign "
+        f"`issuer.keys.signing.issue_credential` (ES256) against the raw deterministic ES256 sign "
         f"(`ECDSA(SHA256(), deterministic_signing=True)`) of a {length}-byte message, "
         "interleaved round by round.",
         "",

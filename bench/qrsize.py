@@ -110,7 +110,7 @@ def run(settings: Settings) -> report.Section:
         "",
         "ES256, issuer id `HZ`, green, score 87, 12-byte `cti`; a presentation carries the "
         "phone's P-256 key in `cnf` (x and the sign of y) and an ES256 signature by it; "
-        "rendered by `issuer.render.make_qr` (segno, alphanumeric mode, ECC M, no boost). The "
+        "rendered by `issuer.render.qr.make_qr` (segno, alphanumeric mode, ECC M, no boost). The "
         "last column is the module size at the same printed width, relative to the EU "
         "certificate.",
         "",

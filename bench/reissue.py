@@ -166,7 +166,7 @@ def run(settings: Settings) -> report.Section:
     body = "\n".join([
         "### Bulk re-issuance: everyone re-scored, signed and stored",
         "",
-        f"`issuer.reissue.run_batches` over {people:,} people with 28 observations each, "
+        f"`issuer.service.reissue.run_batches` over {people:,} people with 28 observations each, "
         f"{batch} people per transaction, {rounds} rounds (each a new run over everyone), "
         "interleaved with the bare signing of as many credentials (`issue_credential`, same "
         "key, nothing scored or stored). Median over rounds (best in brackets).",

@@ -1,4 +1,12 @@
-"""healthcode issuer: keys, signing, and (later) people, policy and the service."""
+"""healthcode issuer: keeps the personal data, scores people under a published policy, and
+signs their health codes.
+
+Its rooms, each a subpackage (README, "Layout"): ``web`` and ``cli`` (the faces) and ``demo``
+stand on ``service`` (the operations, :class:`issuer.service.IssuerService`), which stands on
+``store`` (the database), ``policy`` (observations and scoring) and ``render`` (QR symbols,
+cards), and all of them on ``keys`` (home folder, keys, signing). The wire format is the
+verifier's. Exported here: what signing a code takes, without a database.
+"""
 
 from .keys.home import Home, HomeError
 from .keys.keystore import init_home, load_signing_key, publish_trust_list

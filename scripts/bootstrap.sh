@@ -29,7 +29,7 @@ if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium fonts-dejavu-core
 fi
 
-# A CJK font, so that printed cards (issuer/card.py) show Chinese names, not question marks.
+# A CJK font, so that printed cards (issuer/render/card.py) show Chinese names, not question marks.
 if [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
   echo "bootstrap: installing fonts-wqy-microhei"
   apt_install fonts-wqy-microhei

@@ -1,5 +1,6 @@
-"""Printed cards (issuer/card.py): the PDF, rendered at 150 dpi, verifies from the picture as a
-static credential; the CLI, the API endpoint, the staff page, and the kiosk's verdict on it.
+"""Printed cards (issuer/service/cards.py, issuer/render/card.py): the PDF, rendered at 150
+dpi, verifies from the picture as a static credential; the CLI, the API endpoint, the staff
+page, and the kiosk's verdict on it.
 
 The rendered card is kept at tests/artifacts/card.png to look at.
 """

@@ -1,4 +1,4 @@
-"""The phone's JavaScript (issuer/service/static/holder/) in a real headless Chromium.
+"""The phone's JavaScript (issuer/web/static/holder/) in a real headless Chromium.
 
 One browser for the module, on a page served from 127.0.0.1 (a secure context, so WebCrypto and
 IndexedDB work) that imports the modules as the holder page will, under ``/static/``. Every
@@ -100,7 +100,7 @@ def to_wire(value) -> list:
 
 
 class _Handler(SimpleHTTPRequestHandler):
-    """issuer/service/static/ under /static/, and the test page; nothing else."""
+    """issuer/web/static/ under /static/, and the test page; nothing else."""
 
     extensions_map = {".js": "text/javascript", ".mjs": "text/javascript"}
 

@@ -1,4 +1,16 @@
-"""Offline verifier for healthcode credentials: public keys and a trust list, no personal data."""
+"""Offline verifier for healthcode credentials: public keys and a trust list, no personal data.
+
+One module a stage. The wire format, owned here: :mod:`.labels` (CBOR labels), :mod:`.base45`,
+:mod:`.cose`, :mod:`.claims`, :mod:`.fastpath` (our canonical layout in one pass),
+:mod:`.presentation` (live codes, ``HCP1:``), :mod:`.verify` (the order of checks). Trust:
+:mod:`.keys` (JWK), :mod:`.jws`, :mod:`.trust` (the signed trust list), :mod:`.revocation`,
+:mod:`.sync`. Pictures: :mod:`.image`, :mod:`.scan`. Faces, which the core never imports:
+:mod:`.kiosk` (the checkpoint web app) and :mod:`.cli`. Nothing here imports the issuer.
+
+Codes of other formats (EU DCC, SMART Health Cards, NZ Covid Pass) will each be a module of
+``verifier/formats/``, reading its own envelope with the shared modules above, chosen by prefix
+in :func:`verify`; our own format stays where it is.
+"""
 
 from .claims import Credential
 from .errors import HealthCodeError, Reason, TrustListError, VerificationError

@@ -64,7 +64,7 @@ def entry_hash(cti: bytes) -> bytes:
 def encode_payload(*, iss: str, seq: int, iat: int, exp: int, ctis: Iterable[bytes]) -> bytes:
     """Return the CBOR payload of a revocation list holding ``ctis`` (duplicates dropped).
 
-    The issuer signs it with :func:`issuer.signing.sign_cose`; the signed bytes are the file.
+    The issuer signs it with :func:`issuer.keys.signing.sign_cose`; the signed bytes are the file.
     """
     hashes = b"".join(sorted({entry_hash(cti) for cti in ctis}))
     return cbor2.dumps({"typ": REVOCATION_TYPE, "ver": REVOCATION_VERSION, "iss": iss,

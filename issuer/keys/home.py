@@ -67,7 +67,7 @@ class Home:
 
     @property
     def data_keys(self) -> Path:
-        """The wrapped keys that encrypt personal data in the database (issuer/pii.py)."""
+        """The wrapped keys that encrypt personal data in the database (issuer/store/pii.py)."""
         return self.keys / "data-keys.json"
 
     @property

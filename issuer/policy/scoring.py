@@ -5,7 +5,7 @@ point explained out.
 points are rounded to the policy's decimal places, the total is held within the score's range
 and rounded to a whole number, and each of those steps is listed as a :class:`Contribution`,
 so the listed points (``Decimal``) add up exactly to the integer score. Policies are read from
-their published documents by :mod:`issuer.policy`.
+their published documents by :mod:`issuer.policy.document`.
 """
 
 from __future__ import annotations

@@ -1,1 +1,2 @@
-"""Rendering: QR symbols and printable cards."""
+"""Pictures of codes: :mod:`.qr` (QR symbols as PNG, SVG or text, and the enrolment link's SVG)
+and :mod:`.card` (the printed card's PDF layout). Pure: text and fields in, bytes out."""

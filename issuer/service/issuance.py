@@ -91,7 +91,7 @@ class IssuerService:
              policy_id: str = "hangzhou-2020", ranking_min_members: int = 10) -> IssuerService:
         """Open the home's store (migrating it) and load the signing key and the policy.
 
-        Raises :class:`issuer.home.HomeError` when the home has no keys yet.
+        Raises :class:`issuer.keys.home.HomeError` when the home has no keys yet.
         """
         home = home if isinstance(home, Home) else Home.resolve(home)
         key, config, _ = load_signing_key(home)
@@ -116,7 +116,7 @@ class IssuerService:
                         ) -> dict[str, Any]:
         """Validate and record an observation; return it with the new assessment.
 
-        Raises :class:`issuer.observations.ObservationError` (naming the field) before
+        Raises :class:`issuer.policy.ObservationError` (naming the field) before
         anything is written, and :class:`NotFound`.
         """
         now = _now(now)

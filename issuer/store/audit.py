@@ -8,7 +8,7 @@ end cannot be seen from the chain alone: compare :func:`head` with a copy kept e
 
 Appends are serialised: ``seq`` is the last entry's plus one, read under a lock (PostgreSQL: a
 transaction-scoped advisory lock; SQLite: the write lock that ``BEGIN IMMEDIATE`` took, see
-issuer/db.py). Should two appends ever race anyway, the second fails on the primary key
+issuer/store/db.py). Should two appends ever race anyway, the second fails on the primary key
 instead of forking the chain. An append belongs to the caller's transaction: when the change it
 records is rolled back, so is the entry.
 """

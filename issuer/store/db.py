@@ -1,13 +1,14 @@
 """The issuer's database: SQLAlchemy models, engine creation and the storage exceptions.
 
-Personal data lives here, encrypted field by field (issuer/pii.py); a person is known elsewhere
-only by a random pseudonymous id. Times are integer epoch seconds (BIGINT: no 2038 overflow).
-The schema is created and changed only by the Alembic migrations in ``issuer/migrations``
-(:func:`issuer.migrations.upgrade`); ``tests/test_migrations.py`` checks that the two agree.
+Personal data lives here, encrypted field by field (issuer/store/pii.py); a person is known
+elsewhere only by a random pseudonymous id. Times are integer epoch seconds (BIGINT: no 2038
+overflow). The schema is created and changed only by the Alembic migrations in
+``issuer/store/migrations`` (:func:`issuer.store.migrations.upgrade`);
+``tests/test_migrations.py`` checks that the two agree.
 
 SQLite: foreign keys on, WAL journal, and every transaction but explicitly read-only ones
 starts with ``BEGIN IMMEDIATE``, so writers queue for the lock instead of failing half-way when
-a read turns into a write (the audit chain depends on this; see issuer/audit.py).
+a read turns into a write (the audit chain depends on this; see issuer/store/audit.py).
 """
 
 from __future__ import annotations
@@ -209,10 +210,10 @@ class OneTimeCode(Base):
 
 
 class AuditEntry(Base):
-    """One link of the append-only, hash-chained audit log (issuer/audit.py).
+    """One link of the append-only, hash-chained audit log (issuer/store/audit.py).
 
     ``person_id`` is deliberately not a foreign key: the log must outlive erasure of the data
-    it speaks about. ``seq`` is assigned by :func:`issuer.audit.append` (gapless), not by a
+    it speaks about. ``seq`` is assigned by :func:`issuer.store.audit.append` (gapless), not by a
     database sequence, which would leave gaps on rollback that look like deleted entries.
     """
 

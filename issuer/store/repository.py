@@ -278,7 +278,7 @@ class Store(HolderStore):
 
     def ranking(self, k: int) -> list[dict[str, Any]]:
         """Return organisations with at least ``k`` scored members, best mean first (see
-        :func:`issuer.ranking.organisation_ranking`). Raises ``ValueError`` if k < 1."""
+        :func:`issuer.store.ranking.organisation_ranking`). Raises ``ValueError`` if k < 1."""
         with self.reading() as session:
             return organisation_ranking(session, k)
 

@@ -1,5 +1,9 @@
-"""The issuer's web service: the authority API (/api), the published policies (/policy), and
-the signed trust and revocation lists verifiers sync from (/trust).
+"""The issuer's web app: the authority API (/api: :mod:`.api`, :mod:`.auth`, :mod:`.schemas`),
+the holder's pages (/enrol, /signin, /me: :mod:`.holder`, :mod:`.holder_text`, sign-in codes
+sent by :mod:`.codesender`), the staff page (/staff), the published policies (/policy), and the
+signed trust and revocation lists verifiers sync from (/trust). Views parse, call
+:class:`issuer.service.IssuerService` and render; templates and scripts are in ``templates/``
+and ``static/``, served from here only.
 
 ``create_app(config=None)`` follows Flask's application-factory pattern: configuration from
 the mapping, else from ``HEALTHCODE_*`` environment variables (``HEALTHCODE_HOME``,

@@ -2,13 +2,13 @@
 to the newest revision. The service, ``healthcode-issuer init`` and the tests call it; no
 ``alembic.ini`` is needed.
 
-A new revision, after changing the models in issuer/db.py::
+A new revision, after changing the models in issuer/store/db.py::
 
     from alembic import command
-    from issuer.migrations import alembic_config
+    from issuer.store.migrations import alembic_config
     command.revision(alembic_config("sqlite:///scratch.db"), "what changed", autogenerate=True)
 
-then review the generated file in ``issuer/migrations/versions/`` (autogenerate misses CHECK
+then review the generated file in ``issuer/store/migrations/versions/`` (autogenerate misses CHECK
 constraints, triggers and renames) and run the tests, which compare models and migrated schema
 on SQLite and PostgreSQL.
 """

@@ -18,7 +18,7 @@ depends_on = None
 
 # The audit log refuses UPDATE and DELETE (and TRUNCATE) from anyone, the application
 # included: a bug or an injected statement cannot rewrite history. Whoever owns the database
-# can still drop the trigger; the hash chain (issuer/audit.py) is what detects that.
+# can still drop the trigger; the hash chain (issuer/store/audit.py) is what detects that.
 _APPEND_ONLY = "audit_entry is append-only"
 _SQLITE_TRIGGERS = [
     f"CREATE TRIGGER audit_entry_no_{event.lower()} BEFORE {event} ON audit_entry "

@@ -6,7 +6,7 @@
  *   <script type="module">import { drawQR } from "/static/holder/qr.js"; ...</script>
  * and no <script> tag for the library.
  *
- * Like the issuer's own images (issuer/render.py): alphanumeric mode (Base45 text is made of
+ * Like the issuer's own images (issuer/render/qr.py): alphanumeric mode (Base45 text is made of
  * the QR alphanumeric set), error correction level M, the lowest version that holds the text,
  * dark modules on white with a four-module quiet zone.
  */
