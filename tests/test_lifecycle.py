@@ -680,10 +680,12 @@ def test_a_running_kiosk_follows_an_anchor_roll_over(issuer_server, checkpoint, 
     client = kiosk_app({"TRUST": checkpoint}).test_client()
     code = sign(home, int(time.time()))
     assert client.post("/api/text", json={"text": code}).get_json()["state"] == "admit"
-    rotate_anchor(home, transition=0)  # dual-signed now; the next list only by the new anchor
+    # Dual-signed for 5 s. (With no transition at all, a sync in the next second got a list the
+    # server had re-signed by the new anchor alone, which the old pin rightly refused.)
+    rotate_anchor(home, transition=5)
     assert sync([url], checkpoint).anchor_rolled_over
     assert client.get("/api/status").get_json()["trust"]["sequence"] == 2
-    publish_trust_list(home, now=int(time.time()) + 2)  # transition over
+    publish_trust_list(home, now=int(time.time()) + 6)  # transition over
     assert "signatures" not in json.loads(home.trust_list.read_bytes())
     assert sync([url], checkpoint).ok
     status = client.get("/api/status").get_json()
