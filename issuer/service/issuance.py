@@ -23,7 +23,7 @@ from ..keys.signing import PrivateKey, issue_credential
 from ..policy import load_policy
 from ..policy.observations import Observation
 from ..policy.scoring import Assessment, Policy
-from ..store import Store
+from ..store import Rescored, Store
 from ..store.db import Conflict, NotFound
 from ..store.holders import load_device_key
 
@@ -124,16 +124,16 @@ class IssuerService:
         checked = Observation(kind, value, at, source)
         assessed: list[Assessment] = []
 
-        def colour_change(before: list[dict[str, Any]], after: list[dict[str, Any]]
-                          ) -> tuple[str, str, dict[str, Any]] | None:
+        def rescore(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> Rescored:
             old, new = self.score_observations(before, now), self.score_observations(after, now)
             assessed.append(new)
-            return colour_change_entry(old, new, self.policy.id) if old.colour != new.colour \
-                else None
+            entry = colour_change_entry(old, new, self.policy.id) \
+                if old.colour != new.colour else None
+            return Rescored(new.colour, new.score, entry)
 
         row = self.store.add_observation(person_id, checked.kind, checked.value, at,
                                          checked.source, actor=actor, reason=reason, now=now,
-                                         consequence=colour_change)
+                                         consequence=rescore)
         return {**row, "assessment": assessed[-1].as_dict()}
 
     def score_observations(self, observations: list[dict[str, Any]], now: int) -> Assessment:

@@ -1,7 +1,7 @@
 """The issuer's database: everything it keeps, and the only way in.
 
-- :mod:`.repository` (:class:`Store`, with :mod:`.holder_store` and :mod:`.base`): every read
-  and write, each write in one transaction with its audit entry;
+- :mod:`.repository` (:class:`Store`, with :mod:`.credential_store`, :mod:`.holder_store` and
+  :mod:`.base`): every read and write, each write in one transaction with its audit entry;
 - :mod:`.db`: the tables (SQLAlchemy models), the engine, ``NotFound`` and ``Conflict``;
 - the records, each a module of functions that take a session: :mod:`.people`, :mod:`.holders`
   (phones, enrolment links, sign-in codes), :mod:`.credentials` (and re-issue runs),
@@ -10,10 +10,11 @@
 - :mod:`.migrations`: the schema, created and changed only by Alembic revisions.
 """
 
+from .credential_store import SUPERSEDED
 from .db import Conflict, NotFound, StoreError
 from .holders import HolderError, HolderProblem
 from .pii import DataKeyError
-from .repository import Store
+from .repository import Rescored, Store
 
-__all__ = ["Conflict", "DataKeyError", "HolderError", "HolderProblem", "NotFound", "Store",
-           "StoreError"]
+__all__ = ["SUPERSEDED", "Conflict", "DataKeyError", "HolderError", "HolderProblem", "NotFound",
+           "Rescored", "Store", "StoreError"]

@@ -89,6 +89,16 @@ def unexpired_of(session: Session, person_id: str, now: int) -> list[CredentialR
         .order_by(CredentialRecord.iat, CredentialRecord.cti)))
 
 
+def better_than(session: Session, person_id: str, colour: Colour | str, score: int, now: int
+                ) -> list[CredentialRecord]:
+    """The person's unrevoked, unexpired credentials that show a better colour than ``colour``
+    or a higher score than ``score``. (Colour codes are ordered by severity: green 0, yellow 1,
+    red 2.)"""
+    floor = Colour(colour).code
+    return [row for row in unexpired_of(session, person_id, now)
+            if row.revoked_at is None and (Colour(row.colour).code < floor or row.score > score)]
+
+
 def revoked_unexpired(session: Session, now: int) -> list[str]:
     """The ctis (hex) of revoked credentials that have not expired: the revocation list."""
     return list(session.scalars(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,13 @@ from sqlalchemy.orm import Session
 from verifier.labels import Colour
 
 from ..keys.home import Home
-from . import audit, credentials, holders, tokens
+from . import audit, tokens
 from .base import clock
+from .credential_store import CredentialStore
 from .db import (
     ApiToken,
     AuditEntry,
     Conflict,
-    CredentialRecord,
     Observation,
     Person,
     database_url,
@@ -37,14 +38,24 @@ from .people import backfill_phone_macs, enrol, organisation_id, person_fields
 from .pii import DataKeyError, DataKeys, load_data_keys
 from .ranking import organisation_ranking
 
-#: ``(observations before, after) -> (action, reason, details)`` or None: see add_observation.
-Consequence = Callable[[list[dict[str, Any]], list[dict[str, Any]]],
-                       tuple[str, str, dict[str, Any]] | None]
+
+@dataclass(frozen=True)
+class Rescored:
+    """What recording an observation did to the person's assessment (see add_observation)."""
+
+    colour: Colour
+    score: int
+    #: An audit entry ``(action, reason, details)`` for what changed (a colour change), or None.
+    entry: tuple[str, str, dict[str, Any]] | None = None
 
 
-class Store(HolderStore):
-    """People, observations, credentials, tokens and the audit log of one issuer (holders'
-    phones and sign-in: :class:`HolderStore`)."""
+#: ``(observations before, after) -> Rescored | None``: see add_observation.
+Consequence = Callable[[list[dict[str, Any]], list[dict[str, Any]]], Rescored | None]
+
+
+class Store(CredentialStore, HolderStore):
+    """People, observations, tokens and the audit log of one issuer; credentials and re-issue
+    runs from :class:`CredentialStore`, holders' phones and sign-in from :class:`HolderStore`."""
 
     @classmethod
     def open(cls, home: Home | str | Path | None = None, url: str | None = None, *,
@@ -132,9 +143,11 @@ class Store(HolderStore):
         and return it as :meth:`observations` does. Raises :class:`NotFound`.
 
         ``consequence(before, after)`` is called with the person's observations before and
-        after this one, inside the same transaction; when it returns ``(action, reason,
-        details)`` (e.g. a colour change) that entry is appended to the audit log too, so the
-        observation and what it caused are stored together or not at all.
+        after this one, inside the same transaction, and returns the new colour and score
+        (:class:`Rescored`) or None. Its audit entry (e.g. a colour change) is appended too, and
+        every unexpired credential of the person that shows a better colour or a higher score
+        is revoked (reason ``superseded``, one audit entry): the observation and what it caused
+        are stored together or not at all, and no code says more than the truth.
         """
         now = clock(now)
         kind = str(getattr(kind, "value", kind))
@@ -152,9 +165,13 @@ class Store(HolderStore):
             if consequence is not None:
                 after = sorted([*before, _observation(row)],
                                key=lambda o: (o["observed_at"], o["id"]))
-                entry = consequence(before, after)
-                if entry is not None:
-                    audit.append(session, actor, entry[0], entry[1], person_id, entry[2], now)
+                rescored = consequence(before, after)
+                if rescored is not None:
+                    if rescored.entry is not None:
+                        action, why, details = rescored.entry
+                        audit.append(session, actor, action, why, person_id, details, now)
+                    self.supersede(session, person_id, rescored.colour, rescored.score,
+                                   actor=actor, now=now, observation=row.id)
             return _observation(row)
 
     def observations(self, person_id: str) -> list[dict[str, Any]]:
@@ -175,106 +192,6 @@ class Store(HolderStore):
         for row in rows:
             found[row.person_id].append(_observation(row))
         return found
-
-    # Credentials ----------------------------------------------------------------------------
-
-    def record_credential(self, person_id: str, *, cti: bytes | str, text: str,
-                          colour: Colour | str, score: int, policy_id: str,
-                          policy_digest: bytes | str, iat: int, exp: int, actor: str,
-                          reason: str = "credential issued", run_id: int | None = None,
-                          now: int | None = None, device_id: str | None = None,
-                          purpose: str | None = None) -> dict[str, Any]:
-        """Store an issued credential (``cti``, ``policy_digest``: bytes or hex) and return it
-        as :meth:`credential` does. Raises :class:`NotFound` (person or run),
-        :class:`Conflict` (``field="run_id"``: the run already issued this person one;
-        ``"cti"``: a reused cti), ``ValueError`` (unknown colour, score outside 0–100, ``exp``
-        not after ``iat``, a cti or digest that is not hex).
-
-        ``device_id``: the phone a live credential is bound to; its older live credentials are
-        revoked in the same transaction (``superseded``), so a phone cannot keep showing a
-        greener code it was once given. ``purpose``: ``live`` or ``card``.
-        """
-        now = clock(now)
-        with self.writing() as session:
-            row = credentials.record(
-                session, person_id=person_id, cti=cti, text=text, colour=colour, score=score,
-                policy_id=policy_id, policy_digest=policy_digest, iat=iat, exp=exp,
-                issued_by=actor, run_id=run_id)
-            row.device_id, row.purpose = device_id, purpose
-            superseded = holders.revoke_device_credentials(
-                session, device_id, now, "superseded by a newer live code", keep=row.cti) \
-                if device_id is not None else []
-            # What was issued under which rules, never the person's colour or score.
-            details = {"cti": row.cti, "policy_id": policy_id, "exp": exp, "run": run_id}
-            if purpose is not None:
-                details.update(purpose=purpose, device=device_id, superseded=superseded)
-            audit.append(session, actor, "credential.issue", reason, person_id, details, now)
-            return credentials.as_dict(row)
-
-    def credential(self, cti: bytes | str) -> dict[str, Any]:
-        """Return a credential: cti, person_id, colour, score, policy_id, policy_digest, iat,
-        exp, text, issued_by, run_id. Raises :class:`NotFound`."""
-        with self.reading() as session:
-            return credentials.as_dict(credentials.get(session, cti))
-
-    def credentials(self, person_id: str) -> list[dict[str, Any]]:
-        """Return the person's credentials, newest first."""
-        with self.reading() as session:
-            return [credentials.as_dict(r) for r in credentials.for_person(session, person_id)]
-
-    def revoke(self, cti: bytes | str, *, actor: str, reason: str, now: int | None = None
-               ) -> dict[str, Any]:
-        """Revoke one credential (audited); return it. Revoking it again changes nothing.
-        Raises :class:`NotFound`, ``ValueError`` for a cti that is not hex."""
-        now = clock(now)
-        with self.writing() as session:
-            row = credentials.get(session, cti)
-            if credentials.revoke(session, row, actor, reason, now):
-                audit.append(session, actor, "credential.revoke", reason, row.person_id,
-                             {"cti": row.cti, "exp": row.exp}, now)
-            return credentials.as_dict(row)
-
-    def revoke_person(self, person_id: str, *, actor: str, reason: str,
-                      now: int | None = None) -> list[str]:
-        """Revoke every unexpired credential of a person in one transaction (one audit entry);
-        return the ctis newly revoked. Raises :class:`NotFound`."""
-        now = clock(now)
-        with self.writing() as session:
-            self.person_row(session, person_id)
-            revoked = [row.cti for row in credentials.unexpired_of(session, person_id, now)
-                       if credentials.revoke(session, row, actor, reason, now)]
-            audit.append(session, actor, "credential.revoke_all", reason, person_id,
-                         {"ctis": revoked}, now)
-            return revoked
-
-    def revoked_unexpired(self, now: int | None = None) -> list[str]:
-        """The ctis (hex) of revoked, unexpired credentials."""
-        with self.reading() as session:
-            return credentials.revoked_unexpired(session, clock(now))
-
-    def revocation_stamp(self) -> tuple[int, int]:
-        """``(revoked credentials, latest revocation time)``: changes whenever one is revoked."""
-        with self.reading() as session:
-            count, latest = session.execute(
-                select(func.count(), func.max(CredentialRecord.revoked_at))
-                .where(CredentialRecord.revoked_at.is_not(None))).one()
-            return int(count), int(latest or 0)
-
-    def start_reissue_run(self, *, actor: str, reason: str, now: int | None = None) -> int:
-        """Open a re-issue run and return its id (pass it to :meth:`record_credential`)."""
-        now = clock(now)
-        with self.writing() as session:
-            run = credentials.start_run(session, actor, now)
-            audit.append(session, actor, "reissue.start", reason, None, {"run": run.id}, now)
-            return run.id
-
-    def finish_reissue_run(self, run_id: int, status: str = "done", *, actor: str,
-                           now: int | None = None) -> None:
-        """Close a run as ``done`` or ``failed``. Raises :class:`NotFound`, ``ValueError``."""
-        now = clock(now)
-        with self.writing() as session:
-            credentials.finish_run(session, run_id, status, now)
-            audit.append(session, actor, "reissue.finish", status, None, {"run": run_id}, now)
 
     def ranking(self, k: int) -> list[dict[str, Any]]:
         """Return organisations with at least ``k`` scored members, best mean first (see
@@ -345,3 +262,4 @@ def _observation(row: Any) -> dict[str, Any]:
 def _entry(entry: AuditEntry) -> dict[str, Any]:
     return {"seq": entry.seq, "at": entry.at, "actor": entry.actor, "action": entry.action,
             "reason": entry.reason, "details": json.loads(entry.details_json)}
+
