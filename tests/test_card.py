@@ -30,8 +30,11 @@ from issuer.service.issuance import IssuerService
 from issuer.store.db import NotFound
 from issuer.web import create_app
 from issuer.web.staff import staff
-from verifier import TrustList, decode_unverified, verify_image
+from verifier import CREDENTIAL_PREFIX, IdCheck, TrustList, decode_unverified, verify_image
+from verifier.base45 import b45decode
+from verifier.cli import main as verifier_cli
 from verifier.kiosk import Checkpoint, Rule
+from verifier.timefmt import iso
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 #: The card must scan from a rendering at this resolution (a cheap scanner, a phone photo).
@@ -146,12 +149,19 @@ def test_card_says_everything_in_words(service, person, printed):
         assert secret not in text
 
 
-def test_the_code_carries_nothing_personal(printed):
+def test_the_code_carries_only_the_check_id_fields(printed):
+    """The masked name and the id number's last 4 characters, signed; nothing else personal."""
     record, _ = printed
     claims = decode_unverified(record["text"])
     assert claims.cnf is None
     assert set(claims._asdict()) - {"presented_at"} == {
-        "iss", "iat", "exp", "cti", "colour", "score", "policy", "cnf", "kid", "alg"}
+        "iss", "iat", "exp", "cti", "colour", "score", "policy", "cnf", "kid", "alg",
+        "id_check"}
+    assert claims.id_check == IdCheck("Z*", "1234")
+    payload = b45decode(record["text"][len(CREDENTIAL_PREFIX):])
+    for secret in (PERSON["name"], PERSON["name"][:2], PERSON["id_number"][:-4],
+                   PERSON["phone"], PERSON["organisation"]):
+        assert secret.encode() not in payload
 
 
 def test_card_is_recorded_with_purpose_card(service, printed):
@@ -224,8 +234,18 @@ def test_kiosk_checks_a_card_as_a_static_code(card_home, card_png, accept_static
     assert verdict["state"] == state
     assert verdict["static"] is True
     assert verdict["colour"] == "green"
+    assert verdict["id_check"] == {"name": "Z*", "id_tail": "1234"}
     if not accept_static:
         assert "static" in verdict["message"]
+
+
+def test_check_says_what_to_compare_with_the_id(card_home, card_png, tmp_path):
+    png = tmp_path / "card.png"
+    png.write_bytes(card_png)
+    result = CliRunner().invoke(verifier_cli, ["check", str(png), "--trust",
+                                               str(card_home.trust_list), "--at", iso(NOW + 60)])
+    assert result.exit_code == 0, result.output
+    assert "static code (check ID: name Z*, ID number ending 1234)" in result.output
 
 
 # The command line ------------------------------------------------------------------------------

@@ -217,3 +217,29 @@ def test_an_insecure_origin_says_why_there_is_no_camera(playwright, kiosk, tmp_p
         keep_screenshot(page, "kiosk-insecure-origin-pasted.png")
     finally:
         context.close()
+
+
+def test_a_static_code_shows_what_to_check_on_the_id(playwright, kiosk, tmp_path, signing):
+    """A printed card's code carries the masked name and the id number's last characters:
+    the page shows them beside "check ID"; the text is set as text, never as markup."""
+    from issuer.keys.signing import issue_credential
+    from verifier import IdCheck
+
+    key, config = signing
+    card = issue_credential(key, iss=config.iss, colour="green", score=81, iat=NOW, ttl=DAY,
+                            id_check=IdCheck("<*", "123X"))
+    args = [a for a in webcam.BROWSER_ARGS if a != "--use-fake-device-for-media-stream"]
+    context = _launch(playwright, tmp_path / "profile", args)
+    try:
+        page = context.new_page()
+        page.goto(kiosk[0])
+        page.locator("#camera-message").wait_for(state="visible", timeout=15_000)
+        page.fill("#code-text", card)
+        page.click("#text-form button")
+        wait_for(page, "admit")
+        note = page.locator("#verdict-static")
+        assert note.text_content() == "Static code — check ID: name <* · ID number ending 123X"
+        assert note.evaluate("element => element.children.length") == 0
+        keep_screenshot(page, "kiosk-static-check-id.png")
+    finally:
+        context.close()

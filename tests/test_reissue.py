@@ -21,7 +21,7 @@ from issuer.service.issuance import IssuerService
 from issuer.service.reissue import open_run, run_batches
 from issuer.store.audit import AUDIT_LOCK_KEY
 from issuer.store.db import AuditEntry, CredentialRecord, ReissueRun
-from verifier import TrustList, verify
+from verifier import IdCheck, TrustList, verify
 
 NOW = 1_790_000_000
 DAY = 86_400
@@ -77,6 +77,9 @@ def test_everyone_gets_one_verifiable_credential_with_their_current_colour(servi
         credential = verify(record["text"], trust, now=NOW + 120)
         assert credential.colour.value == service.assess(person, NOW + 60).colour.value
         assert credential.colour.value == ("red" if person == people[4] else "green")
+        # A static code: it carries the check-ID fields of its own holder.
+        n = people.index(person)
+        assert credential.id_check == IdCheck("P*", f"{n:04d}")
     assert service.verify_audit()[1] is None
     # A finished run is not resumed: the next call starts a new one.
     assert open_run(service, actor="test", now=NOW + 120).run_id != run.run_id

@@ -9,7 +9,7 @@ from vectorlib import load, private_key, trust_from
 from issuer.keys.signing import sign_raw
 from verifier import VerificationError, decode_unverified, verify
 from verifier.base45 import b45decode, b45encode
-from verifier.claims import Credential, encode_claims
+from verifier.claims import Credential, IdCheck, encode_claims
 from verifier.cose import decode_sign1, encode_protected, encode_sign1, sig_structure
 from verifier.errors import RevocationListError
 from verifier.keys import b64url_decode, jwk_to_key
@@ -37,7 +37,7 @@ INVALID = load("invalid.json")
 REVOCATIONS = load("revocations.json")
 PRESENTATIONS = [v for v in load("presentations.json") if "stages" in v]
 REFUSED_PRESENTATIONS = [v for v in load("presentations.json") if "reason" in v]
-_FIELDS = ("iss", "iat", "exp", "cti", "colour", "score", "policy", "kid", "alg")
+_FIELDS = ("iss", "iat", "exp", "cti", "colour", "score", "policy", "kid", "alg", "id_check")
 
 
 def _public(jwk: dict[str, str]) -> dict[str, str]:
@@ -57,7 +57,8 @@ def _check_credential_stages(jwk: dict[str, str], inputs: dict[str, Any],
     claims = encode_claims(
         iss=inputs["iss"], iat=inputs["iat"], exp=inputs["exp"], cti=bytes.fromhex(inputs["cti"]),
         colour=Colour(inputs["colour"]), score=inputs["score"],
-        policy=bytes.fromhex(inputs["policy"]) if inputs.get("policy") else None, cnf=cnf)
+        policy=bytes.fromhex(inputs["policy"]) if inputs.get("policy") else None, cnf=cnf,
+        id_check=IdCheck(**inputs["id_check"]) if inputs.get("id_check") else None)
     assert claims == stages["claims_cbor"]
     assert encode_protected(alg, kid) == stages["protected"]
     assert sig_structure(stages["protected"], claims) == stages["sig_structure"]

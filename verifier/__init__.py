@@ -12,7 +12,7 @@ Codes of other formats (EU DCC, SMART Health Cards, NZ Covid Pass) will each be 
 in :func:`verify`; our own format stays where it is.
 """
 
-from .claims import Credential
+from .claims import Credential, IdCheck
 from .errors import HealthCodeError, Reason, TrustListError, VerificationError
 from .image import Backend, decode_image
 from .labels import CREDENTIAL_PREFIX, PRESENTATION_PREFIX, Alg, Colour
@@ -27,7 +27,8 @@ __version__ = "0.1.0"
 __all__ = [
     "CLOCK_SKEW", "CREDENTIAL_PREFIX", "PRESENTATION_PREFIX", "PRESENTATION_WINDOW", "Alg",
     "Backend", "Colour", "Credential",
-    "HealthCodeError", "Reason", "RevocationList", "Revocations", "TrustList", "TrustListError",
+    "HealthCodeError", "IdCheck", "Reason", "RevocationList", "Revocations", "TrustList",
+    "TrustListError",
     "TrustedKey", "VerificationError", "cnf_for", "decode_image", "decode_unverified",
     "encode_presentation", "is_valid", "load_anchor", "presentation_message", "verify",
     "verify_image",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, NamedTuple
 
 import cbor2
@@ -9,7 +10,7 @@ import cbor2
 from .cose import loads_strict
 from .errors import Reason, VerificationError
 from .keys import kid_text
-from .labels import Alg, Claim, Colour, Health
+from .labels import Alg, Claim, Colour, Health, IdCheckField
 
 SCORE_MIN, SCORE_MAX = 0, 100
 #: Length of the random credential id. 96 bits: no two of a billion credentials collide (p < 1e-11)
@@ -18,6 +19,32 @@ CTI_LENGTH = 12
 #: Length of the policy reference: the first bytes of SHA-256 over the published policy document.
 POLICY_DIGEST_LENGTH = 8
 MAX_ISS_LENGTH = 32
+#: How many trailing letters or digits of the id number a static code carries.
+ID_TAIL_LENGTH = 4
+#: Longest masked name: a character (a combining sequence or a surrogate pair counts as
+#: several) and the mask.
+MAX_MASKED_NAME = 8
+_ID_TAIL = re.compile(rf"[0-9A-Z]{{1,{ID_TAIL_LENGTH}}}")
+_MASK = "*"
+
+
+class IdCheck(NamedTuple):
+    """What a static code (a printed card, a code not bound to a phone) carries so that a
+    checkpoint can match it to the holder's ID document, and nothing more: the name's first
+    character then ``*``, and the last letters or digits of the id number."""
+
+    name: str
+    id_tail: str
+
+    @classmethod
+    def of(cls, name: str, id_number: str) -> IdCheck:
+        """The check-ID fields of a person named ``name`` with ``id_number``; raises
+        ``ValueError`` if either has nothing to show."""
+        name = name.strip()
+        tail = "".join(ch for ch in id_number if ch.isascii() and ch.isalnum()).upper()
+        if not name or not tail:
+            raise ValueError("a name and an id number with letters or digits are needed")
+        return cls(name[0] + _MASK, tail[-ID_TAIL_LENGTH:])
 
 
 class Credential(NamedTuple):
@@ -38,6 +65,8 @@ class Credential(NamedTuple):
     #: When the holder's phone made the presentation this credential came in (epoch seconds);
     #: None for a credential shown on its own (static: a printed card, or a plain code).
     presented_at: int | None = None
+    #: A static code's check-ID fields (masked name, id number's tail), or None.
+    id_check: IdCheck | None = None
 
     @property
     def static(self) -> bool:
@@ -52,11 +81,13 @@ class Credential(NamedTuple):
             "policy": self.policy.hex() if self.policy is not None else None,
             "device_bound": self.cnf is not None, "presented_at": self.presented_at,
             "kid": kid_text(self.kid), "alg": self.alg.jose_name,
+            "id_check": self.id_check._asdict() if self.id_check is not None else None,
         }
 
 
 def encode_claims(*, iss: str, iat: int, exp: int, cti: bytes, colour: Colour, score: int,
-                  policy: bytes | None = None, cnf: dict[Any, Any] | None = None) -> bytes:
+                  policy: bytes | None = None, cnf: dict[Any, Any] | None = None,
+                  id_check: IdCheck | None = None) -> bytes:
     """Return the CBOR claims map (the COSE payload).
 
     Raises ``ValueError`` for values the verifier would reject, so the issuer never signs one.
@@ -64,6 +95,9 @@ def encode_claims(*, iss: str, iat: int, exp: int, cti: bytes, colour: Colour, s
     health: dict[int, Any] = {Health.COLOUR: Colour(colour).code, Health.SCORE: score}
     if policy is not None:
         health[Health.POLICY] = policy
+    if id_check is not None:
+        health[Health.ID_CHECK] = {IdCheckField.NAME: id_check.name,
+                                   IdCheckField.ID_TAIL: id_check.id_tail}
     claims: dict[int, Any] = {
         Claim.ISS: iss, Claim.IAT: iat, Claim.EXP: exp, Claim.CTI: cti, Claim.HEALTH: health,
     }
@@ -100,6 +134,24 @@ def _check_claims(claims: dict[Any, Any]) -> None:
     cnf = claims.get(Claim.CNF)
     if cnf is not None and not (isinstance(cnf, dict) and cnf):
         raise ValueError("cnf must be a non-empty map")
+    id_check = health.get(Health.ID_CHECK)
+    if id_check is not None:
+        if cnf is not None:
+            raise ValueError("a code bound to a phone carries no check-ID fields")
+        _read_id_check(id_check)
+
+
+def _read_id_check(fields: Any) -> IdCheck:
+    """The check-ID map as an :class:`IdCheck`; ``ValueError`` unless it is well formed."""
+    name = fields.get(IdCheckField.NAME) if isinstance(fields, dict) else None
+    tail = fields.get(IdCheckField.ID_TAIL) if isinstance(fields, dict) else None
+    if not (isinstance(name, str) and 2 <= len(name) <= MAX_MASKED_NAME
+            and name.endswith(_MASK) and name[0].isprintable() and not name[0].isspace()):
+        raise ValueError("the check-ID name must be a character followed by *")
+    if not (isinstance(tail, str) and _ID_TAIL.fullmatch(tail)):
+        raise ValueError(f"the check-ID id tail must be 1 to {ID_TAIL_LENGTH} digits or "
+                         "capital letters")
+    return IdCheck(name, tail)
 
 
 def parse_claims(payload: bytes, *, kid: bytes = b"", alg: Alg = Alg.ES256) -> Credential:
@@ -116,9 +168,11 @@ def parse_claims(payload: bytes, *, kid: bytes = b"", alg: Alg = Alg.ES256) -> C
     except ValueError as exc:
         raise VerificationError(Reason.INVALID_CLAIMS, str(exc), kid=kid) from None
     health = claims[Claim.HEALTH]
+    id_check = health.get(Health.ID_CHECK)
     return Credential(
         iss=claims[Claim.ISS], iat=claims[Claim.IAT], exp=claims[Claim.EXP],
         cti=claims[Claim.CTI], colour=Colour.from_code(health[Health.COLOUR]),
         score=health[Health.SCORE], policy=health.get(Health.POLICY),
         cnf=claims.get(Claim.CNF), kid=kid, alg=alg,
+        id_check=_read_id_check(id_check) if id_check is not None else None,
     )

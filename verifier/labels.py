@@ -49,6 +49,17 @@ class Health(IntEnum):
     COLOUR = 1
     SCORE = 2
     POLICY = 3
+    #: A static code's check-ID fields, a map of :class:`IdCheckField` (docs/FORMAT.md).
+    ID_CHECK = 4
+
+
+class IdCheckField(IntEnum):
+    """Keys inside the health claim's ``ID_CHECK`` map."""
+
+    #: The holder's name masked: its first character, then ``*``.
+    NAME = 1
+    #: The last letters or digits of the holder's id number.
+    ID_TAIL = 2
 
 
 class Confirmation(IntEnum):

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from verifier.base45 import b45encode
-from verifier.claims import CTI_LENGTH, encode_claims
+from verifier.claims import CTI_LENGTH, IdCheck, encode_claims
 from verifier.cose import encode_protected, encode_sign1, sig_structure
 from verifier.jws import encode_header, encode_jws, encode_jws_general, signing_input
 from verifier.keys import alg_for, key_to_jwk, kid_for
@@ -40,8 +40,9 @@ def sign_cose(key: PrivateKey, payload: bytes) -> bytes:
 
 def issue_credential(key: PrivateKey, *, iss: str, colour: Colour | str, score: int, iat: int,
                      ttl: int, policy: bytes | None = None, cti: bytes | None = None,
-                     cnf: dict[Any, Any] | None = None) -> str:
-    """Return the QR text of a new credential valid from ``iat`` for ``ttl`` seconds.
+                     cnf: dict[Any, Any] | None = None, id_check: IdCheck | None = None) -> str:
+    """Return the QR text of a new credential valid from ``iat`` for ``ttl`` seconds
+    (``cnf``: bound to the holder's phone key; ``id_check``: a static code's check-ID fields).
 
     ``cti`` is fresh and random unless given (test vectors). Raises ``ValueError`` for claims
     the verifier would reject (unknown colour, score outside 0–100, non-positive ttl, …).
@@ -50,7 +51,8 @@ def issue_credential(key: PrivateKey, *, iss: str, colour: Colour | str, score: 
         raise ValueError("ttl must be positive")
     payload = encode_claims(
         iss=iss, iat=iat, exp=iat + ttl, cti=cti if cti is not None else secrets.token_bytes(
-            CTI_LENGTH), colour=Colour(colour), score=score, policy=policy, cnf=cnf)
+            CTI_LENGTH), colour=Colour(colour), score=score, policy=policy, cnf=cnf,
+        id_check=id_check)
     return CREDENTIAL_PREFIX + b45encode(sign_cose(key, payload))
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from verifier import cnf_for, decode_unverified
+from verifier import IdCheck, cnf_for, decode_unverified
 from verifier.timefmt import iso
 
 from ..keys.home import Home
@@ -192,16 +192,22 @@ class IssuerService:
         """Sign a credential from the current assessment and record it; return its record
         (cti, text, colour, score, issued_at, expires_at). ``device`` (from
         :meth:`Store.device`): bind the credential to that phone's key (``cnf``), making it
-        a live code. Raises NotFound, Conflict."""
+        a live code; without one it is a static code and carries the check-ID fields (the
+        masked name and the id number's last characters) for checkpoints to compare with an
+        ID document. Raises NotFound, Conflict."""
         if not 0 < ttl <= MAX_CREDENTIAL_TTL:
             raise ValueError(f"a credential lives at most {MAX_CREDENTIAL_TTL // 86400} days")
         now = _now(now)
         assessment = self.assess(person_id, now)
         key, config = self.signer()
-        cnf = cnf_for(load_device_key(device["public_key"])) if device is not None else None
+        if device is not None:
+            cnf, id_check = cnf_for(load_device_key(device["public_key"])), None
+        else:
+            person = self.store.get_person(person_id)
+            cnf, id_check = None, IdCheck.of(person["name"], person["id_number"])
         text = issue_credential(key, iss=config.iss, colour=assessment.colour,
                                 score=assessment.score, iat=now, ttl=ttl,
-                                policy=self.policy.digest, cnf=cnf)
+                                policy=self.policy.digest, cnf=cnf, id_check=id_check)
         cti = decode_unverified(text).cti
         record = self.store.record_credential(
             person_id, cti=cti, text=text, colour=assessment.colour, score=assessment.score,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, func, insert, select
 from sqlalchemy.orm import Session
 
-from verifier import decode_unverified
+from verifier import IdCheck, decode_unverified
 from verifier.timefmt import iso
 
 from ..keys.signing import issue_credential
@@ -102,6 +102,7 @@ def _pending(session: Session, run_id: int, limit: int) -> list[str]:
 def _issue_batch(service: IssuerService, session: Session, run_id: int, people: Sequence[str],
                  actor: str, ttl: int, now: int) -> None:
     observations = service.store.observations_of(session, people)
+    identities = service.store.identities_of(session, people)
     last_colour = _last_recorded_colours(session, people)
     policy, exp = service.policy, now + ttl
     key, config = service.signer()
@@ -121,7 +122,8 @@ def _issue_batch(service: IssuerService, session: Session, run_id: int, people: 
                 {"from": previous, "to": colour, "score": [None, assessment.score],
                  "policy": policy.id}, now))
         text = issue_credential(key, iss=config.iss, colour=assessment.colour,
-                                score=assessment.score, iat=now, ttl=ttl, policy=policy.digest)
+                                score=assessment.score, iat=now, ttl=ttl, policy=policy.digest,
+                                id_check=IdCheck.of(*identities[person_id]))
         cti = decode_unverified(text).cti.hex()
         rows.append({"cti": cti, "person_id": person_id, "colour": colour,
                      "score": assessment.score, "policy_id": policy.id,

@@ -34,7 +34,7 @@ from .db import (
 )
 from .holder_store import HolderStore
 from .migrations import upgrade
-from .people import backfill_phone_macs, enrol, organisation_id, person_fields
+from .people import COLUMNS, backfill_phone_macs, enrol, organisation_id, person_fields
 from .pii import DataKeyError, DataKeys, load_data_keys
 from .ranking import organisation_ranking
 
@@ -192,6 +192,17 @@ class Store(CredentialStore, HolderStore):
         for row in rows:
             found[row.person_id].append(_observation(row))
         return found
+
+    def identities_of(self, session: Session, person_ids: Sequence[str]
+                      ) -> dict[str, tuple[str, str]]:
+        """In ``session``, the decrypted ``(name, id_number)`` of several people at once (for
+        the check-ID fields of a batch of static codes)."""
+        rows = session.execute(select(Person.id, Person.name_enc, Person.id_number_enc)
+                               .where(Person.id.in_(person_ids)))
+        decrypt = self.data_keys.decrypt
+        return {pid: (decrypt(COLUMNS["name"], pid, name),
+                      decrypt(COLUMNS["id_number"], pid, id_number))
+                for pid, name, id_number in rows}
 
     def ranking(self, k: int) -> list[dict[str, Any]]:
         """Return organisations with at least ``k`` scored members, best mean first (see

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from issuer.keys.signing import sign_raw  # noqa: E402
 from verifier.base45 import b45encode  # noqa: E402
-from verifier.claims import encode_claims  # noqa: E402
+from verifier.claims import IdCheck, encode_claims  # noqa: E402
 from verifier.cose import encode_protected, encode_sign1, sig_structure  # noqa: E402
 from verifier.keys import b64url, key_to_jwk, kid_for  # noqa: E402
 from verifier.labels import (  # noqa: E402
@@ -103,9 +103,11 @@ def signed(key, protected: bytes, payload: bytes, prefix: str) -> dict[str, str]
 
 
 def claims(**inputs) -> bytes:
+    id_check = inputs.get("id_check")
     return encode_claims(**{**inputs, "cti": bytes.fromhex(inputs["cti"]),
                             "policy": bytes.fromhex(inputs["policy"]) if inputs.get("policy")
-                            else None})
+                            else None,
+                            "id_check": IdCheck(**id_check) if id_check else None})
 
 
 def raw_claims(inputs: dict[str, Any], **override) -> bytes:
@@ -114,9 +116,10 @@ def raw_claims(inputs: dict[str, Any], **override) -> bytes:
               Health.SCORE: inputs["score"]}
     body = {Claim.ISS: inputs["iss"], Claim.IAT: inputs["iat"], Claim.EXP: inputs["exp"],
             Claim.CTI: bytes.fromhex(inputs["cti"]), Claim.HEALTH: health}
+    in_health = {"colour": Health.COLOUR, "score": Health.SCORE, "id_check": Health.ID_CHECK}
     for label, value in override.items():
-        target = health if label in ("colour", "score") else body
-        key = {"colour": Health.COLOUR, "score": Health.SCORE}.get(label) or Claim[label.upper()]
+        target = health if label in in_health else body
+        key = in_health.get(label) or Claim[label.upper()]
         if value is None:
             target.pop(key, None)
         else:
@@ -138,6 +141,9 @@ def main() -> None:
         ("red 0, score at the lower bound", issuer, {**base, "colour": "red", "score": 0}),
         ("green 100, score at the upper bound", issuer, {**base, "score": 100}),
         ("EdDSA (Ed25519) signing key", edkey, base),
+        ("a static code with its check-ID fields (a printed card)", issuer,
+         {**base, "colour": "yellow", "score": 59, "policy": "8f3c2a1d00e4b7a9",
+          "id_check": {"name": "李*", "id_tail": "123X"}}),
     ]
     out_valid = []
     for title, key, inputs in valid:
@@ -146,6 +152,7 @@ def main() -> None:
             "title": title, "now": NOW, "key": private_jwk(key), "trust": [trusted(key)],
             "inputs": inputs, "stages": st,
             "expected": {**inputs, "policy": inputs.get("policy"),
+                         "id_check": inputs.get("id_check"),
                          "kid": kid_for(key.public_key()).decode("ascii"),
                          "alg": key_to_jwk(key.public_key())["alg"]},
         })
@@ -166,6 +173,12 @@ def main() -> None:
          "key_not_valid"),
         ("device-bound credential shown bare", issuer, raw_claims(base, cnf=cnf), NOW,
          "holder_proof_missing"),
+        ("check-ID name without the mask", issuer,
+         raw_claims(base, id_check={1: "李四", 2: "1234"}), NOW, "invalid_claims"),
+        ("check-ID id tail of 5 characters", issuer,
+         raw_claims(base, id_check={1: "李*", 2: "01234"}), NOW, "invalid_claims"),
+        ("check-ID fields on a code bound to a phone", issuer,
+         raw_claims(base, cnf=cnf, id_check={1: "李*", 2: "1234"}), NOW, "invalid_claims"),
     ]
     out_invalid = []
     for title, key, body, now, reason in invalid:
@@ -259,7 +272,8 @@ def presentation_vectors(issuer, edkey, base: dict[str, Any]) -> list[dict[str, 
             "stages": {"cnf_cbor": cbor2.dumps(cnf).hex(),
                        "credential": credential, **outer},
             "expected": {**inputs, "policy": inputs.get("policy"), "device_bound": True,
-                         "presented_at": at, "kid": kid_for(key.public_key()).decode("ascii"),
+                         "id_check": None, "presented_at": at,
+                         "kid": kid_for(key.public_key()).decode("ascii"),
                          "alg": key_to_jwk(key.public_key())["alg"]},
         })
 

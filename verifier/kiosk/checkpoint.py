@@ -146,6 +146,7 @@ class Checkpoint:
             "issuer_name": self.trust.trust.issuers.get(credential.iss, credential.iss)
             if self.trust.trust else credential.iss,
             "static": static, "message": "ADMIT" if refusal is None else refusal,
+            "id_check": credential.id_check._asdict() if credential.id_check else None,
             "presented_ago": None if credential.presented_at is None
             else now - credential.presented_at,
             "code": fingerprint}

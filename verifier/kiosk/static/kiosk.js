@@ -51,8 +51,9 @@
       const note = $('verdict-static');
       note.hidden = v.state !== 'admit';
       note.classList.toggle('live', !v.static);
-      note.textContent = v.static ? 'Static code — check ID'
-        : `Live code from its phone, made ${v.presented_ago} s ago`;
+      note.textContent = !v.static ? `Live code from its phone, made ${v.presented_ago} s ago`
+        : v.id_check ? `Static code — check ID: name ${v.id_check.name} · ID number ending ${v.id_check.id_tail}`
+          : 'Static code — check ID';
     }
     window.kiosk.verdicts.push({ state: v.state, reason: v.reason || null, at: performance.now(),
                                  source, announce: !!v.announce });
