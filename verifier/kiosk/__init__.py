@@ -10,6 +10,10 @@ offline, with nothing but the verifier, the trust list and its anchor.
   admitted (default True; they are shown as "static code — check ID"); a live presentation
   from a phone (``HCP1:``) is never static;
 - ``WINDOW``: how many seconds old a live presentation may be (default 60);
+- ``SYNC``: issuer URLs to sync the lists from in the background (default none), every
+  ``SYNC_EVERY`` seconds (default 300);
+- ``MAX_REVOCATION_AGE``: seconds after which the page warns that the revocation list is old
+  (default 3600);
 - ``CLOCK``: a function returning epoch seconds (tests).
 
 Routes: ``/`` the page; ``POST /api/frame`` (a JPEG camera frame), ``POST /api/upload`` (a
@@ -28,6 +32,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from ..syncwatch import DEFAULT_EVERY, BackgroundSync
 from ..trust import TRUST_LIST_FILE
 from .checkpoint import Checkpoint
 from .rules import DEFAULT_RULE, Rule, RuleError
@@ -59,10 +64,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     extra = {"clock": config["CLOCK"]} if "CLOCK" in config else {}
     if config.get("WINDOW") is not None:
         extra["window"] = int(config["WINDOW"])
-    checkpoint = Checkpoint(config.get("TRUST") or default_trust_path(), rule,
+    if config.get("MAX_REVOCATION_AGE") is not None:
+        extra["max_revocation_age"] = int(config["MAX_REVOCATION_AGE"])
+    trust_path = Path(config.get("TRUST") or default_trust_path())
+    anchor = config.get("ANCHOR")
+    background = None
+    if config.get("SYNC"):
+        background = BackgroundSync(list(config["SYNC"]), trust_path,
+                                    anchor if isinstance(anchor, str | Path) else None,
+                                    int(config.get("SYNC_EVERY") or DEFAULT_EVERY))
+    checkpoint = Checkpoint(trust_path, rule,
                             accept_static=bool(config.get("ACCEPT_STATIC", True)),
-                            anchor=config.get("ANCHOR"), **extra)
+                            anchor=anchor, background=background, **extra)
     app.extensions["checkpoint"] = checkpoint
+    if background is not None:
+        background.start()
 
     @app.after_request
     def _headers(response: Response) -> Response:
