@@ -336,6 +336,7 @@ def kiosk(trust_path: Path | None, anchor_path: Path | None, host: str, port: in
                    "must reach this kiosk over HTTPS.", err=True)
     try:
         waitress.serve(app, host=host, port=port, threads=threads, ident="healthcode-kiosk",
-                       connection_limit=connection_limit, channel_timeout=channel_timeout)
+                       connection_limit=connection_limit, channel_timeout=channel_timeout,
+                       cleanup_interval=max(1, min(channel_timeout // 2, 30)))
     except OSError as exc:
         raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None

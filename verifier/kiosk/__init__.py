@@ -20,7 +20,8 @@ Routes: ``/`` the page; ``POST /api/frame`` (a JPEG camera frame), ``POST /api/u
 photo or screenshot, multipart field ``image`` or the raw bytes), ``POST /api/text`` (JSON
 ``{"text": ...}`` or plain text) each answer a verdict; ``GET /api/status`` the rule and the
 trust list's age; ``GET /stats`` the counters. Every page and asset is served from here: no
-request leaves the machine.
+request leaves the machine. A POST whose ``Origin`` is another site's is refused (403,
+``cross_origin``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -79,6 +81,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["checkpoint"] = checkpoint
     if background is not None:
         background.start()
+
+    @app.before_request
+    def _same_origin() -> tuple[Response, int] | None:
+        # A page elsewhere must not make this kiosk check codes (and count, and announce
+        # them): browsers name the page's origin on every POST; other clients send none.
+        if request.method != "POST" or "Origin" not in request.headers:
+            return None
+        origin = urlsplit(request.headers["Origin"])
+        if origin.scheme in ("http", "https") and origin.netloc.lower() == request.host.lower():
+            return None
+        return _error(403, "cross_origin", "requests from another site's page are refused")
 
     @app.after_request
     def _headers(response: Response) -> Response:

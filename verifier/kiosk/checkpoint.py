@@ -27,7 +27,7 @@ from ..errors import (
     TrustListError,
     VerificationError,
 )
-from ..image import decode_frame, decode_image, load_image
+from ..image import MAX_FRAME_PIXELS, UPLOAD_PIXELS, decode_frame, decode_image, load_image
 from ..presentation import PRESENTATION_WINDOW
 from ..scan import health_codes
 from ..sync import read_state
@@ -75,9 +75,10 @@ class Checkpoint:
     # Inputs ----------------------------------------------------------------------------------
 
     def frame(self, data: bytes) -> dict[str, Any]:
-        """A camera frame (JPEG or PNG bytes): ``idle`` when it shows no QR code."""
+        """A camera frame (JPEG or PNG bytes): ``idle`` when it shows no QR code. A frame
+        larger than a camera's (:data:`MAX_FRAME_PIXELS`) is ``malformed``."""
         try:
-            image = load_image(data)
+            image = load_image(data, max_pixels=MAX_FRAME_PIXELS)
         except VerificationError as exc:
             return self._invalid(exc, None)
         texts = decode_frame(image)
@@ -91,9 +92,10 @@ class Checkpoint:
         return self._judge(texts)
 
     def upload(self, data: bytes) -> dict[str, Any]:
-        """A photo or screenshot: every decoding pass is tried; no code is ``no_code``."""
+        """A photo or screenshot, scaled down to :data:`UPLOAD_PIXELS` first: every decoding
+        pass is tried; no code is ``no_code``."""
         try:
-            texts = decode_image(data)
+            texts = decode_image(data, fit=UPLOAD_PIXELS)
         except VerificationError as exc:
             return self._invalid(exc, None)
         if not texts:
