@@ -763,6 +763,30 @@ def test_cli_serves_a_good_rule(home, served):
     assert (served[1]["connection_limit"], served[1]["channel_timeout"]) == (20, 60)
 
 
+def test_a_real_kiosk_sheds_idle_connections_and_keeps_answering(home, tmp_path):
+    """Issue 13: half-open sockets held the issuer's every connection. A kiosk process with
+    --connection-limit 4 and --channel-timeout 2s: eight sockets that send nothing are closed
+    by the server, and the kiosk answers again."""
+    import socket
+
+    from procs import free_port, get, running, script
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [script("healthcode-verifier"), "kiosk", "--trust", str(home.trust_list),
+               "--port", str(port), "--connection-limit", "4", "--channel-timeout", "2s"]
+    with running(command, f"{url}/api/status", log=tmp_path / "kiosk.log"):
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(8)]
+        try:
+            idle[0].sendall(b"POST /api/text HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nHCC")
+            for sock in idle[:4]:  # the ones the server took: closed for idling, not served
+                assert sock.recv(1024) == b""
+            assert get(f"{url}/api/status", timeout=30)[0] == 200
+        finally:
+            for sock in idle:
+                sock.close()
+
+
 # ---- live presentations from phones ------------------------------------------------------------
 
 def _phone_and_code(make_code, **claims):
