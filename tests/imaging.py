@@ -221,6 +221,17 @@ def png_claiming(width: int, height: int, pixel_bytes: int = 4096) -> bytes:
             + png_chunk(b"IEND", b""))
 
 
+def png_whole(width: int, height: int, depth: int = 8, colour: int = 0) -> bytes:
+    """Return a complete, valid PNG of ``width`` x ``height`` white pixels: every row present,
+    so it decodes whole. Deflate makes it tiny (65536x1 in ~100 bytes, 5000x5000 16-bit RGBA
+    in ~200 KB). ``colour``: 0 grey, 2 RGB, 6 RGBA; ``depth``: 8 or 16 bits per channel."""
+    channels = {0: 1, 2: 3, 6: 4}[colour]
+    rows = (b"\0" + b"\xff" * (width * channels * depth // 8)) * height
+    header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
+    return (PNG_SIGNATURE + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", zlib.compress(rows, 9))
+            + png_chunk(b"IEND", b""))
+
+
 def jpeg_claiming(width: int, height: int) -> bytes:
     """Return a small JPEG whose frame header (SOF0) is patched to ``width`` x ``height``."""
     data = encode(Image.new("L", (64, 48), 200), "JPEG")

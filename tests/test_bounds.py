@@ -28,6 +28,7 @@ from imaging import (
     issue_sample,
     jpeg_claiming,
     png_claiming,
+    png_whole,
     qr_image,
 )
 from PIL import Image, ImageFile
@@ -44,7 +45,13 @@ from verifier import (
 )
 from verifier import image as image_module
 from verifier.base45 import ALPHABET, b45decode, b45encode
-from verifier.image import MAX_IMAGE_BYTES, MAX_PIXELS
+from verifier.image import (
+    MAX_IMAGE_BYTES,
+    MAX_PIXELS,
+    MAX_SIDE,
+    UPLOAD_PIXELS,
+    load_image,
+)
 from verifier.verify import MAX_TEXT_LENGTH
 
 BACKENDS = ["zxing", "pyzbar"]
@@ -183,6 +190,61 @@ def test_decompression_bomb_refused_from_header(kind: str, width: int, height: i
     data = png_claiming(width, height) if kind == "png" else jpeg_claiming(width, height)
     assert len(data) < 2048  # the bomb is tiny; only its header is big
     assert_image_malformed(data, issued)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("size", [(65536, 1), (1, 65536), (MAX_SIDE + 1, 1), (1, MAX_SIDE + 1)],
+                         ids=str)
+def test_a_side_over_the_bound_is_refused(size: tuple[int, int], backend: str,
+                                          issued: Issued) -> None:
+    """Issue 13: a 142-byte PNG of 65536x1 (few pixels, one side beyond what zxing-cpp takes)
+    crashed the decoder with a ValueError."""
+    data = png_whole(*size)
+    assert len(data) < 400
+    assert_image_malformed(data, issued, backend)
+    assert_image_malformed(Image.new("L", size, 255), issued, backend)
+
+
+def test_check_refuses_a_long_thin_png_without_a_traceback(issued: Issued,
+                                                           tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    path = tmp_path / "thin.png"
+    path.write_bytes(png_whole(65536, 1))
+    done = subprocess.run([str(Path(sys.executable).with_name("healthcode-verifier")), "check",
+                           str(path), "--trust", str(issued.home.trust_list), "--json"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout)["reason"] == "malformed"
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("kind", "size"), [
+    ("png", (3840, 2160)), ("jpeg", (4000, 3000)), ("jpeg", (MAX_SIDE, 2500)),
+    ("png-rgba16", (3840, 2160))], ids=str)
+def test_a_fitted_upload_is_decoded_at_a_frame_s_size(kind: str, size: tuple[int, int]) -> None:
+    """Uploads at a checkpoint are scaled to at most UPLOAD_PIXELS before any decoding pass."""
+    if kind == "png-rgba16":
+        data = png_whole(*size, depth=16, colour=6)
+    else:
+        data = encode(Image.new("L", size, 200), kind.upper())
+    image = load_image(data, fit=UPLOAD_PIXELS)
+    assert image.width * image.height <= UPLOAD_PIXELS
+    assert image.width >= size[0] // 4  # scaled down, not thrown away
+    assert load_image(data).size == size  # unfitted (healthcode-verifier check): whole
+
+
+@pytest.mark.parametrize("data", [png_whole(5000, 5000), png_whole(5000, 5000, 16, 6)],
+                         ids=["grey", "rgba16"])
+def test_a_fitted_png_larger_than_a_screenshot_is_refused(data: bytes,
+                                                          no_pixel_decoding: None) -> None:
+    """Issue 13: a 24 KB 5000x5000 PNG took 2.2 s to check at the kiosk, a 194 KB 16-bit RGBA
+    one 4.4 s; a PNG is decoded whole before it can be scaled, so a fitted one is bounded."""
+    with pytest.raises(VerificationError) as caught:
+        load_image(data, fit=UPLOAD_PIXELS)
+    assert caught.value.reason is Reason.MALFORMED
 
 
 @pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")

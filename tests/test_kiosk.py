@@ -29,7 +29,7 @@ import waitress
 import zxingcpp
 from click.testing import CliRunner
 from conftest import DAY, NOW, TEST_PASSPHRASE
-from imaging import camera_frame, encode
+from imaging import camera_frame, encode, png_whole
 from PIL import Image
 from webcam import code_frame, empty_frame
 
@@ -383,12 +383,20 @@ HOSTILE = [  # method, path, body, content type, status, reason (verdict) or err
     ("POST", "/api/frame", _GIF, "image/gif", 200, "malformed"),
     ("POST", "/api/frame", _BMP, "image/bmp", 200, "malformed"),
     ("POST", "/api/frame", _NINE_MB, "image/jpeg", 413, "too_large"),
+    # Issue 13: a 65536x1 PNG of ~100 bytes was a 500; frames larger than a camera's.
+    ("POST", "/api/frame", png_whole(65536, 1), "image/png", 200, "malformed"),
+    ("POST", "/api/frame", png_whole(1, 65536), "image/png", 200, "malformed"),
+    ("POST", "/api/frame", "2000x2000-jpeg", "image/jpeg", 200, "malformed"),
     ("POST", "/api/upload", b"", "image/png", 200, "malformed"),
     ("POST", "/api/upload", _RANDOM, "image/png", 200, "malformed"),
     ("POST", "/api/upload", "truncated-jpeg", "image/jpeg", 200, "malformed"),
     ("POST", "/api/upload", _png_header(100_000, 100_000), "image/png", 200, "malformed"),
     ("POST", "/api/upload", _GIF, "image/gif", 200, "malformed"),
     ("POST", "/api/upload", "big-plain-jpeg", "image/jpeg", 200, "no_code"),
+    ("POST", "/api/upload", png_whole(65536, 1), "image/png", 200, "malformed"),
+    # Issue 13: small files, big pictures (2.2 s and 4.4 s to check, 753 MB).
+    ("POST", "/api/upload", png_whole(5000, 5000), "image/png", 200, "malformed"),
+    ("POST", "/api/upload", png_whole(5000, 5000, 16, 6), "image/png", 200, "malformed"),
     ("POST", "/api/upload", _NINE_MB, "image/jpeg", 413, "too_large"),
     ("POST", "/api/text", b"", "text/plain", 200, "no_code"),
     ("POST", "/api/text", ("HCC1:" + "A" * 5000).encode(), "text/plain", 200, "malformed"),
@@ -410,6 +418,8 @@ def _body(body):
         return whole[: len(whole) // 2]
     if body == "big-plain-jpeg":
         return _big_plain_jpeg()
+    if body == "2000x2000-jpeg":
+        return encode(Image.new("L", (2000, 2000), 128), "JPEG")
     return body
 
 
@@ -689,6 +699,35 @@ def test_api_answers_are_never_cached(kiosk, make_code):
         assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_a_large_photo_of_a_code_is_scaled_down_and_still_read(kiosk, make_code):
+    """Uploads are decoded at a frame's size (issue 13): a 12-megapixel photo still reads."""
+    code = make_code("green", 87, iat=NOW)
+    photo = encode(camera_frame(code, (4000, 3000), scale=0.5, seed=5), "JPEG", quality=85)
+    result = verdict(kiosk(), "/api/upload", photo, content_type="image/jpeg")
+    assert (result["state"], result["colour"]) == ("admit", "green")
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "https://127.0.0.1.evil.example",
+                                    "null", "http://localhost:80", "file://"])
+@pytest.mark.parametrize("path", ["/api/frame", "/api/upload", "/api/text"])
+def test_a_post_from_another_site_s_page_is_refused(origin, path, kiosk, make_code):
+    """Issue 13: any web page could make a checkpoint's browser post to its kiosk."""
+    client = kiosk()
+    response = client.post(path, data=make_code(), headers={"Origin": origin},
+                           content_type="text/plain")
+    assert response.status_code == 403
+    assert response.get_json()["error"] == "cross_origin"
+    assert client.get("/stats").get_json()["invalid"] == 0  # nothing was checked or counted
+
+
+def test_a_post_from_the_kiosk_s_own_page_or_without_origin_is_checked(kiosk, make_code):
+    client = kiosk()
+    for headers in ({"Origin": "http://localhost"}, {"Origin": "HTTP://LOCALHOST"}, {}):
+        result = verdict(client, "/api/text", make_code(), headers=headers,
+                         content_type="text/plain")
+        assert result["state"] == "admit"
+
+
 # ---- 8. the CLI -------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -715,6 +754,37 @@ def test_cli_serves_a_good_rule(home, served):
     assert result.exit_code == 0, result.output
     assert "Admits green or yellow codes" in result.output
     assert len(served) == 1 and served[0]["host"] == "127.0.0.1"
+    # Issue 13: waitress's limits come from options, with safe defaults.
+    assert (served[0]["connection_limit"], served[0]["channel_timeout"]) == (100, 15)
+    result = CliRunner().invoke(verifier_cli, ["kiosk", "--trust", str(home.trust_list),
+                                               "--connection-limit", "20",
+                                               "--channel-timeout", "1m"])
+    assert result.exit_code == 0, result.output
+    assert (served[1]["connection_limit"], served[1]["channel_timeout"]) == (20, 60)
+
+
+def test_a_real_kiosk_sheds_idle_connections_and_keeps_answering(home, tmp_path):
+    """Issue 13: half-open sockets held the issuer's every connection. A kiosk process with
+    --connection-limit 4 and --channel-timeout 2s: eight sockets that send nothing are closed
+    by the server, and the kiosk answers again."""
+    import socket
+
+    from procs import free_port, get, running, script
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [script("healthcode-verifier"), "kiosk", "--trust", str(home.trust_list),
+               "--port", str(port), "--connection-limit", "4", "--channel-timeout", "2s"]
+    with running(command, f"{url}/api/status", log=tmp_path / "kiosk.log"):
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(8)]
+        try:
+            idle[0].sendall(b"POST /api/text HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nHCC")
+            for sock in idle[:4]:  # the ones the server took: closed for idling, not served
+                assert sock.recv(1024) == b""
+            assert get(f"{url}/api/status", timeout=30)[0] == 200
+        finally:
+            for sock in idle:
+                sock.close()
 
 
 # ---- live presentations from phones ------------------------------------------------------------

@@ -127,6 +127,20 @@ def test_a_rotated_out_key_cannot_sign_a_newer_revocation_list(home):
     assert caught.value.reason is Reason.REVOCATION_LIST_BAD_SIGNATURE
 
 
+def test_rotation_leaves_no_private_key_of_the_old_key(home):
+    """A key in its verify-only period needs only its public half (issue 13, finding 2)."""
+    old = load_config(home).current
+    rotate_key(home, now=NOW + HOUR)
+    config = load_config(home)
+    assert not home.signing_key(old).exists()
+    assert home.signing_key(config.current).exists()
+    assert old in {k["kid"] for k in config.keys}  # still verifying, from its public JWK
+    out = CliRunner().invoke(issuer_cli, ["keys", "rotate", "--home", str(home.root)])
+    assert out.exit_code == 0, out.output
+    assert sorted(p.name for p in home.keys.glob("issuer-*.key.pem")) == [
+        home.signing_key(load_config(home).current).name]
+
+
 def test_the_service_signs_with_the_rotated_key_without_a_restart(home, tmp_path):
     service = IssuerService.open(home, f"sqlite:///{tmp_path / 'db.sqlite'}")
     try:
@@ -499,6 +513,46 @@ def test_a_bad_download_leaves_the_previous_lists_in_place(issuer_server, checkp
                            "revocation_list_malformed", "revocation_list_bad_signature"}
     assert snapshot(checkpoint.parent) == before
     assert TrustList.load(checkpoint).sequence == 2
+
+
+def test_an_old_key_s_list_with_a_huge_seq_neither_unrevokes_nor_blocks(issuer_server,
+                                                                        checkpoint, home,
+                                                                        evil_server):
+    """Issue 13, finding 2: a list signed by a rotated-out key, dated inside its window, with
+    seq = 2**62, was taken by sync (un-revoking every code) and then blocked every genuine list
+    as a rollback until the old key left the trust list."""
+    from issuer.keys.signing import sign_cose
+    from verifier.revocation import encode_payload
+
+    url, app = issuer_server
+    service = app.extensions["healthcode"]
+    person = _person(service)
+    revoked, later = (service.issue(person, actor="t") for _ in range(2))
+    service.store.revoke(revoked["cti"], actor="t", reason="error")
+    old_key, config, _ = load_signing_key(home)  # stolen now, used after the rotation
+    rotate_key(home)
+    rotated_at = load_config(home).key_record(config.current)["exp"]
+    assert sync([url], checkpoint).ok
+    before = snapshot(checkpoint.parent)
+    forged = sign_cose(old_key, encode_payload(iss=config.iss, seq=2**62, iat=rotated_at,
+                                               exp=rotated_at + 2 * DAY, ctis=[]))
+    evil_url, handler = evil_server
+    handler.mode = "plain"
+    handler.bodies.update({"/trust/trust-list.json": home.trust_list.read_bytes(),
+                           "/trust/revocations": forged})
+    report = sync([evil_url], checkpoint)
+    assert [e.reason for e in report.errors] == ["revocation_list_rollback"]
+    assert snapshot(checkpoint.parent) == before
+    out = CliRunner().invoke(verifier_cli, ["check", revoked["text"], "--trust", str(checkpoint),
+                                            "--json"])
+    assert json.loads(out.stdout)["reason"] == "revoked"
+    # Genuine lists still come through.
+    service.store.revoke(later["cti"], actor="t", reason="error")
+    report = sync([url], checkpoint)
+    assert report.ok and report.revocations == {"HZ": "updated"}, report.as_dict()
+    out = CliRunner().invoke(verifier_cli, ["check", later["text"], "--trust", str(checkpoint),
+                                            "--json"])
+    assert json.loads(out.stdout)["reason"] == "revoked"
 
 
 def test_a_sync_killed_mid_download_leaves_the_previous_lists(issuer_server, checkpoint, home,

@@ -7,7 +7,7 @@ import time
 
 import cbor2
 import pytest
-from conftest import DAY, NOW
+from conftest import DAY, NOW, TEST_PASSPHRASE
 from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -330,17 +330,52 @@ def test_load_reads_the_file(tmp_path, small, trust):
 
 
 def test_successor_rules(sign, trust):
-    def listed(seq, revoked):
-        return RevocationList.from_cose(sign(revoked, seq=seq), trust)
+    def listed(seq, revoked, iat=NOW):
+        return RevocationList.from_cose(sign(revoked, seq=seq, iat=iat), trust)
 
     current = listed(5, ctis(3))
     check_successor(None, current)
     check_successor(current, listed(5, ctis(3)))  # the same file again
-    check_successor(current, listed(6, ctis(2)))  # newer, even with fewer entries
-    for older_or_other in (listed(4, ctis(3)), listed(5, ctis(4))):
+    check_successor(current, listed(6, ctis(2)))  # same second, newer state of the same key
+    check_successor(current, listed(1, ctis(2), iat=NOW + 1))  # signed later: seq is a tie-break
+    for older_or_other in (listed(4, ctis(3)), listed(5, ctis(4)),
+                           listed(2**62, ctis(3), iat=NOW - 1)):
         with pytest.raises(RevocationListError) as caught:
             check_successor(current, older_or_other)
         assert caught.value.reason is Reason.REVOCATION_LIST_ROLLBACK
+
+
+def test_order_follows_the_signed_time_and_a_newer_key_wins_a_tie(tmp_path, monkeypatch):
+    """A rotated-out key can sign only inside its window, so its lists, whatever their seq,
+    are older than its successor's: they never replace them (finding 2 of issue 13)."""
+    from issuer.keys.home import PASSPHRASE_ENV, Home
+    from issuer.keys.keystore import init_home, load_signing_key, rotate_key
+    from verifier.trust import TrustList
+
+    monkeypatch.setenv(PASSPHRASE_ENV, TEST_PASSPHRASE)
+    home = Home(tmp_path)
+    init_home(home, now=NOW)
+    old, config, _ = load_signing_key(home)
+    rotate_key(home, now=NOW + 100)
+    new = load_signing_key(home)[0]
+    trust = TrustList.load(home.trust_list, home.anchor_public, now=NOW + 100)
+
+    def listed(key, iat, seq, revoked=()):
+        return RevocationList.from_cose(sign_cose(key, encode_payload(
+            iss=config.iss, seq=seq, iat=iat, exp=iat + DAY, ctis=revoked)), trust)
+
+    genuine = listed(new, NOW + 100, 3, ctis(3))
+    for forged in (listed(old, NOW + 99, 2**62), listed(old, NOW + 100, 2**62)):
+        with pytest.raises(RevocationListError) as caught:
+            check_successor(genuine, forged)
+        assert caught.value.reason is Reason.REVOCATION_LIST_ROLLBACK
+    # Dated after its window: refused outright, with its own reason.
+    with pytest.raises(RevocationListError) as caught:
+        listed(old, NOW + 101, 2**62)
+    assert caught.value.reason is Reason.REVOCATION_LIST_BAD_SIGNATURE
+    # The honest hand-over: the new key's first list replaces the old key's last one.
+    check_successor(listed(old, NOW + 100, 2, ctis(2)), genuine)
+    check_successor(listed(old, NOW + 50, 2**62), genuine)
 
 
 def test_successor_of_another_issuer_is_refused(small, trust, iss):

@@ -25,11 +25,16 @@ from .labels import CREDENTIAL_PREFIX, PRESENTATION_PREFIX
 from .presentation import PRESENTATION_WINDOW
 from .revocation import Revocations
 from .scan import verify_image
-from .timefmt import humanize, iso, parse_instant
-from .trust import TRUST_LIST_FILE, TrustList
+from .syncwatch import DEFAULT_EVERY, MAX_REVOCATION_AGE
+from .timefmt import humanize, iso, parse_duration, parse_instant
+from .trust import ANCHOR_FILE, TRUST_LIST_FILE, TrustList, load_anchor
 from .verify import MAX_TEXT_LENGTH, now_seconds, verify
 
 EXIT_VALID, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+#: The kiosk's waitress limits: connections open at once, and seconds a connection may stay
+#: idle (or trickle nothing) before it is closed (waitress: 100 and 120), so a crowd of
+#: half-open sockets is shed in seconds rather than minutes.
+CONNECTION_LIMIT, CHANNEL_TIMEOUT = 100, 15
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 _PATH_SUFFIXES = (".png", ".jpg", ".jpeg", ".txt", ".svg")
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -48,6 +53,18 @@ class InstantType(click.ParamType):
             return parse_instant(str(value))
         except ValueError:
             self.fail(f"{value!r} is not an ISO 8601 time", param, ctx)
+
+
+class DurationType(click.ParamType):
+    name = "DURATION"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 def read_input(spec: str) -> str | bytes:
@@ -200,6 +217,7 @@ def _revocations(folder: Path, trust: TrustList, now: int) -> Revocations:
 Examples:
   healthcode-verifier sync http://issuer.example:8080
   healthcode-verifier sync https://hz.example https://sh.example --json
+  healthcode-verifier sync http://issuer.example:8080 --watch --every 5m
 \b
 Exit codes: 0 everything fetched and checked (or unchanged); 1 something was unreachable or
 refused (the local files it concerns were left as they were); 2 usage error.""")
@@ -209,28 +227,49 @@ refused (the local files it concerns were left as they were); 2 usage error.""")
                    "trust-list.json]; revocation lists go beside it.")
 @click.option("--anchor", "anchor_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Pinned trust anchor [default: anchor.pub.pem beside the trust list].")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (a line per "
+              "round with --watch).")
+@click.option("--watch", is_flag=True,
+              help="Keep running: sync again every --every (Ctrl-C stops it).")
+@click.option("--every", type=DurationType(), default=DEFAULT_EVERY, show_default="5m",
+              help="With --watch: how often, e.g. 90s, 5m, 1h.")
 def sync(urls: tuple[str, ...], trust_path: Path | None, anchor_path: Path | None,
-         as_json: bool) -> None:
+         as_json: bool, watch: bool, every: int) -> None:
     """Fetch the trust list from the first URL and each URL's revocation list, check them,
     and replace the local files atomically (never with an older, unsigned or broken list)."""
+    from .sync import SyncReport
     from .sync import sync as run_sync
+    from .syncwatch import BackgroundSync
 
     trust_path = trust_path or default_trust_path()
+
+    def show(report: SyncReport) -> None:
+        if as_json:
+            click.echo(json.dumps(report.as_dict()))
+            return
+        stamp = f"{iso(now_seconds())} " if watch else ""
+        sequence = f" (#{report.trust_sequence})" if report.trust_sequence is not None else ""
+        click.echo(f"{stamp}trust list: {report.trust_list}{sequence}"
+                   f"{'; trust anchor rolled over' if report.anchor_rolled_over else ''}")
+        for source, outcome in report.revocations.items():
+            click.echo(f"{stamp}revocations {source}: {outcome}")
+        for error in report.errors:
+            click.echo(f"{stamp}Error: {error}", err=True)
+
+    if watch:
+        try:  # fail now on a missing pin, not once a round
+            load_anchor(anchor_path or trust_path.with_name(ANCHOR_FILE))
+        except (OSError, TrustListError) as exc:
+            raise click.UsageError(f"cannot read the pinned anchor: {exc}") from None
+        try:  # a round that fails is reported and retried; the files in use stay
+            BackgroundSync(list(urls), trust_path, anchor_path, every, on_report=show).run()
+        except KeyboardInterrupt:
+            sys.exit(EXIT_VALID)
     try:
         report = run_sync(list(urls), trust_path, anchor_path)
     except (OSError, TrustListError) as exc:
         raise click.UsageError(f"cannot read the pinned anchor: {exc}") from None
-    if as_json:
-        click.echo(json.dumps(report.as_dict()))
-    else:
-        sequence = f" (#{report.trust_sequence})" if report.trust_sequence is not None else ""
-        click.echo(f"trust list: {report.trust_list}{sequence}"
-                   f"{'; trust anchor rolled over' if report.anchor_rolled_over else ''}")
-        for source, outcome in report.revocations.items():
-            click.echo(f"revocations {source}: {outcome}")
-        for error in report.errors:
-            click.echo(f"Error: {error}", err=True)
+    show(report)
     sys.exit(EXIT_VALID if report.ok else EXIT_REJECTED)
 
 
@@ -239,6 +278,7 @@ Examples:
   healthcode-verifier kiosk                        # then open http://127.0.0.1:8090/
   healthcode-verifier kiosk --rule green,yellow --reject-static
   healthcode-verifier kiosk --rule 'score>=60' --port 8091
+  healthcode-verifier kiosk --sync http://issuer.example:8080 --every 5m
 \b
 The camera needs a secure context: http://127.0.0.1 or http://localhost on this machine,
 or HTTPS. To serve tablets on a LAN, put a TLS proxy in front (see README).""")
@@ -259,8 +299,23 @@ or HTTPS. To serve tablets on a LAN, put a TLS proxy in front (see README).""")
               type=click.IntRange(1, 3600), metavar="SECONDS",
               help="How old a live code (a phone's presentation) may be.")
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 32))
+@click.option("--sync", "sync_urls", multiple=True, metavar="URL",
+              help="Sync the trust and revocation lists from this issuer in the background "
+                   "(repeat for several issuers; the first gives the trust list).")
+@click.option("--every", type=DurationType(), default=DEFAULT_EVERY, show_default="5m",
+              help="With --sync: how often, e.g. 90s, 5m, 1h.")
+@click.option("--max-revocation-age", type=DurationType(), default=MAX_REVOCATION_AGE,
+              show_default="1h", help="Warn on the page when the revocation list is older "
+                                      "(not confirmed current by a sync for this long).")
+@click.option("--connection-limit", default=CONNECTION_LIMIT, show_default=True,
+              type=click.IntRange(1, 10_000), help="Most connections open at once.")
+@click.option("--channel-timeout", type=DurationType(), default=CHANNEL_TIMEOUT,
+              show_default=f"{CHANNEL_TIMEOUT}s",
+              help="Close a connection idle (or sending nothing) for this long.")
 def kiosk(trust_path: Path | None, anchor_path: Path | None, host: str, port: int, rule: str,
-          accept_static: bool, window: int, threads: int) -> None:
+          accept_static: bool, window: int, threads: int, sync_urls: tuple[str, ...],
+          every: int, max_revocation_age: int, connection_limit: int,
+          channel_timeout: int) -> None:
     """Run the checkpoint kiosk: a local page that scans codes with a webcam, offline."""
     import waitress
 
@@ -268,7 +323,9 @@ def kiosk(trust_path: Path | None, anchor_path: Path | None, host: str, port: in
 
     try:
         app = create_app({"TRUST": trust_path or default_trust_path(), "ANCHOR": anchor_path,
-                          "RULE": rule, "ACCEPT_STATIC": accept_static, "WINDOW": window})
+                          "RULE": rule, "ACCEPT_STATIC": accept_static, "WINDOW": window,
+                          "SYNC": list(sync_urls), "SYNC_EVERY": every,
+                          "MAX_REVOCATION_AGE": max_revocation_age})
     except RuleError as exc:
         raise click.BadParameter(str(exc), param_hint="--rule") from None
     except (OSError, ValueError) as exc:
@@ -282,6 +339,8 @@ def kiosk(trust_path: Path | None, anchor_path: Path | None, host: str, port: in
         click.echo("Note: browsers allow the camera only on secure origins: other machines "
                    "must reach this kiosk over HTTPS.", err=True)
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="healthcode-kiosk")
+        waitress.serve(app, host=host, port=port, threads=threads, ident="healthcode-kiosk",
+                       connection_limit=connection_limit, channel_timeout=channel_timeout,
+                       cleanup_interval=max(1, min(channel_timeout // 2, 30)))
     except OSError as exc:
         raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None

@@ -11,6 +11,7 @@ second) makes only the cheap passes: the next frame is the retry.
 from __future__ import annotations
 
 import io
+import math
 import struct
 from collections.abc import Callable, Iterator
 from enum import StrEnum
@@ -25,6 +26,18 @@ from .errors import Reason, VerificationError
 MAX_IMAGE_BYTES = 16 * 1024 * 1024
 #: Largest image accepted in pixels, checked from the header before any pixel is decoded.
 MAX_PIXELS = 25_000_000
+#: Longest side accepted, checked likewise: no camera makes more, and zxing-cpp fails on a side
+#: over 65,535 (a 142-byte PNG of 65536x1 pixels).
+MAX_SIDE = 10_000
+#: Largest camera frame a checkpoint takes (its page sends frames at most 1280 pixels wide).
+MAX_FRAME_PIXELS = 1920 * 1080
+#: A photo or screenshot uploaded at a checkpoint is scaled down to at most this many pixels
+#: before decoding (JPEG already while decoding): a 12-megapixel photo of a code still reads,
+#: and a small file claiming 25 megapixels costs a frame's work, not seconds.
+UPLOAD_PIXELS = 4_000_000
+#: With ``fit``, the largest PNG (a screenshot: decoded whole before it can be scaled down,
+#: unlike a JPEG): a 4K screen's.
+MAX_SCREENSHOT_PIXELS = 3840 * 2160
 #: Small frames are upscaled 2x in the extra passes; larger ones are not worth the time.
 UPSCALE_BELOW = 1000
 _FORMATS = ["PNG", "JPEG"]
@@ -48,11 +61,13 @@ def _malformed(detail: str) -> VerificationError:
     return VerificationError(Reason.MALFORMED, detail)
 
 
-def load_image(source: ImageSource) -> Image.Image:
-    """Return ``source`` as a grayscale PIL image, bounded in bytes and pixels.
+def load_image(source: ImageSource, max_pixels: int = MAX_PIXELS,
+               fit: int | None = None) -> Image.Image:
+    """Return ``source`` as a grayscale PIL image, bounded in bytes, sides and pixels.
 
-    Raises :class:`VerificationError` (``malformed``) for a file that is too large, not PNG or
-    JPEG, or damaged; ``OSError`` when a path cannot be read.
+    Larger than ``max_pixels`` is refused; with ``fit``, a larger image is scaled down to at
+    most ``fit`` pixels. Raises :class:`VerificationError` (``malformed``) for a file that is
+    too large, not PNG or JPEG, or damaged; ``OSError`` when a path cannot be read.
     """
     if isinstance(source, Image.Image):
         image = source
@@ -71,17 +86,33 @@ def load_image(source: ImageSource) -> Image.Image:
     width, height = image.size
     if width < 1 or height < 1:  # both decoders crash on an empty image
         raise _malformed(f"image of {width}x{height} pixels is empty")
-    if width * height > MAX_PIXELS:
+    if width > MAX_SIDE or height > MAX_SIDE:
+        raise _malformed(f"image of {width}x{height} pixels has a side over {MAX_SIDE}")
+    if width * height > max_pixels or (fit is not None and image.format == "PNG"
+                                       and width * height > MAX_SCREENSHOT_PIXELS):
         raise _malformed(f"image of {width}x{height} pixels is too large")
     try:
         if image.format == "JPEG":
             # Have libjpeg decode straight to grayscale: about half the decode time of a
-            # colour frame (docs/PERFORMANCE.md), and the decoders only read luminance.
-            image.draft("L", image.size)
-        image = ImageOps.exif_transpose(image)
-        return image.convert("L")
+            # colour frame (docs/PERFORMANCE.md), and the decoders only read luminance. With
+            # ``fit`` it also scales down while decoding (1/2, 1/4, 1/8), nearly for free.
+            factor = _factor(image.size, fit)
+            image.draft("L", (-(-width // factor), -(-height // factor)))
+        image = ImageOps.exif_transpose(image).convert("L")
+        factor = _factor(image.size, fit)
+        return image.reduce(factor) if factor > 1 else image
     except _PIL_ERRORS as exc:
         raise _malformed(f"damaged image ({exc})") from None
+
+
+def _factor(size: tuple[int, int], fit: int | None) -> int:
+    """The smallest whole factor that brings ``size`` to at most ``fit`` pixels (1: none)."""
+    if fit is None or size[0] * size[1] <= fit:
+        return 1
+    factor = max(2, math.isqrt(size[0] * size[1] // fit))
+    while (size[0] // factor) * (size[1] // factor) > fit:
+        factor += 1
+    return factor
 
 
 def _zxing(image: Image.Image, binarizer: zxingcpp.Binarizer) -> list[str]:
@@ -116,14 +147,16 @@ def _passes(backend: Backend) -> list[Callable[[Image.Image], list[str]]]:
             lambda im: _zxing(im, zxingcpp.Binarizer.GlobalHistogram)]
 
 
-def decode_image(source: ImageSource, backend: Backend | str = Backend.ZXING) -> list[str]:
+def decode_image(source: ImageSource, backend: Backend | str = Backend.ZXING,
+                 fit: int | None = None) -> list[str]:
     """Return the text of every QR code found in the image (maybe none), in reading order.
 
     Passes run until one finds a code: each decoder pass on the frame as given, then on
-    contrast-stretched, upscaled and sharpened versions. Raises :class:`VerificationError`
-    (``malformed``) for an unreadable or oversize image.
+    contrast-stretched, upscaled and sharpened versions; with ``fit``, on the image scaled
+    down to at most that many pixels first. Raises :class:`VerificationError` (``malformed``)
+    for an unreadable or oversize image.
     """
-    image = load_image(source)
+    image = load_image(source, fit=fit)
     passes = _passes(Backend(backend))
     for variant in _variants(image):
         for decode in passes:

@@ -15,19 +15,21 @@ The text keys keep the payload from ever parsing as a credential's (integer-keye
 
 An expired list is not refused: the verifier keeps applying the newest list it has (a code
 revoked yesterday stays revoked) and warns that it is stale (:meth:`RevocationList.expired`).
+
+Order: lists are ordered by their signed time ``iat`` first (:attr:`RevocationList.order`), and
+a key signs only lists dated inside its signing window, so a key rotated out at time R can only
+sign lists dated at most R: older than any list its successor signed. ``seq`` (the issuer's
+count of revocations so far) orders two lists of one second only, and only after the signing
+key's start (a newer key wins a tie), so a huge ``seq`` gains an old key nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
-import operator
 import re
-import sys
 from array import array
-from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -36,6 +38,7 @@ import cbor2
 
 from .cose import decode_protected, decode_sign1, loads_strict, sig_structure
 from .errors import Reason, RevocationListError, VerificationError
+from .hashindex import build_index
 from .keys import kid_text, verify_signature
 from .trust import TrustList
 
@@ -50,10 +53,6 @@ _PAYLOAD_KEYS = frozenset({"typ", "ver", "iss", "seq", "iat", "exp", "width", "h
 _SAFE_ISS = re.compile(r"[A-Za-z0-9_-]{1,32}")
 #: Every file name :func:`file_name` can give.
 FILE_GLOB = "revocations-*.cose"
-#: The index has one bucket per value of an entry's first two bytes.
-_BUCKETS = 1 << 16
-#: How far past a bucket's start the index build first looks for the next (see _build_index).
-_NEAR = 32
 
 
 def entry_hash(cti: bytes) -> bytes:
@@ -70,44 +69,6 @@ def encode_payload(*, iss: str, seq: int, iat: int, exp: int, ctis: Iterable[byt
     return cbor2.dumps({"typ": REVOCATION_TYPE, "ver": REVOCATION_VERSION, "iss": iss,
                         "seq": seq, "iat": iat, "exp": exp, "width": HASH_BYTES,
                         "hashes": hashes})
-
-
-def _build_index(hashes: bytes) -> array:
-    """Return the byte offset in ``hashes`` of the first entry of each two-byte prefix (and the
-    end), so a lookup searches one bucket of ~15 entries at 1,000,000.
-
-    Raises ``ValueError`` unless ``hashes`` is whole entries in strictly increasing order.
-    The per-entry work runs in C (strided slices, ``map``, ``bisect``): ~70 ms for 1,000,000.
-    """
-    if len(hashes) % HASH_BYTES:
-        raise ValueError("hashes are not a whole number of entries")
-    count = len(hashes) // HASH_BYTES
-    # Each entry as a big-endian integer (zero-padded to 8 bytes): integer order is byte order.
-    padded = bytearray(8 * count)
-    for i in range(HASH_BYTES):
-        padded[8 - HASH_BYTES + i::8] = hashes[i::HASH_BYTES]
-    values = array("Q", padded)
-    del padded
-    if sys.byteorder == "little":
-        values.byteswap()
-    if not all(map(operator.lt, values, islice(values, 1, None))):
-        raise ValueError("hashes are not sorted, or repeat an entry")
-    del values
-    # The first two bytes of each entry as a native 16-bit integer, in entry order.
-    pairs = bytearray(2 * count)
-    high, low = (0, 1) if sys.byteorder == "big" else (1, 0)
-    pairs[high::2], pairs[low::2] = hashes[0::HASH_BYTES], hashes[1::HASH_BYTES]
-    prefixes = array("H", pairs)
-    index = array("I", bytes(4 * (_BUCKETS + 1)))
-    start = 0
-    for prefix in range(_BUCKETS + 1):
-        # Buckets hold ~count / 65536 entries: look just past the previous one's start first.
-        near = min(start + _NEAR, count)
-        start = bisect_left(prefixes, prefix, start, near)
-        if start == near:
-            start = bisect_left(prefixes, prefix, near)
-        index[prefix] = start * HASH_BYTES
-    return index
 
 
 @dataclass(frozen=True)
@@ -127,12 +88,14 @@ class RevocationList:
     digest: str
     count: int
     hashes: bytes = field(repr=False)
+    #: Start of the signing key's window (from the trust list): breaks a tie in ``iat``.
+    key_not_before: int = 0
     _index: array = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.count * HASH_BYTES != len(self.hashes):
             raise ValueError("count does not match the hashes")
-        object.__setattr__(self, "_index", _build_index(self.hashes))
+        object.__setattr__(self, "_index", build_index(self.hashes, HASH_BYTES))
 
     def __len__(self) -> int:
         return self.count
@@ -153,6 +116,11 @@ class RevocationList:
         while at >= 0 and (at - start) % HASH_BYTES:
             at = hashes.find(entry, at + 1, end)
         return at >= 0
+
+    @property
+    def order(self) -> tuple[int, int, int]:
+        """The list's place in time: its signed ``iat``, then its key's start, then ``seq``."""
+        return self.issued_at, self.key_not_before, self.sequence
 
     def expired(self, now: int) -> bool:
         """Return whether ``now`` is past the list's expiry (the list still applies)."""
@@ -206,7 +174,8 @@ class RevocationList:
                                       "issued outside the signing key's validity window",
                                       kid=kid_text(kid))
         try:
-            return cls(**fields, kid=kid, digest=hashlib.sha256(data).hexdigest())
+            return cls(**fields, kid=kid, digest=hashlib.sha256(data).hexdigest(),
+                       key_not_before=key.not_before)
         except ValueError as exc:
             raise RevocationListError(Reason.REVOCATION_LIST_MALFORMED, str(exc),
                                       kid=kid_text(kid)) from None
@@ -257,19 +226,22 @@ def _parse_payload(doc: Any) -> dict[str, Any]:
 def check_successor(previous: RevocationList | None, new: RevocationList) -> None:
     """Check that ``new`` may replace ``previous`` (the list in use, if any) for its issuer.
 
+    ``new`` must come later in :attr:`RevocationList.order`: signed later, or in the same
+    second by a newer key, or by the same key with a higher ``seq``; or be the very same list.
     Raises :class:`RevocationListError`: ``revocation_list_rollback`` when ``new`` is older, or
-    has the same sequence number but other content; ``revocation_list_malformed`` when the two
-    lists belong to different issuers (a caller's mistake).
+    in the same place with other content; ``revocation_list_malformed`` when the two lists
+    belong to different issuers (a caller's mistake).
     """
     if previous is None:
         return
     if new.iss != previous.iss:
         raise RevocationListError(Reason.REVOCATION_LIST_MALFORMED,
                                   f"a list of {new.iss!r} cannot replace one of {previous.iss!r}")
-    if new.sequence < previous.sequence or (
-            new.sequence == previous.sequence and new.digest != previous.digest):
+    if new.order < previous.order or (new.order == previous.order
+                                      and new.digest != previous.digest):
         raise RevocationListError(Reason.REVOCATION_LIST_ROLLBACK, iss=new.iss,
-                                  sequence=new.sequence, current=previous.sequence)
+                                  issued_at=new.issued_at, current=previous.issued_at,
+                                  sequence=new.sequence)
 
 
 def file_name(iss: str) -> str:

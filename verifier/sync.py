@@ -8,7 +8,8 @@ truncated or corrupted download, a list signed by anyone else or an older list l
 files in place: a verifier is never left with a broken or empty trust list.
 
 What it remembers (``sync.json`` beside the trust list): where it syncs from, when it last
-synced and the ETags; nothing about any code or person.
+synced, when each issuer's revocation list was last confirmed current (fetched and checked, or
+a 304: ``checked``) and the ETags; nothing about any code or person.
 """
 
 from __future__ import annotations
@@ -129,6 +130,9 @@ def sync(urls: list[str], trust_path: Path, anchor_path: Path | None = None,
     # Which issuer's list each URL gave last time (so a 304 can be reported by issuer).
     sources: dict[str, str] = state.get("sources", {}) \
         if isinstance(state.get("sources"), dict) else {}
+    # When each issuer's list was last confirmed current: how old what the verifier knows is.
+    checked: dict[str, int] = state.get("checked", {}) \
+        if isinstance(state.get("checked"), dict) else {}
     url = f"{bases[0]}/trust/trust-list.json"
     try:
         body, etag = _fetch(url, etags.get(url) if trust is not None else None, MAX_JWS_BYTES)
@@ -164,9 +168,10 @@ def sync(urls: list[str], trust_path: Path, anchor_path: Path | None = None,
             have = isinstance(known, str) and (folder / file_name(known)).is_file()
             body, etag = _fetch(url, etags.get(url) if have else None, MAX_REVOCATION_BYTES)
             if body is not None:
-                sources[url] = _store_revocations(folder, body, current, report)
+                sources[url] = known = _store_revocations(folder, body, current, report)
             else:
                 report.revocations[str(known)] = "unchanged"
+            checked[str(known)] = now
             if etag:
                 etags[url] = etag
         except SyncError as exc:
@@ -175,7 +180,7 @@ def sync(urls: list[str], trust_path: Path, anchor_path: Path | None = None,
         except HealthCodeError as exc:
             report.revocations[url] = exc.reason.value
             report.errors.append(SyncError(exc.reason.value, f"{url}: {exc.detail}"))
-    state["sources"] = sources
+    state["sources"], state["checked"] = sources, checked
     return _finish(folder, state, etags, bases, report, now)
 
 

@@ -7,9 +7,10 @@ trust anchor whenever the key set changes or it nears expiry.
 Lifecycle (docs/SECURITY.md):
 
 - :func:`rotate_key` makes a new signing key current. The old one stops signing at once (its
-  window ``exp`` closes) but stays in the trust list, verification only, until the last
-  credential it can have signed has expired (``verify_until``: rotation + the longest
-  credential lifetime); the next list published after that leaves it out.
+  window ``exp`` closes; its private key file is deleted) but stays in the trust list,
+  verification only, until the last credential it can have signed has expired
+  (``verify_until``: rotation + the longest credential lifetime); the next list published
+  after that leaves it out.
 - :func:`retire_key` with ``compromised`` drops a key from the trust list at once (and makes a
   new key current if it was the current one): every credential it signed stops verifying as
   soon as verifiers have the new list.
@@ -236,6 +237,11 @@ def _publish(home: Home, config: IssuerConfig, now: int | None = None,
     signed = sign_jws_multi(signers, payload, TRUST_LIST_TYPE)
     write_atomic(home.issuer_config, config.to_json(), 0o644)
     write_atomic(home.trust_list, signed.encode(), 0o644)
+    # Only the current key signs; a key in its verify-only period needs only its public half
+    # (in issuer.json and the list), so no private key of it is left to steal.
+    for record in config.keys:
+        if record["kid"] != config.current:
+            home.signing_key(record["kid"]).unlink(missing_ok=True)
     return config
 
 
@@ -243,8 +249,9 @@ def _publish(home: Home, config: IssuerConfig, now: int | None = None,
 
 
 def rotate_key(home: Home, alg: Alg | None = None, now: int | None = None) -> IssuerConfig:
-    """Make a new signing key current; the old one stops signing now and stays in the trust
-    list until its last possible credential has expired. Publishes the trust list."""
+    """Make a new signing key current; the old one stops signing now (its private key is
+    deleted) and stays in the trust list until its last possible credential has expired.
+    Publishes the trust list."""
     now = int(time.time()) if now is None else now
     with _locked(home):
         config = load_config(home)

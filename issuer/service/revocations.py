@@ -2,8 +2,14 @@
 
 The list (format: :mod:`verifier.revocation`) is signed by the current signing key, which the
 trust list vouches for, and written to ``HOME/keys`` beside the trust list, where
-``healthcode-verifier`` finds it, and served at ``/trust/revocations``. Its sequence number is
-the publication time, kept strictly increasing, so verifiers can refuse an older list.
+``healthcode-verifier`` finds it, and served at ``/trust/revocations``.
+
+The list is a function of the stored state and the hour, nothing else: its time ``iat`` is
+the latest revocation, or the start of the current hour, or the start of the signing key's
+window, whichever is latest, and its ``seq`` is the number of credentials ever revoked. So
+every ``serve`` process on one database signs the very same bytes for the same state
+(deterministic signatures), a revocation changes the list on the next request to any of them,
+and lists only move forward in (``iat``, key, ``seq``) order, which is how verifiers order them.
 """
 
 from __future__ import annotations
@@ -12,9 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-from verifier.errors import RevocationListError, TrustListError
-from verifier.revocation import RevocationList, encode_payload, file_name
-from verifier.trust import TrustList
+from verifier.revocation import encode_payload, file_name
 
 from ..keys.home import Home, write_atomic
 from ..keys.keystore import DAY, IssuerConfig
@@ -23,7 +27,7 @@ from ..store import Store
 
 #: How long a revocation list is valid: a verifier that has not synced for longer warns.
 REVOCATION_LIST_VALIDITY = 2 * DAY
-#: The service re-signs the list at least this often, even when nothing was revoked.
+#: The list is re-dated at the start of every such period, even when nothing was revoked.
 REVOCATION_REFRESH = 3600
 
 
@@ -31,44 +35,50 @@ def revocation_path(home: Home, iss: str) -> Path:
     return home.keys / file_name(iss)
 
 
-def _previous(home: Home, iss: str) -> RevocationList | None:
-    try:
-        trust = TrustList.load(home.trust_list, home.anchor_public, now=0)
-        return RevocationList.load(revocation_path(home, iss), trust)
-    except (OSError, TrustListError, RevocationListError):
-        return None
+def list_time(stamp: tuple[int, int], config: IssuerConfig, now: int) -> tuple[int, int]:
+    """Return ``(iat, seq)`` of the list for the stored state ``stamp`` (revocations so far,
+    latest revocation time, from :meth:`Store.revocation_stamp`) at ``now``."""
+    count, latest = stamp
+    key_start = config.key_record(config.current)["nbf"]
+    return max(min(latest, now), now - now % REVOCATION_REFRESH, min(key_start, now)), count
 
 
 def publish_revocations(home: Home, store: Store, key: PrivateKey, config: IssuerConfig,
                         now: int | None = None) -> bytes:
     """Sign the current revocation list, write it to the home atomically and return it."""
     now = int(time.time()) if now is None else now
-    previous = _previous(home, config.iss)
-    seq = max(now, previous.sequence + 1) if previous is not None else now
-    ctis = [bytes.fromhex(cti) for cti in store.revoked_unexpired(now)]
-    payload = encode_payload(iss=config.iss, seq=seq, iat=now,
-                             exp=now + REVOCATION_LIST_VALIDITY, ctis=ctis)
+    stamp = store.revocation_stamp()
+    while True:
+        iat, seq = list_time(stamp, config, now)
+        # Listed: revoked and unexpired at iat (not now), so the content follows from the state.
+        ctis = [bytes.fromhex(cti) for cti in store.revoked_unexpired(iat)]
+        # Revocations only add (the count only grows): an unchanged stamp after the read means
+        # the content is that of the state the stamp names, even with other writers.
+        stamp, before = store.revocation_stamp(), stamp
+        if stamp == before:
+            break
+    payload = encode_payload(iss=config.iss, seq=seq, iat=iat,
+                             exp=iat + REVOCATION_LIST_VALIDITY, ctis=ctis)
     signed = sign_cose(key, payload)
     write_atomic(revocation_path(home, config.iss), signed, 0o644)
     return signed
 
 
 class RevocationPublisher:
-    """The list the service serves: re-signed when a credential is revoked, when the signing
-    key changes, and at least every :data:`REVOCATION_REFRESH` seconds."""
+    """The list the service serves, re-signed when the stored revocations, the signing key or
+    the hour change: cached only while none of them has."""
 
     def __init__(self, home: Home, store: Store) -> None:
         self.home, self.store = home, store
         self._state: tuple[object, ...] | None = None
         self._signed = b""
-        self._at = 0
         self._lock = threading.Lock()
 
     def current(self, key: PrivateKey, config: IssuerConfig, now: int | None = None) -> bytes:
         now = int(time.time()) if now is None else now
-        state = (self.store.revocation_stamp(), config.current)
+        state = (list_time(self.store.revocation_stamp(), config, now), config.current)
         with self._lock:
-            if state != self._state or now - self._at >= REVOCATION_REFRESH:
+            if state != self._state:
                 self._signed = publish_revocations(self.home, self.store, key, config, now)
-                self._state, self._at = state, now
+                self._state = state
             return self._signed

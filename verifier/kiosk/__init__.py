@@ -10,13 +10,18 @@ offline, with nothing but the verifier, the trust list and its anchor.
   admitted (default True; they are shown as "static code — check ID"); a live presentation
   from a phone (``HCP1:``) is never static;
 - ``WINDOW``: how many seconds old a live presentation may be (default 60);
+- ``SYNC``: issuer URLs to sync the lists from in the background (default none), every
+  ``SYNC_EVERY`` seconds (default 300);
+- ``MAX_REVOCATION_AGE``: seconds after which the page warns that the revocation list is old
+  (default 3600);
 - ``CLOCK``: a function returning epoch seconds (tests).
 
 Routes: ``/`` the page; ``POST /api/frame`` (a JPEG camera frame), ``POST /api/upload`` (a
 photo or screenshot, multipart field ``image`` or the raw bytes), ``POST /api/text`` (JSON
 ``{"text": ...}`` or plain text) each answer a verdict; ``GET /api/status`` the rule and the
 trust list's age; ``GET /stats`` the counters. Every page and asset is served from here: no
-request leaves the machine.
+request leaves the machine. A POST whose ``Origin`` is another site's is refused (403,
+``cross_origin``).
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from ..syncwatch import DEFAULT_EVERY, BackgroundSync
 from ..trust import TRUST_LIST_FILE
 from .checkpoint import Checkpoint
 from .rules import DEFAULT_RULE, Rule, RuleError
@@ -59,10 +66,32 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     extra = {"clock": config["CLOCK"]} if "CLOCK" in config else {}
     if config.get("WINDOW") is not None:
         extra["window"] = int(config["WINDOW"])
-    checkpoint = Checkpoint(config.get("TRUST") or default_trust_path(), rule,
+    if config.get("MAX_REVOCATION_AGE") is not None:
+        extra["max_revocation_age"] = int(config["MAX_REVOCATION_AGE"])
+    trust_path = Path(config.get("TRUST") or default_trust_path())
+    anchor = config.get("ANCHOR")
+    background = None
+    if config.get("SYNC"):
+        background = BackgroundSync(list(config["SYNC"]), trust_path,
+                                    anchor if isinstance(anchor, str | Path) else None,
+                                    int(config.get("SYNC_EVERY") or DEFAULT_EVERY))
+    checkpoint = Checkpoint(trust_path, rule,
                             accept_static=bool(config.get("ACCEPT_STATIC", True)),
-                            anchor=config.get("ANCHOR"), **extra)
+                            anchor=anchor, background=background, **extra)
     app.extensions["checkpoint"] = checkpoint
+    if background is not None:
+        background.start()
+
+    @app.before_request
+    def _same_origin() -> tuple[Response, int] | None:
+        # A page elsewhere must not make this kiosk check codes (and count, and announce
+        # them): browsers name the page's origin on every POST; other clients send none.
+        if request.method != "POST" or "Origin" not in request.headers:
+            return None
+        origin = urlsplit(request.headers["Origin"])
+        if origin.scheme in ("http", "https") and origin.netloc.lower() == request.host.lower():
+            return None
+        return _error(403, "cross_origin", "requests from another site's page are refused")
 
     @app.after_request
     def _headers(response: Response) -> Response:

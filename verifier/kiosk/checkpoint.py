@@ -27,10 +27,11 @@ from ..errors import (
     TrustListError,
     VerificationError,
 )
-from ..image import decode_frame, decode_image, load_image
+from ..image import MAX_FRAME_PIXELS, UPLOAD_PIXELS, decode_frame, decode_image, load_image
 from ..presentation import PRESENTATION_WINDOW
 from ..scan import health_codes
 from ..sync import read_state
+from ..syncwatch import MAX_REVOCATION_AGE, BackgroundSync
 from ..timefmt import humanize, iso
 from ..trust import TrustList, load_anchor
 from ..verify import MAX_TEXT_LENGTH, verify
@@ -49,7 +50,9 @@ class Checkpoint:
                  anchor: str | Path | bytes | None = None,
                  clock: Callable[[], float] = time.time,
                  repeat_seconds: float = REPEAT_SECONDS,
-                 window: int = PRESENTATION_WINDOW) -> None:
+                 window: int = PRESENTATION_WINDOW,
+                 max_revocation_age: int = MAX_REVOCATION_AGE,
+                 background: BackgroundSync | None = None) -> None:
         trust_path = Path(trust_path)
         anchor = trust_path.with_name("anchor.pub.pem") if anchor is None else anchor
         pin = anchor if isinstance(anchor, bytes) else load_anchor(anchor)
@@ -60,6 +63,8 @@ class Checkpoint:
         self.clock = clock
         self.repeat_seconds = repeat_seconds
         self.window = window
+        self.max_revocation_age = max_revocation_age
+        self.background = background
         self.started_at = int(clock())
         self._key = secrets.token_bytes(32)
         self._seen: dict[bytes, float] = {}
@@ -70,9 +75,10 @@ class Checkpoint:
     # Inputs ----------------------------------------------------------------------------------
 
     def frame(self, data: bytes) -> dict[str, Any]:
-        """A camera frame (JPEG or PNG bytes): ``idle`` when it shows no QR code."""
+        """A camera frame (JPEG or PNG bytes): ``idle`` when it shows no QR code. A frame
+        larger than a camera's (:data:`MAX_FRAME_PIXELS`) is ``malformed``."""
         try:
-            image = load_image(data)
+            image = load_image(data, max_pixels=MAX_FRAME_PIXELS)
         except VerificationError as exc:
             return self._invalid(exc, None)
         texts = decode_frame(image)
@@ -86,9 +92,10 @@ class Checkpoint:
         return self._judge(texts)
 
     def upload(self, data: bytes) -> dict[str, Any]:
-        """A photo or screenshot: every decoding pass is tried; no code is ``no_code``."""
+        """A photo or screenshot, scaled down to :data:`UPLOAD_PIXELS` first: every decoding
+        pass is tried; no code is ``no_code``."""
         try:
-            texts = decode_image(data)
+            texts = decode_image(data, fit=UPLOAD_PIXELS)
         except VerificationError as exc:
             return self._invalid(exc, None)
         if not texts:
@@ -231,13 +238,26 @@ class Checkpoint:
 
     def _revocation_status(self, trust: TrustList, now: int) -> dict[str, Any]:
         revocations = self.revocations.current(trust)
-        lists = [{"iss": r.iss, "issuer": trust.issuers.get(r.iss, r.iss),
-                  "sequence": r.sequence, "entries": len(r), "issued_at": iso(r.issued_at),
-                  "expires_at": iso(r.expires_at), "expired": r.expired(now)}
-                 for r in revocations]
-        warnings = [f"The revocation list of {trust.issuers.get(r.iss, r.iss)} expired "
-                    f"{humanize(now - r.expires_at)} ago: codes revoked since then still "
-                    "pass here. Sync." for r in revocations if r.expired(now)]
+        checked = read_state(self.trust.path.parent).get("checked")
+        checked = checked if isinstance(checked, dict) else {}
+        lists, warnings = [], []
+        for r in revocations:
+            name = trust.issuers.get(r.iss, r.iss)
+            confirmed = checked.get(r.iss)
+            age = max(now - max(r.issued_at, confirmed if type(confirmed) is int else 0), 0)
+            stale = age > self.max_revocation_age
+            lists.append({"iss": r.iss, "issuer": name, "sequence": r.sequence,
+                          "entries": len(r), "issued_at": iso(r.issued_at),
+                          "expires_at": iso(r.expires_at), "expired": r.expired(now),
+                          "age": humanize(age), "age_seconds": age, "stale": stale})
+            if r.expired(now):
+                warnings.append(f"The revocation list of {name} expired "
+                                f"{humanize(now - r.expires_at)} ago: codes revoked since then "
+                                "still pass here. Sync.")
+            elif stale:
+                warnings.append(f"The revocation list of {name} is {humanize(age)} old (the "
+                                f"limit is {humanize(self.max_revocation_age)}): codes revoked "
+                                "since then still pass here. Check the network and the sync.")
         warnings += [f"Revocation list {name} ignored: {problem}"
                      for name, problem in sorted(self.revocations.problems.items())]
         missing = sorted(set(trust.issuers) - {r.iss for r in revocations})
@@ -246,9 +266,11 @@ class Checkpoint:
     def _sync_status(self, now: int) -> dict[str, Any]:
         state = read_state(self.trust.path.parent)
         last = state.get("last_sync")
-        if type(last) is not int:
-            return {"last_sync": None, "age": None, "urls": []}
-        return {"last_sync": iso(last), "age": humanize(max(now - last, 0)),
-                "urls": [u for u in state.get("urls", []) if isinstance(u, str)]}
-
-
+        background = self.background.status(now) if self.background is not None else None
+        info: dict[str, Any] = {"last_sync": None, "age": None, "urls": [],
+                                "background": background,
+                                "warning": background and background["warning"]}
+        if type(last) is int:
+            info.update(last_sync=iso(last), age=humanize(max(now - last, 0)),
+                        urls=[u for u in state.get("urls", []) if isinstance(u, str)])
+        return info

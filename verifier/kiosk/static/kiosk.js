@@ -144,8 +144,8 @@
     try {
       const status = await (await fetch('/api/status', { cache: 'no-store' })).json();
       $('rule-text').textContent = status.rule_text;
-      const warning = [status.trust.warning, status.revocations && status.revocations.warning]
-        .filter(Boolean).join(' ');
+      const warning = [status.trust.warning, status.revocations && status.revocations.warning,
+        status.sync && status.sync.warning].filter(Boolean).join(' ');
       $('trust-warning').hidden = !warning;
       $('trust-warning').textContent = warning;
       if (status.trust.ok) {
@@ -156,6 +156,12 @@
         $('sync').innerHTML = '';
         $('sync').append(label('Synced'), status.sync.last_sync
           ? ` ${status.sync.age} ago` : ' never');
+        if (status.sync.background) {
+          const every = document.createElement('span');
+          every.className = 'muted';
+          every.textContent = ` (every ${status.sync.background.every})`;
+          $('sync').append(every);
+        }
       }
     } catch (e) { /* the kiosk server is down: the next frame will say so */ }
   }
