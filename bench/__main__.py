@@ -2,8 +2,8 @@
 
 The report's top heading is level 2, so it pastes as is under docs/PERFORMANCE.md's title.
 
-Sections: verify, issue, base45, scan, size, reissue, api, kiosk, kiosk-browser, revocation
-(default: all, in that order).
+Sections: verify, issue, base45, scan, size, reissue, api, kiosk, kiosk-browser, revocation,
+audit (default: all, in that order).
 ``--quick`` takes fewer, shorter rounds: a smoke test of the harness, not figures to publish.
 """
 
@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from . import (
     api,
+    audit,
     codec,
     issue,
     kiosk,
@@ -41,6 +42,7 @@ SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
     "kiosk": kiosk.run,
     "kiosk-browser": kiosk_browser.run,
     "revocation": revocation.run,
+    "audit": audit.run,
 }
 
 

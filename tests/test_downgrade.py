@@ -78,6 +78,7 @@ def test_a_positive_test_revokes_the_card_the_static_code_and_the_live_code(serv
     assert len(superseded) == 1 and superseded[0]["seq"] > colour_change["seq"]
     assert set(superseded[0]["details"]["ctis"]) == shown
     assert superseded[0]["details"]["observation"] == after["id"]
+    assert service.store.verify_audit()[1] is None  # the log accounts for every revocation
     # The new truth is issued as usual, and stands.
     fresh = service.issue(person, actor="staff", now=NOW)
     assert (fresh["colour"], revoked(service, person)[fresh["cti"]]) == ("red", None)

@@ -1,19 +1,24 @@
-"""``healthcode-issuer`` commands for the service: serve, token, audit, reissue."""
+"""``healthcode-issuer`` commands for the service: serve, token, audit (verify, head), reissue."""
 
 from __future__ import annotations
 
 import sys
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 
+from verifier.timefmt import iso
+
 from ..keys.home import Home
-from ..service.issuance import DEFAULT_TTL
+from ..service.issuance import DEFAULT_TTL, AuditReport
 from ..service.reissue import DEFAULT_BATCH, open_run, run_batches
 from .common import home_option, open_service
 
 DEFAULT_PORT = 8080
+MAX_HEAD_BYTES = 64 * 1024  # a signed head is well under 1 KiB
+_PLURAL = {"person": "people", "observation": "observations", "credential": "credentials"}
 
 
 @click.command(epilog="Example: healthcode-issuer serve --port 8080  (then open /api/docs)")
@@ -68,17 +73,70 @@ def audit() -> None:
     """The append-only, hash-chained audit log."""
 
 
-@audit.command("verify", epilog="Example: healthcode-issuer audit verify")
+@audit.command("verify", epilog="Example: healthcode-issuer audit verify --against head.json")
 @home_option
-def audit_verify(home_dir: Path | None) -> None:
-    """Check the audit log's hash chain; report the first broken link (exit 1)."""
+@click.option("--against", "against_file", type=click.File("rb"), default=None,
+              help="A head saved before (`audit head`, or /trust/audit-head): fail if the log "
+                   "was cut short or rewritten since.")
+def audit_verify(home_dir: Path | None, against_file: BinaryIO | None) -> None:
+    """Check the audit log's hash chain, the tables against what it recorded, and (with
+    --against) a head saved before; print the head; report every problem (exit 1)."""
+    from ..service.auditlog import HeadError, read_head
+
     service = open_service(home_dir)
-    count, broken = service.verify_audit()
-    if broken is None:
-        click.echo(f"audit chain OK: {count} entries")
-        return
-    click.echo(f"audit chain BROKEN at {broken}", err=True)
-    sys.exit(1)
+    saved = None
+    if against_file is not None:
+        try:
+            saved = read_head(service, against_file.read(MAX_HEAD_BYTES))
+        except HeadError as exc:
+            click.echo(f"audit head REFUSED: {exc.problem}: {exc}", err=True)
+            sys.exit(1)
+    report = service.audit_report((saved.size, saved.hash) if saved is not None else None)
+    size, hash_ = report.head
+    if report.broken is not None:
+        click.echo(f"audit chain BROKEN at {report.broken}", err=True)
+    else:
+        click.echo(f"audit chain OK: {report.count} entries")
+    click.echo(f"head: size {size}, hash {hash_}")
+    if report.broken is None:
+        _report_tables(report)
+    if saved is not None:
+        if report.against is None:
+            click.echo(f"against the head of {iso(saved.iat)} (size {saved.size}, key "
+                       f"{saved.kid}): held")
+        else:
+            click.echo(f"audit head MISMATCH against the head of {iso(saved.iat)}: "
+                       f"{report.against}", err=True)
+    if not report.ok:
+        sys.exit(1)
+
+
+def _report_tables(report: AuditReport) -> None:
+    tables = report.tables
+    checked = ", ".join(f"{n} {_PLURAL.get(table, table)}" for table, n in tables.checked.items())
+    if tables.count == 0:
+        click.echo(f"tables OK: {checked} match the log")
+    else:
+        click.echo(f"audit tables DIFFER from the log: {tables.count} problems "
+                   f"(checked {checked})", err=True)
+        for mismatch in tables.mismatches:
+            click.echo(f"  {mismatch}", err=True)
+        if tables.count > len(tables.mismatches):
+            click.echo(f"  … and {tables.count - len(tables.mismatches)} more", err=True)
+    if report.legacy:
+        click.echo(f"note: {report.legacy} entries were written before the log kept record "
+                   f"MACs: their rows' values are not checked")
+
+
+@audit.command("head", epilog="Example: healthcode-issuer audit head > head.json")
+@home_option
+def audit_head(home_dir: Path | None) -> None:
+    """Print the log's head (size, last hash, time), signed by the issuer: keep it somewhere
+    else, and check the log against it later with `audit verify --against`."""
+    from ..service.auditlog import signed_head
+
+    service = open_service(home_dir)
+    click.echo(signed_head(service).decode(), nl=False)
 
 
 @click.command(epilog="Example: healthcode-issuer reissue --all   (run it again after a crash: "

@@ -6,7 +6,8 @@
   everything held about a person;
 - :mod:`.cards`: printable cards, a static credential on paper for people without a smartphone;
 - :mod:`.reissue`: re-score everyone and issue fresh credentials in resumable batches;
-- :mod:`.revocations`: sign and publish the revocation list beside the trust list.
+- :mod:`.revocations`: sign and publish the revocation list beside the trust list;
+- :mod:`.auditlog`: the audit log's head, signed, to be kept outside the database.
 """
 
 from .issuance import Conflict, IssuerService, NotFound

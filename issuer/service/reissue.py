@@ -23,6 +23,7 @@ from verifier.timefmt import iso
 
 from ..keys.signing import issue_credential
 from ..store import audit
+from ..store.audit_tables import row_mac
 from ..store.db import AuditEntry, CredentialRecord, Person, ReissueRun
 from .issuance import DEFAULT_TTL, IssuerService
 
@@ -125,14 +126,17 @@ def _issue_batch(service: IssuerService, session: Session, run_id: int, people: 
                                 score=assessment.score, iat=now, ttl=ttl, policy=policy.digest,
                                 id_check=IdCheck.of(*identities[person_id]))
         cti = decode_unverified(text).cti.hex()
-        rows.append({"cti": cti, "person_id": person_id, "colour": colour,
-                     "score": assessment.score, "policy_id": policy.id,
-                     "policy_digest": policy.digest.hex(), "iat": now, "exp": exp,
-                     "text": text, "issued_by": actor, "run_id": run_id})
+        row = {"cti": cti, "person_id": person_id, "colour": colour,
+               "score": assessment.score, "policy_id": policy.id,
+               "policy_digest": policy.digest.hex(), "iat": now, "exp": exp,
+               "text": text, "issued_by": actor, "run_id": run_id}
+        rows.append(row)
+        mac = row_mac(service.store.data_keys, "credential",
+                      {**row, "device_id": None, "purpose": None})
         entries.append(audit.Pending(
             actor, "credential.issue", f"{colour} {assessment.score} under {policy.id}, valid "
             f"to {valid_to} (re-issue run {run_id})", person_id,
-            {"cti": cti, "policy_id": policy.id, "exp": exp, "run": run_id}, now))
+            {"cti": cti, "policy_id": policy.id, "exp": exp, "run": run_id, "mac": mac}, now))
     # Two multi-row inserts per batch. The database's UNIQUE(run_id, person_id) stops a second
     # credential from one run even if two processes ever raced on the same run.
     session.execute(insert(CredentialRecord), rows)

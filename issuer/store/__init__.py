@@ -6,6 +6,8 @@
 - the records, each a module of functions that take a session: :mod:`.people`, :mod:`.holders`
   (phones, enrolment links, sign-in codes), :mod:`.credentials` (and re-issue runs),
   :mod:`.tokens`, :mod:`.audit` (the hash chain), :mod:`.ranking`;
+- the audit log's checks: :mod:`.audit_tables` (the tables against what the log recorded) and
+  :mod:`.audit_store` (:class:`AuditStore`: the full check, and the API's incremental one);
 - :mod:`.pii`: the keys that encrypt personal fields, and the MACs that find them;
 - :mod:`.migrations`: the schema, created and changed only by Alembic revisions.
 """

@@ -4,7 +4,10 @@ Entry ``n`` stores ``hash = SHA-256(canonical JSON of {seq, at, actor, person_id
 reason, details_json, prev_hash})`` where ``prev_hash`` is the hash of entry ``n - 1`` (64
 zeros for the first). Editing, deleting, inserting or reordering entries breaks the chain at
 the first entry touched, and :func:`verify_chain` says where and how. Removing entries from the
-end cannot be seen from the chain alone: compare :func:`head` with a copy kept elsewhere.
+end, or editing one and re-hashing everything after it, cannot be seen from the chain alone:
+the head (size and last hash, :func:`head`) kept elsewhere shows it (:func:`check_head`). What
+the entries say about the tables (observation values, credentials, revocations) is checked
+against the tables by :mod:`.audit_tables`.
 
 Appends are serialised: ``seq`` is the last entry's plus one, read under a lock (PostgreSQL: a
 transaction-scoped advisory lock; SQLite: the write lock that ``BEGIN IMMEDIATE`` took, see
@@ -18,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -40,6 +43,8 @@ class BreakReason(StrEnum):
     HASH_MISMATCH = "hash_mismatch"  # the entry was changed after it was written
     PREV_HASH_MISMATCH = "prev_hash_mismatch"  # the entry before it was changed or replaced
     SEQ_GAP = "seq_gap"  # entries are missing before this one
+    TRUNCATED = "truncated"  # the log is shorter than a head seen before
+    HEAD_MISMATCH = "head_mismatch"  # the log at a saved head's size hashes to something else
 
 
 @dataclass(frozen=True)
@@ -125,16 +130,27 @@ def append_many(session: Session, entries: Iterable[Pending]) -> int:
     return len(rows)
 
 
-def verify_chain(session: Session) -> ChainBreak | None:
-    """Check every entry in order; return the first break, or None if the chain holds."""
-    result = session.execute(select(AuditEntry).order_by(AuditEntry.seq)
-                             .execution_options(yield_per=_VERIFY_BATCH))
+def verify_chain(session: Session, start: tuple[int, str] = (0, GENESIS_HASH),
+                 on_entry: Callable[[AuditEntry], None] | None = None) -> ChainBreak | None:
+    """Check every entry in order; return the first break, or None if the chain holds.
+
+    ``start``: a head ``(seq, hash)`` verified before; only the entries after it are checked,
+    once entry ``seq`` is found still there with that hash. ``on_entry`` sees each entry that
+    holds, in order (:class:`issuer.store.audit_tables.LogIndex` collects what they say).
+    """
+    if start[0] > 0:
+        broken = check_head(session, *start)
+        if broken is not None:
+            return broken
+    result = session.execute(select(AuditEntry).where(AuditEntry.seq > start[0])
+                             .order_by(AuditEntry.seq).execution_options(yield_per=_VERIFY_BATCH))
     with result:  # closes the server-side cursor when we stop early
-        return _first_break(result.scalars())
+        return _first_break(result.scalars(), start, on_entry)
 
 
-def _first_break(entries: Iterable[AuditEntry]) -> ChainBreak | None:
-    expected_seq, prev_hash = 1, GENESIS_HASH
+def _first_break(entries: Iterable[AuditEntry], start: tuple[int, str] = (0, GENESIS_HASH),
+                 on_entry: Callable[[AuditEntry], None] | None = None) -> ChainBreak | None:
+    expected_seq, prev_hash = start[0] + 1, start[1]
     for entry in entries:
         if entry.seq != expected_seq:
             return ChainBreak(entry.seq, BreakReason.SEQ_GAP, f"seq {expected_seq}",
@@ -142,14 +158,57 @@ def _first_break(entries: Iterable[AuditEntry]) -> ChainBreak | None:
         if entry.prev_hash != prev_hash:
             return ChainBreak(entry.seq, BreakReason.PREV_HASH_MISMATCH, prev_hash,
                               entry.prev_hash)
-        recomputed = entry_hash(
-            seq=entry.seq, at=entry.at, actor=entry.actor, person_id=entry.person_id,
-            action=entry.action, reason=entry.reason, details_json=entry.details_json,
-            prev_hash=entry.prev_hash)
+        recomputed = stored_hash(entry)
         if entry.hash != recomputed:
             return ChainBreak(entry.seq, BreakReason.HASH_MISMATCH, recomputed, entry.hash)
+        if on_entry is not None:
+            on_entry(entry)
         expected_seq, prev_hash = entry.seq + 1, entry.hash
     return None
+
+
+def stored_hash(entry: AuditEntry) -> str:
+    """The hash an entry's stored fields give (equal to ``entry.hash`` unless edited)."""
+    return entry_hash(seq=entry.seq, at=entry.at, actor=entry.actor, person_id=entry.person_id,
+                      action=entry.action, reason=entry.reason, details_json=entry.details_json,
+                      prev_hash=entry.prev_hash)
+
+
+def check_head(session: Session, size: int, hash_: str) -> ChainBreak | None:
+    """Whether the log still holds the head ``(size, hash)`` seen before: entry ``size``
+    exists and has that hash (which, the chain holding, commits to every entry before it).
+    None if it does; ``truncated`` when the log is shorter, ``head_mismatch`` when it was
+    rewritten up to there since."""
+    if size == 0:
+        return None if hash_ == GENESIS_HASH else ChainBreak(
+            0, BreakReason.HEAD_MISMATCH, hash_, GENESIS_HASH)
+    found = session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == size))
+    if found is None:
+        return ChainBreak(size, BreakReason.TRUNCATED, f"at least {size} entries",
+                          f"{count(session)} entries")
+    if found != hash_:
+        return ChainBreak(size, BreakReason.HEAD_MISMATCH, hash_, found)
+    return None
+
+
+def links_hold(session: Session, entries: list[AuditEntry]) -> bool:
+    """Whether each of ``entries`` (some of the log's, such as one person's) still hashes to
+    its stored hash and is still linked from its neighbours: an edit of one of them shows
+    here even when it was re-hashed, without reading the whole log."""
+    if any(entry.hash != stored_hash(entry) for entry in entries):
+        return False
+    wanted = sorted({s for e in entries for s in (e.seq - 1, e.seq + 1) if s > 0})
+    near: dict[int, tuple[str, str]] = {}
+    for at in range(0, len(wanted), _VERIFY_BATCH):
+        near.update((row.seq, (row.hash, row.prev_hash)) for row in session.execute(
+            select(AuditEntry.seq, AuditEntry.hash, AuditEntry.prev_hash)
+            .where(AuditEntry.seq.in_(wanted[at:at + _VERIFY_BATCH]))))
+    for entry in entries:
+        before = GENESIS_HASH if entry.seq == 1 else near.get(entry.seq - 1, ("", ""))[0]
+        after = near.get(entry.seq + 1)
+        if entry.prev_hash != before or (after is not None and after[1] != entry.hash):
+            return False
+    return True
 
 
 def head(session: Session) -> tuple[int, str]:

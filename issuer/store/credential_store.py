@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from verifier.labels import Colour
 
 from . import audit, credentials, holders
+from .audit_tables import row_mac
 from .base import StoreBase, clock
 from .db import CredentialRecord
 
@@ -52,6 +53,7 @@ class CredentialStore(StoreBase):
             details = {"cti": row.cti, "policy_id": policy_id, "exp": exp, "run": run_id}
             if purpose is not None:
                 details.update(purpose=purpose, device=device_id, superseded=superseded)
+            details["mac"] = row_mac(self.data_keys, "credential", credentials.as_dict(row))
             audit.append(session, actor, "credential.issue", reason, person_id, details, now)
             return credentials.as_dict(row)
 

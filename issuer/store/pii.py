@@ -42,6 +42,9 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 _SCRYPT_N_RANGE = (2**10, 2**20)  # what a key file may ask for
 _MAC_DOMAIN = b"healthcode/id-number/1\x00"
 _PHONE_MAC_DOMAIN = b"healthcode/phone/1\x00"
+_RECORD_MAC_DOMAIN = b"healthcode/audit-record/1\x00"
+#: Hex digits of a record MAC kept in the audit log (128 bits).
+RECORD_MAC_HEX = 32
 
 
 class PiiError(StoreError):
@@ -127,6 +130,12 @@ class DataKeys:
         ``+``), so that spacing and dashes do not matter."""
         message = _PHONE_MAC_DOMAIN + normalise_phone(phone).encode()
         return hmac.new(self._mac_key, message, hashlib.sha256).digest()
+
+    def record_mac(self, record: dict[str, Any]) -> str:
+        """Return the MAC the audit log keeps of a stored row (a dict of its columns): keyed,
+        so that the log says whether a value changed without letting anyone guess it."""
+        message = _RECORD_MAC_DOMAIN + _canon(record)
+        return hmac.new(self._mac_key, message, hashlib.sha256).hexdigest()[:RECORD_MAC_HEX]
 
     def wrap(self, passphrase: bytes, *, n: int = SCRYPT_N, r: int = SCRYPT_R,
              p: int = SCRYPT_P) -> bytes:

@@ -21,11 +21,12 @@ from verifier.labels import Colour
 
 from ..keys.home import Home
 from . import audit, tokens
+from .audit_store import AuditStore
+from .audit_tables import row_mac
 from .base import clock
 from .credential_store import CredentialStore
 from .db import (
     ApiToken,
-    AuditEntry,
     Conflict,
     Observation,
     Person,
@@ -53,9 +54,10 @@ class Rescored:
 Consequence = Callable[[list[dict[str, Any]], list[dict[str, Any]]], Rescored | None]
 
 
-class Store(CredentialStore, HolderStore):
-    """People, observations, tokens and the audit log of one issuer; credentials and re-issue
-    runs from :class:`CredentialStore`, holders' phones and sign-in from :class:`HolderStore`."""
+class Store(CredentialStore, HolderStore, AuditStore):
+    """People, observations and tokens of one issuer; credentials and re-issue runs from
+    :class:`CredentialStore`, holders' phones and sign-in from :class:`HolderStore`, the audit
+    log's reads and checks from :class:`AuditStore`."""
 
     @classmethod
     def open(cls, home: Home | str | Path | None = None, url: str | None = None, *,
@@ -159,9 +161,12 @@ class Store(CredentialStore, HolderStore):
                               source=source, recorded_at=now, recorded_by=actor)
             session.add(row)
             session.flush()
-            # The audit log says what kind of observation came from where, never its value.
+            # The audit log says what kind of observation came from where and when, never its
+            # value: that only as a keyed MAC of the row, which shows any later change to it.
             audit.append(session, actor, "observation.add", reason, person_id,
-                         {"observation": row.id, "kind": kind, "source": source}, now)
+                         {"observation": row.id, "kind": kind, "source": source,
+                          "observed_at": observed_at,
+                          "mac": row_mac(self.data_keys, "observation", _columns(row))}, now)
             if consequence is not None:
                 after = sorted([*before, _observation(row)],
                                key=lambda o: (o["observed_at"], o["id"]))
@@ -210,19 +215,6 @@ class Store(CredentialStore, HolderStore):
         with self.reading() as session:
             return organisation_ranking(session, k)
 
-    # Audit ----------------------------------------------------------------------------------
-
-    def audit_entries(self, person_id: str) -> list[dict[str, Any]]:
-        """Return the audit entries about a person, oldest first: seq, at, actor, action,
-        reason, details."""
-        with self.reading() as session:
-            return [_entry(e) for e in audit.entries_for(session, person_id)]
-
-    def verify_audit(self) -> tuple[int, audit.ChainBreak | None]:
-        """Return ``(number of entries, first break or None)``."""
-        with self.reading() as session:
-            return audit.count(session), audit.verify_chain(session)
-
     # Tokens ---------------------------------------------------------------------------------
 
     def create_token(self, scopes: Iterable[str] | str, label: str, *, actor: str,
@@ -263,14 +255,13 @@ def _observations(session: Session, person_id: str) -> list[dict[str, Any]]:
     return [_observation(row) for row in rows]
 
 
+def _columns(row: Any) -> dict[str, Any]:
+    """An ORM row's columns by name."""
+    return {column.name: getattr(row, column.name) for column in row.__table__.columns}
+
+
 def _observation(row: Any) -> dict[str, Any]:
     """An observation (an ORM object or a row of its columns) as a dict."""
     return {"id": row.id, "kind": row.kind, "value": json.loads(row.value_json),
             "observed_at": row.observed_at, "source": row.source,
             "recorded_at": row.recorded_at, "recorded_by": row.recorded_by}
-
-
-def _entry(entry: AuditEntry) -> dict[str, Any]:
-    return {"seq": entry.seq, "at": entry.at, "actor": entry.actor, "action": entry.action,
-            "reason": entry.reason, "details": json.loads(entry.details_json)}
-

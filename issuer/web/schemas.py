@@ -131,7 +131,12 @@ class AuditEntryOut(Schema):
 class AuditOut(Schema):
     person_id = String()
     entries = List(Nested(AuditEntryOut))
-    chain_ok = Boolean()
+    chain_ok = Boolean(metadata={"description": "the chain holds: checked from the head last "
+                                                "verified, with this person's entries and "
+                                                "their neighbours"})
+    verified_through = Integer(metadata={"description": "the size of the log verified"})
+    full_check_at = Integer(allow_none=True, metadata={
+        "description": "when the whole chain was last verified (epoch seconds)"})
 
 
 class CardIn(Schema):

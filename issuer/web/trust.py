@@ -1,4 +1,5 @@
-"""Public, unauthenticated: the signed trust list and revocation list, for verifiers to sync.
+"""Public, unauthenticated: the signed trust list and revocation list, for verifiers to sync,
+and the signed head of the audit log, for anyone to keep.
 
 Both are signed documents: a verifier trusts them for their signatures (the pinned anchor, a
 key in the trust list), never for where they came from, so they need no authentication and may
@@ -15,6 +16,7 @@ from apiflask import APIBlueprint
 from flask import Response, current_app, request
 
 from ..keys.keystore import TRUST_LIST_REFRESH, load_config, publish_trust_list
+from ..service.auditlog import signed_head
 
 trust = APIBlueprint("trust", __name__, url_prefix="/trust", tag="trust")
 
@@ -50,3 +52,13 @@ def revocations():
     key, config = service.signer()
     signed = current_app.extensions["healthcode.revocations"].current(key, config)
     return _send(signed, "application/cose")
+
+
+@trust.get("/audit-head")
+@trust.doc(responses={200: "the audit log's head (JWS, JSON serialization)",
+                      304: "not modified"})
+def audit_head():
+    """The audit log's size and last hash now, signed by the current signing key. Kept
+    anywhere, it later shows whether the log was cut short or rewritten
+    (`healthcode-issuer audit verify --against FILE`)."""
+    return _send(signed_head(current_app.extensions["healthcode"]), "application/jose+json")

@@ -1,0 +1,259 @@
+"""The tables checked against the audit log: every row the log speaks of is there and says
+what the log says, and no row is there that the log never saw.
+
+A hash chain shows edits to the log; it says nothing of a table edited beside it (an
+observation turned from positive to negative, a test result deleted, a revocation cleared).
+So each write records in its entry what the stored row means (issuer/store/repository.py):
+
+- ``observation.add``: the observation's id, kind, source and ``observed_at``, and ``mac``, a
+  keyed MAC (:meth:`issuer.store.pii.DataKeys.record_mac`) of the whole row, value included.
+  Keyed, so that the log tells whether a value changed without letting anyone who reads it
+  guess the value (there are only so many test results);
+- ``credential.issue``: the cti, exp, run, and ``mac`` of the whole row (colour, score, times,
+  the signed text, the phone it is bound to);
+- ``person.create``: the organisation;
+- an entry that revokes credentials lists their ctis (``revoked``; also ``cti`` of
+  ``credential.revoke``, ``ctis`` of ``credential.revoke_all``, ``superseded`` of
+  ``credential.issue``), revoked at the entry's time.
+
+:func:`check_tables` then reads each table once and reports every row that differs
+(:class:`Mismatch`, with a stable :class:`Finding`). Entries written before MACs were recorded
+are checked on their plain fields only; once one entry carries a MAC, every later one must.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .db import AuditEntry, CredentialRecord, Observation, Organisation, Person
+from .pii import DataKeys
+
+#: The columns of a row its MAC covers, per table.
+MAC_COLUMNS = {
+    "observation": ("id", "person_id", "kind", "value_json", "observed_at", "source",
+                    "recorded_at", "recorded_by"),
+    "credential": ("cti", "person_id", "colour", "score", "policy_id", "policy_digest", "iat",
+                   "exp", "text", "issued_by", "run_id", "device_id", "purpose"),
+}
+#: At most this many mismatches are kept for the report (all are counted).
+MAX_REPORTED = 100
+_BATCH = 1000
+
+
+class Finding(StrEnum):
+    """How a table differs from the log (stable strings)."""
+
+    MISSING = "missing"  # the log recorded the row; the table no longer has it
+    UNLOGGED = "unlogged"  # the table has a row the log never recorded
+    CHANGED = "changed"  # the row differs from what the log recorded
+    REVOCATION_MISMATCH = "revocation_mismatch"  # revoked in one, not (or not then) the other
+    UNCOVERED = "uncovered"  # an entry after MACs began that carries none
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One row that does not match the log: which table and row, which entry, and how."""
+
+    table: str
+    key: str
+    reason: Finding
+    seq: int | None
+    detail: str
+
+    @property
+    def code(self) -> str:
+        """The stable reason code: ``observation_changed``, ``credential_missing``, …,
+        ``revocation_mismatch``, ``entry_uncovered``."""
+        if self.reason is Finding.REVOCATION_MISMATCH:
+            return str(self.reason)
+        return f"{'entry' if self.table == 'audit_entry' else self.table}_{self.reason}"
+
+    def __str__(self) -> str:
+        where = f" (entry {self.seq})" if self.seq is not None else ""
+        return f"{self.table} {self.key}: {self.code}{where}: {self.detail}"
+
+
+def row_mac(keys: DataKeys, table: str, row: Mapping[str, Any]) -> str:
+    """The MAC the log keeps of a row (a mapping with the columns of :data:`MAC_COLUMNS`)."""
+    return keys.record_mac({"table": table, **{c: row[c] for c in MAC_COLUMNS[table]}})
+
+
+@dataclass(frozen=True)
+class Logged:
+    """What an entry recorded of one row."""
+
+    seq: int
+    fields: dict[str, Any]
+    mac: str | None
+
+
+def revoked_ctis(action: str, details: Mapping[str, Any]) -> list[str]:
+    """The ctis an entry with these ``action`` and ``details`` revoked."""
+    found = [*_strings(details.get("revoked")), *_strings(details.get("superseded"))]
+    if action == "credential.revoke_all":
+        found += _strings(details.get("ctis"))
+    if action == "credential.revoke" and isinstance(details.get("cti"), str):
+        found.append(details["cti"])
+    return found
+
+
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+@dataclass
+class LogIndex:
+    """What the log says the tables hold, collected entry by entry (pass :meth:`add` as
+    :func:`issuer.store.audit.verify_chain`'s ``on_entry``)."""
+
+    people: dict[str, Logged] = field(default_factory=dict)
+    observations: dict[int, Logged] = field(default_factory=dict)
+    credentials: dict[str, Logged] = field(default_factory=dict)
+    #: cti -> (seq, time) of the entry that revoked it.
+    revocations: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: Entries written before MACs were recorded (checked on their plain fields only).
+    legacy: int = 0
+    uncovered: list[int] = field(default_factory=list)
+    _macs_began: bool = False
+
+    def add(self, entry: AuditEntry) -> None:
+        try:
+            details = json.loads(entry.details_json)
+        except ValueError:
+            return
+        if not isinstance(details, dict):
+            return
+        person, action = entry.person_id, entry.action
+        if action == "person.create" and person is not None:
+            self.people.setdefault(person, Logged(entry.seq, {
+                "organisation": details.get("organisation")}, None))
+        elif action == "observation.add" and isinstance(details.get("observation"), int):
+            fields = {"person_id": person, "kind": details.get("kind"),
+                      "source": details.get("source"), "recorded_at": entry.at,
+                      "recorded_by": entry.actor}
+            if "observed_at" in details:
+                fields["observed_at"] = details["observed_at"]
+            self._row(self.observations, details["observation"], entry, fields, details)
+        elif action == "credential.issue" and isinstance(details.get("cti"), str):
+            fields = {"person_id": person, "exp": details.get("exp"),
+                      "run_id": details.get("run"), "issued_by": entry.actor}
+            if "purpose" in details:
+                fields.update(purpose=details["purpose"], device_id=details.get("device"))
+            self._row(self.credentials, details["cti"], entry, fields, details)
+        for cti in revoked_ctis(action, details):
+            self.revocations.setdefault(cti, (entry.seq, entry.at))
+
+    def _row(self, rows: dict[Any, Logged], key: Any, entry: AuditEntry,
+             fields: dict[str, Any], details: Mapping[str, Any]) -> None:
+        mac = details.get("mac") if isinstance(details.get("mac"), str) else None
+        if mac is not None:
+            self._macs_began = True
+        elif self._macs_began:
+            self.uncovered.append(entry.seq)
+        else:
+            self.legacy += 1
+        rows.setdefault(key, Logged(entry.seq, fields, mac))
+
+
+@dataclass
+class TableReport:
+    """The result of :func:`check_tables`: rows checked per table, and what did not match."""
+
+    checked: dict[str, int] = field(default_factory=dict)
+    mismatches: list[Mismatch] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, mismatch: Mismatch) -> None:
+        self.count += 1
+        if len(self.mismatches) < MAX_REPORTED:
+            self.mismatches.append(mismatch)
+
+
+def check_tables(session: Session, keys: DataKeys, index: LogIndex) -> TableReport:
+    """Compare people, observations and credentials (with their revocations) with what the
+    log recorded (``index``, consumed); report every difference."""
+    report = TableReport()
+    for seq in index.uncovered:
+        report.add(Mismatch("audit_entry", str(seq), Finding.UNCOVERED, seq,
+                            "written after record MACs began, but carries none"))
+    _people(session, index, report)
+    _rows(session, keys, "observation", Observation, index.observations, report)
+    _rows(session, keys, "credential", CredentialRecord, index.credentials, report,
+          index.revocations)
+    return report
+
+
+def _stream(session: Session, statement: Any) -> Iterator[Any]:
+    result = session.execute(statement.execution_options(yield_per=_BATCH))
+    with result:
+        yield from result
+
+
+def _people(session: Session, index: LogIndex, report: TableReport) -> None:
+    statement = (select(Person.id, Organisation.name.label("organisation"))
+                 .join(Organisation, Person.organisation_id == Organisation.id)
+                 .order_by(Person.id))
+    checked = 0
+    for row in _stream(session, statement):
+        checked += 1
+        logged = index.people.pop(row.id, None)
+        if logged is None:
+            report.add(Mismatch("person", row.id, Finding.UNLOGGED, None,
+                                "no person.create entry"))
+        elif logged.fields["organisation"] != row.organisation:
+            report.add(Mismatch("person", row.id, Finding.CHANGED, logged.seq,
+                                "organisation differs from the one logged"))
+    for person_id, logged in index.people.items():
+        report.add(Mismatch("person", person_id, Finding.MISSING, logged.seq,
+                            "logged as enrolled, not in the table"))
+    report.checked["person"] = checked
+
+
+def _rows(session: Session, keys: DataKeys, table: str, model: Any,
+          logged_rows: dict[Any, Logged], report: TableReport,
+          revocations: dict[str, tuple[int, int]] | None = None) -> None:
+    columns = model.__table__.c
+    key_column = columns.cti if table == "credential" else columns.id
+    checked = 0
+    for row in _stream(session, select(columns).order_by(key_column)):
+        checked += 1
+        values = row._mapping
+        key = values[key_column.name]
+        logged = logged_rows.pop(key, None)
+        if logged is None:
+            report.add(Mismatch(table, str(key), Finding.UNLOGGED, None,
+                                f"no {table} entry in the log"))
+        else:
+            changed = [name for name, value in logged.fields.items() if values[name] != value]
+            if not changed and logged.mac is not None \
+                    and row_mac(keys, table, values) != logged.mac:
+                changed = ["value" if table == "observation" else "content"]
+            if changed:
+                report.add(Mismatch(table, str(key), Finding.CHANGED, logged.seq,
+                                    f"{', '.join(changed)} differ from what was logged"))
+        if revocations is not None:
+            _revocation(str(key), values["revoked_at"], revocations.pop(key, None), report)
+    for key, logged in logged_rows.items():
+        report.add(Mismatch(table, str(key), Finding.MISSING, logged.seq,
+                            "logged, not in the table"))
+    report.checked[table] = checked
+
+
+def _revocation(cti: str, revoked_at: int | None, logged: tuple[int, int] | None,
+                report: TableReport) -> None:
+    if logged is None and revoked_at is not None:
+        report.add(Mismatch("credential", cti, Finding.REVOCATION_MISMATCH, None,
+                            f"revoked at {revoked_at} in the table, never in the log"))
+    elif logged is not None and revoked_at is None:
+        report.add(Mismatch("credential", cti, Finding.REVOCATION_MISMATCH, logged[0],
+                            f"revoked at {logged[1]} in the log, not in the table"))
+    elif logged is not None and revoked_at != logged[1]:
+        report.add(Mismatch("credential", cti, Finding.REVOCATION_MISMATCH, logged[0],
+                            f"revoked at {revoked_at} in the table, at {logged[1]} in the log"))
