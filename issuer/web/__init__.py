@@ -27,6 +27,7 @@ from .codesender import load_sender
 from .holder import holder
 from .public import public
 from .staff import staff
+from .throttle import DEFAULT_LIMITS, Throttle
 from .trust import trust
 
 DEFAULTS = {
@@ -35,7 +36,8 @@ DEFAULTS = {
     "RANKING_MIN_MEMBERS": 10,
     "MAX_CONTENT_LENGTH": 64 * 1024,  # larger bodies get 413 before any parsing
     "POLICY": "hangzhou-2020",
-    # Holders' sessions: signed cookies, HttpOnly, SameSite=Lax, Secure (set
+    # Holders' sessions: a signed cookie holding a session id (the session itself is a row
+    # in the database: issuer/store/sessions.py), HttpOnly, SameSite=Lax, Secure (set
     # HEALTHCODE_SESSION_COOKIE_SECURE=false only for plain-http development off localhost).
     "SESSION_COOKIE_NAME": "hc_session",
     "SESSION_COOKIE_HTTPONLY": True,
@@ -48,6 +50,10 @@ DEFAULTS = {
     "SESSION_REFRESH_EACH_REQUEST": False,
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session it is bound to
     "CODE_SENDER": None,  # "module:Class" with send(phone, code); default: the server log
+    # Throttles (issuer/web/throttle.py): "limits" rate strings; counters in the database
+    # unless RATELIMIT_STORAGE names another "limits" storage (redis://host:6379).
+    "RATELIMIT_STORAGE": None,
+    **DEFAULT_LIMITS,
 }
 
 
@@ -69,6 +75,12 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     service = app.extensions["healthcode"]
     app.extensions["healthcode.revocations"] = RevocationPublisher(service.home, service.store)
     app.extensions["healthcode.code_sender"] = load_sender(app.config["CODE_SENDER"])
+    app.extensions["healthcode.throttle"] = Throttle.build(
+        service.store, app.config["RATELIMIT_STORAGE"],
+        {"signin_code": app.config["SIGNIN_CODE_LIMIT"],
+         "signin_guess": app.config["SIGNIN_GUESS_LIMIT"],
+         "signin_total": app.config["SIGNIN_TOTAL_LIMIT"],
+         "declare": app.config["DECLARE_LIMIT"]})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = service.home.session_secret()
     csrf = CSRFProtect(app)

@@ -1,0 +1,97 @@
+"""Throttles for the holder's pages, from the ``limits`` library (the core of Flask-Limiter):
+fixed windows counted per client address and overall for sign-in (codes asked for, codes
+guessed), and per person for declarations.
+
+The counters must hold across every server process on one database, so by default they live
+in the database (:class:`StoreStorage`, a ``limits`` storage over
+:mod:`issuer.store.throttle`); ``HEALTHCODE_RATELIMIT_STORAGE`` may name any ``limits``
+storage instead, e.g. ``redis://host:6379`` (with the ``redis`` package installed), or
+``memory://`` for one process. A request over a limit gets 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse_many
+from limits.storage import Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..store import Store
+
+#: Per client address: codes asked for, codes guessed; overall, both together. A phone number
+#: has its own quota besides (5 codes an hour, 5 guesses a code: issuer/store/holders.py).
+DEFAULT_LIMITS = {
+    "SIGNIN_CODE_LIMIT": "5 per minute; 20 per hour",
+    "SIGNIN_GUESS_LIMIT": "10 per minute; 60 per hour",
+    "SIGNIN_TOTAL_LIMIT": "1000 per minute",
+    "DECLARE_LIMIT": "8 per day",
+}
+
+
+class StoreStorage(Storage):
+    """A ``limits`` storage whose counters are rows of the issuer's database, so that
+    several server processes share them. Fixed windows only."""
+
+    STORAGE_SCHEME = None  # built from a store, never from a URL
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+
+    @property
+    def base_exceptions(self) -> type[Exception]:
+        return SQLAlchemyError
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return self.store.count_hits(key, math.ceil(expiry), amount)[0]
+
+    def get(self, key: str) -> int:
+        return self.store.hits(key)[0]
+
+    def get_expiry(self, key: str) -> float:
+        return float(self.store.hits(key)[1])
+
+    def check(self) -> bool:
+        return True
+
+    def reset(self) -> int | None:
+        return self.store.clear_hits()
+
+    def clear(self, key: str) -> None:
+        self.store.clear_hits(key)
+
+
+class Throttled(Exception):
+    """Over a limit; ``retry_after`` is the number of seconds until the window ends."""
+
+    def __init__(self, name: str, retry_after: int) -> None:
+        super().__init__(f"too many requests ({name}): try again in {retry_after} s")
+        self.name = name
+        self.retry_after = retry_after
+
+
+@dataclass
+class Throttle:
+    """Named limits (``limits`` rate strings, ``;``-separated) over one storage."""
+
+    limiter: FixedWindowRateLimiter
+    rules: dict[str, list[RateLimitItem]]
+
+    @classmethod
+    def build(cls, store: Store, storage_url: str | None, rules: dict[str, str]) -> Throttle:
+        """Raises ``ValueError`` for a rate string ``limits`` cannot parse."""
+        storage = StoreStorage(store) if not storage_url else storage_from_string(storage_url)
+        return cls(FixedWindowRateLimiter(storage),
+                   {name: parse_many(text) for name, text in rules.items() if text})
+
+    def hit(self, name: str, *who: str) -> None:
+        """Count one request against every limit of ``name`` for ``who``; raises
+        :class:`Throttled` when any of them is exceeded."""
+        for item in self.rules.get(name, ()):
+            if not self.limiter.hit(item, name, *who):
+                reset = self.limiter.get_window_stats(item, name, *who).reset_time
+                raise Throttled(name, max(1, math.ceil(reset - time.time())))
