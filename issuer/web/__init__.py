@@ -68,6 +68,10 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     else:
         app.config.from_mapping(config)
     app.config["SPEC_FORMAT"] = "json"
+    limits = Throttle.parse({"signin_code": app.config["SIGNIN_CODE_LIMIT"],
+                             "signin_guess": app.config["SIGNIN_GUESS_LIMIT"],
+                             "signin_total": app.config["SIGNIN_TOTAL_LIMIT"],
+                             "declare": app.config["DECLARE_LIMIT"]})
     app.extensions["healthcode"] = IssuerService.open(
         home=app.config["HOME"], database_url=app.config["DATABASE_URL"],
         policy_id=app.config["POLICY"],
@@ -76,11 +80,7 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     app.extensions["healthcode.revocations"] = RevocationPublisher(service.home, service.store)
     app.extensions["healthcode.code_sender"] = load_sender(app.config["CODE_SENDER"])
     app.extensions["healthcode.throttle"] = Throttle.build(
-        service.store, app.config["RATELIMIT_STORAGE"],
-        {"signin_code": app.config["SIGNIN_CODE_LIMIT"],
-         "signin_guess": app.config["SIGNIN_GUESS_LIMIT"],
-         "signin_total": app.config["SIGNIN_TOTAL_LIMIT"],
-         "declare": app.config["DECLARE_LIMIT"]})
+        service.store, app.config["RATELIMIT_STORAGE"], limits)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = service.home.session_secret()
     csrf = CSRFProtect(app)

@@ -81,12 +81,17 @@ class Throttle:
     limiter: FixedWindowRateLimiter
     rules: dict[str, list[RateLimitItem]]
 
+    @staticmethod
+    def parse(rules: dict[str, str]) -> dict[str, list[RateLimitItem]]:
+        """The named rate strings parsed (an empty one: no limit); raises ``ValueError``."""
+        return {name: parse_many(text) for name, text in rules.items() if text}
+
     @classmethod
-    def build(cls, store: Store, storage_url: str | None, rules: dict[str, str]) -> Throttle:
-        """Raises ``ValueError`` for a rate string ``limits`` cannot parse."""
+    def build(cls, store: Store, storage_url: str | None,
+              rules: dict[str, list[RateLimitItem]]) -> Throttle:
+        """Counters in ``store``, or in the ``limits`` storage ``storage_url`` names."""
         storage = StoreStorage(store) if not storage_url else storage_from_string(storage_url)
-        return cls(FixedWindowRateLimiter(storage),
-                   {name: parse_many(text) for name, text in rules.items() if text})
+        return cls(FixedWindowRateLimiter(storage), rules)
 
     def hit(self, name: str, *who: str) -> None:
         """Count one request against every limit of ``name`` for ``who``; raises
