@@ -26,7 +26,6 @@ from test_holder import (
 from issuer.cli import main as issuer_cli
 from issuer.keys.home import PASSPHRASE_ENV, Home
 from issuer.keys.keystore import init_home
-from issuer.store.sessions import HolderSession
 from issuer.web import create_app
 
 
@@ -78,6 +77,8 @@ def _sign_in_by_code(app) -> object:
 
 def test_the_cookie_holds_a_session_id_and_the_database_only_its_hash(app, service, person):
     client, _ = enrol(app, service, person)
+    from issuer.store.sessions import HolderSession
+
     data = app.session_interface.get_signing_serializer(app).loads(_cookie(client))
     assert set(data) <= {"sid", "csrf_token", "_permanent"} and person not in str(data)
     with service.store.reading() as session:
