@@ -166,8 +166,7 @@ def test_scoring_never_reads_observations_older_than_the_policy_window(make_app)
     app = make_app()
     service = app.extensions["healthcode"]
     person = service.create_person(actor="test", **PERSON)
-    now = service_now()
-    assert service.policy.lookback == 14 * DAY  # the longest rule or factor window
+    now, window = service_now(), 14 * DAY  # the policy's longest rule or factor window
     service.add_observation(person, actor="lab", kind="steps", value=16000,
                             observed_at=now - DAY, source="test")
     expected = service.assess(person, now)
@@ -176,7 +175,7 @@ def test_scoring_never_reads_observations_older_than_the_policy_window(make_app)
     with service.store.writing() as session:
         session.execute(insert(Observation), [
             {"person_id": person, "kind": "bogus", "value_json": json.dumps("x"),
-             "observed_at": now - service.policy.lookback - age, "source": "old",
+             "observed_at": now - window - age, "source": "old",
              "recorded_at": now, "recorded_by": "test"} for age in (0, DAY, 400 * DAY)])
     assert service.assess(person, now) == expected
     assert service.preview(person, [("steps", 16000)], now).score == expected.score
@@ -185,6 +184,7 @@ def test_scoring_never_reads_observations_older_than_the_policy_window(make_app)
     assert recorded["assessment"]["score"] == expected.score
     client, _ = enrol(app, service, person)
     assert client.get("/me/why", base_url=HTTPS).status_code == 200
+    assert service.policy.lookback == window
 
 
 def service_now() -> int:
