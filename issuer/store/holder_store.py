@@ -182,12 +182,14 @@ class HolderStore(StoreBase):
 
     # Rate-limit counters (issuer.web.throttle) ----------------------------------------------
 
-    def count_hits(self, key: str, expiry: int, amount: int = 1, now: int | None = None
-                   ) -> tuple[int, int]:
-        """Count hits against a fixed-window limit; return ``(hits in the window, when it
-        ends)``, atomically across processes (:func:`issuer.store.throttle.incr`)."""
+    def count_hits(self, keys: list[tuple[str, int]], amount: int = 1,
+                   now: int | None = None) -> list[tuple[int, int]]:
+        """Count a hit against each ``(key, window seconds)`` in one transaction; return each
+        ``(hits in the window, when it ends)``, atomically across processes
+        (:func:`issuer.store.throttle.incr`)."""
+        now = clock(now)
         with self.writing() as session:
-            return throttle.incr(session, key, expiry, amount, clock(now))
+            return [throttle.incr(session, key, expiry, amount, now) for key, expiry in keys]
 
     def hits(self, key: str, now: int | None = None) -> tuple[int, int]:
         """``(hits, window end)`` of a running window, ``(0, now)`` when none runs."""

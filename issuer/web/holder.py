@@ -58,15 +58,15 @@ def _sender():
     return current_app.extensions["healthcode.code_sender"]
 
 
-def _throttle(name: str, *who: str) -> None:
-    """Count this request against the ``name`` limits of ``who``; raises :class:`Throttled`."""
-    current_app.extensions["healthcode.throttle"].hit(name, *who)
+def _throttle(*checks: tuple[str, str]) -> None:
+    """Count this request against the limits of each ``(name, who)``; raises
+    :class:`Throttled`."""
+    current_app.extensions["healthcode.throttle"].hit(*checks)
 
 
 def _throttle_signin(kind: str) -> None:
     """Sign-in requests count per client address and, all together, overall."""
-    _throttle(kind, request.remote_addr or "unknown")
-    _throttle("signin_total", "all")
+    _throttle((kind, request.remote_addr or "unknown"), ("signin_total", "all"))
 
 
 def _too_many(page: str, exc: Throttled, status: int = 429) -> Response:
@@ -329,7 +329,7 @@ def declare_preview(person_id: str, device: dict[str, Any] | None):
 def declare_send(person_id: str, device: dict[str, Any] | None):
     try:
         declared = _declared()
-        _throttle("declare", person_id)
+        _throttle(("declare", person_id))
     except ObservationError as exc:
         return _declare_page(person_id, error=str(exc)), 422
     except Throttled as exc:

@@ -1,6 +1,6 @@
-"""Throttles for the holder's pages, from the ``limits`` library (the core of Flask-Limiter):
-fixed windows counted per client address and overall for sign-in (codes asked for, codes
-guessed), and per person for declarations.
+"""Throttles for the holder's pages, on the ``limits`` library (the core of Flask-Limiter: its
+rate strings, keys and storages): fixed windows counted per client address and overall for
+sign-in (codes asked for, codes guessed), and per person for declarations.
 
 The counters must hold across every server process on one database, so by default they live
 in the database (:class:`StoreStorage`, a ``limits`` storage over
@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, parse_many
 from limits.storage import Storage, storage_from_string
-from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..store import Store
@@ -47,7 +46,7 @@ class StoreStorage(Storage):
         return SQLAlchemyError
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        return self.store.count_hits(key, math.ceil(expiry), amount)[0]
+        return self.store.count_hits([(key, math.ceil(expiry))], amount)[0][0]
 
     def get(self, key: str) -> int:
         return self.store.hits(key)[0]
@@ -76,9 +75,10 @@ class Throttled(Exception):
 
 @dataclass
 class Throttle:
-    """Named limits (``limits`` rate strings, ``;``-separated) over one storage."""
+    """Named limits (``limits`` rate strings, ``;``-separated), fixed windows over one
+    storage."""
 
-    limiter: FixedWindowRateLimiter
+    storage: Storage
     rules: dict[str, list[RateLimitItem]]
 
     @staticmethod
@@ -91,12 +91,22 @@ class Throttle:
               rules: dict[str, list[RateLimitItem]]) -> Throttle:
         """Counters in ``store``, or in the ``limits`` storage ``storage_url`` names."""
         storage = StoreStorage(store) if not storage_url else storage_from_string(storage_url)
-        return cls(FixedWindowRateLimiter(storage), rules)
+        return cls(storage, rules)
 
-    def hit(self, name: str, *who: str) -> None:
-        """Count one request against every limit of ``name`` for ``who``; raises
-        :class:`Throttled` when any of them is exceeded."""
-        for item in self.rules.get(name, ()):
-            if not self.limiter.hit(item, name, *who):
-                reset = self.limiter.get_window_stats(item, name, *who).reset_time
+    def hit(self, *checks: tuple[str, str]) -> None:
+        """Count one request against every limit of each ``(name, who)``; raises
+        :class:`Throttled` when any of them is exceeded. In the database every count of the
+        request is one transaction."""
+        keyed = [(name, item, item.key_for(name, who)) for name, who in checks
+                 for item in self.rules.get(name, ())]
+        if not keyed:
+            return
+        if isinstance(self.storage, StoreStorage):
+            counts = self.storage.store.count_hits([(key, item.get_expiry())
+                                                    for _, item, key in keyed])
+        else:
+            counts = [(self.storage.incr(key, item.get_expiry()), self.storage.get_expiry(key))
+                      for _, item, key in keyed]
+        for (name, item, _), (hits, reset) in zip(keyed, counts, strict=True):
+            if hits > item.amount:
                 raise Throttled(name, max(1, math.ceil(reset - time.time())))
