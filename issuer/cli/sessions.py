@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..store import NotFound
+from ..service import NotFound
 from .common import fail, home_option, open_service
 
 

@@ -36,7 +36,7 @@ from ..policy.observations import ObservationError
 from ..store import HolderError, HolderProblem, NotFound
 from . import holder_text
 from .codesender import SendError
-from .throttle import Throttled
+from .throttle import Throttled, throttle_request, throttle_signin, too_many
 
 holder = APIBlueprint("holder", __name__, enable_openapi=False)
 _log = logging.getLogger("healthcode.signin")
@@ -56,28 +56,6 @@ def _service():
 
 def _sender():
     return current_app.extensions["healthcode.code_sender"]
-
-
-def _throttle(*checks: tuple[str, str]) -> None:
-    """Count this request against the limits of each ``(name, who)``; raises
-    :class:`Throttled`."""
-    current_app.extensions["healthcode.throttle"].hit(*checks)
-
-
-def _throttle_signin(kind: str) -> None:
-    """Sign-in requests count per client address and, all together, overall."""
-    _throttle((kind, request.remote_addr or "unknown"), ("signin_total", "all"))
-
-
-def _too_many(page: str, exc: Throttled, status: int = 429) -> Response:
-    response = current_app.make_response((page, status))
-    response.headers["Retry-After"] = str(exc.retry_after)
-    return response
-
-
-def _wait(exc: Throttled) -> str:
-    minutes = max(1, -(-exc.retry_after // 60))
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 @holder.after_request
@@ -183,12 +161,12 @@ def signin_send():
         return render_template("holder/signin.html", step="phone", phone=phone[:32],
                                error="Enter a phone number: digits, spaces, dashes, +."), 422
     try:
-        _throttle_signin("signin_code")
+        throttle_signin("signin_code")
         code = _service().store.send_code(phone)
     except Throttled as exc:
-        return _too_many(render_template(
+        return too_many(render_template(
             "holder/signin.html", step="phone", phone=phone,
-            error=f"Too many sign-in attempts from here: try again in {_wait(exc)}."), exc)
+            error=f"Too many sign-in attempts from here: try again in {exc.wait}."), exc)
     except HolderError as exc:
         return render_template("holder/signin.html", step="phone", phone=phone,
                                error=str(exc)), 429
@@ -208,12 +186,12 @@ def signin_code():
     phone = request.form.get("phone", "")[:MAX_PHONE_LENGTH]
     code = request.form.get("code", "")[:MAX_CODE_LENGTH]
     try:
-        _throttle_signin("signin_guess")
+        throttle_signin("signin_guess")
         person_id = _service().store.check_code(phone, code)
     except Throttled as exc:
-        return _too_many(render_template(
+        return too_many(render_template(
             "holder/signin.html", step="code", phone=phone,
-            error=f"Too many sign-in attempts from here: try again in {_wait(exc)}."), exc)
+            error=f"Too many sign-in attempts from here: try again in {exc.wait}."), exc)
     except HolderError as exc:
         return render_template("holder/signin.html", step="code", phone=phone,
                                error=str(exc)), 422
@@ -329,13 +307,13 @@ def declare_preview(person_id: str, device: dict[str, Any] | None):
 def declare_send(person_id: str, device: dict[str, Any] | None):
     try:
         declared = _declared()
-        _throttle(("declare", person_id))
+        throttle_request(("declare", person_id))
     except ObservationError as exc:
         return _declare_page(person_id, error=str(exc)), 422
     except Throttled as exc:
-        return _too_many(_declare_page(
+        return too_many(_declare_page(
             person_id, error="You have sent many declarations today. Nothing was recorded: "
-                             f"try again in {_wait(exc)}, or call the health office."), exc)
+                             f"try again in {exc.wait}, or call the health office."), exc)
     _service().declare(person_id, declared)
     return redirect(url_for("holder.declare", done=1))
 

@@ -15,6 +15,7 @@ import math
 import time
 from dataclasses import dataclass
 
+from flask import Response, current_app, request
 from limits import RateLimitItem, parse_many
 from limits.storage import Storage, storage_from_string
 from sqlalchemy.exc import SQLAlchemyError
@@ -71,6 +72,30 @@ class Throttled(Exception):
         super().__init__(f"too many requests ({name}): try again in {retry_after} s")
         self.name = name
         self.retry_after = retry_after
+
+    @property
+    def wait(self) -> str:
+        """How long to wait, in words ("3 minutes")."""
+        minutes = max(1, -(-self.retry_after // 60))
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def throttle_request(*checks: tuple[str, str]) -> None:
+    """Count this request against the app's limits of each ``(name, who)``; raises
+    :class:`Throttled`."""
+    current_app.extensions["healthcode.throttle"].hit(*checks)
+
+
+def throttle_signin(kind: str) -> None:
+    """A sign-in request counts per client address and, with all others, overall."""
+    throttle_request((kind, request.remote_addr or "unknown"), ("signin_total", "all"))
+
+
+def too_many(page: str, exc: Throttled) -> Response:
+    """``page`` as a 429 answer with ``Retry-After``."""
+    response = current_app.make_response((page, 429))
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @dataclass
