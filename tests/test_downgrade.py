@@ -50,7 +50,7 @@ def phone(service: IssuerService, person: str, at: int) -> dict:
     """Bind a phone to ``person`` (its key made here) and return the store's device record."""
     token = service.store.create_enrolment(person, actor="staff", now=at)
     key = ec.generate_private_key(ec.SECP256R1())
-    _, device_id = service.store.redeem_enrolment(token, jwk_of(key), now=at)
+    _, device_id, _ = service.store.redeem_enrolment(token, jwk_of(key), now=at)
     return service.store.device(person, device_id)
 
 

@@ -252,7 +252,7 @@ def test_the_default_sender_logs_the_code(tmp_path, db_url, monkeypatch, caplog)
             _ask_code(browser(app), PERSON["phone"])
         [record] = caplog.records
         assert re.search(r"ending 0002: \d{6}$", record.getMessage())
-        assert "139" not in record.getMessage()
+        assert "139" not in record.getMessage().rsplit(":", 1)[0]  # the code may hold 139
     finally:
         app.extensions["healthcode"].close()
 

@@ -13,6 +13,7 @@ from .codes import init, issue, print_command, trust_list
 from .common import CONTEXT
 from .keys import keys, revoke
 from .service import audit, reissue, serve, token
+from .sessions import sessions
 
 
 @click.group(context_settings=CONTEXT)
@@ -22,5 +23,5 @@ def main() -> None:
 
 
 for command in (init, issue, trust_list, print_command, keys, revoke, serve, token, audit,
-                reissue):
+                reissue, sessions):
     main.add_command(command)

@@ -45,8 +45,13 @@ def _env_config() -> dict[str, str]:
 
     prefix = "HEALTHCODE_"
     return {k[len(prefix):]: v for k, v in os.environ.items()
-            if k.startswith(prefix) and k[len(prefix):] in ("DATABASE_URL",
-                                                            "RANKING_MIN_MEMBERS", "POLICY")}
+            if k.startswith(prefix) and k[len(prefix):] in _ENV_SETTINGS}
+
+
+#: The settings ``serve`` takes from ``HEALTHCODE_*`` environment variables (README).
+_ENV_SETTINGS = ("DATABASE_URL", "RANKING_MIN_MEMBERS", "POLICY", "CODE_SENDER",
+                 "RATELIMIT_STORAGE", "SIGNIN_CODE_LIMIT", "SIGNIN_GUESS_LIMIT",
+                 "SIGNIN_TOTAL_LIMIT", "DECLARE_LIMIT")
 
 
 @click.group()

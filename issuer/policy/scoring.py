@@ -150,6 +150,13 @@ class Policy:
         """The first 8 bytes of SHA-256 over :attr:`document`: a credential's policy claim."""
         return hashlib.sha256(self.document).digest()[:DIGEST_LENGTH]
 
+    @property
+    def lookback(self) -> int:
+        """Seconds back from ``now`` within which an observation can still count: the longest
+        window of any rule or factor. Older observations change nothing, so scoring need not
+        load them (the cost of an assessment is bounded by this window, not the history)."""
+        return max((x.window_days for x in (*self.rules, *self.factors)), default=0) * DAY
+
     def colour_for(self, score: int) -> Colour:
         """Return the colour the thresholds give ``score``, before any hard rule."""
         if score >= self.green_at:

@@ -135,7 +135,8 @@ class IssuerService:
 
         row = self.store.add_observation(person_id, checked.kind, checked.value, at,
                                          checked.source, actor=actor, reason=reason, now=now,
-                                         consequence=rescore)
+                                         consequence=rescore,
+                                         since=now - self.policy.lookback)
         return {**row, "assessment": assessed[-1].as_dict()}
 
     def score_observations(self, observations: list[dict[str, Any]], now: int) -> Assessment:
@@ -144,8 +145,11 @@ class IssuerService:
                                               o["source"]) for o in observations], now)
 
     def assess(self, person_id: str, now: int | None = None) -> Assessment:
-        """The person's assessment under the published policy now. Raises NotFound."""
-        return self.score_observations(self.store.observations(person_id), _now(now))
+        """The person's assessment under the published policy now (only the observations the
+        policy can still count are read). Raises NotFound."""
+        now = _now(now)
+        return self.score_observations(
+            self.store.observations(person_id, since=now - self.policy.lookback), now)
 
     # What holders declare themselves ---------------------------------------------------------
 
@@ -154,7 +158,7 @@ class IssuerService:
         """The assessment the person would get if ``declared`` (``(kind, value)`` pairs,
         observed now) were recorded; nothing is stored. Raises NotFound."""
         now = _now(now)
-        stored = self.store.observations(person_id)
+        stored = self.store.observations(person_id, since=now - self.policy.lookback)
         extra = [{"kind": kind, "value": value, "observed_at": now, "source": SELF_DECLARED}
                  for kind, value in declared]
         return self.score_observations(stored + extra, now)

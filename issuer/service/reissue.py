@@ -102,7 +102,8 @@ def _pending(session: Session, run_id: int, limit: int) -> list[str]:
 
 def _issue_batch(service: IssuerService, session: Session, run_id: int, people: Sequence[str],
                  actor: str, ttl: int, now: int) -> None:
-    observations = service.store.observations_of(session, people)
+    observations = service.store.observations_of(session, people,
+                                                 since=now - service.policy.lookback)
     identities = service.store.identities_of(session, people)
     last_colour = _last_recorded_colours(session, people)
     policy, exp = service.policy, now + ttl

@@ -65,9 +65,11 @@ class StoreBase:
             yield session
 
     @staticmethod
-    def person_row(session: Session, person_id: str) -> Person:
-        """The person's row in ``session``; raises :class:`NotFound`."""
-        person = session.get(Person, person_id)
+    def person_row(session: Session, person_id: str, lock: bool = False) -> Person:
+        """The person's row in ``session`` (``lock``: held until the transaction ends, on
+        PostgreSQL; SQLite's write lock serialises writers already); raises
+        :class:`NotFound`."""
+        person = session.get(Person, person_id, with_for_update=lock or None)
         if person is None:
             raise NotFound(f"no person {person_id}")
         return person

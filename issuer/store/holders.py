@@ -5,6 +5,12 @@ them with their audit entries.
 Secrets are never stored: an enrolment token and a sign-in code are kept as hashes (the code
 keyed, because six digits are easy to try offline), and a phone number only as its keyed
 lookup MAC.
+
+Several server processes may share one PostgreSQL database, so every check-then-write here is
+atomic there too: a link is claimed, and a guess counted, by one conditional ``UPDATE …
+RETURNING`` (a concurrent one waits for the row, then finds the condition false); the codes
+sent to a number are counted under a transaction-scoped advisory lock on that number. SQLite
+lets one writer in at a time, which serialises them already.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from verifier.keys import b64url_decode
@@ -45,6 +51,7 @@ class HolderProblem(StrEnum):
     WRONG_CODE = "wrong_code"
     TOO_MANY_CODES = "too_many_codes"
     SHARED_PHONE = "shared_phone"
+    SIGNED_OUT = "signed_out"
 
 
 class HolderError(Exception):
@@ -86,6 +93,22 @@ def open_enrolment(session: Session, token: str, now: int) -> Enrolment:
                           "this enrolment link has expired; ask for a new letter, or sign in "
                           "with your phone number")
     return row
+
+
+def claim_enrolment(session: Session, token: str, now: int) -> str:
+    """Mark the enrolment of ``token`` used and return its person id; exactly one of many
+    concurrent claims succeeds. Raises :class:`HolderError` as :func:`open_enrolment`."""
+    claimed = None
+    if len(token) <= 128:
+        claimed = session.execute(
+            update(Enrolment).where(Enrolment.token_hash == token_hash(token),
+                                    Enrolment.used_at.is_(None), Enrolment.expires_at >= now)
+            .values(used_at=now).returning(Enrolment.person_id)
+            .execution_options(synchronize_session=False)).scalar()
+    if claimed is None:
+        open_enrolment(session, token, now)  # raises: unknown, expired, or used (maybe just now)
+        raise HolderError(HolderProblem.USED_LINK, "this enrolment link was already used")
+    return claimed
 
 
 # Devices -------------------------------------------------------------------------------------
@@ -183,14 +206,27 @@ def people_with_phone(session: Session, phone_mac: bytes) -> list[str]:
     return list(session.scalars(select(Person.id).where(Person.phone_mac == phone_mac)))
 
 
+def lock_phone(session: Session, phone_mac: bytes) -> None:
+    """Hold a lock on the number until the transaction ends (PostgreSQL: an advisory lock;
+    SQLite's write lock already serialises writers)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(b"otp\0" + phone_mac).digest()[:8], "big",
+                             signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def new_code(session: Session, phone_mac: bytes, now: int) -> str:
     """Add a sign-in code for the phone and return it. Raises :class:`HolderError`
-    (``too_many_codes``) when the phone was sent :data:`CODES_PER_HOUR` in the last hour."""
+    (``too_many_codes``) when the phone was sent :data:`CODES_PER_HOUR` in the last hour.
+
+    Called alike whether or not anyone is enrolled with the number (the code then goes
+    nowhere), so that the quota, the answer and the work are the same for every number."""
+    lock_phone(session, phone_mac)
     sent = session.scalar(select(func.count()).select_from(OneTimeCode).where(
         OneTimeCode.phone_mac == phone_mac, OneTimeCode.created_at > now - 3600))
     if sent >= CODES_PER_HOUR:
         raise HolderError(HolderProblem.TOO_MANY_CODES,
-                          "too many codes were sent to this number: try again in an hour")
+                          "too many codes were asked for this number: try again in an hour")
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     session.add(OneTimeCode(phone_mac=phone_mac, code_hash=code_hash(phone_mac, code),
                             created_at=now, expires_at=now + CODE_TTL, attempts=0))
@@ -201,19 +237,36 @@ def new_code(session: Session, phone_mac: bytes, now: int) -> str:
 def use_code(session: Session, phone_mac: bytes, code: str, now: int) -> bool:
     """Accept ``code`` for the phone (the newest live code, once): True, the code is used up;
     False for a wrong or expired code. Every guess counts against the code's attempts, so
-    the caller must commit on False too."""
-    row = session.scalars(select(OneTimeCode).where(
+    the caller must commit on False too.
+
+    A guess is counted by one ``UPDATE … WHERE attempts < CODE_ATTEMPTS RETURNING``, so
+    concurrent guesses (from several processes too) never get more than
+    :data:`CODE_ATTEMPTS` between them, and only one of them can use the code."""
+    newest = session.scalar(select(OneTimeCode.id).where(
         OneTimeCode.phone_mac == phone_mac, OneTimeCode.used_at.is_(None),
         OneTimeCode.expires_at >= now).order_by(OneTimeCode.created_at.desc(),
-                                                OneTimeCode.id.desc()).limit(1)).first()
-    if row is None or row.attempts >= CODE_ATTEMPTS:
+                                                OneTimeCode.id.desc()).limit(1))
+    if newest is None:
         return False
-    row.attempts += 1
+    live = (OneTimeCode.id == newest, OneTimeCode.used_at.is_(None))
+    stored = session.execute(
+        update(OneTimeCode).where(*live, OneTimeCode.attempts < CODE_ATTEMPTS)
+        .values(attempts=OneTimeCode.attempts + 1).returning(OneTimeCode.code_hash)
+        .execution_options(synchronize_session=False)).scalar()
     candidate = "".join(ch for ch in code if ch.isdigit())[:CODE_DIGITS + 1]
-    if hmac.compare_digest(row.code_hash, code_hash(phone_mac, candidate)):
-        row.used_at = now
-    session.flush()
-    return row.used_at is not None
+    if stored is None or not hmac.compare_digest(stored, code_hash(phone_mac, candidate)):
+        return False
+    used = session.execute(update(OneTimeCode).where(*live).values(used_at=now)
+                           .returning(OneTimeCode.id)
+                           .execution_options(synchronize_session=False)).scalar()
+    return used is not None
+
+
+def purge_codes(session: Session, now: int) -> int:
+    """Delete sign-in codes older than the hour their number's quota counts; return how
+    many."""
+    return int(session.execute(delete(OneTimeCode).where(OneTimeCode.created_at <= now - 3600))
+               .rowcount)
 
 
 WRONG_CODE = "that code is wrong or has expired: ask for a new one"

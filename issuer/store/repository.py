@@ -1,8 +1,6 @@
-"""The issuer's repository: the only way the service and the CLI touch the database.
-
-Every write runs in one transaction together with its audit entry: either both are stored or
-neither is (:mod:`.base`). Personal fields are encrypted before they reach the database and
-decrypted only in :meth:`Store.get_person`.
+"""The issuer's repository: the only way the service and the CLI touch the database. Every
+write runs in one transaction with its audit entry: both are stored or neither (:mod:`.base`).
+Personal fields are encrypted before they reach the database, decrypted only in ``get_person``.
 """
 
 from __future__ import annotations
@@ -139,23 +137,23 @@ class Store(CredentialStore, HolderStore, AuditStore):
 
     def add_observation(self, person_id: str, kind: str, value: Any, observed_at: int,
                         source: str, *, actor: str, reason: str = "observation recorded",
-                        now: int | None = None, consequence: Consequence | None = None
-                        ) -> dict[str, Any]:
+                        now: int | None = None, consequence: Consequence | None = None,
+                        since: int | None = None) -> dict[str, Any]:
         """Record an observation (``kind`` a string or a string enum, ``value`` JSON-able)
         and return it as :meth:`observations` does. Raises :class:`NotFound`.
 
         ``consequence(before, after)`` is called with the person's observations before and
-        after this one, inside the same transaction, and returns the new colour and score
-        (:class:`Rescored`) or None. Its audit entry (e.g. a colour change) is appended too, and
-        every unexpired credential of the person that shows a better colour or a higher score
-        is revoked (reason ``superseded``, one audit entry): the observation and what it caused
-        are stored together or not at all, and no code says more than the truth.
+        after this one (``since``: only those observed after it), inside the same transaction,
+        and returns the new colour and score (:class:`Rescored`) or None. Its audit entry (e.g. a
+        colour change) is appended too, and every unexpired credential of the person that shows
+        a better colour or a higher score is revoked (reason ``superseded``, one audit entry):
+        the observation and what it caused are stored together or not at all.
         """
         now = clock(now)
         kind = str(getattr(kind, "value", kind))
         with self.writing() as session:
             self.person_row(session, person_id)
-            before = _observations(session, person_id) if consequence else []
+            before = _observations(session, person_id, since) if consequence else []
             row = Observation(person_id=person_id, kind=kind, observed_at=observed_at,
                               value_json=json.dumps(value, sort_keys=True, allow_nan=False),
                               source=source, recorded_at=now, recorded_by=actor)
@@ -179,21 +177,21 @@ class Store(CredentialStore, HolderStore, AuditStore):
                                    actor=actor, now=now, observation=row.id)
             return _observation(row)
 
-    def observations(self, person_id: str) -> list[dict[str, Any]]:
-        """Return the person's observations, oldest first: dicts with id, kind, value,
-        observed_at, source, recorded_at, recorded_by. Raises :class:`NotFound`."""
+    def observations(self, person_id: str, since: int | None = None) -> list[dict[str, Any]]:
+        """Return the person's observations (those after ``since``), oldest first: dicts with
+        id, kind, value, observed_at, source, recorded_at, recorded_by. Raises NotFound."""
         with self.reading() as session:
             self.person_row(session, person_id)
-            return _observations(session, person_id)
+            return _observations(session, person_id, since)
 
-    def observations_of(self, session: Session, person_ids: Sequence[str]
-                        ) -> dict[str, list[dict[str, Any]]]:
+    def observations_of(self, session: Session, person_ids: Sequence[str],
+                        since: int | None = None) -> dict[str, list[dict[str, Any]]]:
         """In ``session``, return the observations of several people at once (for batches),
         each list oldest first, as :meth:`observations` gives them."""
         found: dict[str, list[dict[str, Any]]] = {pid: [] for pid in person_ids}
         columns = Observation.__table__.c
-        rows = session.execute(select(columns).where(columns.person_id.in_(person_ids))
-                               .order_by(columns.observed_at, columns.id))
+        rows = session.execute(_after(select(columns).where(columns.person_id.in_(person_ids)),
+                                      since).order_by(columns.observed_at, columns.id))
         for row in rows:
             found[row.person_id].append(_observation(row))
         return found
@@ -247,10 +245,10 @@ class Store(CredentialStore, HolderStore, AuditStore):
             return tokens.list_tokens(session)
 
 
-def _observations(session: Session, person_id: str) -> list[dict[str, Any]]:
+def _observations(session: Session, person_id: str, since: int | None = None) -> list[dict]:
     # Plain rows, not ORM objects: a person's week of observations loads several times faster.
     columns = Observation.__table__.c
-    rows = session.execute(select(columns).where(columns.person_id == person_id)
+    rows = session.execute(_after(select(columns).where(columns.person_id == person_id), since)
                            .order_by(columns.observed_at, columns.id))
     return [_observation(row) for row in rows]
 
@@ -258,6 +256,10 @@ def _observations(session: Session, person_id: str) -> list[dict[str, Any]]:
 def _columns(row: Any) -> dict[str, Any]:
     """An ORM row's columns by name."""
     return {column.name: getattr(row, column.name) for column in row.__table__.columns}
+
+
+def _after(query: Any, since: int | None) -> Any:  # the (person_id, observed_at) index serves it
+    return query if since is None else query.where(Observation.__table__.c.observed_at > since)
 
 
 def _observation(row: Any) -> dict[str, Any]:

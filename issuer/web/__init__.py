@@ -27,6 +27,7 @@ from .codesender import load_sender
 from .holder import holder
 from .public import public
 from .staff import staff
+from .throttle import DEFAULT_LIMITS, Throttle
 from .trust import trust
 
 DEFAULTS = {
@@ -35,7 +36,8 @@ DEFAULTS = {
     "RANKING_MIN_MEMBERS": 10,
     "MAX_CONTENT_LENGTH": 64 * 1024,  # larger bodies get 413 before any parsing
     "POLICY": "hangzhou-2020",
-    # Holders' sessions: signed cookies, HttpOnly, SameSite=Lax, Secure (set
+    # Holders' sessions: a signed cookie holding a session id (the session itself is a row
+    # in the database: issuer/store/sessions.py), HttpOnly, SameSite=Lax, Secure (set
     # HEALTHCODE_SESSION_COOKIE_SECURE=false only for plain-http development off localhost).
     "SESSION_COOKIE_NAME": "hc_session",
     "SESSION_COOKIE_HTTPONLY": True,
@@ -48,6 +50,10 @@ DEFAULTS = {
     "SESSION_REFRESH_EACH_REQUEST": False,
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session it is bound to
     "CODE_SENDER": None,  # "module:Class" with send(phone, code); default: the server log
+    # Throttles (issuer/web/throttle.py): "limits" rate strings; counters in the database
+    # unless RATELIMIT_STORAGE names another "limits" storage (redis://host:6379).
+    "RATELIMIT_STORAGE": None,
+    **DEFAULT_LIMITS,
 }
 
 
@@ -62,6 +68,10 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     else:
         app.config.from_mapping(config)
     app.config["SPEC_FORMAT"] = "json"
+    limits = Throttle.parse({"signin_code": app.config["SIGNIN_CODE_LIMIT"],
+                             "signin_guess": app.config["SIGNIN_GUESS_LIMIT"],
+                             "signin_total": app.config["SIGNIN_TOTAL_LIMIT"],
+                             "declare": app.config["DECLARE_LIMIT"]})
     app.extensions["healthcode"] = IssuerService.open(
         home=app.config["HOME"], database_url=app.config["DATABASE_URL"],
         policy_id=app.config["POLICY"],
@@ -69,6 +79,8 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     service = app.extensions["healthcode"]
     app.extensions["healthcode.revocations"] = RevocationPublisher(service.home, service.store)
     app.extensions["healthcode.code_sender"] = load_sender(app.config["CODE_SENDER"])
+    app.extensions["healthcode.throttle"] = Throttle.build(
+        service.store, app.config["RATELIMIT_STORAGE"], limits)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = service.home.session_secret()
     csrf = CSRFProtect(app)

@@ -1,15 +1,18 @@
 """The holder's pages (mobile-first, server-rendered): enrolment by one-time link, sign-in by
 one-time code, and, once signed in, *My code*, *Why this colour?*, *Declare* and *My data*.
 
-Views parse, call the issuer service, and render. A holder's session is a signed cookie
-(HttpOnly, SameSite=Lax, Secure unless configured off for plain-http development) holding the
-pseudonymous person id and the bound phone's device id; every form and every JSON POST carries
-a CSRF token (Flask-WTF). Pages allow no external assets (Content-Security-Policy).
+Views parse, call the issuer service, and render. A holder's session is kept server-side
+(:mod:`issuer.store.sessions`): the signed cookie (HttpOnly, SameSite=Lax, Secure unless
+configured off for plain-http development) holds only a random session id and the CSRF token,
+so signing out, a new phone or an operator ends the session everywhere. Every form and every
+JSON POST carries a CSRF token (Flask-WTF). Sign-in and declarations are throttled
+(:mod:`.throttle`). Pages allow no external assets (Content-Security-Policy).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -33,8 +36,10 @@ from ..policy.observations import ObservationError
 from ..store import HolderError, HolderProblem, NotFound
 from . import holder_text
 from .codesender import SendError
+from .throttle import Throttled, throttle_request, throttle_signin, too_many
 
 holder = APIBlueprint("holder", __name__, enable_openapi=False)
+_log = logging.getLogger("healthcode.signin")
 
 CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
        "connect-src 'self'; manifest-src 'self'; worker-src 'self'; frame-ancestors 'none'; "
@@ -71,18 +76,15 @@ def _problem(status: int, problem: str, message: str) -> tuple[Response, int]:
 
 def _signed_in() -> tuple[str, dict[str, Any] | None] | None:
     """``(person id, bound phone or None)`` of this session (the phone as
-    :meth:`Store.device` gives it), or None. A session whose phone was replaced since is
-    ended."""
-    person_id, device_id = session.get("person"), session.get("device")
-    if not isinstance(person_id, str):
+    :meth:`Store.device` gives it), or None. A cookie whose session has ended (signed out,
+    a new phone, an operator) is cleared."""
+    session_id = session.get("sid")
+    if not isinstance(session_id, str):
         return None
-    device = None
-    if device_id is not None:
-        device = _service().store.device(person_id, device_id)
-        if device is None:
-            session.clear()
-            return None
-    return person_id, device
+    who = _service().store.holder_session(session_id)
+    if who is None:
+        session.clear()
+    return who
 
 
 def _for_holders(signed_out: Callable[[], Any]):
@@ -105,12 +107,10 @@ holder_page = _for_holders(lambda: redirect(url_for("holder.signin")))
 holder_json = _for_holders(lambda: _problem(401, "signed_out", "sign in again"))
 
 
-def _start_session(person_id: str, device_id: str | None) -> None:
+def _start_session(session_id: str) -> None:
     session.clear()
     session.permanent = True
-    session["person"] = person_id
-    if device_id is not None:
-        session["device"] = device_id
+    session["sid"] = session_id
 
 
 def _json_body() -> dict[str, Any] | None:
@@ -139,10 +139,10 @@ def enrol_device(token: str):
     if body is None:
         return _problem(400, "bad_request", "send {\"jwk\": the phone's public key}")
     try:
-        person_id, device_id = _service().store.redeem_enrolment(token, body.get("jwk"))
+        _, _, session_id = _service().store.redeem_enrolment(token, body.get("jwk"))
     except HolderError as exc:
         return _problem(_LINK_STATUS.get(exc.problem, 400), exc.problem.value, str(exc))
-    _start_session(person_id, device_id)
+    _start_session(session_id)
     return jsonify({"next": url_for("holder.code")})
 
 
@@ -153,22 +153,31 @@ def signin():
 
 @holder.post("/signin")
 def signin_send():
-    """Send a code to the number. The answer is the same whether or not anyone is enrolled
-    with it, so the page cannot be used to find out who is."""
+    """Send a code to the number. The answer, its status and the work done are the same
+    whether or not anyone is enrolled with it (a code is made and counted against the
+    number's quota either way), so the page cannot be used to find out who is."""
     phone = request.form.get("phone", "").strip()[:MAX_PHONE_LENGTH + 1]
     if not holder_text.plausible_phone(phone):
         return render_template("holder/signin.html", step="phone", phone=phone[:32],
                                error="Enter a phone number: digits, spaces, dashes, +."), 422
     try:
+        throttle_signin("signin_code")
         code = _service().store.send_code(phone)
-        if code is not None:
-            _sender().send(phone, code)
+    except Throttled as exc:
+        return too_many(render_template(
+            "holder/signin.html", step="phone", phone=phone,
+            error=f"Too many sign-in attempts from here: try again in {exc.wait}."), exc)
     except HolderError as exc:
         return render_template("holder/signin.html", step="phone", phone=phone,
                                error=str(exc)), 429
-    except SendError:
-        return render_template("holder/signin.html", step="phone", phone=phone,
-                               error="The code could not be sent. Try again later."), 503
+    if code is not None:
+        try:
+            _sender().send(phone, code)
+        except SendError as exc:
+            # Said on the page, a failure would tell that the number is enrolled: it goes
+            # to the log, and the holder, getting no text, asks again.
+            _log.warning("the sign-in code for the number ending %s could not be sent: %s",
+                         phone[-4:], exc)
     return render_template("holder/signin.html", step="code", phone=phone)
 
 
@@ -177,16 +186,24 @@ def signin_code():
     phone = request.form.get("phone", "")[:MAX_PHONE_LENGTH]
     code = request.form.get("code", "")[:MAX_CODE_LENGTH]
     try:
+        throttle_signin("signin_guess")
         person_id = _service().store.check_code(phone, code)
+    except Throttled as exc:
+        return too_many(render_template(
+            "holder/signin.html", step="code", phone=phone,
+            error=f"Too many sign-in attempts from here: try again in {exc.wait}."), exc)
     except HolderError as exc:
         return render_template("holder/signin.html", step="code", phone=phone,
                                error=str(exc)), 422
-    _start_session(person_id, None)
+    _start_session(_service().store.start_session(person_id))
     return redirect(url_for("holder.code"))
 
 
 @holder.post("/signout")
 def signout():
+    session_id = session.get("sid")
+    if isinstance(session_id, str):
+        _service().store.end_session(session_id)
     session.clear()
     return redirect(url_for("holder.signin"))
 
@@ -220,11 +237,13 @@ def bind_device(person_id: str, device: dict[str, Any] | None):
         return _problem(400, "bad_request", "send {\"jwk\": the phone's public key}")
     try:
         new_device = _service().store.bind_device(person_id, body.get("jwk"),
-                                                  reason="phone bound after sign-in by code")
+                                                  reason="phone bound after sign-in by code",
+                                                  session_id=session["sid"])
     except HolderError as exc:
-        return _problem(400, exc.problem.value, str(exc))
-    # The person is signed in already: keep the session (and the page's CSRF token).
-    session["device"] = new_device
+        status = 401 if exc.problem is HolderProblem.SIGNED_OUT else 400
+        return _problem(status, exc.problem.value, str(exc))
+    # The person is signed in already: this session now carries the phone (and keeps the
+    # page's CSRF token); every other session of the person has ended.
     return jsonify({"device": new_device})
 
 
@@ -288,8 +307,13 @@ def declare_preview(person_id: str, device: dict[str, Any] | None):
 def declare_send(person_id: str, device: dict[str, Any] | None):
     try:
         declared = _declared()
+        throttle_request(("declare", person_id))
     except ObservationError as exc:
         return _declare_page(person_id, error=str(exc)), 422
+    except Throttled as exc:
+        return too_many(_declare_page(
+            person_id, error="You have sent many declarations today. Nothing was recorded: "
+                             f"try again in {exc.wait}, or call the health office."), exc)
     _service().declare(person_id, declared)
     return redirect(url_for("holder.declare", done=1))
 
