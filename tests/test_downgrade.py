@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+import time
+import urllib.request
 from collections.abc import Iterator
 from wsgiref.simple_server import make_server
 
@@ -15,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import DAY, NOW, TEST_PASSPHRASE
 from cryptography.hazmat.primitives.asymmetric import ec
+from procs import free_port, running, script
 from test_card import render_png
 from test_holder import jwk_of
 from test_service import call
@@ -187,3 +190,46 @@ def test_a_yellow_card_is_refused_as_revoked_once_the_holder_tests_positive(issu
     assert CliRunner().invoke(verifier_cli, ["sync", url, "--trust", trust]).exit_code == 0
     code, verdict = verifier("check", str(card), "--trust", trust)
     assert (code, verdict["valid"], verdict["reason"]) == (1, False, "revoked")
+
+
+def test_a_kiosk_that_syncs_by_itself_refuses_the_card_once_the_holder_tests_positive(
+        issuer, tmp_path):
+    """The same flow at a running kiosk process with ``--sync``: nobody runs ``sync``."""
+    url, token, home = issuer
+    pid = call(url, "POST", "/api/people", token, PERSON)[1]["id"]
+    call(url, "POST", f"/api/people/{pid}/observations", token,
+         {"kind": "contact", "value": True, "source": "contact tracing",
+          "observed_at": "2026-12-01T08:00:00+08:00"})
+    card = render_png(call(url, "POST", f"/api/people/{pid}/card", token, {"days": 14})[1])
+    checkpoint = tmp_path / "checkpoint"
+    checkpoint.mkdir()
+    shutil.copy(home.anchor_public, checkpoint / "anchor.pub.pem")
+    kiosk = f"http://127.0.0.1:{free_port()}"
+    command = [script("healthcode-verifier"), "kiosk", "--trust",
+               str(checkpoint / "trust-list.json"), "--port", kiosk.rsplit(":", 1)[1],
+               "--rule", "green,yellow", "--sync", url, "--every", "1s"]
+
+    def upload() -> dict:
+        request = urllib.request.Request(f"{kiosk}/api/upload", data=card,
+                                         headers={"Content-Type": "image/png", "Origin": kiosk})
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
+            return json.loads(response.read())
+
+    with running(command, f"{kiosk}/api/status", log=tmp_path / "kiosk.log"):
+        verdict = until(upload, lambda v: v["state"] == "admit", "the first background sync")
+        assert (verdict["colour"], verdict["id_check"]["id_tail"]) == ("yellow", "1234")
+        assert call(url, "POST", f"/api/people/{pid}/observations", token,
+                    {"kind": "test_result", "value": "positive", "source": "city lab",
+                     "observed_at": "2026-12-01T09:00:00+08:00"})[0] == 201
+        verdict = until(upload, lambda v: v["state"] != "admit", "the revocation")
+        assert (verdict["state"], verdict["reason"]) == ("invalid", "revoked")
+
+
+def until(probe, done, what: str, patience: float = 30.0):
+    """Call ``probe()`` until ``done(result)``; fail after ``patience`` seconds."""
+    deadline = time.monotonic() + patience
+    while not done(result := probe()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: still {result!r}")
+        time.sleep(0.2)
+    return result
