@@ -8,7 +8,7 @@ decrypted only in :meth:`Store.get_person`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,9 @@ from sqlalchemy.orm import Session
 from verifier.labels import Colour
 
 from ..keys.home import Home
-from . import audit, credentials, holders, tokens
+from . import audit, credentials, holders
 from .base import clock
 from .db import (
-    ApiToken,
     AuditEntry,
     Conflict,
     CredentialRecord,
@@ -36,15 +35,16 @@ from .migrations import upgrade
 from .people import backfill_phone_macs, enrol, organisation_id, person_fields
 from .pii import DataKeyError, DataKeys, load_data_keys
 from .ranking import organisation_ranking
+from .token_store import TokenStore
 
 #: ``(observations before, after) -> (action, reason, details)`` or None: see add_observation.
 Consequence = Callable[[list[dict[str, Any]], list[dict[str, Any]]],
                        tuple[str, str, dict[str, Any]] | None]
 
 
-class Store(HolderStore):
-    """People, observations, credentials, tokens and the audit log of one issuer (holders'
-    phones and sign-in: :class:`HolderStore`)."""
+class Store(HolderStore, TokenStore):
+    """People, observations, credentials and the audit log of one issuer (holders' phones
+    and sign-in: :class:`HolderStore`; API tokens: :class:`TokenStore`)."""
 
     @classmethod
     def open(cls, home: Home | str | Path | None = None, url: str | None = None, *,
@@ -294,37 +294,6 @@ class Store(HolderStore):
         """Return ``(number of entries, first break or None)``."""
         with self.reading() as session:
             return audit.count(session), audit.verify_chain(session)
-
-    # Tokens ---------------------------------------------------------------------------------
-
-    def create_token(self, scopes: Iterable[str] | str, label: str, *, actor: str,
-                     reason: str = "token created", now: int | None = None) -> tuple[str, str]:
-        """Create an API token; return ``(token_id, secret)``. The secret is shown once."""
-        now = clock(now)
-        with self.writing() as session:
-            token_id, secret = tokens.create_token(session, scopes, label, now)
-            granted = session.get(ApiToken, token_id).scopes
-            audit.append(session, actor, "token.create", reason, None,
-                         {"token": token_id, "scopes": granted, "label": label}, now)
-        return token_id, secret
-
-    def authenticate(self, presented: str) -> tokens.Token | None:
-        """Return the live token ``presented`` proves, or None."""
-        with self.reading() as session:
-            return tokens.authenticate(session, presented)
-
-    def revoke_token(self, token_id: str, *, actor: str, reason: str = "token revoked",
-                     now: int | None = None) -> None:
-        """Revoke a token. Raises :class:`NotFound`."""
-        now = clock(now)
-        with self.writing() as session:
-            tokens.revoke(session, token_id, now)
-            audit.append(session, actor, "token.revoke", reason, None, {"token": token_id}, now)
-
-    def list_tokens(self) -> list[dict[str, Any]]:
-        """Return every token's id, label, scopes and times (never a secret)."""
-        with self.reading() as session:
-            return tokens.list_tokens(session)
 
 
 def _observations(session: Session, person_id: str) -> list[dict[str, Any]]:
