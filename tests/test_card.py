@@ -215,6 +215,32 @@ def test_any_name_renders_without_missing_glyphs(service, person, printed, trust
     assert verify_image(render_png(pdf), trust, NOW + 60).cti == bytes.fromhex(card.cti)
 
 
+@pytest.mark.parametrize("length", [200, 2000])
+def test_a_long_name_of_wide_ligatures_costs_bounded_work(service, person, printed, trust,
+                                                          monkeypatch, length):
+    """A name of 200 U+FDFA (one of the widest letters there are, drawn by a fallback font)
+    took 18 s to print: the line was measured again for every letter cut. Now the text is
+    bounded to what its box can hold and cut by bisection: the letters measured for the
+    whole card stay a few thousand, whatever the name's length."""
+    from fpdf import FPDF
+
+    measured = {"calls": 0, "letters": 0}
+    original = FPDF.get_string_width
+
+    def counting(pdf, text, *args, **kwargs):
+        measured["calls"] += 1
+        measured["letters"] += len(text)
+        return original(pdf, text, *args, **kwargs)
+
+    monkeypatch.setattr(FPDF, "get_string_width", counting)
+    card = _card(service, person, printed, holder="\ufdfa" * length)
+    pdf = render_card(card, Fonts.installed())
+    assert measured["letters"] < 10_000 and measured["calls"] < 100, measured  # was 6.5 M
+    text = pdf_text(pdf)
+    assert "\u2026" in text or "..." in text  # cut with an ellipsis (right to left here)
+    assert verify_image(render_png(pdf), trust, NOW + 60).cti == bytes.fromhex(card.cti)
+
+
 def test_core_font_fallback_transliterates(service, person, printed, trust):
     """Without the DejaVu files, Helvetica (Latin-1): other letters become their base letter,
     or ?, and the card still scans."""

@@ -305,3 +305,49 @@ def test_installed_console_scripts_round_trip(tmp_path):
                   "--json")
     assert checked.returncode == 0, checked.stderr
     assert json.loads(checked.stdout)["colour"] == "green"
+
+
+def test_tokens_are_created_listed_expire_and_are_revoked(cli_home):
+    runner = CliRunner()
+    made = runner.invoke(issuer_cli, ["token", "create", "--home", str(cli_home), "--scope",
+                                      "write", "--label", "city lab", "--expires", "90d"])
+    assert made.exit_code == 0, made.output
+    token_id = made.output.split()[1]
+    expires = iso(int(time.time()) + 90 * DAY)[:10]
+    assert f"expires {expires}" in made.output
+    lasting = runner.invoke(issuer_cli, ["token", "create", "--home", str(cli_home),
+                                         "--label", "kiosk fleet", "--expires", "never"])
+    assert lasting.exit_code == 0 and "never expires" in lasting.output
+    default = runner.invoke(issuer_cli, ["token", "create", "--home", str(cli_home)])
+    assert default.exit_code == 0 and iso(int(time.time()) + 90 * DAY)[:10] in default.output
+
+    listed = runner.invoke(issuer_cli, ["token", "list", "--home", str(cli_home)])
+    assert listed.exit_code == 0, listed.output
+    line = next(row for row in listed.output.splitlines() if row.startswith(token_id))
+    assert "write" in line and "active" in line and expires in line and "city lab" in line
+    assert made.output.splitlines()[-1] not in listed.output  # never the secret
+    assert any("never" in row and "kiosk fleet" in row for row in listed.output.splitlines())
+
+    revoked = runner.invoke(issuer_cli, ["token", "revoke", "--home", str(cli_home), token_id,
+                                         "--reason", "laptop lost"])
+    assert revoked.exit_code == 0 and "revoked" in revoked.output
+    listed = runner.invoke(issuer_cli, ["token", "list", "--home", str(cli_home)])
+    line = next(row for row in listed.output.splitlines() if row.startswith(token_id))
+    assert "revoked" in line
+    audit = runner.invoke(issuer_cli, ["audit", "verify", "--home", str(cli_home)])
+    assert audit.exit_code == 0, audit.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["create", "--expires", "0d"], "positive"),
+    (["create", "--expires", "soon"], "not a duration"),
+    (["create", "--expires", "3000d"], "at most 1825d"),
+    (["revoke", "0123456789abcdef"], "no token"),
+    (["revoke", "not\x00hex"], "no token"),
+])
+def test_token_commands_refuse_cleanly(cli_home, args, message):
+    result = CliRunner().invoke(issuer_cli, ["token", args[0], "--home", str(cli_home),
+                                             *args[1:]])
+    assert result.exit_code in (1, 2), result.output
+    assert message in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -49,7 +49,7 @@ def app(tmp_path, db_url, monkeypatch):
     init_home(Home(tmp_path))
     Outbox.sent = []
     app = create_app({"HOME": str(tmp_path), "DATABASE_URL": db_url,
-                      "CODE_SENDER": "test_holder:Outbox"})
+                      "CODE_SENDER": "test_holder:Outbox", "PUBLIC_URL": "https://localhost"})
     yield app
     app.extensions["healthcode"].close()
 

@@ -11,6 +11,8 @@ from issuer.store import tokens
 from issuer.store.db import AuditEntry, NotFound
 from issuer.store.tokens import InsufficientScope, InvalidScope, Token, expand_scopes
 
+DAY = 86_400
+
 
 @pytest.mark.parametrize(("granted", "allowed"), [
     (["read"], {"read"}),
@@ -40,7 +42,8 @@ def test_secret_shown_once_and_stored_as_hash(store):
     assert rows[0]["secret_hash"] == hashlib.sha256(secret.encode()).hexdigest()
     assert all(secret not in str(value) for value in rows[0].values())
     assert store.list_tokens() == [{"id": token_id, "label": "city lab", "scopes": ["write"],
-                                    "created_at": NOW, "revoked_at": None}]
+                                    "created_at": NOW, "expires_at": None,
+                                    "revoked_at": None}]
 
 
 def test_authenticate(store):
@@ -119,3 +122,52 @@ def test_module_api_without_the_store(store):
         assert tokens.authenticate(session, presented).id == token_id
         assert tokens.parse_presented(presented) == (token_id, presented.split("_", 2)[2])
         assert tokens.parse_presented("hct_short_x") is None
+
+
+def _audit(store) -> list[tuple]:
+    with store.reading() as session:
+        return [tuple(row) for row in session.execute(
+            select(AuditEntry.action, AuditEntry.reason, AuditEntry.details_json)
+            .order_by(AuditEntry.seq))]
+
+
+def test_a_token_is_refused_from_its_expiry_on_and_that_is_audited_once(store):
+    token_id, presented = store.create_token("write", "lab", actor="admin", now=NOW,
+                                             expires_at=NOW + 90 * DAY)
+    _, lasting = store.create_token("read", "dashboard", actor="admin", now=NOW)
+    token = store.authenticate(presented, now=NOW + 90 * DAY - 1)
+    assert token is not None and token.expires_at == NOW + 90 * DAY
+    for attempt in range(3):
+        assert store.authenticate(presented, now=NOW + 90 * DAY + attempt) is None
+    assert store.authenticate(lasting, now=NOW + 900 * DAY) is not None  # no expiry: lasts
+    expired = [entry for entry in _audit(store) if entry[0] == "token.expire"]
+    assert len(expired) == 1 and token_id in expired[0][2]  # the first refusal, once
+    listed = {t["id"]: t for t in store.list_tokens()}[token_id]
+    assert (listed["expires_at"], listed["revoked_at"]) == (NOW + 90 * DAY, NOW + 90 * DAY)
+    assert "token.create" in _audit(store)[0][0] and str(NOW + 90 * DAY) in _audit(store)[0][2]
+    assert store.verify_audit()[1] is None
+
+
+def test_a_wrong_secret_for_an_expired_token_writes_nothing(store):
+    token_id, presented = store.create_token("write", "lab", actor="admin", now=NOW,
+                                             expires_at=NOW + DAY)
+    wrong = wrong_forms(presented)["wrong secret"]
+    assert store.authenticate(wrong, now=NOW + 2 * DAY) is None
+    assert [entry[0] for entry in _audit(store)] == ["token.create"]
+
+
+@pytest.mark.parametrize("expires_at", [NOW, NOW - 1])
+def test_a_token_must_expire_after_it_is_made(store, expires_at):
+    with pytest.raises(ValueError, match="expire after"):
+        store.create_token("read", "lab", actor="admin", now=NOW, expires_at=expires_at)
+    assert store.list_tokens() == []
+
+
+@pytest.mark.parametrize("token_id", ["0123456789abcd\x00f", "../../../etc/passwd", "\x00"])
+def test_odd_token_ids_are_not_found_not_a_database_error(store, token_id):
+    """A NUL reached PostgreSQL (DataError: a 500 on the API) before the id's shape was
+    checked."""
+    presented = f"hct_{token_id}_{'s' * 43}"
+    assert store.authenticate(presented) is None
+    with pytest.raises(NotFound):
+        store.revoke_token(token_id, actor="admin")

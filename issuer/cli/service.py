@@ -9,16 +9,29 @@ from typing import BinaryIO
 
 import click
 
-from verifier.timefmt import iso
+from verifier.timefmt import iso, parse_duration
 
 from ..keys.home import Home
+from ..service import NotFound
 from ..service.issuance import DEFAULT_TTL, AuditReport
 from ..service.reissue import DEFAULT_BATCH, open_run, run_batches
-from .common import home_option, open_service
+from .common import fail, home_option, open_service
 
 DEFAULT_PORT = 8080
 MAX_HEAD_BYTES = 64 * 1024  # a signed head is well under 1 KiB
 _PLURAL = {"person": "people", "observation": "observations", "credential": "credentials"}
+#: Sockets waitress keeps open at once. Idle ones cost a file descriptor and no thread, so the
+#: limit is well above what a flood of half-open connections reaches before they time out
+#: (at waitress's default of 100, 110 idle sockets stopped the issuer).
+DEFAULT_CONNECTION_LIMIT = 1000
+#: Seconds a connection may sit idle (no bytes in or out) before waitress closes it.
+DEFAULT_CHANNEL_TIMEOUT = 30
+#: Lifetime of a new API token unless --expires says otherwise; and the longest allowed.
+DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME = "90d", 5 * 365 * 86_400
+#: HEALTHCODE_* variables `serve` passes to the app (README).
+ENV_SETTINGS = ("DATABASE_URL", "RANKING_MIN_MEMBERS", "POLICY", "PUBLIC_URL", "CODE_SENDER",
+                "RATELIMIT_STORAGE", "SIGNIN_CODE_LIMIT", "SIGNIN_GUESS_LIMIT",
+                "SIGNIN_TOTAL_LIMIT", "DECLARE_LIMIT")
 
 
 @click.command(epilog="Example: healthcode-issuer serve --port 8080  (then open /api/docs)")
@@ -27,17 +40,40 @@ _PLURAL = {"person": "people", "observation": "observations", "credential": "cre
               help="Address to listen on (127.0.0.1: this machine only).")
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
-def serve(home_dir: Path | None, host: str, port: int, threads: int) -> None:
+@click.option("--connection-limit", default=DEFAULT_CONNECTION_LIMIT, show_default=True,
+              type=click.IntRange(10, 100_000),
+              help="Connections held open at once (idle ones included); more wait.")
+@click.option("--channel-timeout", default=DEFAULT_CHANNEL_TIMEOUT, show_default=True,
+              type=click.IntRange(1, 3600), help="Seconds before an idle connection is closed.")
+@click.option("--public-url", envvar="HEALTHCODE_PUBLIC_URL", default=None,
+              help="Where holders reach the service, e.g. https://health.example; enrolment "
+                   "links are made from it [default: $HEALTHCODE_PUBLIC_URL, else "
+                   "http://HOST:PORT].")
+def serve(home_dir: Path | None, host: str, port: int, threads: int, connection_limit: int,
+          channel_timeout: int, public_url: str | None) -> None:
     """Run the issuer service with the waitress production WSGI server."""
     import waitress
 
     from ..web import create_app
 
     home = Home.resolve(home_dir)
-    app = create_app({"HOME": str(home.root)} | _env_config())
-    click.echo(f"healthcode issuer on http://{host}:{port}/  (API docs: /api/docs, "
-               f"OpenAPI: /api/openapi.json, policy: /policy/{app.config['POLICY']})")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="healthcode")
+    config = {"HOME": str(home.root)} | _env_config()
+    config["PUBLIC_URL"] = public_url or f"http://{_url_host(host)}:{port}"
+    try:
+        app = create_app(config)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--public-url") from None
+    click.echo(f"healthcode issuer on http://{_url_host(host)}:{port}/  (API docs: /api/docs, "
+               f"OpenAPI: /api/openapi.json, policy: /policy/{app.config['POLICY']}; "
+               f"public URL {app.config['PUBLIC_URL']})")
+    # Idle connections are swept every cleanup_interval: no longer than the timeout itself.
+    waitress.serve(app, host=host, port=port, threads=threads, ident="healthcode",
+                   connection_limit=connection_limit, channel_timeout=channel_timeout,
+                   cleanup_interval=min(30, channel_timeout))
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def _env_config() -> dict[str, str]:
@@ -45,13 +81,7 @@ def _env_config() -> dict[str, str]:
 
     prefix = "HEALTHCODE_"
     return {k[len(prefix):]: v for k, v in os.environ.items()
-            if k.startswith(prefix) and k[len(prefix):] in _ENV_SETTINGS}
-
-
-#: The settings ``serve`` takes from ``HEALTHCODE_*`` environment variables (README).
-_ENV_SETTINGS = ("DATABASE_URL", "RANKING_MIN_MEMBERS", "POLICY", "CODE_SENDER",
-                 "RATELIMIT_STORAGE", "SIGNIN_CODE_LIMIT", "SIGNIN_GUESS_LIMIT",
-                 "SIGNIN_TOTAL_LIMIT", "DECLARE_LIMIT")
+            if k.startswith(prefix) and k[len(prefix):] in ENV_SETTINGS}
 
 
 @click.group()
@@ -59,18 +89,81 @@ def token() -> None:
     """API tokens for authorities (bearer tokens with scopes read, write, admin)."""
 
 
+class LifetimeType(click.ParamType):
+    """A token lifetime: a duration (``90d``, ``12h``) up to five years, or ``never``."""
+
+    name = "DURATION|never"
+
+    def convert(self, value, param, ctx) -> int | None:
+        if value is None or isinstance(value, int):
+            return value
+        if str(value).strip().lower() == "never":
+            return None
+        try:
+            seconds = parse_duration(str(value).strip())
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        if seconds > MAX_TOKEN_LIFETIME:
+            self.fail("at most 1825d (five years); say 'never' for a token that does not "
+                      "expire", param, ctx)
+        return seconds
+
+
 @token.command("create", epilog="Example: healthcode-issuer token create --scope write "
-                                "--label 'city lab'")
+                                "--label 'city lab' --expires 90d")
 @home_option
 @click.option("--scope", type=click.Choice(["read", "write", "admin"]), default="read",
               show_default=True, help="write implies read; admin implies write.")
 @click.option("--label", default="", help="Who the token is for.")
-def token_create(home_dir: Path | None, scope: str, label: str) -> None:
+@click.option("--expires", "lifetime", type=LifetimeType(), default=DEFAULT_TOKEN_LIFETIME,
+              show_default=True, help="Refused after this long (30d, 12h, …), or 'never'.")
+def token_create(home_dir: Path | None, scope: str, label: str, lifetime: int | None) -> None:
     """Create a token and print its secret (shown once; stored only as a hash)."""
     service = open_service(home_dir)
-    token_id, secret = service.create_token(scope, label, int(time.time()))
-    click.echo(f"token {token_id} ({scope}) created. Secret, shown only now:")
+    now = int(time.time())
+    expires_at = None if lifetime is None else now + lifetime
+    token_id, secret = service.create_token(scope, label, now, expires_at)
+    until = "never expires" if expires_at is None else f"expires {iso(expires_at)}"
+    click.echo(f"token {token_id} ({scope}, {until}) created. Secret, shown only now:")
     click.echo(secret)
+
+
+@token.command("list", epilog="Example: healthcode-issuer token list")
+@home_option
+def token_list(home_dir: Path | None) -> None:
+    """List the tokens: id, scopes, state, expiry, label (never a secret)."""
+    service = open_service(home_dir)
+    now = int(time.time())
+    rows = service.store.list_tokens()
+    if not rows:
+        click.echo("no tokens (healthcode-issuer token create makes one)")
+    for row in rows:
+        click.echo(f"{row['id']}  {' '.join(row['scopes']):<5}  {_token_state(row, now):<7}  "
+                   f"created {iso(row['created_at'])}  "
+                   f"expires {iso(row['expires_at']) if row['expires_at'] else 'never':<20}  "
+                   f"{row['label']}")
+
+
+def _token_state(row: dict, now: int) -> str:
+    if row["expires_at"] is not None and row["expires_at"] <= now:
+        return "expired"
+    return "revoked" if row["revoked_at"] is not None else "active"
+
+
+@token.command("revoke", epilog="Example: healthcode-issuer token revoke 3f9c2a0b1d4e5f60 "
+                                "--reason 'laptop lost'")
+@home_option
+@click.argument("token_id")
+@click.option("--reason", default="token revoked", show_default=True,
+              help="Why, for the audit log.")
+def token_revoke(home_dir: Path | None, token_id: str, reason: str) -> None:
+    """Revoke a token at once: the API refuses it from the next request (audited)."""
+    service = open_service(home_dir)
+    try:
+        service.store.revoke_token(token_id.strip().lower(), actor="cli", reason=reason)
+    except NotFound as exc:
+        fail(exc)
+    click.echo(f"token {token_id.strip().lower()} revoked")
 
 
 @click.group()

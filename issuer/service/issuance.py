@@ -14,14 +14,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from verifier import IdCheck, cnf_for, decode_unverified
+from verifier import CLOCK_SKEW, IdCheck, cnf_for, decode_unverified
 from verifier.timefmt import iso
 
 from ..keys.home import Home
 from ..keys.keystore import MAX_CREDENTIAL_TTL, IssuerConfig, load_signing_key
 from ..keys.signing import PrivateKey, issue_credential
 from ..policy import load_policy
-from ..policy.observations import Observation
+from ..policy.observations import Observation, ObservationError
 from ..policy.scoring import Assessment, Policy
 from ..store import Rescored, Store
 from ..store.audit_store import AuditReport, ChainWatch
@@ -51,6 +51,24 @@ def colour_change_entry(before: Assessment, after: Assessment, policy_id: str,
 
 def _now(now: int | None) -> int:
     return int(time.time()) if now is None else now
+
+
+def _observed_at(observed_at: datetime | int, now: int) -> int:
+    """``observed_at`` as epoch seconds, no later than ``now``; raises
+    :class:`ObservationError` for a naive datetime or a time more than
+    :data:`verifier.CLOCK_SKEW` after ``now``."""
+    if isinstance(observed_at, datetime):
+        if observed_at.tzinfo is None or observed_at.utcoffset() is None:
+            raise ObservationError("observed_at", "a time with a UTC offset (e.g. Z, +08:00)")
+        observed_at = int(observed_at.timestamp())
+    if isinstance(observed_at, int) and not isinstance(observed_at, bool) and observed_at > now:
+        if observed_at > now + CLOCK_SKEW:
+            raise ObservationError("observed_at", f"in the future: at most {CLOCK_SKEW} s "
+                                                  f"after the server's clock")
+        # Ahead by no more than the skew: the sender's clock is fast. Recorded as of now, so
+        # that it counts at once (with its colour change audited), not silently later.
+        return now
+    return observed_at
 
 
 @dataclass
@@ -119,10 +137,12 @@ class IssuerService:
         """Validate and record an observation; return it with the new assessment.
 
         Raises :class:`issuer.policy.ObservationError` (naming the field) before
-        anything is written, and :class:`NotFound`.
+        anything is written, and :class:`NotFound`. ``observed_at`` may not be a naive
+        datetime, nor more than the clock skew after ``now``: a future-dated observation
+        would change the colour later, with no colour change recorded when it did.
         """
         now = _now(now)
-        at = int(observed_at.timestamp()) if isinstance(observed_at, datetime) else observed_at
+        at = _observed_at(observed_at, now)
         checked = Observation(kind, value, at, source)
         assessed: list[Assessment] = []
 
@@ -262,8 +282,10 @@ class IssuerService:
         return {"person_id": person_id,
                 **self.store.audit_trail(person_id, self._audit_watch, _now(now))}
 
-    def create_token(self, scope: str, label: str, now: int) -> tuple[str, str]:
-        return self.store.create_token(scope, label, actor="cli", now=now)
+    def create_token(self, scope: str, label: str, now: int, expires_at: int | None = None
+                     ) -> tuple[str, str]:
+        return self.store.create_token(scope, label, actor="cli", now=now,
+                                       expires_at=expires_at)
 
     def verify_audit(self) -> tuple[int, Any]:
         return self.store.verify_audit()

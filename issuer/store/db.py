@@ -241,6 +241,8 @@ class ApiToken(Base):
     label: Mapped[str] = mapped_column(Text)
     created_at: Mapped[int] = mapped_column(BigInteger)
     revoked_at: Mapped[int | None] = mapped_column(BigInteger)
+    #: Refused from this time on (None: never); migration 0005.
+    expires_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
 def database_url(home: Home, url: str | None = None) -> str:

@@ -6,7 +6,7 @@ Personal fields are encrypted before they reach the database, decrypted only in 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,13 +18,12 @@ from sqlalchemy.orm import Session
 from verifier.labels import Colour
 
 from ..keys.home import Home
-from . import audit, tokens
+from . import audit
 from .audit_store import AuditStore
 from .audit_tables import row_mac
 from .base import clock
 from .credential_store import CredentialStore
 from .db import (
-    ApiToken,
     Conflict,
     Observation,
     Person,
@@ -36,6 +35,7 @@ from .migrations import upgrade
 from .people import COLUMNS, backfill_phone_macs, enrol, organisation_id, person_fields
 from .pii import DataKeyError, DataKeys, load_data_keys
 from .ranking import organisation_ranking
+from .token_store import TokenStore
 
 
 @dataclass(frozen=True)
@@ -52,10 +52,10 @@ class Rescored:
 Consequence = Callable[[list[dict[str, Any]], list[dict[str, Any]]], Rescored | None]
 
 
-class Store(CredentialStore, HolderStore, AuditStore):
-    """People, observations and tokens of one issuer; credentials and re-issue runs from
-    :class:`CredentialStore`, holders' phones and sign-in from :class:`HolderStore`, the audit
-    log's reads and checks from :class:`AuditStore`."""
+class Store(CredentialStore, HolderStore, TokenStore, AuditStore):
+    """People and observations of one issuer; credentials and re-issue runs from
+    :class:`CredentialStore`, holders' phones and sign-in from :class:`HolderStore`, API tokens
+    from :class:`TokenStore`, the audit log's reads and checks from :class:`AuditStore`."""
 
     @classmethod
     def open(cls, home: Home | str | Path | None = None, url: str | None = None, *,
@@ -212,37 +212,6 @@ class Store(CredentialStore, HolderStore, AuditStore):
         :func:`issuer.store.ranking.organisation_ranking`). Raises ``ValueError`` if k < 1."""
         with self.reading() as session:
             return organisation_ranking(session, k)
-
-    # Tokens ---------------------------------------------------------------------------------
-
-    def create_token(self, scopes: Iterable[str] | str, label: str, *, actor: str,
-                     reason: str = "token created", now: int | None = None) -> tuple[str, str]:
-        """Create an API token; return ``(token_id, secret)``. The secret is shown once."""
-        now = clock(now)
-        with self.writing() as session:
-            token_id, secret = tokens.create_token(session, scopes, label, now)
-            granted = session.get(ApiToken, token_id).scopes
-            audit.append(session, actor, "token.create", reason, None,
-                         {"token": token_id, "scopes": granted, "label": label}, now)
-        return token_id, secret
-
-    def authenticate(self, presented: str) -> tokens.Token | None:
-        """Return the live token ``presented`` proves, or None."""
-        with self.reading() as session:
-            return tokens.authenticate(session, presented)
-
-    def revoke_token(self, token_id: str, *, actor: str, reason: str = "token revoked",
-                     now: int | None = None) -> None:
-        """Revoke a token. Raises :class:`NotFound`."""
-        now = clock(now)
-        with self.writing() as session:
-            tokens.revoke(session, token_id, now)
-            audit.append(session, actor, "token.revoke", reason, None, {"token": token_id}, now)
-
-    def list_tokens(self) -> list[dict[str, Any]]:
-        """Return every token's id, label, scopes and times (never a secret)."""
-        with self.reading() as session:
-            return tokens.list_tokens(session)
 
 
 def _observations(session: Session, person_id: str, since: int | None = None) -> list[dict]:

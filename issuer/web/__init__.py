@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from apiflask import APIFlask
 from flask import jsonify, render_template, request
@@ -23,7 +24,9 @@ from ..policy import ObservationError
 from ..service import Conflict, IssuerService, NotFound
 from ..service.revocations import RevocationPublisher
 from .api import api
+from .bounds import check_json_body
 from .codesender import load_sender
+from .docs import DOCS_CONFIG
 from .holder import holder
 from .public import public
 from .staff import staff
@@ -54,6 +57,10 @@ DEFAULTS = {
     # unless RATELIMIT_STORAGE names another "limits" storage (redis://host:6379).
     "RATELIMIT_STORAGE": None,
     **DEFAULT_LIMITS,
+    # Where holders reach the service (scheme://host[:port]): enrolment links are made from
+    # it, never from the request's Host header. `serve` defaults it to its own address.
+    "PUBLIC_URL": "http://127.0.0.1:8080",
+    **DOCS_CONFIG,
 }
 
 
@@ -72,6 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
                              "signin_guess": app.config["SIGNIN_GUESS_LIMIT"],
                              "signin_total": app.config["SIGNIN_TOTAL_LIMIT"],
                              "declare": app.config["DECLARE_LIMIT"]})
+    app.config["PUBLIC_URL"] = public_url(app.config["PUBLIC_URL"])
     app.extensions["healthcode"] = IssuerService.open(
         home=app.config["HOME"], database_url=app.config["DATABASE_URL"],
         policy_id=app.config["POLICY"],
@@ -91,8 +99,19 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     app.register_blueprint(trust)
     app.register_blueprint(holder)
     app.register_blueprint(staff)
+    app.before_request(check_json_body)
     _register_errors(app)
     return app
+
+
+def public_url(url: str) -> str:
+    """``url`` (an http or https origin, no path, query or fragment) without a trailing
+    slash; raises ``ValueError`` for anything else."""
+    parts = urlsplit(str(url).strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname \
+            or parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"HEALTHCODE_PUBLIC_URL must be http(s)://host[:port], got {url!r}")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def request_wants_json() -> bool:

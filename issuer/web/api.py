@@ -43,6 +43,18 @@ def _actor() -> str:
     return auth.current_user.id
 
 
+#: The shape of a person id ("p-" and URL-safe letters): anything else is no one, and never
+#: reaches a query (a NUL in a path made PostgreSQL fail with a 500).
+_PERSON_ID = re.compile(r"p-[A-Za-z0-9_-]{1,32}")
+
+
+@api.url_value_preprocessor
+def _check_person_id(endpoint, values) -> None:
+    person_id = (values or {}).get("person_id")
+    if person_id is not None and not _PERSON_ID.fullmatch(person_id):
+        abort(404, f"no person {person_id[:64]!r}")
+
+
 @api.post("/people")
 @api.auth_required(auth, roles=["write"])
 @api.input(PersonIn, location="json")
@@ -57,7 +69,8 @@ def create_person(json_data):
 
 def _enrolment(person_id: str) -> dict:
     token = _service().store.create_enrolment(person_id, actor=_actor())
-    url = url_for("holder.enrol", token=token, _external=True)
+    # From the configured public URL: the request's Host header is the client's to choose.
+    url = current_app.config["PUBLIC_URL"] + url_for("holder.enrol", token=token)
     return {"url": url, "expires_at": int(time.time()) + ENROLMENT_TTL, "qr_svg": link_svg(url)}
 
 

@@ -3,9 +3,15 @@ from these, so the published spec cannot drift from what the views accept."""
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
+
 from apiflask import Schema
-from apiflask.fields import Boolean, DateTime, Dict, Integer, List, Nested, Raw, String
+from apiflask.fields import AwareDateTime, Boolean, Dict, Integer, List, Nested, Raw, String
 from apiflask.validators import Length, OneOf, Range, Regexp
+from marshmallow import ValidationError
+
+from verifier import CLOCK_SKEW
 
 from ..keys.keystore import DAY, MAX_CREDENTIAL_TTL
 from ..policy import Kind
@@ -14,14 +20,26 @@ from ..service.cards import CARD_TTL
 _ID_NUMBER = Regexp(r"^[0-9A-Za-z][0-9A-Za-z \-]{3,39}$",
                     error="4 to 40 letters, digits, spaces or dashes")
 _PHONE = Regexp(r"^\+?[0-9][0-9 \-]{4,19}$", error="a phone number: digits, spaces, dashes, +")
-_REASON = Length(1, 500)
+
+
+def _not_blank(text: str) -> None:
+    if not text.strip():
+        raise ValidationError("must not be blank")
+
+
+def _not_future(at: datetime) -> None:
+    if at.timestamp() > time.time() + CLOCK_SKEW:
+        raise ValidationError(f"in the future: at most {CLOCK_SKEW} s after the server's clock")
+
+
+_REASON = [Length(1, 500), _not_blank]
 
 
 class PersonIn(Schema):
-    name = String(required=True, validate=Length(1, 200))
+    name = String(required=True, validate=[Length(1, 200), _not_blank])
     id_number = String(required=True, validate=_ID_NUMBER)
     phone = String(required=True, validate=_PHONE)
-    organisation = String(required=True, validate=Length(1, 100))
+    organisation = String(required=True, validate=[Length(1, 100), _not_blank])
     reason = String(load_default="enrolment", validate=_REASON)
 
 
@@ -45,9 +63,10 @@ class PersonOut(Schema):
 class ObservationIn(Schema):
     kind = String(required=True, validate=OneOf([k.value for k in Kind]))
     value = Raw(required=True, metadata={"description": "depends on kind; see /policy"})
-    observed_at = DateTime(required=True, format="iso",
-                           metadata={"description": "ISO 8601 with a UTC offset"})
-    source = String(required=True, validate=Length(1, 100))
+    observed_at = AwareDateTime(required=True, format="iso", validate=_not_future,
+                                metadata={"description": "ISO 8601 with a UTC offset, not "
+                                                         "in the future"})
+    source = String(required=True, validate=[Length(1, 100), _not_blank])
     reason = String(load_default="observation recorded", validate=_REASON)
 
 
