@@ -122,9 +122,14 @@ _TEXT = st.one_of(st.text(max_size=40), st.text(st.characters(codec="utf-8"), ma
                   st.sampled_from(["", " ", "\x00", "0", "-1", "1e999", "NaN", "9" * 5000,
                                    "+86 100 0000", "123456", "HUBEI-WUHAN", "on", "yes",
                                    "\ufdfa" * 200]))
+
+
+def _containers(inner: st.SearchStrategy) -> st.SearchStrategy:
+    return st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+
+
 _JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
-                     lambda inner: st.lists(inner, max_size=4)
-                     | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=20)
+                     _containers, max_leaves=20)
 _RAW_JSON = st.one_of(
     st.builds(lambda d: "[" * d + "]" * d, st.integers(1, 30_000)),
     st.builds(lambda n: '{"jwk": ' + "9" * n + "}", st.integers(1, 6000)),
@@ -152,7 +157,9 @@ def fuzz_holder(base: str, app: Any, person: str, examples: int, tally: Tally) -
             session["person"] = person
             session.permanent = True
         cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
-    signed_in.cookies.set(app.config["SESSION_COOKIE_NAME"], cookie.value)
+    # For this host, so that the cookie the next response sets (with its CSRF token) replaces it.
+    signed_in.cookies.set(app.config["SESSION_COOKIE_NAME"], cookie.value, domain="127.0.0.1",
+                          path="/")
     token = _csrf(signed_in.get(f"{base}/me/declare", timeout=30).text)
     anonymous = requests.Session()
     anonymous_token = _csrf(anonymous.get(f"{base}/signin", timeout=30).text)
