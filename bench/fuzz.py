@@ -31,9 +31,12 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
+
+from verifier.keys import b64url
 
 PASSPHRASE = "fuzz passphrase, not a secret"  # noqa: S105
 PERSON = {"name": "Fuzz Target", "id_number": "FUZZ0001", "phone": "+86 100 0000",
@@ -148,18 +151,20 @@ def _csrf(page: str) -> str:
 
 
 def fuzz_holder(base: str, app: Any, person: str, examples: int, tally: Tally) -> None:
-    """The holder's forms and JSON endpoints, signed in (the session made as the API does
-    after a sign-in), with a valid CSRF token, so the bodies reach the parsers."""
+    """The holder's forms and JSON endpoints, signed in as a phone is (an enrolment link
+    redeemed with a phone key: a server-side session), with a valid CSRF token, so the bodies
+    reach the parsers."""
     service = app.extensions["healthcode"]
     signed_in = requests.Session()
-    with app.test_client() as client:  # mint a signed-in session cookie for this person
-        with client.session_transaction() as session:
-            session["person"] = person
-            session.permanent = True
-        cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
-    # For this host, so that the cookie the next response sets (with its CSRF token) replaces it.
-    signed_in.cookies.set(app.config["SESSION_COOKIE_NAME"], cookie.value, domain="127.0.0.1",
-                          path="/")
+    link = service.store.create_enrolment(person, actor="fuzz")
+    page = signed_in.get(f"{base}/enrol/{link}", timeout=30).text
+    numbers = ec.generate_private_key(ec.SECP256R1()).public_key().public_numbers()
+    jwk = {"kty": "EC", "crv": "P-256", "x": b64url(numbers.x.to_bytes(32, "big")),
+           "y": b64url(numbers.y.to_bytes(32, "big"))}
+    bound = signed_in.post(f"{base}/enrol/{link}", json={"jwk": jwk}, timeout=30,
+                           headers={"X-CSRFToken": _csrf(page)})
+    if bound.status_code != 200:
+        raise RuntimeError(f"could not sign in as a phone: {bound.status_code} {bound.text}")
     token = _csrf(signed_in.get(f"{base}/me/declare", timeout=30).text)
     anonymous = requests.Session()
     anonymous_token = _csrf(anonymous.get(f"{base}/signin", timeout=30).text)
@@ -170,15 +175,23 @@ def fuzz_holder(base: str, app: Any, person: str, examples: int, tally: Tally) -
              ("/signin/code", anonymous, anonymous_token),
              ("/me/declare/preview", signed_in, token), ("/me/declare", signed_in, token)]
     for path, session, csrf in forms:
-        before = tally.total
+        before = tally.statuses.copy()
         _post_forms(f"{base}{path}", session, csrf, examples, tally)
-        print(f"  POST {path} (form): {tally.total - before} requests")
+        print(f"  POST {path} (form): {_since(tally, before)}")
     scripts = [(f"/enrol/{enrolment}", anonymous, anonymous_token),
                ("/me/device", signed_in, token), ("/me/declare/preview", signed_in, token)]
     for path, session, csrf in scripts:
-        before = tally.total
+        before = tally.statuses.copy()
         _post_json(f"{base}{path}", session, csrf, examples, tally)
-        print(f"  POST {path} (JSON): {tally.total - before} requests")
+        print(f"  POST {path} (JSON): {_since(tally, before)}")
+
+
+def _since(tally: Tally, before: collections.Counter[int]) -> str:
+    """How many requests since ``before``, and their statuses (which show whether the bodies
+    reached the parsers, or stopped at sign-in, CSRF or a throttle)."""
+    new = tally.statuses - before
+    statuses = ", ".join(f"{status}: {count}" for status, count in sorted(new.items()))
+    return f"{sum(new.values())} requests ({statuses})"
 
 
 def _post_forms(url: str, session: requests.Session, csrf: str, examples: int,
@@ -226,7 +239,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="healthcode-fuzz-") as root:
         init_home(Home(Path(root)))
         app = create_app({"HOME": root, "DATABASE_URL": args.database_url,
-                          "RANKING_MIN_MEMBERS": 2, "SESSION_COOKIE_SECURE": False})
+                          "RANKING_MIN_MEMBERS": 2, "SESSION_COOKIE_SECURE": False,
+                          # Throttles high enough that the bodies reach the parsers.
+                          "SIGNIN_CODE_LIMIT": "100000 per minute",
+                          "SIGNIN_GUESS_LIMIT": "100000 per minute",
+                          "SIGNIN_TOTAL_LIMIT": "100000 per minute",
+                          "DECLARE_LIMIT": "100000 per minute"})
         service = app.extensions["healthcode"]
         _, secret = service.create_token("admin", "fuzz", int(time.time()))
         person = service.create_person(actor="fuzz", **PERSON)
