@@ -164,9 +164,7 @@ def signin_send():
         throttle_signin("signin_code")
         code = _service().store.send_code(phone)
     except Throttled as exc:
-        return too_many(render_template(
-            "holder/signin.html", step="phone", phone=phone,
-            error=f"Too many sign-in attempts from here: try again in {exc.wait}."), exc)
+        return _signin_throttled("phone", phone, exc)
     except HolderError as exc:
         return render_template("holder/signin.html", step="phone", phone=phone,
                                error=str(exc)), 429
@@ -181,6 +179,13 @@ def signin_send():
     return render_template("holder/signin.html", step="code", phone=phone)
 
 
+def _signin_throttled(step: str, phone: str, exc: Throttled) -> Response:
+    """The sign-in page at ``step``, saying that this address asked too often (429)."""
+    return too_many(render_template(
+        "holder/signin.html", step=step, phone=phone,
+        error=f"Too many sign-in attempts from here: try again in {exc.wait}."), exc)
+
+
 @holder.post("/signin/code")
 def signin_code():
     phone = request.form.get("phone", "")[:MAX_PHONE_LENGTH]
@@ -189,9 +194,7 @@ def signin_code():
         throttle_signin("signin_guess")
         person_id = _service().store.check_code(phone, code)
     except Throttled as exc:
-        return too_many(render_template(
-            "holder/signin.html", step="code", phone=phone,
-            error=f"Too many sign-in attempts from here: try again in {exc.wait}."), exc)
+        return _signin_throttled("code", phone, exc)
     except HolderError as exc:
         return render_template("holder/signin.html", step="code", phone=phone,
                                error=str(exc)), 422
