@@ -3,7 +3,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench lint setup vectors clean
+.PHONY: run test bench lint setup vectors catalogs clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh
@@ -23,6 +23,10 @@ test: $(STAMP)
 ## bench: set up, then run the benchmarks (figures for docs/PERFORMANCE.md)
 bench: $(STAMP)
 	$(PY) -m bench
+
+## catalogs: add new user-visible strings to the .po catalogs (then translate them)
+catalogs: $(STAMP)
+	$(PY) scripts/catalogs.py update
 
 ## vectors: regenerate tests/vectors/*.json
 vectors: $(STAMP)

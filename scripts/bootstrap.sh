@@ -50,5 +50,6 @@ if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip 
   cat "$log" >&2
   exit 1
 fi
+.venv/bin/python scripts/catalogs.py compile >/dev/null
 .venv/bin/python -c 'import issuer, verifier, cbor2, zxingcpp, segno' \
   || { echo "bootstrap: the Python environment is incomplete" >&2; exit 1; }

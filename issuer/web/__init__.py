@@ -13,12 +13,15 @@ the mapping, else from ``HEALTHCODE_*`` environment variables (``HEALTHCODE_HOME
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from apiflask import APIFlask
 from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from verifier import webui
 
 from ..policy import ObservationError
 from ..service import Conflict, IssuerService, NotFound
@@ -60,8 +63,15 @@ DEFAULTS = {
     # Where holders reach the service (scheme://host[:port]): enrolment links are made from
     # it, never from the request's Host header. `serve` defaults it to its own address.
     "PUBLIC_URL": "http://127.0.0.1:8080",
+    # Languages (verifier/i18n.py): the switch's cookie, else Accept-Language, else this;
+    # times in TIMEZONE (an IANA name; default $HEALTHCODE_TIMEZONE, else Asia/Shanghai).
+    "DEFAULT_LOCALE": "zh-CN",
+    "TIMEZONE": None,
     **DOCS_CONFIG,
 }
+#: The issuer's catalogs; the verifier's (verdicts, reasons) are read after them.
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+_SCRIPTS = [Path(__file__).parent / "static" / "holder", Path(__file__).parent / "static" / "staff"]
 
 
 def create_app(config: dict[str, Any] | None = None) -> APIFlask:
@@ -99,6 +109,7 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     app.register_blueprint(trust)
     app.register_blueprint(holder)
     app.register_blueprint(staff)
+    webui.install(app, [TRANSLATIONS], _SCRIPTS)
     app.before_request(check_json_body)
     _register_errors(app)
     return app

@@ -30,8 +30,6 @@ from flask import (
     url_for,
 )
 
-from verifier.timefmt import local
-
 from ..policy.observations import ObservationError
 from ..store import HolderError, HolderProblem, NotFound
 from . import holder_text
@@ -341,8 +339,3 @@ def _gone(exc: NotFound):
     session.clear()
     return redirect(url_for("holder.signin"))
 
-
-@holder.app_template_filter("when")
-def _when(epoch: int | None) -> str:
-    """A time in the policy's zone, as the printed card shows it too."""
-    return "" if epoch is None else local(int(epoch), _service().policy.utc_offset)

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from .. import webui
 from ..syncwatch import DEFAULT_EVERY, BackgroundSync
 from ..trust import TRUST_LIST_FILE
 from .checkpoint import Checkpoint
@@ -59,7 +60,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ``ValueError`` for an unreadable anchor."""
     config = dict(config or {})
     app = Flask(__name__)
-    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False,
+                      DEFAULT_LOCALE=config.get("DEFAULT_LOCALE")
+                      or os.environ.get("HEALTHCODE_DEFAULT_LOCALE"),
+                      TIMEZONE=config.get("TIMEZONE"))
+    webui.install(app, [], [Path(__file__).parent / "static"])
     # Only an absent rule means the default: an empty one (say an unset variable in
     # `--rule "$RULE"`) is refused rather than silently replaced by "green".
     rule = Rule.parse(DEFAULT_RULE if config.get("RULE") is None else config["RULE"])

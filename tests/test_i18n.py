@@ -1,0 +1,101 @@
+"""Languages: which one a reader gets, the switch, the catalogs, and times as people read them."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from verifier import i18n
+
+EPOCH = int(datetime(2026, 12, 5, 0, 30, tzinfo=UTC).timestamp())
+
+
+@pytest.mark.parametrize(("text", "locale"), [
+    ("zh-CN", "zh_CN"), ("zh", "zh_CN"), ("zh_Hans_CN", "zh_CN"), ("zh-Hans", "zh_CN"),
+    ("en", "en"), ("en-GB", "en"), ("EN-us", "en"), ("zh-TW", None), ("fr", None),
+    ("", None), (None, None), ("x" * 40, None), ("zh-\u0000", None)])
+def test_parse_tag(text, locale):
+    assert i18n.parse_tag(text) == locale
+
+
+def test_negotiate_prefers_the_choice_then_the_browser_then_the_default():
+    assert i18n.negotiate("en", ["zh-CN"], "zh-CN") == "en"
+    assert i18n.negotiate(None, ["fr", "zh-CN", "en"], "en") == "zh_CN"
+    assert i18n.negotiate("klingon", ["fr"], "en") == "en"
+    assert i18n.negotiate(None, [], "nonsense") == "zh_CN"
+
+
+def test_times_carry_their_offset_in_either_language():
+    shanghai = i18n.zone("Asia/Shanghai")
+    assert i18n.format_time(EPOCH, "zh_CN", shanghai) == "2026年12月5日 08:30 (UTC+08:00)"
+    assert i18n.format_time(EPOCH, "en", shanghai) == "Dec 5, 2026 08:30 (UTC+08:00)"
+    assert i18n.format_time(EPOCH, "en", i18n.zone("UTC")) == "Dec 5, 2026 00:30 (UTC+00:00)"
+    assert i18n.format_date(EPOCH, "zh_CN", shanghai) == "2026年12月5日"
+    with pytest.raises(ValueError, match="time zone"):
+        i18n.zone("Mars/Olympus")
+
+
+def test_numbers_are_rounded_and_grouped():
+    assert i18n.format_decimal(5666.66, "en") == "5,667"
+    assert i18n.format_decimal(4.16, "zh_CN", 1) == "4.2"
+    assert i18n.format_decimal(7.0, "en", 1) == "7"
+
+
+def test_compile_writes_only_stale_catalogs(tmp_path):
+    folder = tmp_path / "zh_CN" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "messages.po").write_text(
+        'msgid ""\nmsgstr "Content-Type: text/plain; charset=utf-8\\n"\n\n'
+        'msgid "Ready"\nmsgstr "就绪"\n', encoding="utf-8")
+    assert i18n.compile_catalogs(tmp_path) == 1
+    assert i18n.compile_catalogs(tmp_path) == 0
+    translated = i18n.translations("zh_CN", tmp_path)
+    assert translated.gettext("Ready") == "就绪"
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    from conftest import TEST_PASSPHRASE
+
+    from issuer.keys.home import PASSPHRASE_ENV, Home
+    from issuer.keys.keystore import init_home
+    from issuer.web import create_app
+    monkeypatch.setenv(PASSPHRASE_ENV, TEST_PASSPHRASE)
+    init_home(Home(tmp_path))
+    app = create_app({"HOME": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/i.db"})
+    yield app
+    app.extensions["healthcode"].close()
+
+
+def test_language_follows_the_switch_then_the_browser_then_the_default(app):
+    client = app.test_client()
+    page = client.get("/signin").get_data(as_text=True)
+    assert '<html lang="zh-CN">' in page  # the deployment default
+    page = client.get("/signin", headers={"Accept-Language": "en-GB,en;q=0.8"}).get_data(
+        as_text=True)
+    assert '<html lang="en">' in page
+    switched = client.get("/lang/zh-CN?next=/signin", headers={"Accept-Language": "en"})
+    assert switched.status_code == 303 and switched.headers["Location"] == "/signin"
+    assert "hc_lang=zh-CN" in switched.headers["Set-Cookie"]
+    page = client.get("/signin", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="zh-CN">' in page and 'aria-label="语言"' in page
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil",
+                                    "javascript:alert(1)", ""])
+def test_language_switch_goes_back_only_to_this_site(app, target):
+    response = app.test_client().get("/lang/en", query_string={"next": target})
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+
+
+def test_pages_carry_the_script_catalog_for_their_language(app):
+    page = app.test_client().get("/signin", headers={"Accept-Language": "zh-CN"}).get_data(
+        as_text=True)
+    block = re.search(r'<script type="application/json" id="i18n">(.*?)</script>', page).group(1)
+    data = json.loads(block)
+    assert data["locale"] == "zh-CN" and data["zone"] == "Asia/Shanghai"
+    assert isinstance(data["messages"], dict)
+    assert "<" not in block

@@ -1,0 +1,133 @@
+"""What both web apps (the kiosk, and the issuer's pages) do the same way for the people who
+read them: the language (Flask-Babel, :mod:`verifier.i18n`), the switch on every page, the
+catalog the page's scripts read, and the front-end modules they share (``static/``, served
+at ``/shared/``).
+
+``install(app, directories, scripts)`` wires it in:
+
+- the reader's locale from the ``hc_lang`` cookie (set by ``GET /lang/<tag>``, the switch),
+  else ``Accept-Language``, else ``app.config["DEFAULT_LOCALE"]``;
+- templates get ``_()``/``gettext``/``ngettext``/``{% trans %}``, ``page_lang`` (the page's
+  ``lang`` attribute), ``languages`` (the switch's links), ``i18n_script()`` (a JSON data block
+  with the translations of every string the page's scripts show, the locale and the zone: the
+  scripts read it with ``/shared/i18n.js``) and the filters ``when`` and ``day`` (an instant or
+  its day, in the deployment's zone, offset written out);
+- ``scripts``: the folders of the app's own JavaScript, whose ``_("...")`` strings go into the
+  page's catalog.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from babel.messages.extract import extract_javascript
+from flask import Blueprint, Flask, current_app, redirect, request
+from flask_babel import Babel, get_locale, gettext
+from markupsafe import Markup
+
+from . import i18n
+
+COOKIE = "hc_lang"
+#: A year: a reader's choice of language outlives sessions.
+COOKIE_AGE = 365 * 86400
+STATIC = Path(__file__).parent / "static"
+
+shared = Blueprint("shared", __name__, static_folder=str(STATIC), static_url_path="/shared")
+
+
+@shared.get("/lang/<code>")
+def choose_language(code: str):
+    """Keep the reader's choice in a cookie and go back to the page they were on."""
+    locale = i18n.parse_tag(code)
+    target = request.args.get("next", "")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
+        target = "/"
+    response = redirect(target, 303)
+    if locale is not None:
+        response.set_cookie(COOKIE, i18n.tag(locale), max_age=COOKIE_AGE, samesite="Lax",
+                            httponly=True, secure=request.is_secure)
+    return response
+
+
+def select_locale() -> str:
+    accepted = [value for value, _quality in request.accept_languages] if request else []
+    chosen = request.cookies.get(COOKIE) if request else None
+    return i18n.negotiate(chosen, accepted,
+                          current_app.config.get("DEFAULT_LOCALE") or i18n.DEFAULT_LOCALE)
+
+
+def locale() -> str:
+    """The current reader's Babel locale (``zh_CN`` or ``en``)."""
+    return i18n.parse_tag(str(get_locale() or "")) or i18n.DEFAULT_LOCALE
+
+
+def script_messages(folders: Iterable[Path]) -> tuple[str, ...]:
+    """Every string the scripts in ``folders`` pass to ``_()`` (found as the catalog
+    extractor finds them)."""
+    found: set[str] = set()
+    for folder in folders:
+        for path in sorted(Path(folder).rglob("*.js")):
+            with path.open("rb") as source:
+                for _line, _function, message, _comments in extract_javascript(
+                        source, ["_"], [], {}):
+                    if isinstance(message, str):
+                        found.add(message)
+    return tuple(sorted(found))
+
+
+def install(app: Flask, directories: Iterable[Path], scripts: Iterable[Path]) -> None:
+    """Give ``app`` its languages; ``directories``: catalog folders, the app's own first."""
+    folders = [Path(d) for d in directories]
+    if i18n.TRANSLATIONS not in folders:
+        folders.append(i18n.TRANSLATIONS)
+    for folder in folders:
+        try:
+            i18n.compile_catalogs(folder)
+        except OSError as exc:  # an installed, read-only copy: compiled at install
+            app.logger.warning("catalogs in %s not compiled: %s", folder, exc)
+    app.config.setdefault("DEFAULT_LOCALE", i18n.DEFAULT_LOCALE)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(f) for f in folders)
+    app.config["BABEL_DEFAULT_LOCALE"] = i18n.parse_tag(app.config["DEFAULT_LOCALE"]) \
+        or i18n.DEFAULT_LOCALE
+    tz = i18n.zone(app.config.get("TIMEZONE"))
+    app.extensions["healthcode.zone"] = tz
+    Babel(app, locale_selector=select_locale)
+    messages = script_messages(scripts)
+    if "shared" not in app.blueprints:
+        app.register_blueprint(shared)
+
+    def i18n_script() -> Markup:
+        data = {"locale": i18n.tag(locale()), "zone": tz.key,
+                "messages": {m: gettext(m) for m in messages}}
+        # A data block, not a script: the CSP allows it, and <, >, & are escaped in it.
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        return Markup(f'<script type="application/json" id="i18n">{text}</script>')  # noqa: S704
+
+    def languages() -> list[dict[str, Any]]:
+        here = request.full_path.rstrip("?") if request else "/"
+        current = locale()
+        return [{"tag": i18n.tag(code), "name": i18n.NATIVE_NAMES[code],
+                 "current": code == current,
+                 "url": f"/lang/{i18n.tag(code)}?next={quote(here, safe='/')}"}
+                for code in i18n.LOCALES]
+
+    @app.context_processor
+    def _context() -> dict[str, Any]:
+        return {"page_lang": i18n.tag(locale()), "languages": languages,
+                "i18n_script": i18n_script}
+
+    @app.template_filter("when")
+    def _when(epoch: int | None) -> str:
+        return "" if epoch is None else i18n.format_time(int(epoch), locale(), tz)
+
+    @app.template_filter("day")
+    def _day(epoch: int | None) -> str:
+        return "" if epoch is None else i18n.format_date(int(epoch), locale(), tz)
+
