@@ -17,7 +17,7 @@ run: $(STAMP)
 
 ## test: set up, then lint and run every test
 test: $(STAMP)
-	$(PY) -m ruff check issuer verifier tests bench
+	$(PY) -m ruff check issuer verifier tests bench scripts
 	$(PY) -m pytest
 
 ## bench: set up, then run the benchmarks (figures for docs/PERFORMANCE.md)

@@ -25,7 +25,8 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCALES = ("zh_CN",)
+#: Catalog folders are named as Babel names the locale (zh_CN is zh_Hans_CN).
+LOCALES = ("zh_Hans_CN",)
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "N_": None}
 #: Where each package's strings are, by extraction method.
 SOURCES = {
@@ -249,8 +250,8 @@ def unmarked(package: str) -> list[str]:
 def merge_driver(base: str, ours: str, theirs: str) -> int:
     """Union of two branches' catalogs (git: merge.pocatalog.driver); each entry's
     translation from ours unless only theirs has one."""
-    merged = _read(Path(ours), "zh_CN")
-    for message in _read(Path(theirs), "zh_CN"):
+    merged = _read(Path(ours), LOCALES[0])
+    for message in _read(Path(theirs), LOCALES[0]):
         if not message.id:
             continue
         mine = merged.get(message.id, context=message.context)

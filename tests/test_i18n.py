@@ -45,7 +45,7 @@ def test_numbers_are_rounded_and_grouped():
 
 
 def test_compile_writes_only_stale_catalogs(tmp_path):
-    folder = tmp_path / "zh_CN" / "LC_MESSAGES"
+    folder = tmp_path / "zh_Hans_CN" / "LC_MESSAGES"
     folder.mkdir(parents=True)
     (folder / "messages.po").write_text(
         'msgid ""\nmsgstr "Content-Type: text/plain; charset=utf-8\\n"\n\n'

@@ -5,8 +5,8 @@ one a reader gets, the gettext catalogs, and instants and numbers as each locale
   the tags ``zh-CN`` and ``en``. A reader's language is the one they chose (a cookie set by the
   switch on every page), else the best match of their ``Accept-Language``, else the
   deployment's default (``HEALTHCODE_DEFAULT_LOCALE``, Chinese unless set).
-- **Catalogs**: ``translations/<locale>/LC_MESSAGES/messages.po`` beside each package (this
-  one's for the kiosk and the verifier's words, ``issuer/translations`` for the issuer's), made
+- **Catalogs**: ``translations/zh_Hans_CN/LC_MESSAGES/messages.po`` (Babel's name for
+  zh_CN) beside each package (this one's for the kiosk and the verifier's words, ``issuer/translations`` for the issuer's), made
   and updated with ``make catalogs``; the ``.mo`` files are compiled from them at install and
   again at start-up whenever a ``.po`` is newer (:func:`compile_catalogs`).
 - **One time rule** for every screen, card and command line: an instant a person reads is
@@ -100,7 +100,7 @@ def translations(locale: str, *directories: Path) -> NullTranslations:
     merged: NullTranslations | None = None
     for directory in directories or (TRANSLATIONS,):
         compile_catalogs(directory)
-        loaded = Translations.load(str(directory), [locale])
+        loaded = Translations.load(str(directory), [Locale.parse(locale)])
         if merged is None:
             merged = loaded
         elif isinstance(merged, Translations) and isinstance(loaded, Translations):
