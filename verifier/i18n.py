@@ -7,8 +7,9 @@ one a reader gets, the gettext catalogs, and instants and numbers as each locale
   deployment's default (``HEALTHCODE_DEFAULT_LOCALE``, Chinese unless set).
 - **Catalogs**: ``translations/zh_Hans_CN/LC_MESSAGES/messages.po`` (Babel's name for
   zh_CN) beside each package (this one's for the kiosk and the verifier's words,
-  ``issuer/translations`` for the issuer's), made and updated with ``make catalogs``; the ``.mo`` files are compiled from them at install and
-  again at start-up whenever a ``.po`` is newer (:func:`compile_catalogs`).
+  ``issuer/translations`` for the issuer's), made and updated with ``make catalogs``; the
+  ``.mo`` files are compiled from them at install and again at start-up whenever a ``.po``
+  is newer (:func:`compile_catalogs`).
 - **One time rule** for every screen, card and command line: an instant a person reads is
   shown in the deployment's zone (``HEALTHCODE_TIMEZONE``, an IANA name, default
   ``Asia/Shanghai``) with its UTC offset written out (:func:`format_time`); machine-readable
