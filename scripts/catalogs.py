@@ -111,15 +111,16 @@ def problems(package: str) -> list[str]:
     """What is wrong with ``package``'s catalogs: strings in the code that no catalog has,
     entries left untranslated or fuzzy, and translations whose placeholders differ."""
     found = []
-    used = {m.id for m in extract(package) if m.id}
+    used = {(m.id, m.context) for m in extract(package) if m.id}
     for locale in LOCALES:
         path = po_path(package, locale)
         if not path.exists():
             return [f"{path.relative_to(ROOT)} is missing: run make catalogs"]
         catalog = _read(path, locale)
-        for msgid in sorted(used):
+        # Plural ids are tuples, and pgettext's have a context: sort on the text.
+        for msgid, context in sorted(used, key=lambda u: (str(u[0]), u[1] or "")):
             key = msgid if isinstance(msgid, str) else msgid[0]
-            message = catalog.get(key)
+            message = catalog.get(msgid, context=context)
             if message is None:
                 found.append(f"{locale}: not in the catalog (run make catalogs): {key!r}")
                 continue

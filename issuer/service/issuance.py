@@ -22,7 +22,7 @@ from ..keys.keystore import MAX_CREDENTIAL_TTL, IssuerConfig, load_signing_key
 from ..keys.signing import PrivateKey, issue_credential
 from ..policy import load_policy
 from ..policy.observations import Observation, ObservationError
-from ..policy.scoring import Assessment, Policy
+from ..policy.scoring import DAY, Assessment, Policy
 from ..store import Rescored, Store
 from ..store.audit_store import AuditReport, ChainWatch
 from ..store.db import Conflict, NotFound
@@ -207,7 +207,18 @@ class IssuerService:
                 "observations": self.store.observations(person_id),
                 "assessment": self.assess(person_id, now).as_dict(),
                 "credentials": credentials, "phones": self.store.devices(person_id),
-                "audit": self.store.audit_entries(person_id)}
+                "audit": self.store.audit_entries(person_id), "retention": self.retention()}
+
+    def retention(self) -> dict[str, Any]:
+        """How long what is held counts and how long it is kept: each observation kind counts
+        toward the code for ``counted_days`` (its longest rule or factor window; kinds the
+        policy does not weigh are absent); nothing is deleted automatically yet, so everything
+        is kept until it is erased."""
+        counted: dict[str, int] = {}
+        for item in (*self.policy.rules, *self.policy.factors):
+            counted[item.kind.value] = max(counted.get(item.kind.value, 0), item.window_days)
+        return {"deleted_automatically": False, "policy_id": self.policy.id,
+                "lookback_days": self.policy.lookback // DAY, "counted_days": counted}
 
     # Credentials ----------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from flask import (
 
 from ..policy.observations import ObservationError
 from ..store import HolderError, HolderProblem, NotFound
-from . import holder_text
+from . import holder_text, mydata
 from .codesender import SendError
 from .throttle import Throttled, throttle_request, throttle_signin, too_many
 
@@ -322,7 +322,9 @@ def declare_send(person_id: str, device: dict[str, Any] | None):
 @holder.get("/me/data")
 @holder_page
 def my_data(person_id: str, device: dict[str, Any] | None):
-    return render_template("holder/data.html", data=_service().holder_data(person_id))
+    now = int(time.time())
+    return render_template("holder/data.html",
+                           page=mydata.view(_service().holder_data(person_id, now), now))
 
 
 @holder.get("/me/data.json")
