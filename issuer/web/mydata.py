@@ -235,7 +235,8 @@ def view(data: Mapping[str, Any], now: int, recent_audit: int = 20) -> dict[str,
               "days": counted_days.get(k)}
              for k in [*labels, *sorted(set(per_kind) - set(labels))]]
     credentials = [credential_row(c, now) for c in data["credentials"]]
-    audit = [audit_row(e) for e in sorted(data["audit"], key=lambda e: e["seq"], reverse=True)]
+    audit = [audit_row(e) for e in sorted(data["audit"], key=lambda e: (e["at"], e["seq"]),
+                                               reverse=True)]
     assessment = data["assessment"]
     summary = {"colour": assessment["colour"], "colour_label": colour_label(assessment["colour"]),
                "score": assessment["score"], "assessed_at": assessment["assessed_at"],
