@@ -22,11 +22,9 @@ from verifier.i18n import format_decimal
 from verifier.webui import locale
 
 from ..policy.observations import Kind
+from ..policy.scoring import DAY
+from ..service.issuance import SELF_DECLARED
 from ..store.credential_store import SUPERSEDED
-
-#: What the holder's phone records as the source of their declarations.
-SELF_DECLARED = "self-declared"
-DAY = 86_400
 
 
 def kind_labels() -> dict[str, str]:
@@ -184,6 +182,8 @@ def _audit_parts(action: str, reason: str, details: Mapping[str, Any]) -> list[d
 
 
 def audit_row(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """An audit entry (as :meth:`Store.audit_entries` gives it) as the page shows it: its
+    label (a generic one, ``known`` False, for an action without one), who, and ``parts``."""
     action = str(entry["action"])
     label = action_labels().get(action)
     who, who_id = actor_label(str(entry["actor"]))
@@ -195,6 +195,7 @@ def audit_row(entry: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def credential_row(credential: Mapping[str, Any], now: int) -> dict[str, Any]:
+    """A credential with its ``state`` at ``now`` (valid, expired or revoked), in words."""
     if credential.get("revoked_at") is not None:
         state = "revoked"
     elif credential["exp"] <= now:
@@ -209,6 +210,7 @@ def credential_row(credential: Mapping[str, Any], now: int) -> dict[str, Any]:
 
 
 def observation_row(observation: Mapping[str, Any]) -> dict[str, Any]:
+    """An observation's kind, value and source in words."""
     kind = str(observation["kind"])
     return {"at": observation["observed_at"], "kind": kind,
             "label": labelled(kind, kind_labels()),
