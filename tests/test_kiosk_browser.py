@@ -31,7 +31,7 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 def kiosk(home) -> Iterator[tuple[str, object]]:
     """The kiosk (rule: green) on a free port of 127.0.0.1; its clock runs from NOW."""
     started = time.monotonic()
-    app = create_app({"TRUST": home.trust_list, "RULE": "green",
+    app = create_app({"TRUST": home.trust_list, "RULE": "green", "DEFAULT_LOCALE": "en",
                       "CLOCK": lambda: NOW + (time.monotonic() - started)})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -99,7 +99,9 @@ def test_a_valid_code_is_admitted_and_nothing_leaves_127_0_0_1(run_clip, kiosk, 
     assert "ADMIT" in text and "GREEN" in text and "score 87" in text
     assert "expires in" in text and "STATIC CODE — CHECK ID" in text.upper()
     keep_screenshot(page, "kiosk-admit.png")
-    assert page.locator("#verdict").get_attribute("aria-live") == "assertive"
+    announcer = page.locator("#verdict-announce")
+    assert announcer.get_attribute("aria-live") == "assertive"
+    assert announcer.text_content() == "Admit, green, score 87. Static code — check ID"
     assert requests and all(url.startswith(kiosk[0]) for url in requests), requests
     assert page.locator("#rule-text").inner_text() == "Admits green codes"
 

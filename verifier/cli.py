@@ -312,10 +312,13 @@ or HTTPS. To serve tablets on a LAN, put a TLS proxy in front (see README).""")
 @click.option("--channel-timeout", type=DurationType(), default=CHANNEL_TIMEOUT,
               show_default=f"{CHANNEL_TIMEOUT}s",
               help="Close a connection idle (or sending nothing) for this long.")
+@click.option("--lang", type=click.Choice(["zh-CN", "en"], case_sensitive=False),
+              help="The page's language for readers whose browser asks for neither "
+                   "[default: $HEALTHCODE_DEFAULT_LOCALE, else zh-CN]; the page has a switch.")
 def kiosk(trust_path: Path | None, anchor_path: Path | None, host: str, port: int, rule: str,
           accept_static: bool, window: int, threads: int, sync_urls: tuple[str, ...],
           every: int, max_revocation_age: int, connection_limit: int,
-          channel_timeout: int) -> None:
+          channel_timeout: int, lang: str | None) -> None:
     """Run the checkpoint kiosk: a local page that scans codes with a webcam, offline."""
     import waitress
 
@@ -325,7 +328,7 @@ def kiosk(trust_path: Path | None, anchor_path: Path | None, host: str, port: in
         app = create_app({"TRUST": trust_path or default_trust_path(), "ANCHOR": anchor_path,
                           "RULE": rule, "ACCEPT_STATIC": accept_static, "WINDOW": window,
                           "SYNC": list(sync_urls), "SYNC_EVERY": every,
-                          "MAX_REVOCATION_AGE": max_revocation_age})
+                          "MAX_REVOCATION_AGE": max_revocation_age, "DEFAULT_LOCALE": lang})
     except RuleError as exc:
         raise click.BadParameter(str(exc), param_hint="--rule") from None
     except (OSError, ValueError) as exc:
