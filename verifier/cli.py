@@ -3,6 +3,11 @@
 A code is a static credential (``HCC1:``, a printed card or a plain code) or a phone's live
 presentation of a device-bound one (``HCP1:``, at most ``--window`` seconds old).
 
+Times: the human output shows every instant in the deployment's zone
+(``HEALTHCODE_TIMEZONE``, default Asia/Shanghai) with its offset, dates in English unless
+``LC_ALL``/``LC_MESSAGES``/``LANG`` (or else ``HEALTHCODE_DEFAULT_LOCALE``) name Chinese;
+``--json`` keeps ISO 8601 in UTC (``2026-12-05T00:30:00Z``) for scripts.
+
 Exit codes: 0 the code is valid; 1 the code was rejected (any reason, ``no_code`` included);
 2 usage error, unreadable input file, or an unusable trust list.
 """
@@ -26,7 +31,7 @@ from .presentation import PRESENTATION_WINDOW
 from .revocation import Revocations
 from .scan import verify_image
 from .syncwatch import DEFAULT_EVERY, MAX_REVOCATION_AGE
-from .timefmt import humanize, iso, parse_duration, parse_instant
+from .timefmt import humanize, iso, parse_duration, parse_instant, shown
 from .trust import ANCHOR_FILE, TRUST_LIST_FILE, TrustList, load_anchor
 from .verify import MAX_TEXT_LENGTH, now_seconds, verify
 
@@ -118,11 +123,11 @@ def _human(result: dict[str, Any], now: int) -> str:
         when = f"in {humanize(left)}" if left >= 0 else f"{humanize(left)} ago, within skew"
         return (f"VALID  {result['colour'].upper()}  score {result['score']}  "
                 f"{_liveness(result['presented_ago'], result['id_check'])}  "
-                f"expires {result['expires']} ({when})  "
+                f"expires {shown(result['exp'])} ({when})  "
                 f"issuer {result['issuer_name']} ({result['iss']})  key {result['kid']}")
     line = f"REJECTED ({result['reason']}): {result['message']}"
-    if result["reason"] == "expired" and result["expires"]:
-        line += f" (expired {result['expires']}, {humanize(now - result['exp'])} ago)"
+    if result["reason"] == "expired" and result["exp"] is not None:
+        line += f" (expired {shown(result['exp'])}, {humanize(now - result['exp'])} ago)"
     return line
 
 
@@ -247,7 +252,7 @@ def sync(urls: tuple[str, ...], trust_path: Path | None, anchor_path: Path | Non
         if as_json:
             click.echo(json.dumps(report.as_dict()))
             return
-        stamp = f"{iso(now_seconds())} " if watch else ""
+        stamp = f"{shown(now_seconds(), seconds=True)} " if watch else ""
         sequence = f" (#{report.trust_sequence})" if report.trust_sequence is not None else ""
         click.echo(f"{stamp}trust list: {report.trust_list}{sequence}"
                    f"{'; trust anchor rolled over' if report.anchor_rolled_over else ''}")

@@ -156,9 +156,7 @@ def format_duration(seconds: int, locale: str = DEFAULT_LOCALE) -> str:
     """A span in its two largest units, as ``locale`` writes them short, sign dropped:
     ``2d 0h``, ``5m 3s``, ``40s`` in English; ``2天0小时``, ``5分钟3秒`` in Chinese."""
     rest = abs(int(seconds))
-    for index, (_unit, size) in enumerate(_UNITS):
-        if rest >= size or size == 1:
-            break
+    index = next(i for i, (_unit, size) in enumerate(_UNITS) if rest >= size or size == 1)
     parts = []
     for unit, size in _UNITS[index:index + 2]:
         value, rest = divmod(rest, size)
