@@ -861,3 +861,16 @@ def test_cli_passes_the_window_to_the_checkpoint(home, monkeypatch):
     refused = CliRunner().invoke(verifier_cli, ["kiosk", "--window", "0",
                                                 "--trust", str(home.trust_list)])
     assert refused.exit_code == 2
+
+
+def test_every_string_the_script_shows_is_in_the_page_s_catalog(kiosk):
+    """The page's data block carries a translation for every ``_()`` string of kiosk.js, calls
+    whose arguments hold other calls included."""
+    from verifier.kiosk import __file__ as kiosk_init
+    source = (Path(kiosk_init).parent / "static" / "kiosk.js").read_text()
+    wanted = set(re.findall(r'(?<![\w.$])_\("((?:[^"\\]|\\.)*)"', source))
+    html = kiosk(DEFAULT_LOCALE="zh-CN").get("/").get_data(as_text=True)
+    block = re.search(r'<script type="application/json" id="i18n">(.*?)</script>', html, re.S)
+    messages = json.loads(block.group(1))["messages"]
+    assert wanted and wanted <= set(messages), wanted - set(messages)
+    assert all(messages[m] != m for m in wanted), [m for m in wanted if messages[m] == m]

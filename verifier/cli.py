@@ -1,12 +1,8 @@
 """``healthcode-verifier``: check health codes offline from the command line.
 
 A code is a static credential (``HCC1:``, a printed card or a plain code) or a phone's live
-presentation of a device-bound one (``HCP1:``, at most ``--window`` seconds old).
-
-Times: the human output shows every instant in the deployment's zone
-(``HEALTHCODE_TIMEZONE``, default Asia/Shanghai) with its offset, dates in English unless
-``LC_ALL``/``LC_MESSAGES``/``LANG`` (or else ``HEALTHCODE_DEFAULT_LOCALE``) name Chinese;
-``--json`` keeps ISO 8601 in UTC (``2026-12-05T00:30:00Z``) for scripts.
+presentation of a device-bound one (``HCP1:``, at most ``--window`` seconds old). Times people
+read are in the deployment's zone, offset shown (``timefmt.shown``); ``--json``: ISO 8601 UTC.
 
 Exit codes: 0 the code is valid; 1 the code was rejected (any reason, ``no_code`` included);
 2 usage error, unreadable input file, or an unusable trust list.
@@ -36,9 +32,8 @@ from .trust import ANCHOR_FILE, TRUST_LIST_FILE, TrustList, load_anchor
 from .verify import MAX_TEXT_LENGTH, now_seconds, verify
 
 EXIT_VALID, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
-#: The kiosk's waitress limits: connections open at once, and seconds a connection may stay
-#: idle (or trickle nothing) before it is closed (waitress: 100 and 120), so a crowd of
-#: half-open sockets is shed in seconds rather than minutes.
+#: The kiosk's waitress limits: connections open at once, and seconds a connection may stay idle
+#: (or trickle nothing) before it is closed (waitress: 100 and 120), shedding half-open sockets.
 CONNECTION_LIMIT, CHANNEL_TIMEOUT = 100, 15
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 _PATH_SUFFIXES = (".png", ".jpg", ".jpeg", ".txt", ".svg")
@@ -317,9 +312,9 @@ or HTTPS. To serve tablets on a LAN, put a TLS proxy in front (see README).""")
 @click.option("--channel-timeout", type=DurationType(), default=CHANNEL_TIMEOUT,
               show_default=f"{CHANNEL_TIMEOUT}s",
               help="Close a connection idle (or sending nothing) for this long.")
-@click.option("--lang", type=click.Choice(["zh-CN", "en"], case_sensitive=False),
-              help="The page's language for readers whose browser asks for neither "
-                   "[default: $HEALTHCODE_DEFAULT_LOCALE, else zh-CN]; the page has a switch.")
+@click.option("--lang", type=click.Choice(["zh-CN", "en"], case_sensitive=False), help="Page "
+              "language when the browser asks for neither [default: $HEALTHCODE_DEFAULT_LOCALE"
+              ", else zh-CN].")
 def kiosk(trust_path: Path | None, anchor_path: Path | None, host: str, port: int, rule: str,
           accept_static: bool, window: int, threads: int, sync_urls: tuple[str, ...],
           every: int, max_revocation_age: int, connection_limit: int,

@@ -92,7 +92,7 @@ function spoken(v) {
   const params = { colour: SPOKEN_COLOURS[v.colour], score: v.score, why: v.message };
   if (v.state === "deny") return _("Deny, {colour}, score {score}: {why}", params);
   const admitted = _("Admit, {colour}, score {score}", params);
-  return v.static ? `${admitted}. ${staticNote(v)}` : admitted;
+  return v.static ? _("{verdict}. {note}", { verdict: admitted, note: staticNote(v) }) : admitted;
 }
 
 function announce(text) {
@@ -254,12 +254,13 @@ function sayCamera(text) {
   cameraMessage.hidden = !text;
 }
 
-const FALLBACK = () => _("Use a photo or the code text below.");
+// The extractor reads no _() inside a template literal: these are joined with withFallback.
+const withFallback = (text) => [text, _("Use a photo or the code text below.")].join(" ");
 const CAMERA_ERRORS = {
   NotAllowedError: () => _("Camera access was denied. Allow the camera for this page in the browser's site settings and reload; meanwhile use a photo or the code text below."),
-  SecurityError: () => `${_("The browser blocked the camera for this page.")} ${FALLBACK()}`,
-  NotFoundError: () => `${_("No camera found on this device.")} ${FALLBACK()}`,
-  OverconstrainedError: () => `${_("No camera found on this device.")} ${FALLBACK()}`,
+  SecurityError: () => withFallback(_("The browser blocked the camera for this page.")),
+  NotFoundError: () => withFallback(_("No camera found on this device.")),
+  OverconstrainedError: () => withFallback(_("No camera found on this device.")),
   NotReadableError: () => _("The camera is in use by another program, or failed to start. Close the other program and reload, or use a photo or the code text below."),
 };
 
@@ -270,7 +271,7 @@ async function startCamera(deviceId) {
     return;
   }
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    sayCamera(`${_("This browser offers no camera to web pages.")} ${FALLBACK()}`);
+    sayCamera(withFallback(_("This browser offers no camera to web pages.")));
     return;
   }
   const video_ = deviceId
@@ -285,7 +286,7 @@ async function startCamera(deviceId) {
   } catch (e) {
     const known = CAMERA_ERRORS[e.name];
     const failed = _("The camera could not start ({error}).", { error: e.name });
-    sayCamera(known ? known() : `${failed} ${FALLBACK()}`);
+    sayCamera(known ? known() : withFallback(failed));
     return;
   }
   sayCamera("");
