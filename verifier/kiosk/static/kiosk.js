@@ -255,7 +255,8 @@ function sayCamera(text) {
 }
 
 // The extractor reads no _() inside a template literal: these are joined with withFallback.
-const withFallback = (text) => [text, _("Use a photo or the code text below.")].join(" ");
+const withFallback = (text) => [text, _("Use a photo or the code text below.")]
+  .join(locale.startsWith("zh") ? "" : " ");
 const CAMERA_ERRORS = {
   NotAllowedError: () => _("Camera access was denied. Allow the camera for this page in the browser's site settings and reload; meanwhile use a photo or the code text below."),
   SecurityError: () => withFallback(_("The browser blocked the camera for this page.")),
