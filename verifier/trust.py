@@ -88,6 +88,8 @@ class TrustList:
     anchor_jwk: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     #: The pin this list was checked with, when it rolled the anchor over (else None).
     rolled_over_from: bytes | None = None
+    #: Each issuer's name by language tag (``{"zh-CN": …, "en": …}``) when the list gives them.
+    issuer_names: dict[str, dict[str, str]] = field(default_factory=dict)
     #: Each key by the exact protected header our issuer writes for it (the verify fast path).
     by_protected: dict[bytes, TrustedKey] = field(init=False, repr=False, compare=False)
 
@@ -101,6 +103,15 @@ class TrustList:
             return self.keys[kid]
         except KeyError:
             raise VerificationError(Reason.UNKNOWN_KEY, kid=kid_text(kid)) from None
+
+    def issuer_name(self, iss: str, locale: str | None = None) -> str:
+        """The issuer's name for a reader of ``locale`` (a tag: ``zh-CN``, ``en``) when the
+        list names it in that language, else its name, else its id."""
+        names = self.issuer_names.get(iss, {})
+        for tag in (locale, (locale or "").split("-")[0]):
+            if tag and tag in names:
+                return names[tag]
+        return self.issuers.get(iss, iss)
 
     def check_current(self, now: int) -> None:
         """Raise :class:`TrustListError` (``trust_list_expired``) if the list is past expiry."""
@@ -227,6 +238,15 @@ def _int_field(obj: dict[str, Any], name: str) -> int:
     return value
 
 
+def _names(value: Any) -> dict[str, str]:
+    """An issuer's ``names``: language tag -> name, each a short non-empty text."""
+    if not isinstance(value, dict) or len(value) > 16 or not all(
+            isinstance(tag, str) and 0 < len(tag) <= 35 and isinstance(name, str)
+            and 0 < len(name) <= 200 for tag, name in value.items()):
+        raise ValueError("issuer names must map language tags to short texts")
+    return dict(value)
+
+
 def _parse_payload(payload: bytes, anchor: bytes) -> TrustList:
     try:
         doc = json.loads(payload)
@@ -236,11 +256,14 @@ def _parse_payload(payload: bytes, anchor: bytes) -> TrustList:
             raise ValueError(f"unsupported trust list version {doc.get('ver')!r}")
         keys: dict[bytes, TrustedKey] = {}
         issuers: dict[str, str] = {}
+        names: dict[str, dict[str, str]] = {}
         for issuer in doc["issuers"]:
             iss = issuer["iss"]
             if not isinstance(iss, str) or not iss or iss in issuers:
                 raise ValueError("issuer ids must be distinct, non-empty texts")
             issuers[iss] = str(issuer.get("name", iss))
+            if "names" in issuer:
+                names[iss] = _names(issuer["names"])
             for jwk in issuer["keys"]:
                 public_key, alg, kid = jwk_to_key(jwk)
                 if kid in keys:
@@ -251,7 +274,7 @@ def _parse_payload(payload: bytes, anchor: bytes) -> TrustList:
         designated = anchor if named is None else b64url_decode(named)
         if len(designated) != 32:
             raise ValueError("anchor must be a 32-byte thumbprint")
-        return TrustList(keys=keys, issuers=issuers, sequence=_int_field(doc, "seq"),
+        return TrustList(keys=keys, issuers=issuers, issuer_names=names, sequence=_int_field(doc, "seq"),
                          issued_at=_int_field(doc, "iat"), expires_at=_int_field(doc, "exp"),
                          anchor=designated)
     except (ValueError, TypeError, KeyError, RecursionError, KeyFormatError) as exc:

@@ -58,6 +58,8 @@ DEFAULT_ISSUER = "HZ"
 #: Longest issuer id that keeps a code with a policy digest at QR version 8-M (docs/FORMAT.md).
 ISS_QR_BUDGET = 8
 DEFAULT_ISSUER_NAME = "Hangzhou health code (demo issuer)"
+#: The demo issuer's name for readers of each language (the trust list's ``names``).
+DEFAULT_ISSUER_NAMES = {"zh-CN": "杭州健康码（演示签发机构）", "en": DEFAULT_ISSUER_NAME}
 
 
 @dataclass
@@ -76,6 +78,12 @@ class IssuerConfig:
     issuers: list[dict[str, Any]] = field(default_factory=list)
     #: Until when lists are also signed by the previous anchor (0: no roll-over under way).
     previous_anchor_until: int = 0
+    #: The issuer's name by language tag, for readers of each (``name`` for the others).
+    names: dict[str, str] = field(default_factory=dict)
+
+    def name_for(self, locale: str | None) -> str:
+        """The issuer's name for a reader of ``locale`` (a tag: ``zh-CN``, ``en``)."""
+        return self.names.get(locale or "", self.name)
 
     def to_json(self) -> bytes:
         return json.dumps(self.__dict__, indent=2).encode() + b"\n"
@@ -160,7 +168,8 @@ def load_config(home: Home) -> IssuerConfig:
 
 
 def init_home(home: Home, iss: str = DEFAULT_ISSUER, name: str = DEFAULT_ISSUER_NAME,
-              alg: Alg = Alg.ES256, now: int | None = None) -> IssuerConfig:
+              alg: Alg = Alg.ES256, now: int | None = None,
+              names: dict[str, str] | None = None) -> IssuerConfig:
     """Create the trust anchor, a first signing key and a signed trust list in ``home``.
 
     Raises :class:`HomeError` if the home already has keys: nothing is overwritten.
@@ -171,7 +180,10 @@ def init_home(home: Home, iss: str = DEFAULT_ISSUER, name: str = DEFAULT_ISSUER_
     home.keys.mkdir(parents=True, exist_ok=True, mode=0o700)
     _new_anchor(home)
     record = _new_signing_key(home, alg, now)
-    config = IssuerConfig(iss=iss, name=name, current=record["kid"], keys=[record])
+    if names is None:
+        names = dict(DEFAULT_ISSUER_NAMES) if name == DEFAULT_ISSUER_NAME else {}
+    config = IssuerConfig(iss=iss, name=name, current=record["kid"], keys=[record],
+                          names=names)
     publish_trust_list(home, config, now)
     return config
 
@@ -196,7 +208,8 @@ def trust_list_payload(config: IssuerConfig, now: int, validity: int = TRUST_LIS
     may still verify something, then the other issuers'."""
     keys = [{**record["jwk"], "nbf": record["nbf"], "exp": record["exp"]}
             for record in config.keys if record.get("verify_until", now) >= now]
-    issuers = [{"iss": config.iss, "name": config.name, "keys": keys}]
+    issuers = [{"iss": config.iss, "name": config.name, "keys": keys,
+                **({"names": config.names} if config.names else {})}]
     issuers += [{"iss": other["iss"], "name": other["name"], "keys": other["keys"]}
                 for other in config.issuers]
     document: dict[str, Any] = {

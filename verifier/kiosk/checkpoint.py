@@ -21,6 +21,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from .. import i18n
 from ..claims import Credential
 from ..errors import (
     HealthCodeError,
@@ -45,6 +46,7 @@ from .verdicts import (
     STATIC_REFUSED,
     State,
     code_identity,
+    reader,
     span,
     time_detail,
     when,
@@ -162,7 +164,7 @@ class Checkpoint:
             "state": state, "colour": credential.colour.value, "score": credential.score,
             "expires_at": iso(credential.exp), "seconds_left": left,
             "time_left": span(left), "issuer": credential.iss,
-            "issuer_name": self.trust.trust.issuers.get(credential.iss, credential.iss)
+            "issuer_name": self.trust.trust.issuer_name(credential.iss, i18n.tag(reader()))
             if self.trust.trust else credential.iss,
             "static": static, "message": str(ADMIT_WORD) if refusal is None else refusal,
             "id_check": credential.id_check._asdict() if credential.id_check else None,
@@ -246,7 +248,8 @@ class Checkpoint:
                          "issued_at": iso(trust.issued_at), "expires_at": iso(trust.expires_at),
                          "age": span(age), "age_seconds": age,
                          "expired": self.trust.expired, "warning": warning,
-                         "issuers": sorted(trust.issuers.values())}
+                         "issuers": sorted(trust.issuer_name(iss, i18n.tag(reader()))
+                                           for iss in trust.issuers)}
         info["revocations"] = self._revocation_status(trust, now)
         info["sync"] = self._sync_status(now)
         return info
@@ -257,7 +260,7 @@ class Checkpoint:
         checked = checked if isinstance(checked, dict) else {}
         lists, warnings = [], []
         for r in revocations:
-            name = trust.issuers.get(r.iss, r.iss)
+            name = trust.issuer_name(r.iss, i18n.tag(reader()))
             confirmed = checked.get(r.iss)
             age = max(now - max(r.issued_at, confirmed if type(confirmed) is int else 0), 0)
             stale = age > self.max_revocation_age
