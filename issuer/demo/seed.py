@@ -30,7 +30,7 @@ def seed(service: IssuerService, now: int, rng: random.Random | None = None) -> 
             count += 1
             person = service.create_person(
                 actor=ACTOR, name=f"Demo Person {count:03d}", id_number=f"DEMO{count:08d}",
-                phone=f"+86 100 0000 {count:04d}", organisation=organisation,
+                phone=f"+86 137 0000 {count:04d}", organisation=organisation,
                 reason="synthetic demo data", now=now)
             for day in range(1, 8):
                 at = now - day * DAY

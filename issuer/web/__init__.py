@@ -67,6 +67,9 @@ DEFAULTS = {
     # times in TIMEZONE (an IANA name; default $HEALTHCODE_TIMEZONE, else Asia/Shanghai).
     "DEFAULT_LOCALE": "zh-CN",
     "TIMEZONE": None,
+    # Where phone numbers typed without a country code are read (issuer/store/phones.py):
+    # a region code; default $HEALTHCODE_PHONE_REGION, else CN.
+    "PHONE_REGION": None,
     **DOCS_CONFIG,
 }
 #: The issuer's catalogs; the verifier's (verdicts, reasons) are read after them.
@@ -93,7 +96,8 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     app.extensions["healthcode"] = IssuerService.open(
         home=app.config["HOME"], database_url=app.config["DATABASE_URL"],
         policy_id=app.config["POLICY"],
-        ranking_min_members=int(app.config["RANKING_MIN_MEMBERS"]))
+        ranking_min_members=int(app.config["RANKING_MIN_MEMBERS"]),
+        phone_region=app.config["PHONE_REGION"])
     service = app.extensions["healthcode"]
     app.extensions["healthcode.revocations"] = RevocationPublisher(service.home, service.store)
     app.extensions["healthcode.code_sender"] = load_sender(app.config["CODE_SENDER"])

@@ -4,7 +4,6 @@ functions of their arguments (no request, no database)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,7 +20,6 @@ from ..policy.observations import (
 )
 from ..policy.scoring import Assessment, ContributionKind, Method, Policy, signed_points
 
-_PHONE = re.compile(r"\+?[0-9][0-9 \-]{4,19}")
 #: What a holder may declare themselves; test results come from laboratories and authorities.
 DECLARABLE = (Kind.SYMPTOMS, Kind.CONTACT, Kind.TRAVEL, Kind.STEPS, Kind.SLEEP_HOURS,
               Kind.ALCOHOL_ML, Kind.CIGARETTES)
@@ -47,10 +45,6 @@ MANIFEST = {
     "icons": [{"src": "/static/holder/icon-192.png", "sizes": "192x192", "type": "image/png"},
               {"src": "/static/holder/icon-512.png", "sizes": "512x512", "type": "image/png"}],
 }
-
-
-def plausible_phone(phone: str) -> bool:
-    return bool(_PHONE.fullmatch(phone))
 
 
 def credential_view(record: Mapping[str, Any], issuer_name: str, now: int,
