@@ -1,6 +1,7 @@
 """The issuer's web app: the authority API (/api: :mod:`.api`, :mod:`.auth`, :mod:`.schemas`),
 the holder's pages (/enrol, /signin, /me: :mod:`.holder`, :mod:`.holder_text`, sign-in codes
-sent by :mod:`.codesender`), the staff page (/staff), the published policies (/policy), and the
+sent by :mod:`.codesender`), the staff page (/staff), the landing page (/: :mod:`.landing`),
+the published policies (/policy), and the
 signed trust and revocation lists verifiers sync from (/trust). Views parse, call
 :class:`issuer.service.IssuerService` and render; templates and scripts are in ``templates/``
 and ``static/``, served from here only.
@@ -31,6 +32,7 @@ from .bounds import check_json_body
 from .codesender import load_sender
 from .docs import DOCS_CONFIG
 from .holder import holder
+from .landing import landing
 from .public import public
 from .staff import staff
 from .throttle import DEFAULT_LIMITS, Throttle
@@ -113,6 +115,7 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     app.register_blueprint(trust)
     app.register_blueprint(holder)
     app.register_blueprint(staff)
+    app.register_blueprint(landing)
     webui.install(app, [TRANSLATIONS], _SCRIPTS)
     app.before_request(check_json_body)
     _register_errors(app)
