@@ -1,6 +1,7 @@
 """Synthetic demo data for ``make run``: a few dozen invented people in several organisations.
 
-Nothing here is real: names are "Demo Person NNN", id numbers are ``DEMO`` plus digits. The
+Nothing here is real: names are "Demo Person NNN", id numbers are ``DEMO`` plus digits, phone
+numbers ``+86 137 0000 NNNN`` (valid numbers: the service refuses any other kind). The
 data is drawn from a seeded generator, so every demo looks the same.
 """
 
