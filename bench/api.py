@@ -114,7 +114,7 @@ class Load:
 
 def _seed(service: IssuerService, now: int) -> list[str]:
     ids = [service.create_person(actor="bench", name=f"Bench Person {n}", id_number=f"B{n:09d}",
-                                 phone="+86 100 0000 0000", organisation=f"Org {n % 5}", now=now)
+                                 phone="+86 137 0000 0000", organisation=f"Org {n % 5}", now=now)
            for n in range(PEOPLE)]
     rows = [{"person_id": pid, "kind": kind, "value_json": json.dumps(values[(n + day) % 4]),
              "observed_at": now - day * DAY, "source": "bench", "recorded_at": now,

@@ -39,7 +39,7 @@ from hypothesis.errors import Unsatisfiable
 from verifier.keys import b64url
 
 PASSPHRASE = "fuzz passphrase, not a secret"  # noqa: S105
-PERSON = {"name": "Fuzz Target", "id_number": "FUZZ0001", "phone": "+86 100 0000",
+PERSON = {"name": "Fuzz Target", "id_number": "FUZZ0001", "phone": "+86 137 0000 0000",
           "organisation": "Fuzz Org"}
 
 

@@ -49,7 +49,7 @@ _LIFESTYLE = (("steps", (4000, 9000, 15000, 17000)), ("sleep_hours", (5.5, 6.5, 
 
 def _seed(service: IssuerService, people: int) -> None:
     ids = [service.create_person(actor="bench", name=f"Bench Person {n}", id_number=f"B{n:09d}",
-                                 phone="+86 100 0000 0000", organisation=f"Org {n % 7}",
+                                 phone="+86 137 0000 0000", organisation=f"Org {n % 7}",
                                  now=NOW) for n in range(people)]
     rows = [{"person_id": pid, "kind": kind, "value_json": json.dumps(values[(n + day) % 4]),
              "observed_at": NOW - day * DAY, "source": "bench", "recorded_at": NOW,

@@ -27,7 +27,7 @@ from issuer.keys.keystore import init_home
 from issuer.store.db import Observation, OneTimeCode
 from issuer.web import create_app
 
-UNKNOWN = "+1 555 0100"
+UNKNOWN = "+1 202 555 0143"  # valid, and no one enrolled with it
 
 
 @pytest.fixture

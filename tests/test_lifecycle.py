@@ -144,7 +144,7 @@ def test_rotation_leaves_no_private_key_of_the_old_key(home):
 def test_the_service_signs_with_the_rotated_key_without_a_restart(home, tmp_path):
     service = IssuerService.open(home, f"sqlite:///{tmp_path / 'db.sqlite'}")
     try:
-        person = service.create_person(actor="t", name="A", id_number="X1", phone="1",
+        person = service.create_person(actor="t", name="A", id_number="X1", phone="13700000001",
                                        organisation="O", now=NOW)
         first = service.issue(person, actor="t", now=NOW + 10)
         rotate_key(home, now=NOW + HOUR)
@@ -304,8 +304,8 @@ def service(home, tmp_path) -> Iterator[IssuerService]:
 
 
 def _person(service, n: int = 1) -> str:
-    return service.create_person(actor="test", name=f"P{n}", id_number=f"ID{n}", phone="1",
-                                 organisation="Org", now=NOW)
+    return service.create_person(actor="test", name=f"P{n}", id_number=f"ID{n}",
+                                 phone="13700000001", organisation="Org", now=NOW)
 
 
 def test_revoked_codes_are_rejected_and_only_unexpired_ones_are_listed(service, home):

@@ -42,7 +42,7 @@ def enrol(service: IssuerService, count: int) -> list[str]:
     people = []
     for n in range(count):
         person = service.create_person(actor="test", name=f"Person {n}",
-                                       id_number=f"ID{n:010d}", phone="+86 100",
+                                       id_number=f"ID{n:010d}", phone="+86 137 0000 0001",
                                        organisation=f"Org {n % 3}", now=NOW)
         people.append(person)
     return people

@@ -53,7 +53,7 @@ def _check(text: str, trust_path) -> str | None:
 
 
 def test_every_serve_process_publishes_the_same_list_at_once(home, service, db_url, tmp_path):
-    person = service.create_person(actor="t", name="A", id_number="X1", phone="1",
+    person = service.create_person(actor="t", name="A", id_number="X1", phone="13700000001",
                                    organisation="O")
     first, second = (service.issue(person, actor="t") for _ in range(2))
     token = service.create_token("write", "lab", 0)[1]

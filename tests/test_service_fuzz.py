@@ -26,7 +26,7 @@ def service_app(tmp_path_factory):
     service = app.extensions["healthcode"]
     _, secret = service.create_token("admin", "fuzz", 0)
     person = service.create_person(actor="fuzz", name="Fuzz Target", id_number="FUZZ0001",
-                                   phone="+86 100", organisation="Fuzz Org")
+                                   phone="+86 137 0000 0001", organisation="Fuzz Org")
     yield app, secret, person
     service.close()
     mp.undo()

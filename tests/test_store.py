@@ -45,7 +45,8 @@ def issue(store: Store, person_id: str, score: int, iat: int = NOW, **extra) -> 
 def test_person_round_trip(store):
     person_id = enrol(store)
     assert person_id.startswith("p-") and len(person_id) == 14
-    assert store.get_person(person_id) == {"id": person_id, **ZHANG, "created_at": NOW}
+    assert store.get_person(person_id) == {"id": person_id, **ZHANG, "created_at": NOW,
+                                           "phone": "+8613805712233"}  # kept in E.164
     assert store.person_ids() == [person_id]
     assert enrol(store, LI) != person_id
 

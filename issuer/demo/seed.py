@@ -1,6 +1,7 @@
 """Synthetic demo data for ``make run``: a few dozen invented people in several organisations.
 
-Nothing here is real: names are "Demo Person NNN", id numbers are ``DEMO`` plus digits. The
+Nothing here is real: names are "Demo Person NNN", id numbers are ``DEMO`` plus digits, phone
+numbers ``+86 137 0000 NNNN`` (valid numbers: the service refuses any other kind). The
 data is drawn from a seeded generator, so every demo looks the same.
 """
 
@@ -30,7 +31,7 @@ def seed(service: IssuerService, now: int, rng: random.Random | None = None) -> 
             count += 1
             person = service.create_person(
                 actor=ACTOR, name=f"Demo Person {count:03d}", id_number=f"DEMO{count:08d}",
-                phone=f"+86 100 0000 {count:04d}", organisation=organisation,
+                phone=f"+86 137 0000 {count:04d}", organisation=organisation,
                 reason="synthetic demo data", now=now)
             for day in range(1, 8):
                 at = now - day * DAY

@@ -108,14 +108,17 @@ class IssuerService:
 
     @classmethod
     def open(cls, home: str | Path | Home | None = None, database_url: str | None = None,
-             policy_id: str = "hangzhou-2020", ranking_min_members: int = 10) -> IssuerService:
+             policy_id: str = "hangzhou-2020", ranking_min_members: int = 10,
+             phone_region: str | None = None) -> IssuerService:
         """Open the home's store (migrating it) and load the signing key and the policy.
+        ``phone_region``: where phone numbers without a country code are read (default
+        ``$HEALTHCODE_PHONE_REGION``, else CN).
 
         Raises :class:`issuer.keys.home.HomeError` when the home has no keys yet.
         """
         home = home if isinstance(home, Home) else Home.resolve(home)
         key, config, _ = load_signing_key(home)
-        store = Store.open(home, database_url)
+        store = Store.open(home, database_url, phone_region=phone_region)
         return cls(home, store, key, config, load_policy(policy_id), ranking_min_members)
 
     def close(self) -> None:
@@ -126,7 +129,9 @@ class IssuerService:
     def create_person(self, *, actor: str, name: str, id_number: str, phone: str,
                       organisation: str, reason: str = "enrolment", now: int | None = None
                       ) -> str:
-        """Enrol a person; return the pseudonymous id. Raises :class:`Conflict`."""
+        """Enrol a person; return the pseudonymous id. Raises :class:`Conflict`, and
+        ``ValueError`` (:class:`issuer.store.phones.PhoneError`) for a phone number that
+        cannot be valid."""
         return self.store.create_person(name, id_number, phone, organisation, actor=actor,
                                         reason=reason, now=_now(now))
 

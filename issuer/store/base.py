@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from .db import NotFound, Person, read_only
+from .phones import DEFAULT_REGION
 from .pii import DataKeys
 
 
@@ -29,9 +30,12 @@ def clock(now: int | None) -> int:
 class StoreBase:
     """An engine, its sessions, and the keys that encrypt personal fields."""
 
-    def __init__(self, engine: Engine, data_keys: DataKeys) -> None:
+    def __init__(self, engine: Engine, data_keys: DataKeys,
+                 phone_region: str = DEFAULT_REGION) -> None:
         self.engine = engine
         self.data_keys = data_keys
+        #: Where a phone number typed without a country code is read (:mod:`.phones`).
+        self.phone_region = phone_region
         self._writes = sessionmaker(engine, expire_on_commit=False)
         self._reads = sessionmaker(read_only(engine), expire_on_commit=False)
         # SQLite lets one writer in at a time, and a writer that finds the lock taken polls it

@@ -101,10 +101,10 @@ class HolderStore(StoreBase):
         """Make a sign-in code for ``phone``; None when no one is enrolled with that number
         (the caller must answer as if a code was sent: numbers are not to be probed). The
         code is made, stored and counted against the number's quota either way.
-        Raises :class:`HolderError` (``too_many_codes``, for any number), ``ValueError`` (no
-        digits)."""
+        Raises :class:`HolderError` (``too_many_codes``, for any number),
+        :class:`.phones.PhoneError` (a number that cannot be valid)."""
         now = clock(now)
-        phone_mac = self.data_keys.phone_mac(phone)
+        phone_mac = self.data_keys.phone_mac(phone, self.phone_region)
         with self.writing() as session:
             enrolled = bool(holders.people_with_phone(session, phone_mac))
             code = holders.new_code(session, phone_mac, now)
@@ -116,7 +116,7 @@ class HolderStore(StoreBase):
         (they use their enrolment letters instead)."""
         now = clock(now)
         try:
-            phone_mac = self.data_keys.phone_mac(phone)
+            phone_mac = self.data_keys.phone_mac(phone, self.phone_region)
         except ValueError:
             raise HolderError(HolderProblem.WRONG_CODE, holders.WRONG_CODE) from None
         with self.writing() as session:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from .db import Organisation, Person
+from verifier.claims import IdCheck
+
+from .db import Device, OneTimeCode, Organisation, Person
+from .phones import DEFAULT_REGION, legacy_form, normalise, stored_form
 from .pii import DataKeys
 
 PERSON_ID_PREFIX = "p-"
@@ -39,31 +43,52 @@ def organisation_id(session: Session, name: str, now: int) -> int:
 
 
 def enrol(session: Session, keys: DataKeys, name: str, id_number: str, phone: str,
-          organisation: int, now: int) -> str:
+          organisation: int, now: int, region: str = DEFAULT_REGION) -> str:
     """Add a person with encrypted fields and return the new id (flushed, not committed).
+    The phone is kept in E.164 (a number without a country code read in ``region``).
 
-    Raises ``IntegrityError`` if the normalised id number is already enrolled.
+    Raises :class:`.phones.PhoneError` for a phone number that cannot be valid, and
+    ``IntegrityError`` if the normalised id number is already enrolled.
     """
     person_id = new_person_id()
-    values = {"name": name.strip(), "id_number": id_number.strip(), "phone": phone.strip()}
+    e164 = normalise(phone, region)
+    values = {"name": name.strip(), "id_number": id_number.strip(), "phone": e164}
     encrypted = {f"{field}_enc": keys.encrypt(COLUMNS[field], person_id, value)
                  for field, value in values.items()}
     session.add(Person(id=person_id, organisation_id=organisation, created_at=now,
                        id_number_mac=keys.id_number_mac(id_number),
-                       phone_mac=keys.phone_mac(phone), **encrypted))
+                       phone_mac=keys.phone_form_mac(e164), **encrypted))
     session.flush()
     return person_id
 
 
-def backfill_phone_macs(session: Session, keys: DataKeys) -> int:
-    """Give people enrolled before sign-in by phone existed their phone lookup MAC; return
-    how many were updated."""
+def backfill_phone_macs(session: Session, keys: DataKeys, region: str = DEFAULT_REGION,
+                        now: int = 0) -> tuple[int, int]:
+    """Give every person without a phone lookup key one, made from their stored number in
+    its lookup form (:func:`.phones.stored_form`): people enrolled before sign-in by phone
+    existed, and, after migration 0006, everyone enrolled before numbers were looked up in
+    E.164. Returns ``(how many were updated, how many of their numbers are not valid)``.
+
+    Sign-in codes asked for under a person's old digits-only key move to the new key, marked
+    used (at ``now``): they still count against the number's hourly quota, and none of them
+    could be checked any more (a code's hash is keyed by the lookup key it was made under).
+    """
     people = session.scalars(select(Person).where(Person.phone_mac.is_(None))).all()
+    not_valid = 0
     for person in people:
         phone = keys.decrypt(COLUMNS["phone"], person.id, person.phone_enc)
-        person.phone_mac = keys.phone_mac(phone)
+        form, valid = stored_form(phone, region)
+        not_valid += not valid
+        person.phone_mac = keys.phone_form_mac(form)
+        try:
+            old = keys.phone_form_mac(legacy_form(phone))
+        except ValueError:
+            continue
+        if old != person.phone_mac:
+            session.execute(update(OneTimeCode).where(OneTimeCode.phone_mac == old).values(
+                phone_mac=person.phone_mac, used_at=func.coalesce(OneTimeCode.used_at, now)))
     session.flush()
-    return len(people)
+    return len(people), not_valid
 
 
 def person_fields(session: Session, keys: DataKeys, person: Person) -> dict[str, Any]:
@@ -73,3 +98,27 @@ def person_fields(session: Session, keys: DataKeys, person: Person) -> dict[str,
                  for field, column in COLUMNS.items()}
     return {"id": person.id, **decrypted, "organisation": organisation.name,
             "created_at": person.created_at}
+
+
+def search_results(session: Session, keys: DataKeys, people: Sequence[Person]
+                   ) -> list[dict[str, Any]]:
+    """What staff see of people found by an exact lookup, oldest enrolment first: id, the
+    name masked and the id number's tail as a printed card shows them (``name``,
+    ``id_tail``), organisation, ``enrolled_at``, and ``phone_bound`` (a phone holds a key)."""
+    ids = [person.id for person in people]
+    bound = set(session.scalars(select(Device.person_id).where(
+        Device.person_id.in_(ids), Device.revoked_at.is_(None))))
+    organisations = dict(session.execute(select(Organisation.id, Organisation.name).where(
+        Organisation.id.in_({person.organisation_id for person in people}))).all())
+    found = []
+    for person in sorted(people, key=lambda p: (p.created_at, p.id)):
+        name = keys.decrypt(COLUMNS["name"], person.id, person.name_enc)
+        id_number = keys.decrypt(COLUMNS["id_number"], person.id, person.id_number_enc)
+        try:
+            check = IdCheck.of(name, id_number)
+        except ValueError:  # nothing to show of one of them: show nothing of either
+            check = IdCheck("*", "")
+        found.append({"id": person.id, "name": check.name, "id_tail": check.id_tail,
+                      "organisation": organisations[person.organisation_id],
+                      "enrolled_at": person.created_at, "phone_bound": person.id in bound})
+    return found

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from ..keys.home import Home, write_atomic
 from .db import StoreError
+from .phones import DEFAULT_REGION, normalise
 
 CIPHERTEXT_VERSION = 1
 NONCE_LENGTH = 12
@@ -73,14 +74,11 @@ def normalise_id_number(id_number: str) -> str:
     return normal
 
 
-def normalise_phone(phone: str) -> str:
-    """Return the canonical form of a phone number: NFKC, digits only, keeping a leading
-    ``+``. Raises ``ValueError`` if no digit is left."""
-    text = unicodedata.normalize("NFKC", phone).strip()
-    digits = "".join(ch for ch in text if ch.isdigit())
-    if not digits:
-        raise ValueError("the phone number has no digits")
-    return ("+" if text.startswith("+") else "") + digits
+def normalise_phone(phone: str, region: str = DEFAULT_REGION) -> str:
+    """Return the canonical form of a phone number as typed: E.164, a number without a
+    country code read in ``region`` (:mod:`.phones`). Raises :class:`.phones.PhoneError` (a
+    ``ValueError``) with a reason for a number that cannot be valid."""
+    return normalise(phone, region)
 
 
 class DataKeys:
@@ -125,11 +123,16 @@ class DataKeys:
         message = _MAC_DOMAIN + normalise_id_number(id_number).encode()
         return hmac.new(self._mac_key, message, hashlib.sha256).digest()
 
-    def phone_mac(self, phone: str) -> bytes:
-        """Return the lookup key of a phone number: HMAC-SHA256 of its digits (and a leading
-        ``+``), so that spacing and dashes do not matter."""
-        message = _PHONE_MAC_DOMAIN + normalise_phone(phone).encode()
-        return hmac.new(self._mac_key, message, hashlib.sha256).digest()
+    def phone_mac(self, phone: str, region: str = DEFAULT_REGION) -> bytes:
+        """Return the lookup key of a phone number as typed: HMAC-SHA256 of its E.164 form,
+        so that spacing, dashes, ``0086`` and a missing ``+86`` do not matter. Raises
+        :class:`.phones.PhoneError` for a number that cannot be valid."""
+        return self.phone_form_mac(normalise_phone(phone, region))
+
+    def phone_form_mac(self, form: str) -> bytes:
+        """Return the lookup key of a number already in its lookup form (E.164; for numbers
+        stored earlier, what :func:`.phones.stored_form` gives)."""
+        return hmac.new(self._mac_key, _PHONE_MAC_DOMAIN + form.encode(), hashlib.sha256).digest()
 
     def record_mac(self, record: dict[str, Any]) -> str:
         """Return the MAC the audit log keeps of a stored row (a dict of its columns): keyed,

@@ -6,6 +6,7 @@ Personal fields are encrypted before they reach the database, decrypted only in 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from verifier.labels import Colour
 
 from ..keys.home import Home
-from . import audit
+from . import audit, phones
 from .audit_store import AuditStore
 from .audit_tables import row_mac
 from .base import clock
@@ -32,10 +33,19 @@ from .db import (
 )
 from .holder_store import HolderStore
 from .migrations import upgrade
-from .people import COLUMNS, backfill_phone_macs, enrol, organisation_id, person_fields
+from .people import (
+    COLUMNS,
+    backfill_phone_macs,
+    enrol,
+    organisation_id,
+    person_fields,
+    search_results,
+)
 from .pii import DataKeyError, DataKeys, load_data_keys
 from .ranking import organisation_ranking
 from .token_store import TokenStore
+
+_log = logging.getLogger("healthcode.store")
 
 
 @dataclass(frozen=True)
@@ -59,15 +69,18 @@ class Store(CredentialStore, HolderStore, TokenStore, AuditStore):
 
     @classmethod
     def open(cls, home: Home | str | Path | None = None, url: str | None = None, *,
-             data_keys: DataKeys | None = None) -> Store:
+             data_keys: DataKeys | None = None, phone_region: str | None = None) -> Store:
         """Open (and migrate to the newest schema) the database of ``home``.
 
         ``url`` defaults to ``$HEALTHCODE_DATABASE_URL``, else ``sqlite:///HOME/issuer.db``.
         The data keys are loaded from, or on first use created in, ``HOME/keys``; raises
         :class:`DataKeyError` if they are missing while the database already holds people
         (new keys would silently make everyone unreadable and duplicates undetectable).
+        ``phone_region``: where numbers without a country code are read (default
+        ``$HEALTHCODE_PHONE_REGION``, else CN); ``ValueError`` for an unknown region.
         """
         home = home if isinstance(home, Home) else Home.resolve(home)
+        phone_region = phones.region(phone_region)
         engine = make_engine(database_url(home, url))
         try:
             upgrade(engine)
@@ -80,11 +93,15 @@ class Store(CredentialStore, HolderStore, TokenStore, AuditStore):
                                            f"holds {people} people: restore it from a backup")
                 data_keys = load_data_keys(home)
             with Session(engine) as session, session.begin():
-                backfill_phone_macs(session, data_keys)
+                _, not_valid = backfill_phone_macs(session, data_keys, phone_region, clock(None))
+            if not_valid:
+                _log.warning("%d people have a stored phone number that is not valid in "
+                             "region %s: they cannot sign in by code until it is corrected "
+                             "(their enrolment letters still work)", not_valid, phone_region)
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine, data_keys)
+        return cls(engine, data_keys, phone_region)
 
     # People ---------------------------------------------------------------------------------
 
@@ -94,7 +111,8 @@ class Store(CredentialStore, HolderStore, TokenStore, AuditStore):
 
         Raises :class:`Conflict` (``field="id_number"``) if someone with the same normalised
         id number exists; nothing is written then, not even an audit entry. ``ValueError``
-        for a blank id number or organisation.
+        for a blank id number or organisation, :class:`.phones.PhoneError` (a ``ValueError``)
+        for a phone number that cannot be valid (it is kept in E.164).
         """
         now = clock(now)
         with self.writing() as session:
@@ -102,7 +120,8 @@ class Store(CredentialStore, HolderStore, TokenStore, AuditStore):
                 raise Conflict("a person with this id number is already enrolled", "id_number")
             org_id = organisation_id(session, organisation, now)
             try:
-                person_id = enrol(session, self.data_keys, name, id_number, phone, org_id, now)
+                person_id = enrol(session, self.data_keys, name, id_number, phone, org_id, now,
+                                  self.phone_region)
             except IntegrityError as exc:  # enrolled by a concurrent request since _find
                 if "id_number_mac" in str(exc.orig):
                     raise Conflict("a person with this id number is already enrolled",
@@ -116,6 +135,31 @@ class Store(CredentialStore, HolderStore, TokenStore, AuditStore):
         """Return the id of the person with this id number (any spacing or case), or None."""
         with self.reading() as session:
             return self._find(session, id_number)
+
+    def find_people(self, *, actor: str, id_number: str | None = None,
+                    phone: str | None = None, now: int | None = None) -> list[dict[str, Any]]:
+        """Find people by id number or by phone number (exactly one of the two), through the
+        keyed lookups only (never decrypting anyone else): a list of what staff may see of
+        each (:func:`.people.search_results`); a phone may be a family's, so several. Each
+        search is audited: who searched, by what, whom it found (never the value searched).
+
+        Raises ``ValueError`` unless exactly one is given, :class:`.phones.PhoneError` for
+        a phone number that cannot be valid."""
+        if (id_number is None) == (phone is None):
+            raise ValueError("search by id number or by phone number: one of the two")
+        now = clock(now)
+        if id_number is not None:
+            by, match = "id_number", Person.id_number_mac == self.data_keys.id_number_mac(
+                id_number)
+        else:
+            by, match = "phone", Person.phone_mac == self.data_keys.phone_mac(
+                phone, self.phone_region)
+        with self.writing() as session:
+            found = search_results(session, self.data_keys,
+                                   session.scalars(select(Person).where(match)).all())
+            audit.append(session, actor, "person.search", f"search by {by}", None,
+                         {"by": by, "found": [person["id"] for person in found]}, now)
+        return found
 
     def _find(self, session: Session, id_number: str) -> str | None:
         mac = self.data_keys.id_number_mac(id_number)

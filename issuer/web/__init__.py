@@ -1,6 +1,7 @@
 """The issuer's web app: the authority API (/api: :mod:`.api`, :mod:`.auth`, :mod:`.schemas`),
 the holder's pages (/enrol, /signin, /me: :mod:`.holder`, :mod:`.holder_text`, sign-in codes
-sent by :mod:`.codesender`), the staff page (/staff), the published policies (/policy), and the
+sent by :mod:`.codesender`), the staff page (/staff), the landing page (/: :mod:`.landing`),
+the published policies (/policy), and the
 signed trust and revocation lists verifiers sync from (/trust). Views parse, call
 :class:`issuer.service.IssuerService` and render; templates and scripts are in ``templates/``
 and ``static/``, served from here only.
@@ -32,6 +33,7 @@ from .bounds import check_json_body
 from .codesender import load_sender
 from .docs import DOCS_CONFIG
 from .holder import holder
+from .landing import landing
 from .public import public
 from .staff import staff
 from .throttle import DEFAULT_LIMITS, Throttle
@@ -68,6 +70,9 @@ DEFAULTS = {
     # times in TIMEZONE (an IANA name; default $HEALTHCODE_TIMEZONE, else Asia/Shanghai).
     "DEFAULT_LOCALE": "zh-CN",
     "TIMEZONE": None,
+    # Where phone numbers typed without a country code are read (issuer/store/phones.py):
+    # a region code; default $HEALTHCODE_PHONE_REGION, else CN.
+    "PHONE_REGION": None,
     **DOCS_CONFIG,
 }
 #: The issuer's catalogs; the verifier's (verdicts, reasons) are read after them.
@@ -94,7 +99,8 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     app.extensions["healthcode"] = IssuerService.open(
         home=app.config["HOME"], database_url=app.config["DATABASE_URL"],
         policy_id=app.config["POLICY"],
-        ranking_min_members=int(app.config["RANKING_MIN_MEMBERS"]))
+        ranking_min_members=int(app.config["RANKING_MIN_MEMBERS"]),
+        phone_region=app.config["PHONE_REGION"])
     service = app.extensions["healthcode"]
     app.extensions["healthcode.revocations"] = RevocationPublisher(service.home, service.store)
     app.extensions["healthcode.code_sender"] = load_sender(app.config["CODE_SENDER"])
@@ -110,6 +116,7 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     app.register_blueprint(trust)
     app.register_blueprint(holder)
     app.register_blueprint(staff)
+    app.register_blueprint(landing)
     webui.install(app, [TRANSLATIONS], _SCRIPTS)
     app.before_request(check_json_body)
     _register_errors(app)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 
 from apiflask import APIBlueprint, FileSchema, abort
-from flask import Response, current_app, url_for
+from flask import Response, current_app, jsonify, url_for
+from flask_babel import gettext as _
 
 from verifier.claims import CTI_LENGTH
 
@@ -14,7 +16,9 @@ from ..keys.keystore import DAY
 from ..render.qr import IMAGE_TYPES, link_svg, render_image
 from ..service import cards
 from ..store.holders import ENROLMENT_TTL
+from ..store.phones import PhoneError
 from .auth import auth
+from .phones import parse_phone, phone_message, phone_problem
 from .schemas import (
     AssessmentOut,
     AuditOut,
@@ -24,6 +28,8 @@ from .schemas import (
     NewEnrolmentOut,
     ObservationIn,
     ObservationOut,
+    PeopleFound,
+    PeopleQuery,
     PersonIn,
     PersonOut,
     RankingOut,
@@ -55,14 +61,36 @@ def _check_person_id(endpoint, values) -> None:
         abort(404, f"no person {person_id[:64]!r}")
 
 
+class BadQuery(Exception):
+    """A search the API cannot run: 422 with a ``reason`` and the field's error."""
+
+    def __init__(self, reason: str, field: str, message: str) -> None:
+        super().__init__(message)
+        self.reason, self.field, self.message = reason, field, message
+
+
+@api.errorhandler(BadQuery)
+def _bad_query(exc: BadQuery):
+    return jsonify({"message": exc.message, "reason": exc.reason,
+                    "detail": {"query": {exc.field: [exc.message]}}}), 422
+
+
+@api.errorhandler(PhoneError)
+def _bad_phone(exc: PhoneError):
+    return phone_problem(exc)
+
+
 @api.post("/people")
 @api.auth_required(auth, roles=["write"])
 @api.input(PersonIn, location="json")
 @api.output(PersonOut, status_code=201)
+@api.doc(responses={422: "a field is missing or wrong; a phone number that cannot be valid "
+                         "has a `reason`"})
 def create_person(json_data):
     """Enrol a person; returns their pseudonymous id (the only id other calls use) and a
     one-time enrolment link for their phone, with a QR code of it for a letter."""
-    person_id = _service().create_person(actor=_actor(), **json_data)
+    person_id = _service().create_person(actor=_actor(), **{
+        **json_data, "phone": parse_phone(json_data["phone"])})
     return {"id": person_id, "organisation": json_data["organisation"],
             "enrolment": _enrolment(person_id)}
 
@@ -72,6 +100,39 @@ def _enrolment(person_id: str) -> dict:
     # From the configured public URL: the request's Host header is the client's to choose.
     url = current_app.config["PUBLIC_URL"] + url_for("holder.enrol", token=token)
     return {"url": url, "expires_at": int(time.time()) + ENROLMENT_TTL, "qr_svg": link_svg(url)}
+
+
+#: An ID number as staff type it (after NFKC: full-width digits are plain digits).
+_ID_NUMBER = re.compile(r"[0-9A-Za-z][0-9A-Za-z \-]{3,39}")
+
+
+@api.get("/people")
+@api.auth_required(auth, roles=["read"])
+@api.input(PeopleQuery, location="query")
+@api.output(PeopleFound)
+@api.doc(responses={422: "neither or both of id_number and phone (`reason`: one_of), an ID "
+                         "number that cannot be one (bad_id_number), or a phone number that "
+                         "cannot be valid (its reason)"})
+def find_people(query_data):
+    """Find people by their full ID number or by phone number: an exact match through the
+    keyed lookups (nothing is decrypted to search). A phone may be a family's: every person
+    enrolled with it is listed. Each search is audited (who, by what, whom it found; not the
+    value searched)."""
+    id_number, phone = query_data.get("id_number"), query_data.get("phone")
+    if (id_number is None) == (phone is None):
+        raise BadQuery("one_of", "id_number" if id_number is None else "phone",
+                       _("Search by ID number or by phone number: give one of the two."))
+    if id_number is not None:
+        id_number = unicodedata.normalize("NFKC", id_number).strip()
+        if not _ID_NUMBER.fullmatch(id_number):
+            raise BadQuery("bad_id_number", "id_number",
+                           _("An ID number has 4 to 40 letters or digits."))
+        return {"people": _service().store.find_people(actor=_actor(), id_number=id_number)}
+    try:
+        e164 = parse_phone(phone)
+    except PhoneError as exc:
+        raise BadQuery(exc.reason.value, "phone", phone_message(exc)) from None
+    return {"people": _service().store.find_people(actor=_actor(), phone=e164)}
 
 
 @api.post("/people/<person_id>/enrolment")

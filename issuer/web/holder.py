@@ -19,22 +19,16 @@ from functools import wraps
 from typing import Any
 
 from apiflask import APIBlueprint
-from flask import (
-    Response,
-    current_app,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Response, current_app, jsonify, redirect, render_template, request, session
+from flask import url_for
 from flask_babel import gettext as _
 
 from ..policy.observations import ObservationError
 from ..store import HolderError, HolderProblem, NotFound
+from ..store.phones import PhoneError
 from . import holder_text, mydata
 from .codesender import SendError
+from .phones import parse_phone, phone_message
 from .throttle import Throttled, throttle_request, throttle_signin, too_many
 
 holder = APIBlueprint("holder", __name__, enable_openapi=False)
@@ -158,10 +152,13 @@ def signin_send():
     """Send a code to the number. The answer, its status and the work done are the same
     whether or not anyone is enrolled with it (a code is made and counted against the
     number's quota either way), so the page cannot be used to find out who is."""
-    phone = request.form.get("phone", "").strip()[:MAX_PHONE_LENGTH + 1]
-    if not holder_text.plausible_phone(phone):
-        return render_template("holder/signin.html", step="phone", phone=phone[:32],
-                               error=_("Enter a phone number: digits, spaces, dashes, +.")), 422
+    typed = request.form.get("phone", "").strip()[:MAX_PHONE_LENGTH + 1]
+    try:
+        # One number however it is written ("137 0000 0003", "+86…", "0086…"): E.164.
+        phone = parse_phone(typed)
+    except PhoneError as exc:
+        return render_template("holder/signin.html", step="phone", phone=typed[:32],
+                               error=phone_message(exc)), 422
     try:
         throttle_signin("signin_code")
         code = _service().store.send_code(phone)

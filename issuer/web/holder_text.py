@@ -6,7 +6,6 @@ reader's language (Flask-Babel's ``gettext``), so call them while answering a re
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,7 +29,6 @@ from ..policy.observations import (
 from ..policy.scoring import Assessment, ContributionKind, Method, Policy, signed_points
 from ..store import HolderProblem
 
-_PHONE = re.compile(r"\+?[0-9][0-9 \-]{4,19}")
 #: What a holder may declare themselves; test results come from laboratories and authorities.
 DECLARABLE = (Kind.SYMPTOMS, Kind.CONTACT, Kind.TRAVEL, Kind.STEPS, Kind.SLEEP_HOURS,
               Kind.ALCOHOL_ML, Kind.CIGARETTES)
@@ -96,10 +94,6 @@ def manifest() -> dict[str, Any]:
                   {"src": "/static/holder/icon-512.png", "sizes": "512x512",
                    "type": "image/png"}],
     }
-
-
-def plausible_phone(phone: str) -> bool:
-    return bool(_PHONE.fullmatch(phone))
 
 
 def credential_view(record: Mapping[str, Any], issuer_name: str, now: int,

@@ -19,7 +19,13 @@ from ..service.cards import CARD_TTL
 
 _ID_NUMBER = Regexp(r"^[0-9A-Za-z][0-9A-Za-z \-]{3,39}$",
                     error="4 to 40 letters, digits, spaces or dashes")
-_PHONE = Regexp(r"^\+?[0-9][0-9 \-]{4,19}$", error="a phone number: digits, spaces, dashes, +")
+#: Phone numbers are checked by the view (issuer/web/phones.py): 422 with a ``reason``.
+_PHONE_DOC = {"description": "as people write it: 13700000003, 137 0000 0003, +86 137 0000 "
+                             "0003, 0086 …; without a country code it is read in the "
+                             "deployment's region (HEALTHCODE_PHONE_REGION, default CN). "
+                             "Kept and looked up in E.164; a number that cannot be valid "
+                             "gets 422 with a `reason` (too_short, too_long, not_a_number, "
+                             "unknown_country, invalid, empty)."}
 
 
 def _not_blank(text: str) -> None:
@@ -38,9 +44,29 @@ _REASON = [Length(1, 500), _not_blank]
 class PersonIn(Schema):
     name = String(required=True, validate=[Length(1, 200), _not_blank])
     id_number = String(required=True, validate=_ID_NUMBER)
-    phone = String(required=True, validate=_PHONE)
+    phone = String(required=True, validate=Length(1, 64), metadata=_PHONE_DOC)
     organisation = String(required=True, validate=[Length(1, 100), _not_blank])
     reason = String(load_default="enrolment", validate=_REASON)
+
+
+class PeopleQuery(Schema):
+    id_number = String(metadata={"description": "the full ID number (any spacing or case)"})
+    phone = String(metadata=_PHONE_DOC)
+
+
+class PersonFound(Schema):
+    id = String(metadata={"description": "pseudonymous person id"})
+    name = String(metadata={"description": "masked as on a printed card: first character "
+                                           "and *"})
+    id_tail = String(metadata={"description": "the ID number's last 4 letters or digits"})
+    organisation = String()
+    enrolled_at = Integer(metadata={"description": "epoch seconds"})
+    phone_bound = Boolean(metadata={"description": "a phone holds this person's live code"})
+
+
+class PeopleFound(Schema):
+    people = List(Nested(PersonFound), metadata={"description": "every exact match: a phone "
+                                                               "may be a family's"})
 
 
 class EnrolmentOut(Schema):
