@@ -19,8 +19,16 @@ from functools import wraps
 from typing import Any
 
 from apiflask import APIBlueprint
-from flask import Response, current_app, jsonify, redirect, render_template, request, session
-from flask import url_for
+from flask import (
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from ..policy.observations import ObservationError
