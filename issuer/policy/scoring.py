@@ -122,8 +122,9 @@ class Contribution:
         colour and moves no points)."""
         if self.kind is ContributionKind.RULE:
             return self.sentence(locale)
-        return f"{self.sentence(locale)}{POINTS_SEPARATOR.get(locale, ': ')}" \
-               f"{signed_points(self.points)}"
+        points = number(self.points, locale) if self.kind is ContributionKind.BASE \
+            else signed_points(self.points)
+        return f"{self.sentence(locale)}{POINTS_SEPARATOR.get(locale, ': ')}{points}"
 
     def as_dict(self) -> dict[str, Any]:
         """Return the contribution JSON-ready; ``points`` is an int or a float whose JSON text
