@@ -12,6 +12,7 @@ Everything a caller needs is importable from here.
 """
 
 from .document import (
+    DEFAULT_POLICY,
     POLICY_ID,
     PolicyError,
     PolicyProblem,
@@ -35,8 +36,9 @@ from .scoring import (
 from .wording import Guidance, Text
 
 __all__ = [
-    "DIGEST_LENGTH", "POLICY_ID", "Assessment", "Change", "Contribution", "ContributionKind",
-    "Factor", "Guidance", "Kind", "Method", "Observation", "ObservationError", "Outlook",
-    "Policy", "PolicyError", "PolicyProblem", "Rounding", "Rule", "Text", "advice",
-    "list_policies", "load_policy", "outlook", "parse_policy", "validate_observation",
+    "DEFAULT_POLICY", "DIGEST_LENGTH", "POLICY_ID", "Assessment", "Change", "Contribution",
+    "ContributionKind", "Factor", "Guidance", "Kind", "Method", "Observation",
+    "ObservationError", "Outlook", "Policy", "PolicyError", "PolicyProblem", "Rounding", "Rule",
+    "Text", "advice", "list_policies", "load_policy", "outlook", "parse_policy",
+    "validate_observation",
 ]

@@ -33,6 +33,8 @@ from .scoring import (
 )
 from .wording import TAGS, Guidance, Text
 
+#: The policy a service scores with unless told otherwise (HEALTHCODE_POLICY).
+DEFAULT_POLICY = "hangzhou-2020-v2"
 #: Policy ids double as file names: nothing that could leave the policies folder.
 POLICY_ID = re.compile(r"[a-z0-9-]{1,64}")
 _OFFSET = re.compile(r"([+-])(0\d|1[0-4]):([0-5]\d)")
@@ -44,8 +46,8 @@ _GUIDED = (Colour.YELLOW, Colour.RED)
 #: Whether the document being read (in this thread) writes its texts in both languages.
 _BILINGUAL: ContextVar[bool] = ContextVar("bilingual", default=False)
 
-__all__ = ["POLICY_ID", "PolicyError", "PolicyProblem", "list_policies", "load_policy",
-           "parse_policy"]
+__all__ = ["DEFAULT_POLICY", "POLICY_ID", "PolicyError", "PolicyProblem", "list_policies",
+           "load_policy", "parse_policy"]
 
 
 class PolicyProblem(StrEnum):

@@ -20,7 +20,7 @@ from verifier.timefmt import iso
 from ..keys.home import Home
 from ..keys.keystore import MAX_CREDENTIAL_TTL, IssuerConfig, load_signing_key
 from ..keys.signing import PrivateKey, issue_credential
-from ..policy import load_policy
+from ..policy import DEFAULT_POLICY, Outlook, load_policy, outlook
 from ..policy.observations import Observation, ObservationError
 from ..policy.scoring import Assessment, Policy
 from ..store import Rescored, Store
@@ -108,7 +108,7 @@ class IssuerService:
 
     @classmethod
     def open(cls, home: str | Path | Home | None = None, database_url: str | None = None,
-             policy_id: str = "hangzhou-2020", ranking_min_members: int = 10) -> IssuerService:
+             policy_id: str = DEFAULT_POLICY, ranking_min_members: int = 10) -> IssuerService:
         """Open the home's store (migrating it) and load the signing key and the policy.
 
         Raises :class:`issuer.keys.home.HomeError` when the home has no keys yet.
@@ -170,6 +170,15 @@ class IssuerService:
         now = _now(now)
         return self.score_observations(
             self.store.observations(person_id, since=now - self.policy.lookback), now)
+
+    def outlook(self, person_id: str, now: int | None = None) -> Outlook:
+        """The person's colour now and when it changes if nothing new is recorded
+        (:func:`issuer.policy.outlook`, on the observations the policy can still count).
+        Raises NotFound."""
+        now = _now(now)
+        stored = self.store.observations(person_id, since=now - self.policy.lookback)
+        return outlook(self.policy, [Observation(o["kind"], o["value"], o["observed_at"],
+                                                 o["source"]) for o in stored], now)
 
     # What holders declare themselves ---------------------------------------------------------
 
