@@ -30,6 +30,9 @@ from flask import (
     url_for,
 )
 
+from verifier import webui
+
+from ..policy import advice
 from ..policy.observations import ObservationError
 from ..store import HolderError, HolderProblem, NotFound
 from . import holder_text
@@ -215,7 +218,8 @@ def signout():
 @holder_page
 def code(person_id: str, device: dict[str, Any] | None):
     """The code page: the script shows the live code and keeps working offline."""
-    return render_template("holder/code.html", bound=device is not None)
+    return render_template("holder/code.html", bound=device is not None,
+                           policy_id=_service().policy.id)
 
 
 @holder.get("/me/credential.json")
@@ -224,9 +228,12 @@ def credential(person_id: str, device: dict[str, Any] | None):
     """The phone's current live credential (a new one when the colour or score changed)."""
     if device is None:
         return _problem(409, "no_device", "this phone has no key yet")
-    record = _service().live_credential(person_id, device)
-    return jsonify(holder_text.credential_view(record, _service().signer()[1].name,
-                                               int(time.time()), device["public_key"]))
+    now = int(time.time())
+    record = _service().live_credential(person_id, device, now)
+    guidance = advice(_service().policy, _service().outlook(person_id, now), webui.locale(),
+                      current_app.extensions["healthcode.zone"])
+    return jsonify(holder_text.credential_view(record, _service().signer()[1].name, now,
+                                               device["public_key"], guidance))
 
 
 @holder.post("/me/device")

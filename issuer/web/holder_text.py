@@ -54,12 +54,16 @@ def plausible_phone(phone: str) -> bool:
 
 
 def credential_view(record: Mapping[str, Any], issuer_name: str, now: int,
-                    device_key: bytes) -> dict[str, Any]:
+                    device_key: bytes, guidance: Mapping[str, Any] | None = None
+                    ) -> dict[str, Any]:
     """The live credential as the code page's script reads it. ``device_x`` (base64url x of
-    the bound phone key) lets the page notice that its own key is not the one on record."""
+    the bound phone key) lets the page notice that its own key is not the one on record.
+    ``guidance`` (:func:`issuer.policy.advice`, in the reader's language): what to do and
+    when the colour changes, kept with the credential so the page shows it offline."""
     return {"text": record["text"], "colour": record["colour"], "score": record["score"],
             "issued_at": record["issued_at"], "expires_at": record["expires_at"],
-            "issuer": issuer_name, "server_time": now, "device_x": b64url(device_key[1:])}
+            "issuer": issuer_name, "server_time": now, "device_x": b64url(device_key[1:]),
+            "guidance": dict(guidance) if guidance is not None else None}
 
 
 def explanation(assessment: Assessment) -> dict[str, Any]:

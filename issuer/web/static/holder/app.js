@@ -6,6 +6,7 @@
  */
 
 import { deviceKey, loadCredential, publicKeyJwk, saveCredential } from "./device.js";
+import { showGuidance } from "./guidance.js";
 import { buildPresentation, credentialBytes, nowSeconds } from "./presentation.js";
 import { drawQR } from "./qr.js";
 
@@ -105,6 +106,7 @@ async function show() {
   $("colour-word").textContent = current.colour.toUpperCase();
   $("score").textContent = String(current.score);
   const t = nowSeconds();
+  showGuidance(current.guidance, t);
   if (t > current.expires_at) {
     $("qr").getContext("2d").clearRect(0, 0, $("qr").width, $("qr").height);
     card.dataset.presentedAt = "";
