@@ -130,3 +130,19 @@ def test_the_section_on_my_code(playwright, served, tmp_path, language):
         assert page.locator("#guidance-change").inner_text() \
             == section.locator("#guidance-change").inner_text()
         assert page.locator("#guidance-do").is_visible()
+
+
+def test_why_says_the_sentences_in_the_readers_language(app):
+    service = app.extensions["healthcode"]
+    person = service.create_person(actor="test", **PERSON)
+    client, _ = enrol(app, service, person)
+    _positive(service, person, 2 * DAY)
+    for kind, value in (("steps", 5000), ("steps", 6000), ("steps", 6000)):
+        service.add_observation(person, actor="test", kind=kind, value=value,
+                                observed_at=int(time.time()) - DAY, source="phone")
+    chinese = client.get("/me/why", base_url=HTTPS, headers={"Accept-Language": "zh-CN"}
+                         ).get_data(as_text=True)
+    assert "检测结果为阳性" in chinese and "平均每天走 5,667 步，不到 15,000 步" in chinese
+    english = client.get("/me/why", base_url=HTTPS, headers={"Accept-Language": "en"}
+                         ).get_data(as_text=True)
+    assert "Positive test on" in english and "5,667 steps a day, under 15,000" in english

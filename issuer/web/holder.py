@@ -276,7 +276,8 @@ def manifest():
 @holder_page
 def why(person_id: str, device: dict[str, Any] | None):
     assessment = _service().assess(person_id)
-    return render_template("holder/why.html", **holder_text.explanation(assessment))
+    return render_template("holder/why.html",
+                           **holder_text.explanation(assessment, webui.locale()))
 
 
 def _declare_page(person_id: str, **extra: Any) -> str:

@@ -66,14 +66,15 @@ def credential_view(record: Mapping[str, Any], issuer_name: str, now: int,
             "guidance": dict(guidance) if guidance is not None else None}
 
 
-def explanation(assessment: Assessment) -> dict[str, Any]:
+def explanation(assessment: Assessment, locale: str = "en") -> dict[str, Any]:
     """The assessment's lines in the order they weighed: the hard rules that set the colour
     first, then the base score and each factor by the size of its points, then rounding and
-    caps. Each line's points, added up, give the score."""
+    caps. Each line's points, added up, give the score. Sentences in ``locale`` (a Babel
+    locale), their numbers rounded for people; the points exact."""
     rules = [c for c in assessment.contributions if c.kind is ContributionKind.RULE]
     rest = [c for c in assessment.contributions if c.kind is not ContributionKind.RULE]
-    lines = [{"text": c.text, "points": None, "kind": c.kind.value} for c in rules]
-    lines += [{"text": c.text.rsplit(": ", 1)[0], "points": signed_points(c.points),
+    lines = [{"text": c.sentence(locale), "points": None, "kind": c.kind.value} for c in rules]
+    lines += [{"text": c.sentence(locale), "points": signed_points(c.points),
                "value": str(c.points), "kind": c.kind.value} for c in rest]
     return {"colour": assessment.colour.value, "score": assessment.score, "lines": lines,
             "policy_id": assessment.policy_id,
