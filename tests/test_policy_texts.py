@@ -166,3 +166,25 @@ def test_guidance_removed_from_red_only_is_refused(policy):
 def test_assessment_kinds_are_unchanged(policy):
     kinds = [c.kind for c in policy.score([seen(Kind.STEPS, 1, DAY)], NOW).contributions]
     assert kinds == [ContributionKind.BASE, ContributionKind.FACTOR]
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_numbers_and_days_are_written_as_babel_writes_them(locale):
+    from datetime import datetime, timedelta, timezone
+    from fractions import Fraction
+
+    from babel import dates, numbers
+
+    from issuer.policy.wording import day, number
+
+    for value in (Decimal("15000"), Decimal("-1.5"), Decimal("0.75"), 0, 1_234_567,
+                  Decimal("7.5"), Fraction(17000, 3)):
+        expected = numbers.format_decimal(
+            Decimal(str(round(float(value), 6))), "#,##0.######", locale=locale)
+        assert number(value, locale) == expected
+    hangzhou = timezone(timedelta(hours=8))
+    pattern = {"zh_CN": "M月d日", "en": "d MMMM"}[locale]
+    for epoch in (MAY_2_2300Z, NOW, NOW + 200 * DAY):
+        moment = datetime.fromtimestamp(epoch, hangzhou)
+        assert day(epoch, hangzhou, locale) == dates.format_datetime(moment, pattern,
+                                                                     locale=locale)
