@@ -84,8 +84,7 @@ def policy(policy_id):
 
 def _page(published: Policy) -> str:
     here = locale()
-    family = [load_policy(other) for other in list_policies()]
-    history = sorted((p for p in family if p.family == published.family),
+    history = sorted((p for p in _published() if p.family == published.family),
                      key=lambda p: (p.version, p.id))
     rules = [{"name": rule.name.get(here), "kind": _KINDS[rule.kind],
               "matches": ", ".join(str(_VALUES.get(m, m)) for m in rule.matches),
@@ -103,6 +102,17 @@ def _page(published: Policy) -> str:
                     if p.strip()],
         rules=rules, factors=factors, guidance=guidance, history=history,
         digest=published.digest.hex())
+
+
+def _published() -> list[Policy]:
+    """Every policy that loads (a broken file is left out of the history, not a 500)."""
+    found = []
+    for policy_id in list_policies():
+        try:
+            found.append(load_policy(policy_id))
+        except PolicyError:
+            continue
+    return found
 
 
 def _factor(factor, here: str) -> dict:
