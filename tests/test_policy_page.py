@@ -149,3 +149,17 @@ def test_the_page_fits_a_phone_and_passes_axe(playwright, served, tmp_path, lang
         assert page.evaluate("getComputedStyle(document.body).fontSize") == "34px"
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.screenshot(path=str(ARTIFACTS / f"policy-{language}-200.png"), full_page=True)
+
+
+def test_a_broken_document_beside_it_is_left_out_of_the_history(client, tmp_path, monkeypatch):
+    from issuer.policy import document
+
+    for policy_id in ("hangzhou-2020", "hangzhou-2020-v2"):
+        (tmp_path / f"{policy_id}.toml").write_bytes(load_policy(policy_id).document)
+    (tmp_path / "hangzhou-2020-v3.toml").write_bytes(b"id = ")
+    monkeypatch.setattr(document, "_folder", lambda: tmp_path)
+    response = client.get("/policy/hangzhou-2020-v2", headers={**HTML, "Accept-Language": "en"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'href="/policy/hangzhou-2020"' in html and "hangzhou-2020-v3" not in html
+    assert client.get("/policy/hangzhou-2020-v3", headers=HTML).status_code == 404
