@@ -117,7 +117,7 @@ def problems(package: str) -> list[str]:
         if not path.exists():
             return [f"{path.relative_to(ROOT)} is missing: run make catalogs"]
         catalog = _read(path, locale)
-        for msgid in sorted(used, key=str):  # plural ids are tuples
+        for msgid in sorted(used, key=str):
             key = msgid if isinstance(msgid, str) else msgid[0]
             message = catalog.get(key)
             if message is None:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -21,7 +22,19 @@ from issuer.keys.keystore import load_signing_key
 from issuer.keys.signing import issue_credential
 from verifier import cnf_for
 from verifier.cli import main as verifier_cli
+from verifier.i18n import format_date, format_time, terminal_locale
 from verifier.timefmt import iso
+
+#: The variables that choose the language and the zone of times shown to people.
+TIME_ENV = ("LC_ALL", "LC_MESSAGES", "LANG", "HEALTHCODE_DEFAULT_LOCALE", "HEALTHCODE_TIMEZONE")
+
+
+@pytest.fixture(autouse=True)
+def english_terminal(monkeypatch):
+    """A terminal that asks for no language, in the default zone (Asia/Shanghai)."""
+    for name in TIME_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +135,60 @@ def test_human_output(t0, cli_home, tmp_path):
                                              "--at", iso(t0 + 3 * 3600)])
     assert late.exit_code == 1
     assert late.output.startswith("REJECTED (expired): the code has expired")
+
+
+@pytest.mark.parametrize(("env", "offset", "word"), [
+    ({}, "(UTC+08:00)", None),
+    ({"LANG": "zh_CN.UTF-8"}, "(UTC+08:00)", "年"),
+    ({"HEALTHCODE_DEFAULT_LOCALE": "zh-CN"}, "(UTC+08:00)", "年"),
+    ({"LANG": "en_GB.UTF-8", "HEALTHCODE_DEFAULT_LOCALE": "zh-CN"}, "(UTC+08:00)", None),
+    ({"LC_ALL": "zh_CN.UTF-8", "LANG": "en_US.UTF-8"}, "(UTC+08:00)", "年"),
+    ({"HEALTHCODE_TIMEZONE": "Europe/London"}, "(UTC+00:00)", None),
+])
+def test_people_read_times_in_the_deployment_zone_scripts_read_utc(t0, cli_home, tmp_path,
+                                                                    monkeypatch, env, offset,
+                                                                    word):
+    """The one time rule: every instant in the human output is in the deployment's zone with
+    its offset, in the terminal's language; --json stays ISO 8601 UTC with a Z."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    out = tmp_path / "code.txt"
+    issue(cli_home, out, "--colour", "green", "--score", "70", "--at", iso(t0), "--ttl", "2h")
+    trust = str(cli_home / "keys" / "trust-list.json")
+    human = CliRunner().invoke(verifier_cli, ["check", str(out), "--trust", trust,
+                                              "--at", iso(t0 + 60)]).output
+    expired = CliRunner().invoke(verifier_cli, ["check", str(out), "--trust", trust,
+                                                "--at", iso(t0 + DAY)]).output
+    keys = CliRunner().invoke(issuer_cli, ["keys", "list", "--home", str(cli_home)]).output
+    for text in (human, expired, keys):
+        assert offset in text and not re_iso_utc(text), text
+        assert (word in text) if word else ("年" not in text), text
+    locale = terminal_locale()
+    assert f"expires {_zoned(t0 + 2 * 3600, locale)}" in human
+    assert f"(expired {_zoned(t0 + 2 * 3600, locale)}, " in expired
+    code, result = check(cli_home, str(out), at=iso(t0 + 60))
+    assert code == 0 and result["expires"] == iso(t0 + 2 * 3600)
+    assert result["expires"].endswith("Z") and result["checked_at"].endswith("Z")
+
+
+def _zoned(epoch: int, locale: str) -> str:
+    return format_time(epoch, locale)
+
+
+def re_iso_utc(text: str) -> list[str]:
+    """ISO 8601 UTC instants (machine output) in ``text``."""
+    return re.findall(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d)?Z", text)
+
+
+@pytest.mark.parametrize(("env", "locale"), [
+    ({}, "en"), ({"LANG": "C.UTF-8"}, "en"), ({"LANG": "POSIX"}, "en"),
+    ({"LANG": "zh_CN.UTF-8"}, "zh_CN"), ({"LANG": "zh_TW.UTF-8"}, "en"),
+    ({"LC_MESSAGES": "zh_CN.UTF-8", "LANG": "en_US.UTF-8"}, "zh_CN"),
+    ({"LC_ALL": "en_US.UTF-8", "LANG": "zh_CN.UTF-8"}, "en"),
+    ({"LANG": "C", "HEALTHCODE_DEFAULT_LOCALE": "zh-CN"}, "zh_CN"),
+])
+def test_the_terminal_s_language(env, locale):
+    assert terminal_locale(env) == locale
 
 
 @pytest.fixture(scope="module")
@@ -313,13 +380,13 @@ def test_tokens_are_created_listed_expire_and_are_revoked(cli_home):
                                       "write", "--label", "city lab", "--expires", "90d"])
     assert made.exit_code == 0, made.output
     token_id = made.output.split()[1]
-    expires = iso(int(time.time()) + 90 * DAY)[:10]
-    assert f"expires {expires}" in made.output
+    expires = format_date(int(time.time()) + 90 * DAY, "en")  # the deployment's zone
+    assert f"expires {expires}" in made.output and "(UTC+08:00)" in made.output
     lasting = runner.invoke(issuer_cli, ["token", "create", "--home", str(cli_home),
                                          "--label", "kiosk fleet", "--expires", "never"])
     assert lasting.exit_code == 0 and "never expires" in lasting.output
     default = runner.invoke(issuer_cli, ["token", "create", "--home", str(cli_home)])
-    assert default.exit_code == 0 and iso(int(time.time()) + 90 * DAY)[:10] in default.output
+    assert default.exit_code == 0 and expires in default.output
 
     listed = runner.invoke(issuer_cli, ["token", "list", "--home", str(cli_home)])
     assert listed.exit_code == 0, listed.output

@@ -49,7 +49,8 @@ def app(tmp_path, db_url, monkeypatch):
     init_home(Home(tmp_path))
     Outbox.sent = []
     app = create_app({"HOME": str(tmp_path), "DATABASE_URL": db_url,
-                      "CODE_SENDER": "test_holder:Outbox", "PUBLIC_URL": "https://localhost"})
+                      "CODE_SENDER": "test_holder:Outbox", "PUBLIC_URL": "https://localhost",
+                      "DEFAULT_LOCALE": "en"})  # read in English; Chinese: test_holder_i18n
     yield app
     app.extensions["healthcode"].close()
 
@@ -412,7 +413,7 @@ def test_declare_preview_and_send(app, service, person):
     stored = service.store.observations(person)
     assert {(o["kind"], o["value"], o["source"]) for o in stored} == {
         ("steps", 16000, "self-declared"), ("sleep_hours", 8.0, "self-declared")}
-    assert b"Your code is now <strong>green</strong> (86)" in client.get(
+    assert b"Your code is now <strong>green</strong>, score 86" in client.get(
         "/me/declare?done=1", base_url=HTTPS).data
     assert {e["actor"] for e in service.store.audit_entries(person)
             if e["action"] == "observation.add"} == {"holder"}

@@ -70,7 +70,8 @@ def issuer(tmp_path_factory) -> Iterator[tuple[str, object]]:
     mp.setenv(PASSPHRASE_ENV, TEST_PASSPHRASE)
     root = tmp_path_factory.mktemp("issuer")
     init_home(Home(root))
-    app = create_app({"HOME": str(root), "CODE_SENDER": "test_holder_browser:Outbox"})
+    app = create_app({"HOME": str(root), "CODE_SENDER": "test_holder_browser:Outbox",
+                      "DEFAULT_LOCALE": "en"})  # Chinese pages: test_holder_a11y.py
     base, server, thread = _serve(app)
     yield base, app.extensions["healthcode"]
     server.shutdown()
@@ -152,7 +153,7 @@ def test_enrol_see_explain_declare_and_go_offline(phone, issuer, trust):
     assert (credential.colour, credential.score) == ("green", 80) and not credential.static
     assert abs(credential.presented_at - shown) <= 15
     assert page.locator("#colour-word").inner_text() == "GREEN"
-    assert page.locator("#score").inner_text() == "80"
+    assert page.locator("#score").inner_text() == "Score 80"
     assert re.fullmatch(r"\d\d:\d\d:\d\d", page.locator("#clock").inner_text())
     assert "left)" in page.locator("#expiry").inner_text()
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
@@ -187,11 +188,11 @@ def test_enrol_see_explain_declare_and_go_offline(phone, issuer, trust):
     page.goto(f"{base}/me/declare")
     page.check("input[name=symptoms]")
     page.wait_for_selector("#preview[data-colour=yellow]", timeout=10_000)
-    assert "becomes yellow, 59" in page.locator("#preview").inner_text()
+    assert "becomes yellow, score 59" in page.locator("#preview").inner_text()
     keep(page, "holder-declare.png")
     page.click("button[type=submit]")
     page.wait_for_selector(".done")
-    assert "now yellow (59)" in page.locator(".done").inner_text()
+    assert "now yellow, score 59" in page.locator(".done").inner_text()
     page.goto(f"{base}/me")
     wait_for_code(page, "yellow")
     credential = verify(presentation_in(keep(page, "holder-code-yellow.png")), trust)
@@ -268,6 +269,7 @@ def test_the_kiosk_admits_the_live_phone_and_refuses_a_recording(phone, issuer, 
 
     def kiosk_verdict(clock_offset: int) -> tuple[str, str | None]:
         app = create_kiosk({"TRUST": service.home.trust_list, "RULE": "green",
+                            "DEFAULT_LOCALE": "en",
                             "CLOCK": lambda: time.time() + clock_offset})
         kiosk_base, server, thread = _serve(app)
         try:

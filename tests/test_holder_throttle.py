@@ -41,7 +41,8 @@ def make_app(tmp_path, db_url, monkeypatch):
 
     def make(**config):
         app = create_app({"HOME": str(tmp_path), "DATABASE_URL": db_url,
-                          "CODE_SENDER": "test_holder:Outbox", **config})
+                          "CODE_SENDER": "test_holder:Outbox", "DEFAULT_LOCALE": "en",
+                          **config})
         apps.append(app)
         return app
 
@@ -104,7 +105,10 @@ def test_one_client_asking_codes_for_30_numbers_is_stopped(make_app):
     statuses = [r.status_code for r in responses]
     assert statuses == [200] * 5 + [429] * 25
     assert all(0 < int(r.headers["Retry-After"]) <= 60 for r in responses[5:])
-    assert b"Too many sign-in attempts from here" in responses[-1].data
+    assert re.search(rb"Too many sign-in attempts from here. Try again in 1 minute\.",
+                     responses[-1].data)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    assert "请 1 分钟后再试" in _ask_code(client, PERSON["phone"]).get_data(as_text=True)
     assert _codes(service) == 5
     assert _ask_code(_from(app, "203.0.113.8"), PERSON["phone"]).status_code == 200
 
@@ -155,8 +159,8 @@ def test_declarations_are_limited_per_person(make_app):
     assert [r.status_code for r in statuses] == [302, 302, 429]
     refused = statuses[-1]
     assert 0 < int(refused.headers["Retry-After"]) <= DAY
-    assert re.search(rb'class="problem"[^>]*>You have sent many declarations today',
-                     refused.data)
+    assert re.search(rb'class="problem"[^>]*>You have sent many declarations today. Nothing was '
+                     rb'recorded: try again in 2[34] hours,', refused.data)
     assert len(service.store.observations(person)) == 2
 
 

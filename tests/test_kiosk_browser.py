@@ -9,6 +9,7 @@ screens are kept in tests/artifacts/ for people to look at.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 import time
@@ -31,7 +32,7 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 def kiosk(home) -> Iterator[tuple[str, object]]:
     """The kiosk (rule: green) on a free port of 127.0.0.1; its clock runs from NOW."""
     started = time.monotonic()
-    app = create_app({"TRUST": home.trust_list, "RULE": "green",
+    app = create_app({"TRUST": home.trust_list, "RULE": "green", "DEFAULT_LOCALE": "en",
                       "CLOCK": lambda: NOW + (time.monotonic() - started)})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -99,7 +100,9 @@ def test_a_valid_code_is_admitted_and_nothing_leaves_127_0_0_1(run_clip, kiosk, 
     assert "ADMIT" in text and "GREEN" in text and "score 87" in text
     assert "expires in" in text and "STATIC CODE — CHECK ID" in text.upper()
     keep_screenshot(page, "kiosk-admit.png")
-    assert page.locator("#verdict").get_attribute("aria-live") == "assertive"
+    announcer = page.locator("#verdict-announce")
+    assert announcer.get_attribute("aria-live") == "assertive"
+    assert announcer.text_content() == "Admit, green, score 87. Static code — check ID"
     assert requests and all(url.startswith(kiosk[0]) for url in requests), requests
     assert page.locator("#rule-text").inner_text() == "Admits green codes"
 
@@ -241,5 +244,208 @@ def test_a_static_code_shows_what_to_check_on_the_id(playwright, kiosk, tmp_path
         assert note.text_content() == "Static code — check ID: name <* · ID number ending 123X"
         assert note.evaluate("element => element.children.length") == 0
         keep_screenshot(page, "kiosk-static-check-id.png")
+    finally:
+        context.close()
+
+
+# ---- languages, the spoken verdict, sound, accessibility -------------------------------------
+
+#: Words allowed on the Chinese page: code prefixes, the issuer's name from the trust list
+#: (data, not the page's words), numbers, and the switch to English (it names itself).
+_ALLOWED_LATIN = ("HCC1", "English")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+_HAN = re.compile(r"[\u3400-\u9fff]")
+VIEWPORTS = {"desktop": {"width": 1280, "height": 720}, "phone": {"width": 390, "height": 844}}
+
+
+def _read_texts(page) -> list[str]:
+    """What a person reads or hears: visible text and the labels of every element, the
+    language switch left out (each language names itself there)."""
+    return page.evaluate("""() => {
+      const texts = [];
+      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const el = node.parentElement;
+        if (!el || el.closest('.languages, script, [hidden]')) continue;
+        if (node.textContent.trim()) texts.push(node.textContent.trim());
+      }
+      for (const el of document.querySelectorAll('[aria-label], [title], [placeholder], [alt]')) {
+        if (el.closest('.languages')) continue;
+        for (const name of ['aria-label', 'title', 'placeholder', 'alt']) {
+          if (el.getAttribute(name)) texts.push(el.getAttribute(name));
+        }
+      }
+      return texts;
+    }""")
+
+
+def _foreign(texts: list[str], lang: str, issuer_name: str) -> list[str]:
+    if lang == "en":
+        return [t for t in texts if _HAN.search(t)]
+    found = []
+    for text in texts:
+        stripped = text.replace(issuer_name, "")
+        for allowed in _ALLOWED_LATIN:
+            stripped = stripped.replace(allowed, "")
+        if _LATIN_WORD.search(stripped):
+            found.append(text)
+    return found
+
+
+def _serious(page) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+    violations = Axe().run(page).response["violations"]
+    return [f"{v['id']}: {v['help']} ({len(v['nodes'])})" for v in violations
+            if v["impact"] in ("serious", "critical")]
+
+
+def _no_camera_page(playwright, url: str, profile: Path, lang: str, viewport: dict,
+                    autoplay: str = "no-user-gesture-required"):
+    """A browser without a camera (the fallbacks show), asking for ``lang``."""
+    args = [a for a in webcam.BROWSER_ARGS if a != "--use-fake-device-for-media-stream"
+            and not a.startswith("--autoplay-policy")] + [f"--autoplay-policy={autoplay}"]
+    context = playwright.chromium.launch_persistent_context(
+        os.fspath(profile), executable_path=webcam.CHROMIUM, headless=True, args=args,
+        viewport=viewport, locale=lang)
+    page = context.new_page()
+    page.goto(url)
+    page.locator("#camera-message").wait_for(state="visible", timeout=15_000)
+    return context, page
+
+
+def _paste(page, text: str, state: str) -> None:
+    before = page.evaluate("window.kiosk.verdicts.length")
+    page.fill("#code-text", text)
+    page.click("#text-form button")
+    _until(page, lambda: page.evaluate("window.kiosk.verdicts.length") > before, "a verdict")
+    wait_for(page, state)
+
+
+def _until(page, condition, what: str, seconds: float = 20.0) -> None:
+    """Wait for ``condition`` (the page's CSP forbids wait_for_function's eval)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"no {what}"
+        page.wait_for_timeout(50)
+
+
+SPOKEN = {
+    "en": {"admit": "Admit, green, score 87. Static code — check ID",
+           "deny": "Deny, red, score 20: red is not admitted here",
+           "invalid": "Invalid: Tampered or forged code"},
+    "zh-CN": {"admit": "通过，绿码，健康分 87。静态码，请核对身份证件",
+              "deny": "不通过，红码，健康分 20：红码不能在此通过",
+              "invalid": "无效：健康码被篡改或伪造"},
+}
+WORD = {"en": {"admit": "ADMIT", "deny": "DENY", "invalid": "INVALID", "idle": "READY"},
+        "zh-CN": {"admit": "通过", "deny": "不通过", "invalid": "无效", "idle": "就绪"}}
+
+
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_every_word_in_the_reader_s_language_spoken_and_accessible(
+        playwright, kiosk, tmp_path, make_code, lang, viewport, home):
+    """Each verdict in one language only, said in words that name the score, axe-clean, and
+    whole at 200 % text; screenshots of each kept."""
+    from verifier.trust import TrustList
+    issuer_name = next(iter(TrustList.load(home.trust_list).issuers.values()))
+    context, page = _no_camera_page(playwright, kiosk[0], tmp_path / "profile", lang,
+                                    VIEWPORTS[viewport])
+    try:
+        assert page.locator("html").get_attribute("lang") == lang
+        assert page.locator("#verdict-word").inner_text() == WORD[lang]["idle"]
+        codes = {"admit": make_code("green", 87, iat=NOW), "deny": make_code("red", 20, iat=NOW),
+                 "invalid": tampered(make_code("green", 87, iat=NOW))}
+        for state, code in codes.items():
+            _paste(page, code, state)
+            assert page.locator("#verdict-word").inner_text() == WORD[lang][state]
+            assert page.locator("#verdict-announce").text_content() == SPOKEN[lang][state]
+            shape = f"getComputedStyle(document.querySelector('#verdict .i-{state}')).display"
+            assert page.evaluate(shape) == "inline"  # its own shape, not colour alone
+            assert _foreign(_read_texts(page), lang, issuer_name) == [], state
+            assert _serious(page) == [], (lang, viewport, state)
+            keep_screenshot(page, f"kiosk-{lang}-{viewport}-{state}.png")
+        # Text at 200 %: nothing runs off the screen, no element cuts its text.
+        page.evaluate("document.documentElement.style.fontSize = '200%'")
+        page.wait_for_timeout(100)
+        clipped = page.evaluate("""() => {
+          const out = [];
+          if (document.documentElement.scrollWidth > window.innerWidth + 1) out.push('page');
+          for (const el of document.querySelectorAll('body *')) {
+            if (el.closest('[hidden], canvas, video, svg, .sr-only') || !el.offsetParent) continue;
+            const style = getComputedStyle(el);
+            if (style.overflow === 'visible') continue;
+            if (el.tagName === 'TEXTAREA') continue;  // it scrolls by design
+            if (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1)
+              out.push(el.id || el.className || el.tagName);
+          }
+          const word = document.getElementById('verdict-word').getBoundingClientRect();
+          if (word.right > window.innerWidth || word.left < 0) out.push('verdict-word');
+          return out;
+        }""")
+        assert clipped == []
+        assert _serious(page) == []
+        keep_screenshot(page, f"kiosk-{lang}-{viewport}-text200.png")
+    finally:
+        context.close()
+
+
+def test_the_switch_changes_the_language_and_the_json_message(playwright, kiosk, tmp_path,
+                                                              make_code):
+    context, page = _no_camera_page(playwright, kiosk[0], tmp_path / "profile", "en",
+                                    VIEWPORTS["desktop"])
+    try:
+        page.click('.languages a[hreflang="zh-CN"]')
+        page.locator("#camera-message").wait_for(state="visible", timeout=15_000)
+        assert page.locator("html").get_attribute("lang") == "zh-CN"
+        assert page.locator("#rule-text").inner_text() == "准许通过：绿码"
+        answer = page.evaluate("""async (text) => (await fetch('/api/text', {method: 'POST',
+            headers: {'Content-Type': 'application/json'},
+            body: JSON.stringify({text})})).json()""", make_code("red", 20, iat=NOW))
+        assert (answer["state"], answer["message"]) == ("deny", "红码不能在此通过")
+        page.click('.languages a[hreflang="en"]')
+        page.locator("#camera-message").wait_for(state="visible", timeout=15_000)
+        assert page.locator("#rule-text").inner_text() == "Admits green codes"
+    finally:
+        context.close()
+
+
+def test_sound_is_on_by_default_asks_for_one_tap_and_is_remembered(playwright, kiosk,
+                                                                   tmp_path, make_code):
+    """Browsers hold audio back until a gesture (Chromium's default policy, as here): the page
+    says so until the first tap; deny and invalid then play different tones; turning sound
+    off survives a reload."""
+    context, page = _no_camera_page(playwright, kiosk[0], tmp_path / "profile", "en",
+                                    VIEWPORTS["desktop"],
+                                    autoplay="document-user-activation-required")
+    try:
+        unlock = page.locator("#sound-unlock")
+        assert unlock.is_visible() and "tap anywhere" in unlock.inner_text()
+        assert page.locator("#sound").get_attribute("aria-pressed") == "true"
+        page.mouse.click(640, 500)  # anywhere
+        _until(page, lambda: page.evaluate("window.kiosk.sound.unlocked"), "audio")
+        assert unlock.is_hidden()
+        _paste(page, make_code("red", 20, iat=NOW), "deny")
+        _paste(page, tampered(make_code("green", 87, iat=NOW)), "invalid")
+        _paste(page, make_code("green", 87, iat=NOW), "admit")
+        played = {p["state"]: p for p in page.evaluate("window.kiosk.played")}
+        assert set(played) == {"admit", "deny", "invalid"}
+        deny, invalid = played["deny"], played["invalid"]
+        assert deny["type"] != invalid["type"]
+        assert deny["frequencies"] != invalid["frequencies"]
+        assert len(deny["frequencies"]) != len(invalid["frequencies"])  # rhythm differs too
+        assert page.evaluate("window.kiosk.tones")["deny"]["type"] == deny["type"]
+
+        page.click("#sound")
+        assert page.locator("#sound").get_attribute("aria-pressed") == "false"
+        page.reload()
+        page.locator("#camera-message").wait_for(state="visible", timeout=15_000)
+        assert page.locator("#sound").get_attribute("aria-pressed") == "false"
+        assert page.locator("#sound").inner_text() == "Sound off"
+        assert unlock.is_hidden()  # no prompt for a sound that is off
+        before = len(page.evaluate("window.kiosk.played"))
+        page.mouse.click(640, 500)
+        _paste(page, make_code("red", 20, iat=NOW), "deny")
+        assert len(page.evaluate("window.kiosk.played")) == before
     finally:
         context.close()

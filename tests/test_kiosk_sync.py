@@ -22,8 +22,13 @@ from test_lifecycle import (  # noqa: F401 (fixtures)
     snapshot,
 )
 
-from verifier.kiosk import create_app as kiosk_app
+from verifier.kiosk import create_app
 from verifier.sync import SYNC_STATE_FILE, sync
+
+
+def kiosk_app(config):
+    """A kiosk whose readers get English unless they ask otherwise (the words are asserted)."""
+    return create_app({"DEFAULT_LOCALE": "en", **config})
 
 #: How long a test waits for a background round (they run every second here).
 PATIENCE = 30.0
@@ -59,7 +64,8 @@ def test_a_kiosk_with_sync_refuses_a_revocation_without_anyone_running_sync(
     port = free_port()
     kiosk = f"http://127.0.0.1:{port}"
     command = [script("healthcode-verifier"), "kiosk", "--trust", str(checkpoint), "--port",
-               str(port), "--rule", "green,yellow,red", "--sync", url, "--every", "1s"]
+               str(port), "--rule", "green,yellow,red", "--sync", url, "--every", "1s",
+               "--lang", "en"]
     with running(command, f"{kiosk}/api/status", log=tmp_path / "kiosk.log"):
         # The kiosk started with nothing but the pinned anchor: its first round brings the lists.
         verdict = _until(lambda: _post_text(kiosk, record["text"]),

@@ -659,7 +659,8 @@ def test_the_kiosk_rejects_revoked_codes_and_shows_sync_and_rollback(issuer_serv
     older = home.trust_list.read_bytes()
     publish_trust_list(home)
     assert sync([url], checkpoint).ok
-    client = kiosk_app({"TRUST": checkpoint, "RULE": "green,yellow,red"}).test_client()
+    client = kiosk_app({"TRUST": checkpoint, "RULE": "green,yellow,red",
+                        "DEFAULT_LOCALE": "en"}).test_client()
     assert client.post("/api/text", json={"text": record["text"]}).get_json()["state"] == "admit"
     status = client.get("/api/status").get_json()
     assert status["sync"]["last_sync"] and status["sync"]["urls"] == [url]
@@ -678,7 +679,8 @@ def test_the_kiosk_rejects_revoked_codes_and_shows_sync_and_rollback(issuer_serv
     page = client.get("/").get_data(as_text=True)
     assert "refused" in page and "Synced" in page
     # Three days without a sync: the revocation list (valid two days) is out of date.
-    later = kiosk_app({"TRUST": checkpoint, "CLOCK": lambda: time.time() + 3 * DAY})
+    later = kiosk_app({"TRUST": checkpoint, "CLOCK": lambda: time.time() + 3 * DAY,
+                       "DEFAULT_LOCALE": "en"})
     warning = later.test_client().get("/api/status").get_json()["revocations"]["warning"]
     assert "expired" in warning and "Sync" in warning
 

@@ -1,7 +1,8 @@
 """``healthcode-verifier``: check health codes offline from the command line.
 
 A code is a static credential (``HCC1:``, a printed card or a plain code) or a phone's live
-presentation of a device-bound one (``HCP1:``, at most ``--window`` seconds old).
+presentation of a device-bound one (``HCP1:``, at most ``--window`` seconds old). Times people
+read are in the deployment's zone, offset shown (``timefmt.shown``); ``--json``: ISO 8601 UTC.
 
 Exit codes: 0 the code is valid; 1 the code was rejected (any reason, ``no_code`` included);
 2 usage error, unreadable input file, or an unusable trust list.
@@ -26,14 +27,13 @@ from .presentation import PRESENTATION_WINDOW
 from .revocation import Revocations
 from .scan import verify_image
 from .syncwatch import DEFAULT_EVERY, MAX_REVOCATION_AGE
-from .timefmt import humanize, iso, parse_duration, parse_instant
+from .timefmt import humanize, iso, parse_duration, parse_instant, shown
 from .trust import ANCHOR_FILE, TRUST_LIST_FILE, TrustList, load_anchor
 from .verify import MAX_TEXT_LENGTH, now_seconds, verify
 
 EXIT_VALID, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
-#: The kiosk's waitress limits: connections open at once, and seconds a connection may stay
-#: idle (or trickle nothing) before it is closed (waitress: 100 and 120), so a crowd of
-#: half-open sockets is shed in seconds rather than minutes.
+#: The kiosk's waitress limits: connections open at once, and seconds a connection may stay idle
+#: (or trickle nothing) before it is closed (waitress: 100 and 120), shedding half-open sockets.
 CONNECTION_LIMIT, CHANNEL_TIMEOUT = 100, 15
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 _PATH_SUFFIXES = (".png", ".jpg", ".jpeg", ".txt", ".svg")
@@ -118,11 +118,11 @@ def _human(result: dict[str, Any], now: int) -> str:
         when = f"in {humanize(left)}" if left >= 0 else f"{humanize(left)} ago, within skew"
         return (f"VALID  {result['colour'].upper()}  score {result['score']}  "
                 f"{_liveness(result['presented_ago'], result['id_check'])}  "
-                f"expires {result['expires']} ({when})  "
+                f"expires {shown(result['exp'])} ({when})  "
                 f"issuer {result['issuer_name']} ({result['iss']})  key {result['kid']}")
     line = f"REJECTED ({result['reason']}): {result['message']}"
-    if result["reason"] == "expired" and result["expires"]:
-        line += f" (expired {result['expires']}, {humanize(now - result['exp'])} ago)"
+    if result["reason"] == "expired" and result["exp"] is not None:
+        line += f" (expired {shown(result['exp'])}, {humanize(now - result['exp'])} ago)"
     return line
 
 
@@ -247,7 +247,7 @@ def sync(urls: tuple[str, ...], trust_path: Path | None, anchor_path: Path | Non
         if as_json:
             click.echo(json.dumps(report.as_dict()))
             return
-        stamp = f"{iso(now_seconds())} " if watch else ""
+        stamp = f"{shown(now_seconds(), seconds=True)} " if watch else ""
         sequence = f" (#{report.trust_sequence})" if report.trust_sequence is not None else ""
         click.echo(f"{stamp}trust list: {report.trust_list}{sequence}"
                    f"{'; trust anchor rolled over' if report.anchor_rolled_over else ''}")
@@ -312,10 +312,13 @@ or HTTPS. To serve tablets on a LAN, put a TLS proxy in front (see README).""")
 @click.option("--channel-timeout", type=DurationType(), default=CHANNEL_TIMEOUT,
               show_default=f"{CHANNEL_TIMEOUT}s",
               help="Close a connection idle (or sending nothing) for this long.")
+@click.option("--lang", type=click.Choice(["zh-CN", "en"], case_sensitive=False), help="Page "
+              "language when the browser asks for neither [default: $HEALTHCODE_DEFAULT_LOCALE"
+              ", else zh-CN].")
 def kiosk(trust_path: Path | None, anchor_path: Path | None, host: str, port: int, rule: str,
           accept_static: bool, window: int, threads: int, sync_urls: tuple[str, ...],
           every: int, max_revocation_age: int, connection_limit: int,
-          channel_timeout: int) -> None:
+          channel_timeout: int, lang: str | None) -> None:
     """Run the checkpoint kiosk: a local page that scans codes with a webcam, offline."""
     import waitress
 
@@ -325,7 +328,7 @@ def kiosk(trust_path: Path | None, anchor_path: Path | None, host: str, port: in
         app = create_app({"TRUST": trust_path or default_trust_path(), "ANCHOR": anchor_path,
                           "RULE": rule, "ACCEPT_STATIC": accept_static, "WINDOW": window,
                           "SYNC": list(sync_urls), "SYNC_EVERY": every,
-                          "MAX_REVOCATION_AGE": max_revocation_age})
+                          "MAX_REVOCATION_AGE": max_revocation_age, "DEFAULT_LOCALE": lang})
     except RuleError as exc:
         raise click.BadParameter(str(exc), param_hint="--rule") from None
     except (OSError, ValueError) as exc:

@@ -19,20 +19,20 @@ one a reader gets, the gettext catalogs, and instants and numbers as each locale
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel import Locale, UnknownLocaleError, dates, numbers
+from babel import Locale, UnknownLocaleError, dates, numbers, units
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
 __all__ = ["DEFAULT_LOCALE", "DEFAULT_TIMEZONE", "LOCALES", "TRANSLATIONS", "compile_catalogs",
-           "format_date", "format_decimal", "format_time", "negotiate", "parse_tag", "tag",
-           "translations", "zone"]
+           "format_date", "format_decimal", "format_duration", "format_time", "negotiate",
+           "parse_tag", "tag", "terminal_locale", "translations", "zone"]
 
 #: The languages every page, card and message exists in, the first being the default.
 LOCALES = ("zh_CN", "en")
@@ -146,3 +146,32 @@ def format_decimal(value: float, locale: str = DEFAULT_LOCALE, places: int = 0) 
     """A number rounded for people, grouped as ``locale`` groups digits: ``5,667``."""
     pattern = "#,##0" + ("." + "#" * places if places else "")
     return numbers.format_decimal(round(float(value), places), pattern, locale=locale)
+
+
+_UNITS = (("duration-day", 86400), ("duration-hour", 3600), ("duration-minute", 60),
+          ("duration-second", 1))
+
+
+def format_duration(seconds: int, locale: str = DEFAULT_LOCALE) -> str:
+    """A span in its two largest units, as ``locale`` writes them short, sign dropped:
+    ``2d 0h``, ``5m 3s``, ``40s`` in English; ``2天0小时``, ``5分钟3秒`` in Chinese."""
+    rest = abs(int(seconds))
+    index = next(i for i, (_unit, size) in enumerate(_UNITS) if rest >= size or size == 1)
+    parts = []
+    for unit, size in _UNITS[index:index + 2]:
+        value, rest = divmod(rest, size)
+        parts.append(units.format_unit(value, unit, length="narrow", locale=locale))
+    return ("" if locale.startswith("zh") else " ").join(parts)
+
+
+def terminal_locale(environ: Mapping[str, str] | None = None) -> str:
+    """The language of a command line's words for people (times, durations): the first of
+    ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` (as POSIX orders them) that names a supported
+    language, else ``HEALTHCODE_DEFAULT_LOCALE`` when set, else English (``C``, ``POSIX``
+    and unset name none)."""
+    environ = os.environ if environ is None else environ
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG", "HEALTHCODE_DEFAULT_LOCALE"):
+        value = (environ.get(name) or "").split(".")[0].split("@")[0]
+        if value not in ("", "C", "POSIX") and (found := parse_tag(value)) is not None:
+            return found
+    return "en"

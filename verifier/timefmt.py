@@ -1,9 +1,12 @@
-"""Reading and showing instants and durations on the command line and on screens."""
+"""Reading and showing instants and durations on the command line and on screens: machine
+output in ISO 8601 UTC (:func:`iso`), people's in the deployment's zone (:func:`shown`)."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, tzinfo
+
+from . import i18n
 
 _DURATION = re.compile(r"^\s*(\d{1,9})\s*([smhdw]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -61,3 +64,13 @@ def humanize(seconds: int) -> str:
     if minutes:
         return f"{minutes}m {secs}s"
     return f"{secs}s"
+
+
+def shown(epoch: int, locale: str | None = None, seconds: bool = False) -> str:
+    """An instant for a person at a terminal (the one time rule, :mod:`verifier.i18n`): in
+    the deployment's zone (``HEALTHCODE_TIMEZONE``, default Asia/Shanghai), its offset written
+    out, as ``locale`` writes dates (default: the terminal's, :func:`i18n.terminal_locale`;
+    English unless ``LC_ALL``/``LC_MESSAGES``/``LANG`` or ``HEALTHCODE_DEFAULT_LOCALE`` ask
+    for Chinese): ``Dec 5, 2026 08:30 (UTC+08:00)``, ``2026年12月5日 08:30 (UTC+08:00)``.
+    Machine output (``--json``) keeps :func:`iso`. Raises ``ValueError`` for a bad zone."""
+    return i18n.format_time(epoch, locale or i18n.terminal_locale(), seconds=seconds)

@@ -76,6 +76,9 @@ def script_messages(folders: Iterable[Path]) -> tuple[str, ...]:
             with path.open("rb") as source:
                 for _line, _function, message, _comments in extract_javascript(
                         source, ["_"], [], {}):
+                    # _("...", { a, b }) comes as a tuple (each comma an argument): the
+                    # string is the first.
+                    message = message[0] if isinstance(message, tuple) else message
                     if isinstance(message, str):
                         found.add(message)
     return tuple(sorted(found))

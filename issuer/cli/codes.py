@@ -11,7 +11,7 @@ import click
 
 from verifier.cli import InstantType
 from verifier.labels import Alg, Colour
-from verifier.timefmt import iso
+from verifier.timefmt import iso, shown
 
 from ..keys.home import Home, HomeError
 from ..keys.keystore import (
@@ -86,8 +86,8 @@ def issue(home_dir: Path | None, colour: str, score: int, ttl: int, at: int | No
     except HomeError as exc:
         fail(exc)
     if not record["nbf"] <= iat <= record["exp"]:
-        click.echo(f"Warning: {iso(iat)} is outside the signing key's validity "
-                   f"({iso(record['nbf'])} to {iso(record['exp'])}); verifiers will refuse "
+        click.echo(f"Warning: {shown(iat)} is outside the signing key's validity "
+                   f"({shown(record['nbf'])} to {shown(record['exp'])}); verifiers will refuse "
                    "this code as key_not_valid unless it has expired.", err=True)
     text = issue_credential(key, iss=config.iss, colour=colour, score=score, iat=iat, ttl=ttl)
     qr = write_code(text, out)
@@ -98,7 +98,7 @@ def issue(home_dir: Path | None, colour: str, score: int, ttl: int, at: int | No
     if as_json:
         click.echo(json.dumps(summary))
     else:
-        click.echo(f"Wrote {out}: {colour} {score}, expires {iso(iat + ttl)}, "
+        click.echo(f"Wrote {out}: {colour} {score}, expires {shown(iat + ttl)}, "
                    f"QR version {qr.version}-{qr.error} ({summary['modules']}x"
                    f"{summary['modules']} modules, {len(text)} characters)")
 
@@ -141,5 +141,5 @@ def print_command(home_dir: Path | None, person: str, out: Path, days: int) -> N
     except OSError as exc:
         fail(exc)
     click.echo(f"Wrote {out}: {record['colour']} {record['score']}, card {record['cti']}, "
-               f"expires {iso(record['expires_at'])}")
+               f"expires {shown(record['expires_at'])}")
 

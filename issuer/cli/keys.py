@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from verifier.timefmt import iso
+from verifier.timefmt import shown
 
 from ..keys.home import Home, HomeError
 from ..keys.keystore import (
@@ -39,15 +39,15 @@ def list_keys(home_dir: Path | None) -> None:
     except HomeError as exc:
         fail(exc)
     click.echo(f"Issuer {config.iss!r} ({config.name}), trust list #{config.trust_list_seq} "
-               f"valid to {iso(config.trust_list_exp)}")
+               f"valid to {shown(config.trust_list_exp)}")
     for record in config.keys:
         state = "current" if record["kid"] == config.current else "verification only"
-        until = f", in the list until {iso(record['verify_until'])}" \
+        until = f", in the list until {shown(record['verify_until'])}" \
             if "verify_until" in record else ""
         click.echo(f"  {record['kid']} {record['alg']:5} {state}: signs "
-                   f"{iso(record['nbf'])} to {iso(record['exp'])}{until}")
+                   f"{shown(record['nbf'])} to {shown(record['exp'])}{until}")
     for record in config.retired:
-        click.echo(f"  {record['kid']} retired {iso(record['retired_at'])}"
+        click.echo(f"  {record['kid']} retired {shown(record['retired_at'])}"
                    f"{' (compromised)' if record['compromised'] else ''}: {record['reason']}")
     for other in config.issuers:
         click.echo(f"  other issuer {other['iss']!r} ({other['name']}): "
@@ -67,7 +67,7 @@ def rotate(home_dir: Path | None) -> None:
         fail(exc)
     kept = config.key_record(old)
     click.echo(f"New signing key {config.current}; {old} verifies until "
-               f"{iso(kept['verify_until'])}. Trust list #{config.trust_list_seq} published.")
+               f"{shown(kept['verify_until'])}. Trust list #{config.trust_list_seq} published.")
 
 
 # A kid is base64url and may start with "-": an unknown "option" is taken as the KID.
@@ -108,7 +108,7 @@ def rotate_anchor_command(home_dir: Path | None) -> None:
     except HomeError as exc:
         fail(exc)
     click.echo(f"New trust anchor {home.anchor_public}; lists are signed by the old and the new "
-               f"anchor until {iso(config.previous_anchor_until)}. Trust list "
+               f"anchor until {shown(config.previous_anchor_until)}. Trust list "
                f"#{config.trust_list_seq} published.")
 
 

@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 import click
 
-from verifier.timefmt import iso, parse_duration
+from verifier.timefmt import parse_duration, shown
 
 from ..keys.home import Home
 from ..service import NotFound
@@ -123,7 +123,7 @@ def token_create(home_dir: Path | None, scope: str, label: str, lifetime: int | 
     now = int(time.time())
     expires_at = None if lifetime is None else now + lifetime
     token_id, secret = service.create_token(scope, label, now, expires_at)
-    until = "never expires" if expires_at is None else f"expires {iso(expires_at)}"
+    until = "never expires" if expires_at is None else f"expires {shown(expires_at)}"
     click.echo(f"token {token_id} ({scope}, {until}) created. Secret, shown only now:")
     click.echo(secret)
 
@@ -139,8 +139,8 @@ def token_list(home_dir: Path | None) -> None:
         click.echo("no tokens (healthcode-issuer token create makes one)")
     for row in rows:
         click.echo(f"{row['id']}  {' '.join(row['scopes']):<5}  {_token_state(row, now):<7}  "
-                   f"created {iso(row['created_at'])}  "
-                   f"expires {iso(row['expires_at']) if row['expires_at'] else 'never':<20}  "
+                   f"created {shown(row['created_at'])}  "
+                   f"expires {shown(row['expires_at']) if row['expires_at'] else 'never':<29}  "
                    f"{row['label']}")
 
 
@@ -200,10 +200,10 @@ def audit_verify(home_dir: Path | None, against_file: BinaryIO | None) -> None:
         _report_tables(report)
     if saved is not None:
         if report.against is None:
-            click.echo(f"against the head of {iso(saved.iat)} (size {saved.size}, key "
+            click.echo(f"against the head of {shown(saved.iat)} (size {saved.size}, key "
                        f"{saved.kid}): held")
         else:
-            click.echo(f"audit head MISMATCH against the head of {iso(saved.iat)}: "
+            click.echo(f"audit head MISMATCH against the head of {shown(saved.iat)}: "
                        f"{report.against}", err=True)
     if not report.ok:
         sys.exit(1)

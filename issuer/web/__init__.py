@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from apiflask import APIFlask
 from flask import jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from verifier import webui
@@ -147,12 +148,12 @@ def _register_errors(app: APIFlask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):
+        message = _("This form was out of date (or did not come from this site). Go back, "
+                    "reload the page and send it again.")
         if request_wants_json():
-            return jsonify({"problem": "csrf", "message": exc.description}), 400
-        return render_template("holder/problem.html", title="Please try again",
-                               message="This form was out of date (or did not come from this "
-                                       "site). Go back, reload the page and send it again.",
-                               problem="csrf"), 400
+            return jsonify({"problem": "csrf", "message": message}), 400
+        return render_template("holder/problem.html", title=_("Please try again"),
+                               message=message, problem="csrf"), 400
 
     @app.errorhandler(ObservationError)
     def _bad_observation(exc: ObservationError):

@@ -29,6 +29,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 
 from verifier import webui
 
@@ -71,8 +72,10 @@ def _headers(response: Response) -> Response:
     return response
 
 
-def _problem(status: int, problem: str, message: str) -> tuple[Response, int]:
-    return jsonify({"problem": problem, "message": message}), status
+def _problem(status: int, problem: str, message: str = "") -> tuple[Response, int]:
+    """A JSON problem; without ``message``, ``problem`` in words (holder_text.PROBLEMS)."""
+    return jsonify({"problem": str(problem),
+                    "message": message or holder_text.problem_message(problem)}), status
 
 
 def _signed_in() -> tuple[str, dict[str, Any] | None] | None:
@@ -105,7 +108,7 @@ def _for_holders(signed_out: Callable[[], Any]):
 #: A page: others are sent to sign in.
 holder_page = _for_holders(lambda: redirect(url_for("holder.signin")))
 #: A JSON endpoint: others get 401.
-holder_json = _for_holders(lambda: _problem(401, "signed_out", "sign in again"))
+holder_json = _for_holders(lambda: _problem(401, HolderProblem.SIGNED_OUT))
 
 
 def _start_session(session_id: str) -> None:
@@ -127,8 +130,9 @@ def enrol(token: str):
     try:
         _service().store.enrolment_person(token)
     except HolderError as exc:
-        return render_template("holder/problem.html", title="Enrolment link",
-                               message=str(exc), problem=exc.problem.value), \
+        return render_template("holder/problem.html", title=_("Enrolment link"),
+                               message=holder_text.problem_message(exc.problem),
+                               problem=exc.problem.value), \
             _LINK_STATUS.get(exc.problem, 400)
     return render_template("holder/enrol.html", token=token)
 
@@ -138,11 +142,11 @@ def enrol_device(token: str):
     """Bind this phone (JSON ``{"jwk": public key}``) and sign it in."""
     body = _json_body()
     if body is None:
-        return _problem(400, "bad_request", "send {\"jwk\": the phone's public key}")
+        return _problem(400, "bad_request")  # not {"jwk": the phone's public key}
     try:
         _, _, session_id = _service().store.redeem_enrolment(token, body.get("jwk"))
     except HolderError as exc:
-        return _problem(_LINK_STATUS.get(exc.problem, 400), exc.problem.value, str(exc))
+        return _problem(_LINK_STATUS.get(exc.problem, 400), exc.problem)
     _start_session(session_id)
     return jsonify({"next": url_for("holder.code")})
 
@@ -160,7 +164,7 @@ def signin_send():
     phone = request.form.get("phone", "").strip()[:MAX_PHONE_LENGTH + 1]
     if not holder_text.plausible_phone(phone):
         return render_template("holder/signin.html", step="phone", phone=phone[:32],
-                               error="Enter a phone number: digits, spaces, dashes, +."), 422
+                               error=_("Enter a phone number: digits, spaces, dashes, +.")), 422
     try:
         throttle_signin("signin_code")
         code = _service().store.send_code(phone)
@@ -168,7 +172,7 @@ def signin_send():
         return _signin_throttled("phone", phone, exc)
     except HolderError as exc:
         return render_template("holder/signin.html", step="phone", phone=phone,
-                               error=str(exc)), 429
+                               error=holder_text.problem_message(exc.problem)), 429
     if code is not None:
         try:
             _sender().send(phone, code)
@@ -182,9 +186,8 @@ def signin_send():
 
 def _signin_throttled(step: str, phone: str, exc: Throttled) -> Response:
     """The sign-in page at ``step``, saying that this address asked too often (429)."""
-    return too_many(render_template(
-        "holder/signin.html", step=step, phone=phone,
-        error=f"Too many sign-in attempts from here: try again in {exc.wait}."), exc)
+    return too_many(render_template("holder/signin.html", step=step, phone=phone, error=_(
+        "Too many sign-in attempts from here. Try again in %(wait)s.", wait=exc.wait)), exc)
 
 
 @holder.post("/signin/code")
@@ -198,7 +201,7 @@ def signin_code():
         return _signin_throttled("code", phone, exc)
     except HolderError as exc:
         return render_template("holder/signin.html", step="code", phone=phone,
-                               error=str(exc)), 422
+                               error=holder_text.problem_message(exc.problem)), 422
     _start_session(_service().store.start_session(person_id))
     return redirect(url_for("holder.code"))
 
@@ -227,7 +230,7 @@ def code(person_id: str, device: dict[str, Any] | None):
 def credential(person_id: str, device: dict[str, Any] | None):
     """The phone's current live credential (a new one when the colour or score changed)."""
     if device is None:
-        return _problem(409, "no_device", "this phone has no key yet")
+        return _problem(409, "no_device")
     now = int(time.time())
     record = _service().live_credential(person_id, device, now)
     guidance = advice(_service().policy, _service().outlook(person_id, now), webui.locale(),
@@ -242,14 +245,14 @@ def bind_device(person_id: str, device: dict[str, Any] | None):
     """Bind this phone (JSON ``{"jwk": public key}``) after a sign-in by code."""
     body = _json_body()
     if body is None:
-        return _problem(400, "bad_request", "send {\"jwk\": the phone's public key}")
+        return _problem(400, "bad_request")  # not {"jwk": the phone's public key}
     try:
         new_device = _service().store.bind_device(person_id, body.get("jwk"),
                                                   reason="phone bound after sign-in by code",
                                                   session_id=session["sid"])
     except HolderError as exc:
         status = 401 if exc.problem is HolderProblem.SIGNED_OUT else 400
-        return _problem(status, exc.problem.value, str(exc))
+        return _problem(status, exc.problem)
     # The person is signed in already: this session now carries the phone (and keeps the
     # page's CSRF token); every other session of the person has ended.
     return jsonify({"device": new_device})
@@ -267,7 +270,8 @@ def service_worker():
 
 @holder.get("/me/manifest.webmanifest")
 def manifest():
-    return Response(json.dumps(holder_text.MANIFEST), mimetype="application/manifest+json")
+    return Response(json.dumps(holder_text.manifest(), ensure_ascii=False),
+                    mimetype="application/manifest+json")
 
 
 # Why, declare, my data -----------------------------------------------------------------------
@@ -281,9 +285,8 @@ def why(person_id: str, device: dict[str, Any] | None):
 
 
 def _declare_page(person_id: str, **extra: Any) -> str:
-    return render_template("holder/declare.html",
-                           inputs=holder_text.declaration_inputs(_service().policy),
-                           current=_service().assess(person_id), **extra)
+    return render_template("holder/declare.html", **holder_text.declaration_page(
+        _service().policy, _service().assess(person_id)), **extra)
 
 
 @holder.get("/me/declare")
@@ -320,9 +323,9 @@ def declare_send(person_id: str, device: dict[str, Any] | None):
     except ObservationError as exc:
         return _declare_page(person_id, error=str(exc)), 422
     except Throttled as exc:
-        return too_many(_declare_page(
-            person_id, error="You have sent many declarations today. Nothing was recorded: "
-                             f"try again in {exc.wait}, or call the health office."), exc)
+        return too_many(_declare_page(person_id, error=_(
+            "You have sent many declarations today. Nothing was recorded: try again in "
+            "%(wait)s, or call the health office.", wait=exc.wait)), exc)
     _service().declare(person_id, declared)
     return redirect(url_for("holder.declare", done=1))
 

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 
 from flask import Response, current_app, request
+from flask_babel import ngettext
 from limits import RateLimitItem, parse_many
 from limits.storage import Storage, storage_from_string
 from sqlalchemy.exc import SQLAlchemyError
@@ -75,9 +76,13 @@ class Throttled(Exception):
 
     @property
     def wait(self) -> str:
-        """How long to wait, in words ("3 minutes")."""
+        """How long to wait, in the reader's words ("3 minutes", "2 hours"; 3 分钟): rounded
+        up, in hours from two hours on. Call it while answering a request."""
         minutes = max(1, -(-self.retry_after // 60))
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+        if minutes < 120:
+            return ngettext("%(num)s minute", "%(num)s minutes", minutes)
+        hours = -(-minutes // 60)
+        return ngettext("%(num)s hour", "%(num)s hours", hours)
 
 
 def throttle_request(*checks: tuple[str, str]) -> None:

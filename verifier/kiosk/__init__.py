@@ -14,13 +14,18 @@ offline, with nothing but the verifier, the trust list and its anchor.
   ``SYNC_EVERY`` seconds (default 300);
 - ``MAX_REVOCATION_AGE``: seconds after which the page warns that the revocation list is old
   (default 3600);
+- ``DEFAULT_LOCALE``: the language of readers who ask for none (``zh-CN`` or ``en``; default
+  ``$HEALTHCODE_DEFAULT_LOCALE``, else Chinese); ``TIMEZONE``: the zone times are shown in
+  (default ``$HEALTHCODE_TIMEZONE``, else Asia/Shanghai);
 - ``CLOCK``: a function returning epoch seconds (tests).
 
 Routes: ``/`` the page; ``POST /api/frame`` (a JPEG camera frame), ``POST /api/upload`` (a
 photo or screenshot, multipart field ``image`` or the raw bytes), ``POST /api/text`` (JSON
 ``{"text": ...}`` or plain text) each answer a verdict; ``GET /api/status`` the rule and the
 trust list's age; ``GET /stats`` the counters. Every page and asset is served from here: no
-request leaves the machine. A POST whose ``Origin`` is another site's is refused (403,
+request leaves the machine. Every word is in the reader's language (``/lang/<tag>``, the
+page's switch, else ``Accept-Language``, else the default); JSON ``reason`` codes never
+change with it, ``message`` does. A POST whose ``Origin`` is another site's is refused (403,
 ``cross_origin``).
 """
 
@@ -32,6 +37,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from .. import webui
@@ -39,6 +45,7 @@ from ..syncwatch import DEFAULT_EVERY, BackgroundSync
 from ..trust import TRUST_LIST_FILE
 from .checkpoint import Checkpoint
 from .rules import DEFAULT_RULE, Rule, RuleError
+from .verdicts import SCREEN_WORDS
 
 __all__ = ["Checkpoint", "Rule", "RuleError", "create_app"]
 
@@ -96,7 +103,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         origin = urlsplit(request.headers["Origin"])
         if origin.scheme in ("http", "https") and origin.netloc.lower() == request.host.lower():
             return None
-        return _error(403, "cross_origin", "requests from another site's page are refused")
+        return _error(403, "cross_origin", _("requests from another site's page are refused"))
 
     @app.after_request
     def _headers(response: Response) -> Response:
@@ -128,7 +135,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             body = request.get_json(silent=True)
             value = body.get("text") if isinstance(body, dict) else None
             if not isinstance(value, str):
-                return _error(400, "bad_request", 'send JSON {"text": "HCC1:..."}')
+                return _error(400, "bad_request", _('send JSON {"text": "HCC1:..."}'))
         else:
             value = request.get_data(cache=False).decode("utf-8", "replace")
         return jsonify(checkpoint.text(value))
@@ -142,19 +149,24 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         counts = checkpoint.stats()
         best = request.accept_mimetypes.best_match(["application/json", "text/html"])
         if best == "text/html":
-            return render_template("stats.html", stats=counts, status=checkpoint.status())
+            return render_template("stats.html", stats=counts, status=checkpoint.status(),
+                                   since=checkpoint.started_at,
+                                   reasons={r.value: str(w) for r, w in SCREEN_WORDS.items()})
         return jsonify(counts)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> tuple[Response, int]:
-        reason = {413: "too_large", 404: "not_found", 405: "method_not_allowed"}.get(
-            exc.code or 500, "bad_request")
-        return _error(exc.code or 500, reason, exc.description or exc.name)
+        reason, message = {413: ("too_large", _("The image or text is too large")),
+                           404: ("not_found", _("There is no such page here")),
+                           405: ("method_not_allowed", _("This address does not take that "
+                                                         "request"))}.get(
+            exc.code or 500, ("bad_request", _("The kiosk could not read this request")))
+        return _error(exc.code or 500, reason, message)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response, int]:  # a bug: no trace to the client
         app.logger.error("unexpected %s in %s", type(exc).__name__, request.path)
-        return _error(500, "internal_error", "the kiosk hit an internal error")
+        return _error(500, "internal_error", _("the kiosk hit an internal error"))
 
     return app
 

@@ -19,9 +19,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext as _
+
 from ..claims import Credential
 from ..errors import (
-    EXPLANATIONS,
     HealthCodeError,
     Reason,
     TrustListError,
@@ -32,12 +33,22 @@ from ..presentation import PRESENTATION_WINDOW
 from ..scan import health_codes
 from ..sync import read_state
 from ..syncwatch import MAX_REVOCATION_AGE, BackgroundSync
-from ..timefmt import humanize, iso
+from ..timefmt import iso
 from ..trust import TrustList, load_anchor
 from ..verify import MAX_TEXT_LENGTH, verify
 from .lists import RevocationState, TrustState
 from .rules import Rule
-from .verdicts import SCREEN_WORDS, State, code_identity, time_detail
+from .verdicts import (
+    ADMIT_WORD,
+    DETAILS,
+    SCREEN_WORDS,
+    STATIC_REFUSED,
+    State,
+    code_identity,
+    span,
+    time_detail,
+    when,
+)
 
 #: A code seen again within this many seconds of the last time it was seen is not announced.
 REPEAT_SECONDS = 5.0
@@ -86,7 +97,7 @@ class Checkpoint:
             with self._lock:
                 self._counts["frames"] += 1
                 self._counts["frames_without_code"] += 1
-            return {"state": State.IDLE, "message": "Show your code to the camera"}
+            return {"state": State.IDLE, "message": _("Show your code to the camera")}
         with self._lock:
             self._counts["frames"] += 1
         return self._judge(texts)
@@ -118,7 +129,8 @@ class Checkpoint:
         if trust is None:
             error = self.trust.error or TrustListError(Reason.TRUST_LIST_MALFORMED)
             return {"state": State.INVALID, "reason": error.reason.value,
-                    "message": "Checkpoint has no valid trust list", "detail": str(error),
+                    "message": str(SCREEN_WORDS[error.reason]),
+                    "detail": str(DETAILS[error.reason]),
                     "code": fingerprint, "announce": self._announce(fingerprint, None)}
         now = int(self.clock())
         if now > trust.expires_at:
@@ -137,22 +149,22 @@ class Checkpoint:
             return self._valid(credential, fingerprint, now)
         assert first_error is not None
         error, text = first_error
-        return self._invalid(error, fingerprint, time_detail(error, text, now))
+        return self._invalid(error, fingerprint, time_detail(error, text, now, self.window))
 
     def _valid(self, credential: Credential, fingerprint: str, now: int) -> dict[str, Any]:
         static = credential.static
         refusal = self.rule.decide(credential)
         if refusal is None and static and not self.accept_static:
-            refusal = "static (printed or copied) codes are not accepted here"
+            refusal = str(STATIC_REFUSED)
         state = State.ADMIT if refusal is None else State.DENY
         left = max(credential.exp - now, 0)
         verdict = {
             "state": state, "colour": credential.colour.value, "score": credential.score,
             "expires_at": iso(credential.exp), "seconds_left": left,
-            "time_left": humanize(left), "issuer": credential.iss,
+            "time_left": span(left), "issuer": credential.iss,
             "issuer_name": self.trust.trust.issuers.get(credential.iss, credential.iss)
             if self.trust.trust else credential.iss,
-            "static": static, "message": "ADMIT" if refusal is None else refusal,
+            "static": static, "message": str(ADMIT_WORD) if refusal is None else refusal,
             "id_check": credential.id_check._asdict() if credential.id_check else None,
             "presented_ago": None if credential.presented_at is None
             else now - credential.presented_at,
@@ -165,8 +177,8 @@ class Checkpoint:
                  detail: str | None = None) -> dict[str, Any]:
         reason = error.reason
         verdict = {"state": State.INVALID, "reason": reason.value,
-                   "message": SCREEN_WORDS.get(reason, EXPLANATIONS.get(reason, reason.value)),
-                   "detail": detail or EXPLANATIONS.get(reason, ""), "code": fingerprint}
+                   "message": str(SCREEN_WORDS[reason]),
+                   "detail": detail or str(DETAILS[reason]), "code": fingerprint}
         verdict["announce"] = self._announce(fingerprint, f"invalid:{reason.value}")
         return verdict
 
@@ -216,20 +228,23 @@ class Checkpoint:
         if trust is None:
             error = self.trust.error
             info["trust"] = {"ok": False, "reason": error.reason.value if error else None,
-                             "warning": f"No usable trust list: {error}. Codes cannot be "
-                                        f"checked."}
+                             "warning": _("No usable trust list (%(why)s): codes cannot be "
+                                          "checked.", why=DETAILS[error.reason] if error
+                                          else "?")}
             return info
         age = max(now - trust.issued_at, 0)
         warning = None
         if self.trust.expired:
-            warning = (f"The trust list expired {humanize(now - trust.expires_at)} ago "
-                       f"(valid until {iso(trust.expires_at)}): fetch a fresh one.")
+            warning = _("The trust list expired %(age)s ago (valid until %(when)s): fetch "
+                        "a fresh one.", age=span(now - trust.expires_at),
+                        when=when(trust.expires_at))
         elif self.trust.rejected is not None:
-            warning = f"A newer trust list file was refused ({self.trust.rejected}); the " \
-                      f"list in force is #{trust.sequence}."
+            warning = _("A newer trust list file was refused (%(why)s); the list in force is "
+                        "#%(sequence)s.", why=DETAILS[self.trust.rejected.reason],
+                        sequence=trust.sequence)
         info["trust"] = {"ok": True, "sequence": trust.sequence,
                          "issued_at": iso(trust.issued_at), "expires_at": iso(trust.expires_at),
-                         "age": humanize(age), "age_seconds": age,
+                         "age": span(age), "age_seconds": age,
                          "expired": self.trust.expired, "warning": warning,
                          "issuers": sorted(trust.issuers.values())}
         info["revocations"] = self._revocation_status(trust, now)
@@ -249,16 +264,18 @@ class Checkpoint:
             lists.append({"iss": r.iss, "issuer": name, "sequence": r.sequence,
                           "entries": len(r), "issued_at": iso(r.issued_at),
                           "expires_at": iso(r.expires_at), "expired": r.expired(now),
-                          "age": humanize(age), "age_seconds": age, "stale": stale})
+                          "age": span(age), "age_seconds": age, "stale": stale})
             if r.expired(now):
-                warnings.append(f"The revocation list of {name} expired "
-                                f"{humanize(now - r.expires_at)} ago: codes revoked since then "
-                                "still pass here. Sync.")
+                warnings.append(_("The revocation list of %(issuer)s expired %(age)s ago: "
+                                  "codes revoked since then still pass here. Sync.",
+                                  issuer=name, age=span(now - r.expires_at)))
             elif stale:
-                warnings.append(f"The revocation list of {name} is {humanize(age)} old (the "
-                                f"limit is {humanize(self.max_revocation_age)}): codes revoked "
-                                "since then still pass here. Check the network and the sync.")
-        warnings += [f"Revocation list {name} ignored: {problem}"
+                warnings.append(_("The revocation list of %(issuer)s is %(age)s old (the "
+                                  "limit is %(limit)s): codes revoked since then still pass "
+                                  "here. Check the network and the sync.", issuer=name,
+                                  age=span(age), limit=span(self.max_revocation_age)))
+        warnings += [_("Revocation list %(name)s ignored: %(problem)s", name=name,
+                       problem=problem)
                      for name, problem in sorted(self.revocations.problems.items())]
         missing = sorted(set(trust.issuers) - {r.iss for r in revocations})
         return {"lists": lists, "missing": missing, "warning": " ".join(warnings) or None}
@@ -267,10 +284,25 @@ class Checkpoint:
         state = read_state(self.trust.path.parent)
         last = state.get("last_sync")
         background = self.background.status(now) if self.background is not None else None
+        if background is not None and self.background is not None:
+            background["every"] = span(self.background.every)
+            if background["warning"] is not None:
+                background["warning"] = self._sync_warning(background, now)
         info: dict[str, Any] = {"last_sync": None, "age": None, "urls": [],
                                 "background": background,
                                 "warning": background and background["warning"]}
         if type(last) is int:
-            info.update(last_sync=iso(last), age=humanize(max(now - last, 0)),
+            info.update(last_sync=iso(last), age=span(max(now - last, 0)),
                         urls=[u for u in state.get("urls", []) if isinstance(u, str)])
         return info
+
+    def _sync_warning(self, background: dict[str, Any], now: int) -> str:
+        """The background sync's warning in the reader's words."""
+        if not background["running"]:
+            return _("Background sync has stopped: restart the kiosk.")
+        attempt = self.background.last_attempt if self.background is not None else None
+        report = self.background.last_report if self.background is not None else None
+        reasons = ", ".join(dict.fromkeys(e.reason for e in report.errors)) if report else ""
+        return _("The last sync, %(age)s ago, failed (%(reasons)s); the lists in use were "
+                 "kept. Retrying every %(every)s.", age=span(max(now - (attempt or now), 0)),
+                 reasons=reasons, every=background["every"])

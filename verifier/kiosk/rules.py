@@ -18,8 +18,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from babel.lists import format_list
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from ..claims import SCORE_MAX, SCORE_MIN, Credential
 from ..labels import Colour
+from .verdicts import reader
 
 DEFAULT_RULE = "green"
 MAX_RULE_LENGTH = 200
@@ -27,8 +32,17 @@ _SCORE_TERM = re.compile(r"score\s*(>=|<=|>|<|==|=)\s*(\d{1,3})")
 _COMPARE: dict[str, Callable[[int, int], bool]] = {
     ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
     "=": operator.eq, "==": operator.eq}
-_WORDS = {">=": "at least", "<=": "at most", ">": "above", "<": "below", "=": "exactly",
-          "==": "exactly"}
+#: The rule's words, in the reader's language (English outside a request).
+_COLOURS = {Colour.GREEN: _l("green"), Colour.YELLOW: _l("yellow"), Colour.RED: _l("red")}
+_CONDITIONS = {">=": _l("score at least %(value)s"), "<=": _l("score at most %(value)s"),
+               ">": _l("score above %(value)s"), "<": _l("score below %(value)s"),
+               "=": _l("score exactly %(value)s"), "==": _l("score exactly %(value)s")}
+_REFUSALS = {">=": _l("score %(score)s is not at least %(value)s"),
+             "<=": _l("score %(score)s is not at most %(value)s"),
+             ">": _l("score %(score)s is not above %(value)s"),
+             "<": _l("score %(score)s is not below %(value)s"),
+             "=": _l("score %(score)s is not exactly %(value)s"),
+             "==": _l("score %(score)s is not exactly %(value)s")}
 
 
 class RuleError(ValueError):
@@ -71,19 +85,21 @@ class Rule:
     def decide(self, credential: Credential) -> str | None:
         """None if the rule admits this (valid) credential, else the reason in plain words."""
         if self.colours and credential.colour not in self.colours:
-            return f"{credential.colour.value} is not admitted here"
+            return _("%(colour)s is not admitted here", colour=_COLOURS[credential.colour])
         for op, value in self.scores:
             if not _COMPARE[op](credential.score, value):
-                return f"score {credential.score} is not {_WORDS[op]} {value}"
+                return str(_REFUSALS[op]) % {"score": credential.score, "value": value}
         return None
 
     def describe(self) -> str:
         """The rule in plain words, for the screen."""
+        locale = reader()
         parts = []
         if self.colours:
-            names = [c.value for c in Colour if c in self.colours]
-            parts.append(" or ".join(names) + " codes")
+            names = [str(_COLOURS[c]) for c in Colour if c in self.colours]
+            parts.append(_("%(colours)s codes",
+                           colours=format_list(names, style="or", locale=locale)))
         else:
-            parts.append("codes of any colour")
-        parts += [f"score {_WORDS[op]} {value}" for op, value in self.scores]
-        return "Admits " + ", ".join(parts)
+            parts.append(_("codes of any colour"))
+        parts += [str(_CONDITIONS[op]) % {"value": value} for op, value in self.scores]
+        return _("Admits %(what)s", what=("，" if locale == "zh_CN" else ", ").join(parts))

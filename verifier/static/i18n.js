@@ -15,7 +15,7 @@ const messages = data.messages || {};
 /** The page's language tag: "zh-CN" or "en". */
 export const locale = data.locale || document.documentElement.lang || "en";
 /** The deployment's IANA time zone: every time shown is in it, its offset written out. */
-export const timeZone = data.zone || "Asia/Shanghai";
+export const timeZone = data.zone || "Asia/Shanghai"; // i18n: not shown
 
 /** The translation of `msgid`, its {placeholders} filled from `params`. */
 export function _(msgid, params) {
@@ -28,7 +28,7 @@ function offset(date) {
   const part = new Intl.DateTimeFormat("en-US", { timeZone, timeZoneName: "longOffset" })
     .formatToParts(date).find((p) => p.type === "timeZoneName");
   const text = part ? part.value.replace("GMT", "") : "";
-  return `UTC${text || "+00:00"}`;
+  return `UTC${text || "+00:00"}`; // i18n: not shown (the offset, as the server writes it)
 }
 
 /** An instant (epoch seconds) as the server writes it: "2026年12月5日 08:00 (UTC+08:00)". */

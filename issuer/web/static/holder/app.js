@@ -3,8 +3,15 @@
  * offline use), show it as a presentation signed by this phone's key, rebuilt every 15 s, and
  * a live clock, so that a photo or a recording of the screen is visibly old and is refused
  * by checkpoints.
+ *
+ * Everything it says is in the reader's language (/shared/i18n.js), every time in the
+ * deployment's zone with its offset. The code (a canvas) is an image whose spoken description
+ * ("Health code, green, score 80, valid until …") follows what is shown; status messages go to
+ * a polite live region. A large-text mode (remembered on the phone) enlarges the colour, the
+ * score and the times; the code itself keeps its size.
  */
 
+import { _, formatClock, formatDay, formatTime, locale } from "/shared/i18n.js";
 import { deviceKey, loadCredential, publicKeyJwk, saveCredential } from "./device.js";
 import { showGuidance } from "./guidance.js";
 import { buildPresentation, credentialBytes, nowSeconds } from "./presentation.js";
@@ -12,9 +19,13 @@ import { drawQR } from "./qr.js";
 
 const REBUILD_MS = 15_000;
 const REFRESH_MS = 5 * 60_000;
+const LARGE_TEXT = "healthcode.large-text"; // i18n: not shown (a localStorage key)
 const card = document.getElementById("card");
 const $ = (id) => document.getElementById(id);
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
+/** The colour as the band shows it, and as a sentence (and a screen reader) says it. */
+const BAND = { green: _("GREEN"), yellow: _("YELLOW"), red: _("RED") };
+const COLOUR = { green: _("green"), yellow: _("yellow"), red: _("red") };
 let current = null;
 let keys = null;
 let publicX = null;
@@ -24,23 +35,46 @@ function setStatus(text, offline = false) {
   $("status").dataset.offline = offline ? "yes" : "no";
 }
 
+/** A sentence, then what went wrong inside (not translated: it is for whoever helps). */
+function withDetail(sentence, error) {
+  return error && error.message ? `${sentence} (${error.message})` : sentence;
+}
+
+/** A length of time in the reader's words: "2 days, 3 hours", "2天3小时". */
 function duration(seconds) {
-  const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60);
-  if (h >= 24) return `${Math.floor(h / 24)} d ${h % 24} h`;
-  return h ? `${h} h ${m} min` : `${m} min ${seconds % 60} s`;
+  const d = Math.floor(seconds / 86400), h = Math.floor((seconds % 86400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+  const parts = d ? [[d, "day"], [h, "hour"]] : h ? [[h, "hour"], [m, "minute"]]
+    : [[m, "minute"], [s, "second"]];
+  const words = parts.filter(([n], i) => n || i === 0).map(([n, unit]) =>
+    new Intl.NumberFormat(locale, { style: "unit", unit, unitDisplay: "long" }).format(n));
+  return new Intl.ListFormat(locale, { style: "long", type: "unit" }).format(words);
+}
+
+function colourOf(credential) {
+  return COLOUR[credential.colour] ?? credential.colour;
+}
+
+function describe() {
+  if (!current) return;
+  const colour = colourOf(current), score = current.score;
+  const until = formatTime(current.expires_at);
+  $("qr").setAttribute("aria-label", current.expires_at > nowSeconds()
+    ? _("Health code, {colour}, score {score}, valid until {until}", { colour, score, until })
+    : _("Health code, {colour}, score {score}, expired at {until}: no code is shown",
+        { colour, score, until }));
 }
 
 function tick() {
-  const now = new Date();
-  $("clock").textContent = now.toLocaleTimeString("en-GB", { hour12: false });
-  $("date").textContent = now.toLocaleDateString("en-GB",
-    { weekday: "long", day: "numeric", month: "long", year: "numeric" });
+  const now = nowSeconds();
+  $("clock").textContent = formatClock(now);
+  $("date").textContent = formatDay(now);
   if (current) {
-    const left = current.expires_at - nowSeconds();
-    const until = new Date(current.expires_at * 1000).toLocaleString("en-GB",
-      { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hour12: false });
-    $("expiry").textContent = left > 0 ? `Valid until ${until} (${duration(left)} left)`
-      : `Expired at ${until}: go online to get a new code`;
+    const left = current.expires_at - now;
+    const until = formatTime(current.expires_at);
+    $("expiry").textContent = left > 0
+      ? _("Valid until {until} ({left} left)", { until, left: duration(left) })
+      : _("Expired at {until}: go online to get a new code", { until });
   }
 }
 
@@ -70,12 +104,12 @@ async function fetchCredential() {
     location.assign("/signin");
     return null;
   }
-  if (!response.ok) throw new Error(`server answered ${response.status}`);
+  if (!response.ok) throw new Error(`HTTP ${response.status}`); // i18n: not shown
   let credential = await response.json();
   if (credential.device_x !== publicX) { // this browser's key was lost: bind the new one
     await bindThisPhone();
     response = await get();
-    if (!response.ok) throw new Error(`server answered ${response.status}`);
+    if (!response.ok) throw new Error(`HTTP ${response.status}`); // i18n: not shown
     credential = await response.json();
   }
   return credential;
@@ -87,14 +121,19 @@ async function refresh() {
     if (!fresh) return;
     current = fresh;
     await saveCredential(current);
-    setStatus("Up to date");
+    setStatus(_("Up to date"));
   } catch (error) {
     const saved = await loadCredential();
     if (saved) current = saved;
-    const why = error instanceof TypeError ? "Offline" // fetch itself failed: no network
-      : `Your code could not be refreshed (${error.message})`;
-    setStatus(current ? `${why}: showing your last code` : `${why}, and no code saved yet`,
-      true);
+    if (error instanceof TypeError) { // fetch itself failed: no network
+      setStatus(current ? _("Offline: showing your last code")
+        : _("Offline, and no code is saved on this phone yet"), true);
+    } else {
+      const sentence = current
+        ? _("Your code could not be refreshed: showing your last code.")
+        : _("Your code could not be refreshed, and no code is saved on this phone yet.");
+      setStatus(withDetail(sentence, error), true);
+    }
   }
   await show();
 }
@@ -103,8 +142,9 @@ async function show() {
   tick();
   if (!current) return;
   card.dataset.colour = current.colour;
-  $("colour-word").textContent = current.colour.toUpperCase();
-  $("score").textContent = String(current.score);
+  $("colour-word").textContent = BAND[current.colour] ?? current.colour;
+  $("score").textContent = _("Score {score}", { score: current.score });
+  describe();
   const t = nowSeconds();
   showGuidance(current.guidance, t);
   if (t > current.expires_at) {
@@ -117,7 +157,28 @@ async function show() {
   card.dataset.presentedAt = String(t);
 }
 
+/** Large text on or off; the choice is kept on this phone. */
+function largeText(on) {
+  document.body.classList.toggle("large-text", on);
+  $("large-text").setAttribute("aria-pressed", on ? "true" : "false");
+  try {
+    localStorage.setItem(LARGE_TEXT, on ? "1" : "0");
+  } catch { /* storage off (private mode): the choice lasts as long as the page */ }
+}
+
+function rememberedLargeText() {
+  try {
+    return localStorage.getItem(LARGE_TEXT) === "1";
+  } catch {
+    return false;
+  }
+}
+
 async function main() {
+  largeText(rememberedLargeText());
+  $("large-text").addEventListener("click",
+    () => largeText(!document.body.classList.contains("large-text")));
+  tick();
   keys = await deviceKey();
   publicX = (await publicKeyJwk(keys)).x;
   if ("serviceWorker" in navigator) {
@@ -138,4 +199,4 @@ async function main() {
   });
 }
 
-main().catch((error) => setStatus(`This browser cannot show a live code: ${error.message}`));
+main().catch((error) => setStatus(withDetail(_("This browser cannot show a live code."), error)));

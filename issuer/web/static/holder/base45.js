@@ -4,7 +4,7 @@
  * significant first), a last odd byte two.
  */
 
-export const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+export const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"; // i18n: not shown
 const VALUES = new Map([...ALPHABET].map((c, i) => [c, i]));
 
 /** The text is not Base45: a character outside the alphabet, a length of 3k+1, or a group
@@ -35,7 +35,7 @@ export function decode(text) {
   if (text.length % 3 === 1) throw new Base45Error("length is 3k+1");
   const digits = [...text].map((c) => {
     const value = VALUES.get(c);
-    if (value === undefined) throw new Base45Error("character outside the Base45 alphabet");
+    if (value === undefined) throw new Base45Error("character outside the Base45 alphabet"); // i18n: not shown
     return value;
   });
   const out = new Uint8Array(Math.floor(digits.length / 3) * 2 + (digits.length % 3 ? 1 : 0));

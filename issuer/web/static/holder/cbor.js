@@ -140,7 +140,7 @@ class Reader {
   }
 
   take(n) {
-    if (n > this.bytes.length - this.pos) throw new CborError("truncated CBOR");
+    if (n > this.bytes.length - this.pos) throw new CborError("truncated CBOR"); // i18n: not shown
     const slice = this.bytes.subarray(this.pos, this.pos + n);
     this.pos += n;
     return slice;
@@ -163,7 +163,7 @@ function argument(reader, info) {
     const low = reader.uint(4);
     // Compare the halves: high * 2^32 + low rounds for values just above 2^53.
     if (high > MAX_INT / TWO_32 || (high === MAX_INT / TWO_32 && low !== 0)) {
-      throw new CborError("integer above 2^53");
+      throw new CborError("integer above 2^53"); // i18n: not shown
     }
     return high * TWO_32 + low;
   }
@@ -171,7 +171,7 @@ function argument(reader, info) {
 }
 
 function decodeItem(reader, depth) {
-  if (depth > MAX_DEPTH) throw new CborError("CBOR nested too deeply");
+  if (depth > MAX_DEPTH) throw new CborError("CBOR nested too deeply"); // i18n: not shown
   const initial = reader.take(1)[0];
   const major = initial >> 5;
   const info = initial & 0x1f;
@@ -185,7 +185,7 @@ function decodeItem(reader, depth) {
     case 0: return n;
     case 1:
       // -1 - 2^53 is not a safe integer (it would round to -2^53).
-      if (n === MAX_INT) throw new CborError("integer below -2^53");
+      if (n === MAX_INT) throw new CborError("integer below -2^53"); // i18n: not shown
       return -1 - n;
     case 2: return reader.take(n).slice();
     case 3:
@@ -193,13 +193,13 @@ function decodeItem(reader, depth) {
         return new TextDecoder("utf-8", { fatal: true }).decode(reader.take(n));
       } catch (error) {
         if (error instanceof CborError) throw error;
-        throw new CborError("text string is not UTF-8");
+        throw new CborError("text string is not UTF-8"); // i18n: not shown
       }
     case 4:
     case 5: {
       // Every item takes at least a byte: refuse counts the input cannot hold before looping.
       const items = major === 4 ? n : 2 * n;
-      if (items > reader.bytes.length - reader.pos) throw new CborError("truncated CBOR");
+      if (items > reader.bytes.length - reader.pos) throw new CborError("truncated CBOR"); // i18n: not shown
       const values = [];
       for (let i = 0; i < items; i++) values.push(decodeItem(reader, depth + 1));
       if (major === 4) return values;
@@ -217,9 +217,9 @@ function decodeItem(reader, depth) {
  * Throws CborError for truncated, malformed or unsupported input and for trailing bytes.
  */
 export function decode(bytes) {
-  if (!(bytes instanceof Uint8Array)) throw new CborError("CBOR input is not a Uint8Array");
+  if (!(bytes instanceof Uint8Array)) throw new CborError("CBOR input is not a Uint8Array"); // i18n: not shown
   const reader = new Reader(bytes);
   const value = decodeItem(reader, 0);
-  if (reader.pos !== bytes.length) throw new CborError("trailing bytes after CBOR item");
+  if (reader.pos !== bytes.length) throw new CborError("trailing bytes after CBOR item"); // i18n: not shown
   return value;
 }

@@ -45,7 +45,7 @@ async function transact(names, mode, work) {
     const done = new Promise((resolve, reject) => {
       tx.oncomplete = resolve;
       tx.onerror = () => reject(tx.error);
-      tx.onabort = () => reject(tx.error ?? new Error("IndexedDB transaction aborted"));
+      tx.onabort = () => reject(tx.error ?? new Error("IndexedDB transaction aborted")); // i18n: not shown
     });
     done.catch(() => {}); // awaited below; if work() throws first, its error is the one told
     const stores = Object.fromEntries(names.map((name) => [name, tx.objectStore(name)]));

@@ -1,5 +1,6 @@
 /** The enrolment page: make this phone's key and bind it with the one-time link. */
 
+import { _ } from "/shared/i18n.js";
 import { deviceKey, publicKeyJwk } from "./device.js";
 
 const target = document.getElementById("enrol");
@@ -10,7 +11,7 @@ const csrf = document.querySelector('meta[name="csrf-token"]').content;
 async function enrol() {
   retry.hidden = true;
   status.dataset.state = "working";
-  status.textContent = "Setting up this phone…";
+  status.textContent = _("Setting up this phone…");
   try {
     const jwk = await publicKeyJwk(await deviceKey());
     const response = await fetch(target.dataset.url, {
@@ -21,16 +22,16 @@ async function enrol() {
     const body = await response.json();
     if (!response.ok) {
       status.dataset.state = body.problem || "failed";
-      status.textContent = body.message;
+      status.textContent = body.message; // the server's words, in the reader's language
       return;
     }
     status.dataset.state = "done";
-    status.textContent = "Done: opening your code…";
+    status.textContent = _("Done: opening your code…");
     location.replace(body.next);
   } catch (error) {
     status.dataset.state = "failed";
-    status.textContent = `This phone could not be set up (${error.message}). Check the ` +
-      "connection and try again.";
+    status.textContent = _("This phone could not be set up. Check the connection and try again.") +
+      (error && error.message ? ` (${error.message})` : "");
     retry.hidden = false;
   }
 }

@@ -12,8 +12,8 @@
 import * as base45 from "./base45.js";
 import * as cbor from "./cbor.js";
 
-export const CREDENTIAL_PREFIX = "HCC1:";
-export const PRESENTATION_PREFIX = "HCP1:";
+export const CREDENTIAL_PREFIX = "HCC1:"; // i18n: not shown
+export const PRESENTATION_PREFIX = "HCP1:"; // i18n: not shown
 
 // Labels of verifier/labels.py.
 const Header = Object.freeze({ ALG: 1, CWT_CLAIMS: 15 });
@@ -57,12 +57,12 @@ export function decodeSign1Unverified(bytes) {
   const item = cbor.decode(bytes);
   const parts = item instanceof cbor.Tagged && item.tag === COSE_SIGN1_TAG ? item.value : null;
   if (!Array.isArray(parts) || parts.length !== 4) {
-    throw new cbor.CborError("not a tagged COSE_Sign1 of four members");
+    throw new cbor.CborError("not a tagged COSE_Sign1 of four members"); // i18n: not shown
   }
   const [protectedBytes, unprotected, payload, signature] = parts;
   if (!(protectedBytes instanceof Uint8Array && unprotected instanceof cbor.CborMap
         && payload instanceof Uint8Array && signature instanceof Uint8Array)) {
-    throw new cbor.CborError("COSE_Sign1 members have the wrong types");
+    throw new cbor.CborError("COSE_Sign1 members have the wrong types"); // i18n: not shown
   }
   return { protected: protectedBytes, unprotected, payload, signature };
 }
@@ -92,7 +92,7 @@ export async function buildPresentation(privateKey, credential, t = nowSeconds()
   const signature = new Uint8Array(
     await crypto.subtle.sign(ES256, privateKey, sigStructure(protectedBytes, credential)));
   if (signature.length !== ES256_SIGNATURE_BYTES) {
-    throw new Error(`ES256 signature of ${signature.length} bytes`);
+    throw new Error(`ES256 signature of ${signature.length} bytes`); // i18n: not shown
   }
   const sign1 = cbor.tag(COSE_SIGN1_TAG,
                          [protectedBytes, cbor.cborMap([]), credential, signature]);

@@ -29,7 +29,7 @@ function symbol(text) {
     qr.make();
   } catch (thrown) {
     // The library throws strings ("illegal char :a", "code length overflow...").
-    throw new Error(`cannot encode as a QR code: ${thrown}`);
+    throw new Error(`cannot encode as a QR code: ${thrown}`); // i18n: not shown
   }
   return qr;
 }

@@ -5,19 +5,19 @@
  * page is cached, never the pages with personal data.
  */
 
-const CACHE = "healthcode-holder-v1";
+const CACHE = "healthcode-holder-v2"; // v2: the page's language module (/shared/i18n.js)
 const SHELL = [
   "/me",
   "/me/manifest.webmanifest",
   "/static/holder/holder.css",
   "/static/holder/app.js",
+  "/shared/i18n.js",
   "/static/holder/device.js",
   "/static/holder/presentation.js",
   "/static/holder/cbor.js",
   "/static/holder/base45.js",
   "/static/holder/qr.js",
   "/static/holder/guidance.js",
-  "/shared/i18n.js",
   "/static/holder/icon-192.png",
   "/static/vendor/qrcode-generator/qrcode.mjs",
 ];
