@@ -102,6 +102,8 @@ def test_the_section_on_my_code(playwright, served, tmp_path, language):
         page.goto(f"{base}/enrol/{token}")
         page.wait_for_url(f"{base}/me", timeout=20_000)
         wait_for_code(page, "green")
+        # The service worker keeps the page and its scripts for offline use (below).
+        page.evaluate("navigator.serviceWorker.ready.then(() => true)")
         assert page.locator("#guidance").is_visible()  # green: one short line
         assert not page.locator("#guidance-change").is_visible()
         _positive(service, person, 2 * DAY)
@@ -123,7 +125,7 @@ def test_the_section_on_my_code(playwright, served, tmp_path, language):
         assert page.evaluate("document.getElementById('guidance').scrollWidth") <= 390
         # Offline, the saved credential still carries the words.
         page.wait_for_function("() => navigator.serviceWorker.controller !== null",
-                               timeout=10_000)
+                               timeout=30_000)
         context.set_offline(True)
         page.reload()
         wait_for_code(page, "red")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from verifier.timefmt import iso
 from ..keys.home import Home
 from ..keys.keystore import MAX_CREDENTIAL_TTL, IssuerConfig, load_signing_key
 from ..keys.signing import PrivateKey, issue_credential
-from ..policy import DEFAULT_POLICY, Outlook, load_policy, outlook
+from ..policy import DEFAULT_POLICY, Outlook, advice, load_policy, outlook
 from ..policy.observations import Observation, ObservationError
 from ..policy.scoring import Assessment, Policy
 from ..store import Rescored, Store
@@ -179,6 +179,12 @@ class IssuerService:
         stored = self.store.observations(person_id, since=now - self.policy.lookback)
         return outlook(self.policy, [Observation(o["kind"], o["value"], o["observed_at"],
                                                  o["source"]) for o in stored], now)
+
+    def guidance(self, person_id: str, locale: str, zone: tzinfo | None = None,
+                 now: int | None = None) -> dict[str, Any]:
+        """What to do and when the colour changes, said in ``locale`` with times in ``zone``
+        (:func:`issuer.policy.advice`; the deployment's zone by default). Raises NotFound."""
+        return advice(self.policy, self.outlook(person_id, now), locale, zone)
 
     # What holders declare themselves ---------------------------------------------------------
 

@@ -33,7 +33,6 @@ from flask_babel import gettext as _
 
 from verifier import webui
 
-from ..policy import advice
 from ..policy.observations import ObservationError
 from ..store import HolderError, HolderProblem, NotFound
 from . import holder_text
@@ -231,10 +230,9 @@ def credential(person_id: str, device: dict[str, Any] | None):
     """The phone's current live credential (a new one when the colour or score changed)."""
     if device is None:
         return _problem(409, "no_device")
-    now = int(time.time())
-    record = _service().live_credential(person_id, device, now)
-    guidance = advice(_service().policy, _service().outlook(person_id, now), webui.locale(),
-                      current_app.extensions["healthcode.zone"])
+    record = _service().live_credential(person_id, device, now := int(time.time()))
+    guidance = _service().guidance(person_id, webui.locale(),
+                                   current_app.extensions["healthcode.zone"], now)
     return jsonify(holder_text.credential_view(record, _service().signer()[1].name, now,
                                                device["public_key"], guidance))
 
