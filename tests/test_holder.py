@@ -384,7 +384,7 @@ def test_why_adds_up_to_the_score(app, service, person):
         service.add_observation(person, actor="lab", kind=kind, value=value,
                                 observed_at=service_now() - DAY // 2, source="test")
     client, _ = enrol(app, service, person)
-    html = client.get("/me/why", base_url=HTTPS).data.decode()
+    html = client.get("/me/why", base_url=HTTPS, headers={"Accept-Language": "en"}).data.decode()
     assessment = service.assess(person)
     assert sum(_points(html)) == assessment.score
     assert re.search(r'id="total">(\d+)<', html).group(1) == str(assessment.score)

@@ -26,7 +26,7 @@ PAGES = ("/me", "/me/why", "/me/declare")
 #: offset (the one time rule), the policy's id and region codes (ids people type), and the
 #: policy's own sentences, which are its texts.
 LATIN = re.compile(r"[A-Za-z][A-Za-z0-9\-]*")
-ID = re.compile(r"^[A-Z0-9]+(-[A-Z0-9]+)+$|^[a-z]+-\d{4}$")
+ID = re.compile(r"^[A-Z0-9]+(-[A-Z0-9]+)+$|^[a-z]+-\d{4}(-v\d+)?$")
 HAN = re.compile(r"[\u3400-\u9fff]")
 AXE = Axe()
 

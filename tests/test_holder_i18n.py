@@ -24,7 +24,7 @@ LATIN = re.compile(r"[A-Za-z]{2,}")
 HAN = re.compile(r"[\u3400-\u9fff]")
 #: Shown in either language: the switch's names, region codes (ids people type), policy ids.
 NAMES = {"English", "中文"}
-ID = re.compile(r"^[A-Z0-9]+(-[A-Z0-9]+)+$|^[a-z]+-\d{4}$")
+ID = re.compile(r"^[A-Z0-9]+(-[A-Z0-9]+)+$|^[a-z]+-\d{4}(-v\d+)?$")
 
 
 class _Shown(HTMLParser):

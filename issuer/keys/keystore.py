@@ -78,12 +78,8 @@ class IssuerConfig:
     issuers: list[dict[str, Any]] = field(default_factory=list)
     #: Until when lists are also signed by the previous anchor (0: no roll-over under way).
     previous_anchor_until: int = 0
-    #: The issuer's name by language tag, for readers of each (``name`` for the others).
+    #: The issuer's name by language tag (``zh-CN``, ``en``); ``name`` for other readers.
     names: dict[str, str] = field(default_factory=dict)
-
-    def name_for(self, locale: str | None) -> str:
-        """The issuer's name for a reader of ``locale`` (a tag: ``zh-CN``, ``en``)."""
-        return self.names.get(locale or "", self.name)
 
     def to_json(self) -> bytes:
         return json.dumps(self.__dict__, indent=2).encode() + b"\n"
@@ -180,10 +176,8 @@ def init_home(home: Home, iss: str = DEFAULT_ISSUER, name: str = DEFAULT_ISSUER_
     home.keys.mkdir(parents=True, exist_ok=True, mode=0o700)
     _new_anchor(home)
     record = _new_signing_key(home, alg, now)
-    if names is None:
-        names = dict(DEFAULT_ISSUER_NAMES) if name == DEFAULT_ISSUER_NAME else {}
-    config = IssuerConfig(iss=iss, name=name, current=record["kid"], keys=[record],
-                          names=names)
+    default = dict(DEFAULT_ISSUER_NAMES) if name == DEFAULT_ISSUER_NAME else {}
+    config = IssuerConfig(iss, name, record["kid"], [record], names=default | (names or {}))
     publish_trust_list(home, config, now)
     return config
 

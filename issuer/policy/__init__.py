@@ -4,12 +4,15 @@
 - :mod:`.scoring`: rules, factors and :meth:`Policy.score`, a pure function of the
   observations and the time, giving an :class:`Assessment` whose contributions add up;
 - :mod:`.document`: reading and checking the published TOML documents in ``policies/``,
-  whose exact bytes (and digest) are what each credential pins.
+  whose exact bytes (and digest) are what each credential pins;
+- :mod:`.outlook`: when a colour changes if nothing new is recorded, and what to do;
+- :mod:`.wording`: texts in both languages, numbers and dates for people.
 
 Everything a caller needs is importable from here.
 """
 
 from .document import (
+    DEFAULT_POLICY,
     POLICY_ID,
     PolicyError,
     PolicyProblem,
@@ -18,6 +21,7 @@ from .document import (
     parse_policy,
 )
 from .observations import Kind, Observation, ObservationError, validate_observation
+from .outlook import Change, Outlook, advice, outlook
 from .scoring import (
     DIGEST_LENGTH,
     Assessment,
@@ -29,10 +33,12 @@ from .scoring import (
     Rounding,
     Rule,
 )
+from .wording import Guidance, Text
 
 __all__ = [
-    "DIGEST_LENGTH", "POLICY_ID", "Assessment", "Contribution", "ContributionKind", "Factor",
-    "Kind", "Method", "Observation", "ObservationError", "Policy", "PolicyError",
-    "PolicyProblem", "Rounding", "Rule", "list_policies", "load_policy", "parse_policy",
+    "DEFAULT_POLICY", "DIGEST_LENGTH", "POLICY_ID", "Assessment", "Change", "Contribution",
+    "ContributionKind", "Factor", "Guidance", "Kind", "Method", "Observation",
+    "ObservationError", "Outlook", "Policy", "PolicyError", "PolicyProblem", "Rounding", "Rule",
+    "Text", "advice", "list_policies", "load_policy", "outlook", "parse_policy",
     "validate_observation",
 ]

@@ -13,6 +13,7 @@ import re
 import string
 import tomllib
 from collections.abc import Mapping
+from contextvars import ContextVar
 from datetime import timedelta, timezone
 from decimal import Decimal
 from enum import StrEnum
@@ -30,16 +31,23 @@ from .scoring import (
     Rounding,
     Rule,
 )
+from .wording import TAGS, Guidance, Text
 
+#: The policy a service scores with unless told otherwise (HEALTHCODE_POLICY).
+DEFAULT_POLICY = "hangzhou-2020-v2"
 #: Policy ids double as file names: nothing that could leave the policies folder.
 POLICY_ID = re.compile(r"[a-z0-9-]{1,64}")
 _OFFSET = re.compile(r"([+-])(0\d|1[0-4]):([0-5]\d)")
 _RULE_FIELDS = {"date", "until", "days", "value", "cap"}
 _FACTOR_FIELDS = {"average", "points", "at_least", "per"}
 _NUMERIC_KINDS = {Kind.STEPS, Kind.SLEEP_HOURS, Kind.ALCOHOL_ML, Kind.CIGARETTES}
+#: The colours a bilingual document must say what to do about.
+_GUIDED = (Colour.YELLOW, Colour.RED)
+#: Whether the document being read (in this thread) writes its texts in both languages.
+_BILINGUAL: ContextVar[bool] = ContextVar("bilingual", default=False)
 
-__all__ = ["POLICY_ID", "PolicyError", "PolicyProblem", "list_policies", "load_policy",
-           "parse_policy"]
+__all__ = ["DEFAULT_POLICY", "POLICY_ID", "PolicyError", "PolicyProblem", "list_policies",
+           "load_policy", "parse_policy"]
 
 
 class PolicyProblem(StrEnum):
@@ -108,9 +116,12 @@ def parse_policy(document: bytes) -> Policy:
 
 def _build(data: dict[str, Any], document: bytes) -> Policy:
     _only(data, "document", {"id", "version", "title", "description", "score", "colours",
-                             "display", "rules", "factors"})
+                             "display", "rules", "factors", "guidance"})
     if not POLICY_ID.fullmatch(policy_id := _get(data, "id", str)):
         raise _Bad("id: not [a-z0-9-]{1,64}")
+    # A document writes every text in both languages ({ zh-CN = "…", en = "…" }), or, as
+    # documents did before, every text as one English string.
+    _BILINGUAL.set(isinstance(data.get("title"), dict))
     score = _only(_get(data, "score", dict), "score",
                   {"base", "min", "max", "points_places", "rounding"})
     base, low, high = (_get(score, key, int, "score") for key in ("base", "min", "max"))
@@ -125,6 +136,7 @@ def _build(data: dict[str, Any], document: bytes) -> Policy:
     if not (offset := _OFFSET.fullmatch(_get(display, "utc_offset", str, "display"))):
         raise _Bad("display.utc_offset: write it as +08:00")
     sign = -1 if offset[1] == "-" else 1
+    guidance = _guidance(_get(data, "guidance", dict, default={}))
     rules = tuple(_rule(table, f"rules[{i}]", low, high)
                   for i, table in enumerate(_get(data, "rules", list, default=[])))
     factors = tuple(_factor(table, f"factors[{i}]")
@@ -140,7 +152,21 @@ def _build(data: dict[str, Any], document: bytes) -> Policy:
         rounding=_choice(Rounding, _get(score, "rounding", str, "score"), "score.rounding"),
         green_at=green_at, yellow_at=yellow_at,
         utc_offset=timezone(sign * timedelta(hours=int(offset[2]), minutes=int(offset[3]))),
-        rules=rules, factors=factors)
+        rules=rules, factors=factors, guidance=guidance)
+
+
+def _guidance(table: dict[str, Any]) -> dict[Colour, Guidance]:
+    _only(table, "guidance", {colour.value for colour in Colour})
+    missing = [c.value for c in _GUIDED if c.value not in table] if _BILINGUAL.get() else []
+    if missing:
+        raise _Bad(f"guidance: say what to do on {' and '.join(missing)}")
+    found = {}
+    for name, entry in table.items():
+        where = f"guidance.{name}"
+        entry = _only(entry, where, {"do", "contact"})
+        contact = _words(entry, "contact", where) if "contact" in entry else None
+        found[Colour(name)] = Guidance(do=_words(entry, "do", where), contact=contact)
+    return found
 
 
 def _rule(table: Any, where: str, low: int, high: int) -> Rule:
@@ -204,10 +230,24 @@ def _only(table: Any, where: str, keys: set[str]) -> dict[str, Any]:
     return table
 
 
-def _words(table: Mapping[str, Any], key: str, where: str) -> str:
-    if not (text := _get(table, key, str, where).strip()):
+def _words(table: Mapping[str, Any], key: str, where: str) -> Text:
+    texts = _languages(table, key, where)
+    if not all(text.strip() for text in texts.values()):
         raise _Bad(f"{where}.{key} is empty")
-    return text
+    return Text(**{TAGS[tag]: text.strip() for tag, text in texts.items()})
+
+
+def _languages(table: Mapping[str, Any], key: str, where: str, default: Any = _REQUIRED
+               ) -> dict[str, str]:
+    """The text ``key`` by language tag: both tags of a bilingual document, each a string
+    (a language missing is an error), or the one English string of an older document."""
+    value = _get(table, key, dict if _BILINGUAL.get() else str, where, default)
+    if not _BILINGUAL.get():
+        return dict.fromkeys(TAGS, value)
+    if set(value) != set(TAGS) or not all(isinstance(v, str) for v in value.values()):
+        raise _Bad(f"{where}.{key}: write it in {' and '.join(TAGS)}: "
+                   f"{{ zh-CN = \"…\", en = \"…\" }}")
+    return value
 
 
 def _ident(table: Mapping[str, Any], where: str) -> str:
@@ -231,14 +271,19 @@ def _choice(enum: Any, value: str, where: str) -> Any:
 
 
 def _template(table: Mapping[str, Any], key: str, fields: set[str], where: str,
-              default: Any = _REQUIRED) -> str:
-    text = _get(table, key, str, where, default)
-    try:
-        parts = list(string.Formatter().parse(text))
-    except ValueError:
-        raise _Bad(f"{where}.{key}: unbalanced braces") from None
-    # Plain named fields only: no attribute or index lookups, conversions or format specs.
-    if any(name is not None and (name not in fields or spec or conversion)
-           for _, name, spec, conversion in parts):
-        raise _Bad(f"{where}.{key}: fields are {', '.join(sorted(fields))}")
-    return text
+              default: Any = _REQUIRED) -> Text:
+    if key not in table and default is not _REQUIRED:
+        return default
+    texts = _languages(table, key, where)
+    for text in texts.values():
+        try:
+            parts = list(string.Formatter().parse(text))
+        except ValueError:
+            raise _Bad(f"{where}.{key}: unbalanced braces") from None
+        # Plain named fields only: no attribute or index lookups, conversions or format specs.
+        if any(name is not None and (name not in fields or spec or conversion)
+               for _, name, spec, conversion in parts):
+            raise _Bad(f"{where}.{key}: fields are {', '.join(sorted(fields))}")
+        if not text.strip():
+            raise _Bad(f"{where}.{key} is empty")
+    return Text(**{TAGS[tag]: text for tag, text in texts.items()})

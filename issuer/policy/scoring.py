@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import timezone
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
@@ -23,12 +23,22 @@ from typing import Any
 from verifier.labels import Colour
 
 from .observations import Kind, Observation
+from .wording import (
+    N_,
+    POINTS_SEPARATOR,
+    Guidance,
+    Text,
+    day,
+    gettext,
+    number,
+    people_number,
+    signed_points,
+    tidy,
+)
 
 DIGEST_LENGTH = 8
 DAY = 86_400
-_SEVERITY = {Colour.GREEN: 0, Colour.YELLOW: 1, Colour.RED: 2}
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
+SEVERITY = {Colour.GREEN: 0, Colour.YELLOW: 1, Colour.RED: 2}
 
 
 class Method(StrEnum):
@@ -61,13 +71,13 @@ class Rule:
     """A hard epidemic rule: a matching recent observation forces a colour and caps the score."""
 
     id: str
-    name: str
+    name: Text
     kind: Kind
     matches: tuple[Any, ...]
     window_days: int
     colour: Colour
     cap: int | None
-    text: str
+    text: Text
 
 
 @dataclass(frozen=True)
@@ -81,15 +91,16 @@ class Factor:
     points: Decimal  # exactly as the document writes them
     at_least: Decimal | None  # THRESHOLD
     per: Decimal | None  # PROPORTIONAL
-    text: str
-    text_unmet: str
+    text: Text
+    text_unmet: Text
 
 
 @dataclass(frozen=True)
 class Contribution:
     """One line of an assessment. ``factor``: what was weighed (an observation kind, or
     ``score``); ``rule``: where the document says so; ``points``: at most the policy's decimal
-    places."""
+    places; ``text``: the line in English with its points (a stable form, for logs).
+    :meth:`sentence` says it in a reader's language."""
 
     factor: str
     input: str | int | float | bool | None
@@ -97,12 +108,30 @@ class Contribution:
     rule: str
     text: str
     kind: ContributionKind
+    words: Callable[[str], str] | None = field(default=None, compare=False, repr=False)
+
+    def sentence(self, locale: str = "en") -> str:
+        """The line's words in ``locale`` (a Babel locale), without its points: numbers
+        rounded for people, dates in the policy's offset."""
+        if self.words is not None:
+            return self.words(locale)
+        return self.text if self.kind is ContributionKind.RULE else self.text.rsplit(": ", 1)[0]
+
+    def line(self, locale: str = "en") -> str:
+        """The sentence with its points (``基础分：80``), except for a rule (it sets the
+        colour and moves no points)."""
+        if self.kind is ContributionKind.RULE:
+            return self.sentence(locale)
+        points = number(self.points, locale) if self.kind is ContributionKind.BASE \
+            else signed_points(self.points)
+        return f"{self.sentence(locale)}{POINTS_SEPARATOR.get(locale, ': ')}{points}"
 
     def as_dict(self) -> dict[str, Any]:
         """Return the contribution JSON-ready; ``points`` is an int or a float whose JSON text
         is the exact decimal (parse it as a decimal to add up exactly)."""
         return {"factor": self.factor, "input": self.input, "points": _json_number(self.points),
-                "rule": self.rule, "text": self.text, "kind": self.kind.value}
+                "rule": self.rule, "text": self.text, "kind": self.kind.value,
+                "sentences": Text(self.sentence("zh_CN"), self.sentence("en")).as_dict()}
 
 
 @dataclass(frozen=True)
@@ -131,8 +160,8 @@ class Policy:
 
     id: str
     version: int
-    title: str
-    description: str = field(repr=False)
+    title: Text
+    description: Text = field(repr=False)
     document: bytes = field(repr=False)  # the exact published bytes
     base: int
     minimum: int
@@ -144,6 +173,15 @@ class Policy:
     utc_offset: timezone
     rules: tuple[Rule, ...]
     factors: tuple[Factor, ...]
+    #: What to do per colour (documents before version 2 of the demo policy have none).
+    guidance: Mapping[Colour, Guidance] = field(default_factory=dict, repr=False)
+
+    @property
+    def family(self) -> str:
+        """The id without its version suffix: ``hangzhou-2020-v2`` -> ``hangzhou-2020``.
+        Every published version of one policy shares it."""
+        stem, _, suffix = self.id.rpartition("-v")
+        return stem if stem and suffix.isdigit() else self.id
 
     @property
     def digest(self) -> bytes:
@@ -173,25 +211,25 @@ class Policy:
             raise TypeError("now must be epoch seconds (int)")
         seen = [o for o in observations if o.observed_at <= now]
         lines = [Contribution("score", None, Decimal(self.base), "score.base",
-                              f"Base score: {self.base}", ContributionKind.BASE)]
+                              f"Base score: {self.base}", ContributionKind.BASE,
+                              lambda locale: gettext(locale, N_("Base score")))]
         factors = (self._factor(f, seen, now) for f in self.factors)
         lines += sorted((c for c in factors if c is not None), key=lambda c: -abs(c.points))
         settled, score = self._settle(sum((Fraction(c.points) for c in lines), Fraction(0)))
         lines += settled
         fired = [(r, o) for r in self.rules if (o := _latest(r, seen, now)) is not None]
-        fired.sort(key=lambda pair: -_SEVERITY[pair[0].colour])  # red first, else as written
-        lines += [Contribution(rule.kind.value, obs.value, Decimal(0), rule.id,
-                               self._rule_text(rule, obs), ContributionKind.RULE)
-                  for rule, obs in fired]
+        fired.sort(key=lambda pair: -SEVERITY[pair[0].colour])  # red first, else as written
+        lines += [self._rule_line(rule, obs) for rule, obs in fired]
         caps = [r for r, _ in fired if r.cap is not None and r.cap < score]
         if caps:
             rule = min(caps, key=lambda r: r.cap or 0)
-            lines.append(self._line(rule.kind.value, rule.cap, Fraction(rule.cap - score),
-                                    rule.id, f"Capped at {rule.cap} by {rule.name}",
-                                    ContributionKind.CAP))
+            lines.append(self._line(
+                rule.kind.value, rule.cap, Fraction(rule.cap - score), rule.id,
+                ContributionKind.CAP, N_("Capped at %(cap)s by %(rule)s"),
+                lambda locale, rule=rule: {"cap": rule.cap, "rule": rule.name.get(locale)}))
             score = rule.cap
         colour = max([self.colour_for(score), *(r.colour for r, _ in fired)],
-                     key=_SEVERITY.__getitem__)
+                     key=SEVERITY.__getitem__)
         return Assessment(score, colour, tuple(lines), self.id, self.digest, now)
 
     def _settle(self, total: Fraction) -> tuple[list[Contribution], int]:
@@ -199,16 +237,20 @@ class Policy:
         lines = []
         held = min(max(total, Fraction(self.minimum)), Fraction(self.maximum))
         if held != total:
-            edge = "maximum" if held == self.maximum else "minimum"
-            lines.append(self._line("score", _json_number(self._points(total)), held - total,
-                                    f"score.{edge[:3]}", f"Held at the {edge} of {held}",
-                                    ContributionKind.CLAMP))
+            top = held == self.maximum
+            lines.append(self._line(
+                "score", _json_number(self._points(total)), held - total,
+                "score.max" if top else "score.min", ContributionKind.CLAMP,
+                N_("Held at the maximum of %(edge)s") if top
+                else N_("Held at the minimum of %(edge)s"),
+                lambda locale: {"edge": number(held, locale)}))
         score = int(self._round(held, 0))
         if score != held:
             shown = self._points(held)
-            lines.append(self._line("score", _json_number(shown), score - held, "score.rounding",
-                                    f"Rounded {_text(shown)} to {score}",
-                                    ContributionKind.ROUNDING))
+            lines.append(self._line(
+                "score", _json_number(shown), score - held, "score.rounding",
+                ContributionKind.ROUNDING, N_("Rounded %(value)s to %(score)s"),
+                lambda locale: {"value": number(shown, locale), "score": score}))
         return lines, score
 
     def _factor(self, factor: Factor, seen: list[Observation], now: int) -> Contribution | None:
@@ -225,22 +267,50 @@ class Policy:
         else:
             met, exact = True, Fraction(factor.points) * average / Fraction(factor.per or 1)
         points = self._points(exact)
-        fields = {"average": _show(average), "points": signed_points(points),
-                  "at_least": _text(factor.at_least), "per": _text(factor.per)}
-        text = (factor.text if met else factor.text_unmet).format_map(fields)
+        template = factor.text if met else factor.text_unmet
+        threshold = factor.at_least if factor.method is Method.THRESHOLD else None
+
+        def render(locale: str) -> str:
+            return template.get(locale).format_map({
+                "average": people_number(average, factor.kind, locale, threshold=threshold,
+                                         met=met),
+                "points": signed_points(points), "at_least": number(factor.at_least, locale),
+                "per": number(factor.per, locale)})
+
+        def words(locale: str) -> str:
+            # Older documents end their sentences with the points; the reader sees them apart.
+            text = render(locale)
+            if template.get(locale).endswith("{points}"):
+                text = text.removesuffix(signed_points(points)).rstrip().rstrip(":：").rstrip()
+            return text
+
+        english = render("en") if "{points}" in template.en \
+            else f"{render('en')}: {signed_points(points)}"
         return Contribution(factor.kind.value, _json_number(_floor(average)), points, factor.id,
-                            text, ContributionKind.FACTOR)
+                            english, ContributionKind.FACTOR, words)
 
-    def _rule_text(self, rule: Rule, obs: Observation) -> str:
+    def _rule_line(self, rule: Rule, obs: Observation) -> Contribution:
         until = obs.observed_at + rule.window_days * DAY
-        return rule.text.format_map({
-            "date": self._date(obs.observed_at), "until": self._date(until),
-            "days": rule.window_days, "value": obs.value, "cap": rule.cap})
 
-    def _line(self, factor: str, value: Any, points: Fraction, rule: str, text: str,
-              kind: ContributionKind) -> Contribution:
+        def words(locale: str) -> str:
+            return rule.text.get(locale).format_map({
+                "date": day(obs.observed_at, self.utc_offset, locale),
+                "until": day(until, self.utc_offset, locale),
+                "days": rule.window_days, "value": obs.value, "cap": rule.cap})
+
+        return Contribution(rule.kind.value, obs.value, Decimal(0), rule.id, words("en"),
+                            ContributionKind.RULE, words)
+
+    def _line(self, factor: str, value: Any, points: Fraction, rule: str,
+              kind: ContributionKind, message: str,
+              fields: Callable[[str], dict[str, Any]]) -> Contribution:
         shown = self._points(points)  # exact: every total here has at most `places` decimals
-        return Contribution(factor, value, shown, rule, f"{text}: {signed_points(shown)}", kind)
+
+        def words(locale: str) -> str:
+            return gettext(locale, message, **fields(locale))
+
+        return Contribution(factor, value, shown, rule,
+                            f"{words('en')}: {signed_points(shown)}", kind, words)
 
     def _points(self, value: Fraction) -> Decimal:
         return self._round(value, self.places)
@@ -251,11 +321,7 @@ class Policy:
             whole = round(scaled)
         else:
             whole = math.floor(abs(scaled) + Fraction(1, 2)) * (1 if scaled >= 0 else -1)
-        return _tidy(Decimal(whole).scaleb(-places))
-
-    def _date(self, epoch: int) -> str:
-        moment = datetime.fromtimestamp(epoch, self.utc_offset)
-        return f"{moment.day} {_MONTHS[moment.month - 1]}"
+        return tidy(Decimal(whole).scaleb(-places))
 
 
 def _latest(rule: Rule, seen: list[Observation], now: int) -> Observation | None:
@@ -264,30 +330,9 @@ def _latest(rule: Rule, seen: list[Observation], now: int) -> Observation | None
     return max(matching, key=lambda o: o.observed_at, default=None)
 
 
-def _tidy(value: Decimal) -> Decimal:
-    """``5`` rather than ``5.00``, ``-1.5`` rather than ``-1.50``: the same number."""
-    return Decimal(int(value)) if value == value.to_integral_value() else value.normalize()
-
-
 def _floor(value: Fraction, places: int = 2) -> Decimal:
-    # Shown averages are cut, not rounded, so a shown average never crosses a threshold.
+    # The input is cut, not rounded, so a listed average never crosses a threshold.
     return Decimal(math.floor(value * 10**places)).scaleb(-places)
-
-
-def _show(value: Fraction) -> str:
-    return _text(_floor(value))
-
-
-def _text(value: Decimal | None) -> str:
-    """``15,000``, ``7.5``, ``-1.07``: exact, thousands separated, no trailing zeros."""
-    if value is None:
-        return ""
-    return f"{_tidy(value):,}"
-
-
-def signed_points(points: Decimal) -> str:
-    """Points as the policy's sentences write them: ``+5``, ``-1.5``, ``0``."""
-    return ("+" if points > 0 else "") + _text(points)
 
 
 def _json_number(value: Decimal) -> int | float:

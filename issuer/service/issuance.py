@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from verifier.timefmt import iso
 from ..keys.home import Home
 from ..keys.keystore import MAX_CREDENTIAL_TTL, IssuerConfig, load_signing_key
 from ..keys.signing import PrivateKey, issue_credential
-from ..policy import load_policy
+from ..policy import DEFAULT_POLICY, Outlook, advice, load_policy, outlook
 from ..policy.observations import Observation, ObservationError
 from ..policy.scoring import DAY, Assessment, Policy
 from ..store import Rescored, Store
@@ -108,7 +108,7 @@ class IssuerService:
 
     @classmethod
     def open(cls, home: str | Path | Home | None = None, database_url: str | None = None,
-             policy_id: str = "hangzhou-2020", ranking_min_members: int = 10,
+             policy_id: str = DEFAULT_POLICY, ranking_min_members: int = 10,
              phone_region: str | None = None) -> IssuerService:
         """Open the home's store (migrating it) and load the signing key and the policy.
         ``phone_region``: where phone numbers without a country code are read (default
@@ -175,6 +175,21 @@ class IssuerService:
         now = _now(now)
         return self.score_observations(
             self.store.observations(person_id, since=now - self.policy.lookback), now)
+
+    def outlook(self, person_id: str, now: int | None = None) -> Outlook:
+        """The person's colour now and when it changes if nothing new is recorded
+        (:func:`issuer.policy.outlook`, on the observations the policy can still count).
+        Raises NotFound."""
+        now = _now(now)
+        stored = self.store.observations(person_id, since=now - self.policy.lookback)
+        return outlook(self.policy, [Observation(o["kind"], o["value"], o["observed_at"],
+                                                 o["source"]) for o in stored], now)
+
+    def guidance(self, person_id: str, locale: str, zone: tzinfo | None = None,
+                 now: int | None = None) -> dict[str, Any]:
+        """What to do and when the colour changes, said in ``locale`` with times in ``zone``
+        (:func:`issuer.policy.advice`; the deployment's zone by default). Raises NotFound."""
+        return advice(self.policy, self.outlook(person_id, now), locale, zone)
 
     # What holders declare themselves ---------------------------------------------------------
 

@@ -25,7 +25,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from verifier import webui
 
-from ..policy import ObservationError
+from ..policy import DEFAULT_POLICY, ObservationError
 from ..service import Conflict, IssuerService, NotFound
 from ..service.revocations import RevocationPublisher
 from .api import api
@@ -44,7 +44,7 @@ DEFAULTS = {
     "DATABASE_URL": None,  # default: sqlite:///HOME/issuer.db
     "RANKING_MIN_MEMBERS": 10,
     "MAX_CONTENT_LENGTH": 64 * 1024,  # larger bodies get 413 before any parsing
-    "POLICY": "hangzhou-2020",
+    "POLICY": DEFAULT_POLICY,
     # Holders' sessions: a signed cookie holding a session id (the session itself is a row
     # in the database: issuer/store/sessions.py), HttpOnly, SameSite=Lax, Secure (set
     # HEALTHCODE_SESSION_COOKIE_SECURE=false only for plain-http development off localhost).

@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from apiflask import APIBlueprint
@@ -31,11 +29,21 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from verifier import i18n, webui
+
 from ..policy.observations import ObservationError
 from ..store import HolderError, HolderProblem, NotFound
 from ..store.phones import PhoneError
 from . import holder_text, mydata
 from .codesender import SendError
+from .holder_session import (
+    holder_json,
+    holder_page,
+    json_body,
+    problem,
+    service,
+    start_session,
+)
 from .phones import parse_phone, phone_message
 from .throttle import Throttled, throttle_request, throttle_signin, too_many
 
@@ -51,8 +59,10 @@ _LINK_STATUS = {HolderProblem.UNKNOWN_LINK: 404, HolderProblem.USED_LINK: 410,
                 HolderProblem.EXPIRED_LINK: 410}
 
 
-def _service():
-    return current_app.extensions["healthcode"]
+def _issuer_name() -> str:
+    """The issuer's name for this reader (its name in their language, if it has one)."""
+    config = service().signer()[1]
+    return config.names.get(i18n.tag(webui.locale()), config.name)
 
 
 def _sender():
@@ -71,63 +81,13 @@ def _headers(response: Response) -> Response:
     return response
 
 
-def _problem(status: int, problem: str, message: str = "") -> tuple[Response, int]:
-    """A JSON problem; without ``message``, ``problem`` in words (holder_text.PROBLEMS)."""
-    return jsonify({"problem": str(problem),
-                    "message": message or holder_text.problem_message(problem)}), status
-
-
-def _signed_in() -> tuple[str, dict[str, Any] | None] | None:
-    """``(person id, bound phone or None)`` of this session (the phone as
-    :meth:`Store.device` gives it), or None. A cookie whose session has ended (signed out,
-    a new phone, an operator) is cleared."""
-    session_id = session.get("sid")
-    if not isinstance(session_id, str):
-        return None
-    who = _service().store.holder_session(session_id)
-    if who is None:
-        session.clear()
-    return who
-
-
-def _for_holders(signed_out: Callable[[], Any]):
-    """A view for signed-in holders, called with ``(person id, phone or None, ...)``;
-    others get ``signed_out()``."""
-    def decorate(view):
-        @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any):
-            who = _signed_in()
-            if who is None:
-                return signed_out()
-            return view(*who, *args, **kwargs)
-        return wrapper
-    return decorate
-
-
-#: A page: others are sent to sign in.
-holder_page = _for_holders(lambda: redirect(url_for("holder.signin")))
-#: A JSON endpoint: others get 401.
-holder_json = _for_holders(lambda: _problem(401, HolderProblem.SIGNED_OUT))
-
-
-def _start_session(session_id: str) -> None:
-    session.clear()
-    session.permanent = True
-    session["sid"] = session_id
-
-
-def _json_body() -> dict[str, Any] | None:
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else None
-
-
 # Enrolment and sign-in -----------------------------------------------------------------------
 
 @holder.get("/enrol/<token>")
 def enrol(token: str):
     """The page an enrolment letter links to; its script binds this phone."""
     try:
-        _service().store.enrolment_person(token)
+        service().store.enrolment_person(token)
     except HolderError as exc:
         return render_template("holder/problem.html", title=_("Enrolment link"),
                                message=holder_text.problem_message(exc.problem),
@@ -139,14 +99,14 @@ def enrol(token: str):
 @holder.post("/enrol/<token>")
 def enrol_device(token: str):
     """Bind this phone (JSON ``{"jwk": public key}``) and sign it in."""
-    body = _json_body()
+    body = json_body()
     if body is None:
-        return _problem(400, "bad_request")  # not {"jwk": the phone's public key}
+        return problem(400, "bad_request")  # not {"jwk": the phone's public key}
     try:
-        _, _, session_id = _service().store.redeem_enrolment(token, body.get("jwk"))
+        _, _, session_id = service().store.redeem_enrolment(token, body.get("jwk"))
     except HolderError as exc:
-        return _problem(_LINK_STATUS.get(exc.problem, 400), exc.problem)
-    _start_session(session_id)
+        return problem(_LINK_STATUS.get(exc.problem, 400), exc.problem)
+    start_session(session_id)
     return jsonify({"next": url_for("holder.code")})
 
 
@@ -169,7 +129,7 @@ def signin_send():
                                error=phone_message(exc)), 422
     try:
         throttle_signin("signin_code")
-        code = _service().store.send_code(phone)
+        code = service().store.send_code(phone)
     except Throttled as exc:
         return _signin_throttled("phone", phone, exc)
     except HolderError as exc:
@@ -198,13 +158,13 @@ def signin_code():
     code = request.form.get("code", "")[:MAX_CODE_LENGTH]
     try:
         throttle_signin("signin_guess")
-        person_id = _service().store.check_code(phone, code)
+        person_id = service().store.check_code(phone, code)
     except Throttled as exc:
         return _signin_throttled("code", phone, exc)
     except HolderError as exc:
         return render_template("holder/signin.html", step="code", phone=phone,
                                error=holder_text.problem_message(exc.problem)), 422
-    _start_session(_service().store.start_session(person_id))
+    start_session(service().store.start_session(person_id))
     return redirect(url_for("holder.code"))
 
 
@@ -212,7 +172,7 @@ def signin_code():
 def signout():
     session_id = session.get("sid")
     if isinstance(session_id, str):
-        _service().store.end_session(session_id)
+        service().store.end_session(session_id)
     session.clear()
     return redirect(url_for("holder.signin"))
 
@@ -223,7 +183,8 @@ def signout():
 @holder_page
 def code(person_id: str, device: dict[str, Any] | None):
     """The code page: the script shows the live code and keeps working offline."""
-    return render_template("holder/code.html", bound=device is not None)
+    return render_template("holder/code.html", bound=device is not None,
+                           policy_id=service().policy.id)
 
 
 @holder.get("/me/credential.json")
@@ -231,26 +192,29 @@ def code(person_id: str, device: dict[str, Any] | None):
 def credential(person_id: str, device: dict[str, Any] | None):
     """The phone's current live credential (a new one when the colour or score changed)."""
     if device is None:
-        return _problem(409, "no_device")
-    record = _service().live_credential(person_id, device)
-    return jsonify(holder_text.credential_view(record, _service().signer()[1].name,
-                                               int(time.time()), device["public_key"]))
+        return problem(409, "no_device")
+    record = service().live_credential(person_id, device, now := int(time.time()))
+    guidance = service().guidance(person_id, webui.locale(),
+                                   current_app.extensions["healthcode.zone"], now)
+    issuer_name = _issuer_name()
+    return jsonify(holder_text.credential_view(record, issuer_name, now, device["public_key"],
+                                               guidance))
 
 
 @holder.post("/me/device")
 @holder_json
 def bind_device(person_id: str, device: dict[str, Any] | None):
     """Bind this phone (JSON ``{"jwk": public key}``) after a sign-in by code."""
-    body = _json_body()
+    body = json_body()
     if body is None:
-        return _problem(400, "bad_request")  # not {"jwk": the phone's public key}
+        return problem(400, "bad_request")  # not {"jwk": the phone's public key}
     try:
-        new_device = _service().store.bind_device(person_id, body.get("jwk"),
+        new_device = service().store.bind_device(person_id, body.get("jwk"),
                                                   reason="phone bound after sign-in by code",
                                                   session_id=session["sid"])
     except HolderError as exc:
         status = 401 if exc.problem is HolderProblem.SIGNED_OUT else 400
-        return _problem(status, exc.problem)
+        return problem(status, exc.problem)
     # The person is signed in already: this session now carries the phone (and keeps the
     # page's CSRF token); every other session of the person has ended.
     return jsonify({"device": new_device})
@@ -277,13 +241,14 @@ def manifest():
 @holder.get("/me/why")
 @holder_page
 def why(person_id: str, device: dict[str, Any] | None):
-    assessment = _service().assess(person_id)
-    return render_template("holder/why.html", **holder_text.explanation(assessment))
+    assessment = service().assess(person_id)
+    return render_template("holder/why.html",
+                           **holder_text.explanation(assessment, webui.locale()))
 
 
 def _declare_page(person_id: str, **extra: Any) -> str:
     return render_template("holder/declare.html", **holder_text.declaration_page(
-        _service().policy, _service().assess(person_id)), **extra)
+        service().policy, service().assess(person_id)), **extra)
 
 
 @holder.get("/me/declare")
@@ -293,7 +258,7 @@ def declare(person_id: str, device: dict[str, Any] | None):
 
 
 def _declared() -> list[tuple[str, Any]]:
-    return holder_text.parse_declaration(request.form, _service().policy)
+    return holder_text.parse_declaration(request.form, service().policy)
 
 
 @holder.post("/me/declare/preview")
@@ -303,9 +268,9 @@ def declare_preview(person_id: str, device: dict[str, Any] | None):
     try:
         declared = _declared()
     except ObservationError as exc:
-        return _problem(422, exc.field, str(exc))
-    before = _service().assess(person_id)
-    after = _service().preview(person_id, declared)
+        return problem(422, exc.field, str(exc))
+    before = service().assess(person_id)
+    after = service().preview(person_id, declared)
     return jsonify({"before": {"colour": before.colour.value, "score": before.score},
                     "after": {"colour": after.colour.value, "score": after.score},
                     "lines": [c.text for c in after.contributions]})
@@ -323,7 +288,7 @@ def declare_send(person_id: str, device: dict[str, Any] | None):
         return too_many(_declare_page(person_id, error=_(
             "You have sent many declarations today. Nothing was recorded: try again in "
             "%(wait)s, or call the health office.", wait=exc.wait)), exc)
-    _service().declare(person_id, declared)
+    service().declare(person_id, declared)
     return redirect(url_for("holder.declare", done=1))
 
 
@@ -331,14 +296,15 @@ def declare_send(person_id: str, device: dict[str, Any] | None):
 @holder_page
 def my_data(person_id: str, device: dict[str, Any] | None):
     now = int(time.time())
-    return render_template("holder/data.html",
-                           page=mydata.view(_service().holder_data(person_id, now), now))
+    data = {**service().holder_data(person_id, now),
+            "issuer": _issuer_name()}
+    return render_template("holder/data.html", page=mydata.view(data, now))
 
 
 @holder.get("/me/data.json")
 @holder_page
 def my_data_json(person_id: str, device: dict[str, Any] | None):
-    response = Response(json.dumps(_service().holder_data(person_id), indent=2,
+    response = Response(json.dumps(service().holder_data(person_id), indent=2,
                                    ensure_ascii=False), mimetype="application/json")
     response.headers["Content-Disposition"] = "attachment; filename=my-health-code-data.json"
     return response

@@ -97,22 +97,27 @@ def manifest() -> dict[str, Any]:
 
 
 def credential_view(record: Mapping[str, Any], issuer_name: str, now: int,
-                    device_key: bytes) -> dict[str, Any]:
+                    device_key: bytes, guidance: Mapping[str, Any] | None = None
+                    ) -> dict[str, Any]:
     """The live credential as the code page's script reads it. ``device_x`` (base64url x of
-    the bound phone key) lets the page notice that its own key is not the one on record."""
+    the bound phone key) lets the page notice that its own key is not the one on record.
+    ``guidance`` (:func:`issuer.policy.advice`, in the reader's language): what to do and
+    when the colour changes, kept with the credential so the page shows it offline."""
     return {"text": record["text"], "colour": record["colour"], "score": record["score"],
             "issued_at": record["issued_at"], "expires_at": record["expires_at"],
-            "issuer": issuer_name, "server_time": now, "device_x": b64url(device_key[1:])}
+            "issuer": issuer_name, "server_time": now, "device_x": b64url(device_key[1:]),
+            "guidance": dict(guidance) if guidance is not None else None}
 
 
-def explanation(assessment: Assessment) -> dict[str, Any]:
+def explanation(assessment: Assessment, locale: str = "en") -> dict[str, Any]:
     """The assessment's lines in the order they weighed: the hard rules that set the colour
     first, then the base score and each factor by the size of its points, then rounding and
-    caps. Each line's points, added up, give the score."""
+    caps. Each line's points, added up, give the score. Sentences in ``locale`` (a Babel
+    locale), their numbers rounded for people; the points exact."""
     rules = [c for c in assessment.contributions if c.kind is ContributionKind.RULE]
     rest = [c for c in assessment.contributions if c.kind is not ContributionKind.RULE]
-    lines = [{"text": c.text, "points": None, "kind": c.kind.value} for c in rules]
-    lines += [{"text": c.text.rsplit(": ", 1)[0], "points": signed_points(c.points),
+    lines = [{"text": c.sentence(locale), "points": None, "kind": c.kind.value} for c in rules]
+    lines += [{"text": c.sentence(locale), "points": signed_points(c.points),
                "value": str(c.points), "kind": c.kind.value} for c in rest]
     return {"colour": assessment.colour.value, "score": assessment.score, "lines": lines,
             "colour_name": colour_name(assessment.colour.value),

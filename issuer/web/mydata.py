@@ -42,6 +42,7 @@ def kind_labels() -> dict[str, str]:
 def action_labels() -> dict[str, str]:
     """Each audit action the code writes, in words (tests/test_mydata.py finds them all)."""
     return {"person.create": pgettext("my data", "Enrolled"),
+            "person.search": pgettext("my data", "Looked up by staff"),
             "observation.add": pgettext("my data", "Record added"),
             "colour.change": pgettext("my data", "Colour changed"),
             "credential.issue": pgettext("my data", "Code issued"),

@@ -13,6 +13,7 @@
 
 import { _, formatClock, formatDay, formatTime, locale } from "/shared/i18n.js";
 import { deviceKey, loadCredential, publicKeyJwk, saveCredential } from "./device.js";
+import { showGuidance } from "./guidance.js";
 import { buildPresentation, credentialBytes, nowSeconds } from "./presentation.js";
 import { drawQR } from "./qr.js";
 
@@ -145,6 +146,7 @@ async function show() {
   $("score").textContent = _("Score {score}", { score: current.score });
   describe();
   const t = nowSeconds();
+  showGuidance(current.guidance, t);
   if (t > current.expires_at) {
     $("qr").getContext("2d").clearRect(0, 0, $("qr").width, $("qr").height);
     card.dataset.presentedAt = "";

@@ -17,6 +17,7 @@ const SHELL = [
   "/static/holder/cbor.js",
   "/static/holder/base45.js",
   "/static/holder/qr.js",
+  "/static/holder/guidance.js",
   "/static/holder/icon-192.png",
   "/static/vendor/qrcode-generator/qrcode.mjs",
 ];
