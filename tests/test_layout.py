@@ -198,6 +198,32 @@ def test_all_matches_the_exports(package):
     assert exported - modules - {"annotations"} == set(package.__all__)
 
 
+_MARKER = ("<" * 7 + " ", "=" * 7, ">" * 7 + " ")
+
+
+def _merge_leftovers(text: str) -> list[int]:
+    return [number for number, line in enumerate(text.splitlines(), 1)
+            if line.startswith(_MARKER[::2]) or line.rstrip() == _MARKER[1]]
+
+
+def test_the_leftover_finder_finds_a_conflict():
+    assert _merge_leftovers("a {}\n" + "=" * 7 + "\nb {}\n") == [2]
+    assert _merge_leftovers("/* " + "=" * 9 + "\n*/\n") == []
+
+
+def test_no_merge_conflict_left_in_any_file():
+    """A conflict marker left in a style sheet breaks only the rules after it, silently."""
+    suffixes = {".py", ".js", ".css", ".html", ".po", ".toml", ".md", ".json", ".sh", ".cfg"}
+    left = [f"{path.relative_to(ROOT)}:{line}"
+            for folder in ("issuer", "verifier", "tests", "docs", "scripts", "bench")
+            for path in (ROOT / folder).rglob("*") if path.suffix in suffixes
+            and "vendor" not in path.parts and "artifacts" not in path.parts
+            for line in _merge_leftovers(path.read_text(encoding="utf-8", errors="replace"))]
+    left += [f"README.md:{line}" for line in _merge_leftovers(
+        (ROOT / "README.md").read_text(encoding="utf-8"))]
+    assert not left
+
+
 def test_atomic_write_mode_and_no_leftovers(tmp_path):
     target = tmp_path / "secret"
     write_atomic(target, b"one")
