@@ -27,7 +27,7 @@ from issuer.keys.home import PASSPHRASE_ENV, Home
 from issuer.keys.keystore import MAX_CREDENTIAL_TTL, init_home
 from issuer.policy import advice
 from issuer.render.card import CHECK_ID, Fonts, render_card
-from issuer.service.cards import CARD_PURPOSE, CARD_TTL, card_for, print_card
+from issuer.service.cards import CARD_PURPOSE, CARD_TTL, card_for, issuer_name, print_card
 from issuer.service.issuance import IssuerService
 from issuer.store.db import NotFound
 from issuer.web import create_app
@@ -186,7 +186,7 @@ def test_same_card_same_bytes(service, person, printed):
     seen = service.outlook(person, NOW)
     said = {locale: advice(service.policy, seen, locale, SHANGHAI) for locale in ("zh_CN", "en")}
     card = card_for(record, service.store.get_person(person), service.assess(person, NOW),
-                    issuer=service.config.name, zone=SHANGHAI, guidance=said,
+                    issuer=issuer_name(service.config), zone=SHANGHAI, guidance=said,
                     policy=service.policy.id)
     assert render_card(card) == pdf
 
@@ -367,6 +367,24 @@ def test_api_returns_the_card_pdf(app, tokens, person, service):
     assert response.headers["Cache-Control"] == "no-store"
     row = card_row(service, person, response)
     assert row["purpose"] == CARD_PURPOSE and row["exp"] - row["iat"] == 5 * DAY
+
+
+def test_api_card_tells_times_in_the_deployment_zone(card_home, service, person):
+    """The app's TIMEZONE setting reaches the card printed through the API."""
+    app = create_app({"HOME": str(card_home.root), "TIMEZONE": "America/New_York"})
+    try:
+        token = app.extensions["healthcode"].create_token("write", "zone test", 0)[1]
+        response = post_card(app, person, token, json={"days": 2})
+        assert response.status_code == 200
+        text = " ".join(pdf_text(response.data).split())
+        assert "UTC-05:00" in text and "UTC+08:00" not in text
+    finally:
+        app.extensions["healthcode"].close()
+
+
+def test_card_names_the_issuer_in_both_languages(printed):
+    text = " ".join(pdf_text(printed[1]).split())
+    assert "杭州健康码（演示签发机构）" in text and "Hangzhou health code (demo issuer)" in text
 
 
 def card_row(service, person: str, response) -> dict:

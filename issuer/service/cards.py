@@ -22,13 +22,13 @@ from typing import Any
 from verifier import i18n
 from verifier.labels import Colour
 
-from ..keys.keystore import DAY, MAX_CREDENTIAL_TTL
+from ..keys.keystore import DAY, MAX_CREDENTIAL_TTL, IssuerConfig
 from ..policy import advice
 from ..policy.scoring import Assessment, ContributionKind
 from ..render.card import Card, Guidance, Said, render_card
 from .issuance import IssuerService
 
-__all__ = ["CARD_PURPOSE", "CARD_TTL", "card_for", "print_card", "reasons"]
+__all__ = ["CARD_PURPOSE", "CARD_TTL", "card_for", "issuer_name", "print_card", "reasons"]
 
 #: Default lifetime of a printed card (a phone's live code lives a day).
 CARD_TTL = 14 * DAY
@@ -79,6 +79,12 @@ def reasons(assessment: Assessment, limit: int = 3) -> tuple[Said, ...]:
     return tuple((c.line("zh_CN"), c.line("en")) for c in rules[:limit])
 
 
+def issuer_name(config: IssuerConfig) -> str:
+    """The issuer as a card names it, read in both languages: its Chinese name (when it has
+    one), then its name."""
+    return " ".join(dict.fromkeys((config.names.get("zh-CN", config.name), config.name)))
+
+
 def print_card(service: IssuerService, person_id: str, *, actor: str, ttl: int = CARD_TTL,
                now: int | None = None, zone: tzinfo | None = None
                ) -> tuple[dict[str, Any], bytes]:
@@ -100,6 +106,7 @@ def print_card(service: IssuerService, person_id: str, *, actor: str, ttl: int =
     zone = zone or i18n.zone()
     seen = service.outlook(person_id, now)
     said = {locale: advice(service.policy, seen, locale, zone) for locale in i18n.LOCALES}
-    card = card_for(record, person, assessment, issuer=config.name, zone=zone, guidance=said,
+    card = card_for(record, person, assessment, issuer=issuer_name(config), zone=zone,
+                    guidance=said,
                     policy=service.policy.id)
     return record, render_card(card)

@@ -243,7 +243,8 @@ def print_card(person_id, json_data):
     Issues a static credential (purpose `card`) from the current assessment; checkpoints
     check the holder's ID against the name and id digits printed beside the code."""
     record, pdf = cards.print_card(_service(), person_id, actor=_actor(),
-                                  ttl=json_data["days"] * DAY)
+                                  ttl=json_data["days"] * DAY,
+                                  zone=current_app.extensions["healthcode.zone"])
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="card-{record["cti"][:8]}.pdf"',
         "Cache-Control": "no-store"})
