@@ -84,6 +84,16 @@ def test_language_follows_the_switch_then_the_browser_then_the_default(app):
     assert '<html lang="zh-CN">' in page and 'aria-label="语言"' in page
 
 
+def test_pages_and_messages_vary_by_language(app):
+    client = app.test_client()
+    for path in ("/", "/signin", "/me/credential.json"):
+        vary = client.get(path).headers.get("Vary", "")
+        assert "Accept-Language" in vary and "Cookie" in vary, path
+    script = client.get("/shared/i18n.js")
+    script.close()
+    assert "Accept-Language" not in script.headers.get("Vary", "")
+
+
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil",
                                     "javascript:alert(1)", ""])
 def test_language_switch_goes_back_only_to_this_site(app, target):

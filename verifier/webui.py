@@ -121,6 +121,14 @@ def install(app: Flask, directories: Iterable[Path], scripts: Iterable[Path]) ->
                  "url": f"/lang/{i18n.tag(code)}?next={quote(here, safe='/')}"}
                 for code in i18n.LOCALES]
 
+    @app.after_request
+    def _vary(response):
+        # What a page or a message says depends on the reader's language: caches must keep
+        # one copy per language (static files are the same for everyone).
+        if response.mimetype in ("text/html", "application/json"):
+            response.vary.update(("Cookie", "Accept-Language"))
+        return response
+
     @app.context_processor
     def _context() -> dict[str, Any]:
         return {"page_lang": i18n.tag(locale()), "languages": languages,
