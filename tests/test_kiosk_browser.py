@@ -194,7 +194,8 @@ def test_no_camera_at_all_says_so(playwright, kiosk, tmp_path):
         message = page.locator("#camera-message")
         message.wait_for(state="visible", timeout=15_000)
         assert "No camera found" in message.inner_text()
-        assert page.locator("#upload-button").is_visible() and page.locator("#code-text").is_visible()
+        assert page.locator("#upload-button").is_visible()
+        assert page.locator("#code-text").is_visible()
     finally:
         context.close()
 

@@ -274,8 +274,8 @@ def _parse_payload(payload: bytes, anchor: bytes) -> TrustList:
         designated = anchor if named is None else b64url_decode(named)
         if len(designated) != 32:
             raise ValueError("anchor must be a 32-byte thumbprint")
-        return TrustList(keys=keys, issuers=issuers, issuer_names=names, sequence=_int_field(doc, "seq"),
-                         issued_at=_int_field(doc, "iat"), expires_at=_int_field(doc, "exp"),
-                         anchor=designated)
+        return TrustList(keys=keys, issuers=issuers, issuer_names=names,
+                         sequence=_int_field(doc, "seq"), issued_at=_int_field(doc, "iat"),
+                         expires_at=_int_field(doc, "exp"), anchor=designated)
     except (ValueError, TypeError, KeyError, RecursionError, KeyFormatError) as exc:
         raise TrustListError(Reason.TRUST_LIST_MALFORMED, str(exc)) from None
