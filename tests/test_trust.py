@@ -131,6 +131,10 @@ def test_garbage_is_malformed(data, pin):
     (lambda d: d["issuers"][0]["keys"][0].pop("nbf"), "no signing window"),
     (lambda d: d["issuers"].append(dict(d["issuers"][0])), "issuer twice"),
     (lambda d: d.update(issuers="HZ"), "issuers not a list"),
+    (lambda d: d["issuers"][0].update(names=["王"]), "names not a mapping"),
+    (lambda d: d["issuers"][0].update(names={"zh-CN": ""}), "an empty name"),
+    (lambda d: d["issuers"][0].update(names={"zh-CN": "x" * 201}), "a name too long"),
+    (lambda d: d["issuers"][0].update(names={"zh-CN": 7}), "a name not a text"),
 ])
 def test_signed_but_invalid_content_is_malformed(home, signed, pin, mutate, why):
     from issuer.keys.home import PASSPHRASE_ENV
@@ -141,6 +145,15 @@ def test_signed_but_invalid_content_is_malformed(home, signed, pin, mutate, why)
     anchor = _read_private(home, home.anchor_private)
     mp.undo()
     assert reason_of(_resign(signed, anchor, mutate), pin) is Reason.TRUST_LIST_MALFORMED, why
+
+
+def test_the_issuer_is_named_in_the_reader_s_language(trust):
+    """The demo issuer's list names it in Chinese and English; other readers get its name."""
+    assert trust.issuer_name("HZ", "zh-CN") == "杭州健康码（演示签发机构）"
+    assert trust.issuer_name("HZ", "en") == trust.issuer_name("HZ", "en-GB") == \
+        "Hangzhou health code (demo issuer)"
+    assert trust.issuer_name("HZ", "fr") == trust.issuer_name("HZ") == trust.issuers["HZ"]
+    assert trust.issuer_name("XX", "zh-CN") == "XX"
 
 
 def test_verifies_with_an_independent_jose_library(signed, home):
