@@ -146,3 +146,23 @@ def test_the_checks_find_what_they_look_for(tmp_path, monkeypatch):
     assert [(text, marked) for _line, text, marked in strings] == [
         ("Marked", True), ("Shown   here", False), ("/api/x", False)]
     assert catalogs._placeholders("%(when)s and {left}") == {"when", "left"}
+
+
+def test_the_demo_tells_times_by_the_one_rule(tmp_path, monkeypatch, capsys):
+    """make run's first part (keys, a code, verified) prints times in the deployment zone
+    with their offset, as the command lines do."""
+    from conftest import TEST_PASSPHRASE
+
+    from issuer.demo.__main__ import main
+    from issuer.keys.home import PASSPHRASE_ENV
+    monkeypatch.setenv(PASSPHRASE_ENV, TEST_PASSPHRASE)
+    monkeypatch.setenv("HEALTHCODE_HOME", str(tmp_path))
+    monkeypatch.setenv("HEALTHCODE_TIMEZONE", "Asia/Shanghai")
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    monkeypatch.delenv("HEALTHCODE_DEFAULT_LOCALE", raising=False)
+    assert main(out_dir=str(tmp_path / "out"), serve=False) == 0
+    printed = capsys.readouterr().out
+    expiries = re.findall(r"expires (.*?\(UTC\+08:00\))", printed)
+    assert len(expiries) == 2 and "Z" not in "".join(expiries), printed

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from verifier import TrustList, TrustListError, verify_image
-from verifier.timefmt import iso
+from verifier.timefmt import shown
 
 from ..keys.home import Home
 from ..keys.keystore import TRUST_LIST_REFRESH, init_home, load_config, load_signing_key
@@ -45,7 +45,7 @@ def main(out_dir: str = "out", serve: bool = True) -> int:
     png, txt = out / "demo-code.png", out / "demo-code.txt"
     qr = write_code(text, png)
     write_code(text, txt)
-    print(f"\nIssued a demo code: green, score 87, expires {iso(now + DEMO_TTL)}")
+    print(f"\nIssued a demo code: green, score 87, expires {shown(now + DEMO_TTL)}")
     print(f"  QR version {qr.version}-{qr.error}, {qr.symbol_size(border=0)[0]} modules a side,"
           f" {len(text)} characters: {png}")
     print(f"  text: {text}")
@@ -58,7 +58,7 @@ def main(out_dir: str = "out", serve: bool = True) -> int:
     credential = verify_image(png, trust)
     print(f"\nVerified {png} offline with the trust list alone:")
     print(f"  VALID {credential.colour.value.upper()} score {credential.score}, "
-          f"issuer {credential.iss}, expires {iso(credential.exp)}")
+          f"issuer {credential.iss}, expires {shown(credential.exp)}")
     print(f"\nTry: .venv/bin/healthcode-verifier check {png} --trust {home.trust_list} --json")
     if serve:
         run_service(home, now)
@@ -83,8 +83,9 @@ def run_service(home: Home, now: int, host: str = "127.0.0.1", port: int = 8080)
     enrolment = service.store.create_enrolment(some, actor="make run demo")
     print(f"""
 The issuer service is running on {base}  (Ctrl-C stops it)
+  start page        {base}/  (in Chinese, or English: the switch on every page)
   a holder's phone  {base}/enrol/{enrolment}  (one-time link: open it in a browser)
-  staff: print card {base}/staff
+  staff: find people, print cards  {base}/staff
   API docs          {base}/api/docs
   OpenAPI           {base}/api/openapi.json
   published policy  {base}/policy/{service.policy.id}
