@@ -3,6 +3,7 @@
     python scripts/mutation.py                  # the verifier core (make mutation)
     python scripts/mutation.py --list           # the mutants only, no tests run
     python scripts/mutation.py -k verify.py:150 # only mutants whose "file:line" starts so
+    python scripts/mutation.py --again run.log  # only the survivors and timeouts a run printed
 
 Each mutant is one change of the kinds a reviewer tries by hand: a comparison flipped at its
 boundary (``<`` to ``<=``, ``==`` to ``!=``, ``is`` to ``is not``, ``in`` to ``not in``), an
@@ -42,7 +43,8 @@ TARGETS = ("verifier/verify.py", "verifier/fastpath.py", "verifier/trust.py",
 TESTS = ("tests/test_vectors.py", "tests/test_trust.py", "tests/test_presentation.py",
          "tests/test_fastpath.py", "tests/test_verify.py", "tests/test_revocation.py",
          "tests/test_boundaries.py", "tests/test_mutants.py", "tests/test_tamper.py",
-         "tests/test_interop.py", "tests/test_kiosk_sync.py", "tests/test_cli.py")
+         "tests/test_interop.py", "tests/test_kiosk_sync.py", "tests/test_cli.py",
+         "tests/test_lifecycle.py", "tests/test_downgrade.py", "tests/test_kiosk.py")
 _FLIP: dict[type, type] = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
                            ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Is: ast.IsNot,
                            ast.IsNot: ast.Is, ast.In: ast.NotIn, ast.NotIn: ast.In}
@@ -61,10 +63,14 @@ class Mutant:
     description: str
     node: int
     option: int
+    context: str = ""  # the code around the change, shortened
 
     @property
     def where(self) -> str:
         return f"{self.path}:{self.line}"
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.description}  [{self.context}]"
 
 
 Edit = tuple[str, Callable[[ast.AST, dict[ast.AST, ast.AST]], None]]
@@ -79,7 +85,8 @@ def _edits(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> list[Edit]:
 
             def flip(n: ast.AST, _: object, i: int = i, flipped: type = flipped) -> None:
                 n.ops[i] = flipped()  # type: ignore[attr-defined]
-            edits.append((f"{_SYMBOL[type(op)]} -> {_SYMBOL[flipped]}", flip))
+            which = f" (comparison {i + 1} of {len(node.ops)})" if len(node.ops) > 1 else ""
+            edits.append((f"{_SYMBOL[type(op)]} -> {_SYMBOL[flipped]}{which}", flip))
     elif isinstance(node, ast.Constant) and type(node.value) is int:
         for delta in (1, -1):
             def shift(n: ast.AST, _: object, delta: int = delta) -> None:
@@ -147,10 +154,21 @@ def _walk(tree: ast.AST) -> Iterator[tuple[int, ast.AST, dict[ast.AST, ast.AST]]
             yield index, node, parents
 
 
+def _context(node: ast.AST, parents: dict[ast.AST, ast.AST], width: int = 60) -> str:
+    """The code a reader needs to find the change: the expression or statement around it."""
+    if isinstance(node, ast.Constant):
+        node = parents[node]
+    elif isinstance(node, ast.If | ast.While):
+        node = node.test
+    text = " ".join(ast.unparse(node).split())
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def mutants(root: Path, path: str) -> list[Mutant]:
     """Every mutant of the file ``root / path``, in source order."""
     tree = ast.parse((root / path).read_text(encoding="utf-8"))
-    found = [Mutant(path, node.lineno, description, index, option)  # type: ignore[attr-defined]
+    found = [Mutant(path, node.lineno, description, index, option,  # type: ignore[attr-defined]
+                    _context(node, parents))
              for index, node, parents in _walk(tree)
              for option, (description, _) in enumerate(_edits(node, parents))]
     return sorted(found, key=lambda m: (m.line, m.node, m.option))
@@ -200,15 +218,17 @@ def _run_tests(tree: Path, tests: list[str], timeout: float, python: str) -> str
 
 
 def run(root: Path, targets: list[str], tests: list[str], *, workers: int = 2,
-        timeout: float = 120.0, python: str = sys.executable, select: str = "",
+        timeout: float = 120.0, python: str = sys.executable,
+        select: Callable[[Mutant], bool] = lambda m: True,
         progress: Callable[[Mutant, str], None] | None = None) -> dict[str, list[Mutant]]:
-    """Run every mutant of ``targets`` against ``tests`` (paths relative to ``root``).
+    """Run every mutant of ``targets`` that ``select`` keeps against ``tests`` (paths relative
+    to ``root``).
 
     Returns the mutants by outcome: ``killed``, ``survived``, ``timeout``. Raises
     ``RuntimeError`` when the unmutated baseline does not pass.
     """
     tests = [t for t in tests if (root / t).exists()]
-    todo = [m for path in targets for m in mutants(root, path) if m.where.startswith(select)]
+    todo = [m for path in targets for m in mutants(root, path) if select(m)]
     results: dict[str, list[Mutant]] = {"killed": [], "survived": [], "timeout": []}
     with tempfile.TemporaryDirectory(prefix="mutation-") as scratch:
         trees: queue.Queue[Path] = queue.Queue()
@@ -248,22 +268,32 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--list", action="store_true", help="print the mutants, run nothing")
     parser.add_argument("-k", dest="select", default="", help="only mutants at FILE:LINE...")
+    parser.add_argument("--again", metavar="LOG", help="only the mutants a run printed as "
+                        "survived or timeout in LOG")
     parser.add_argument("-j", dest="workers", type=int, default=2, help="parallel copies")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per mutant")
     args = parser.parse_args(argv)
-    select = args.select if args.select.startswith("verifier/") or not args.select \
+    prefix = args.select if args.select.startswith("verifier/") or not args.select \
         else "verifier/" + args.select
+    again = None
+    if args.again:
+        lines = Path(args.again).read_text(encoding="utf-8").splitlines()
+        again = {line.split(": ", 1)[1].split("  [")[0].split(" (")[0] for line in lines
+                 if line.startswith(("  survived: ", "  timeout: "))}
+
+    def select(m: Mutant) -> bool:
+        return m.where.startswith(prefix) and (
+            again is None or f"{m.where}: {m.description}".split(" (")[0] in again)
     if args.list:
         for path in TARGETS:
-            for m in mutants(ROOT, path):
-                if m.where.startswith(select):
-                    print(f"{m.where}: {m.description}")
+            for mutant in filter(select, mutants(ROOT, path)):
+                print(mutant)
         return 0
     started = time.monotonic()
 
     def progress(mutant: Mutant, outcome: str) -> None:
         if outcome != "killed":
-            print(f"{outcome.upper():9} {mutant.where}: {mutant.description}", flush=True)
+            print(f"{outcome.upper():9} {mutant}", flush=True)
 
     results = run(ROOT, list(TARGETS), list(TESTS), workers=args.workers,
                   timeout=args.timeout, select=select, progress=progress)
@@ -274,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
           f"({minutes} min {seconds} s, {args.workers} workers)")
     for outcome in ("survived", "timeout"):
         for m in sorted(results[outcome], key=lambda m: (m.path, m.line)):
-            print(f"  {outcome}: {m.where}: {m.description}")
+            print(f"  {outcome}: {m}")
     return 0
 
 
