@@ -79,12 +79,22 @@ def test_a_mutant_is_the_original_but_for_one_change(toy):
         ("    if x > top:", "    if x >= top:")]
 
 
-def test_the_run_kills_keeps_and_times_out(toy):
-    results = _runner().run(toy, ["toy.py"], ["test_toy.py"], workers=2, timeout=5)
+HANGS = (10, "1 -> 0")  # i += 0: the loop never ends
+
+
+def test_the_run_kills_and_keeps(toy):
+    results = _runner().run(toy, ["toy.py"], ["test_toy.py"], workers=2, timeout=120,
+                            select=lambda m: (m.line, m.description) != HANGS)
     assert _found(results["survived"]) == {(2, "> -> >="), (8, "0 -> 1"), (8, "0 -> -1")}
-    assert _found(results["timeout"]) == {(10, "1 -> 0")}  # i += 0: the loop never ends
-    assert len(results["killed"]) == 9
+    assert len(results["killed"]) == 9 and results["timeout"] == []
     assert (toy / "toy.py").read_text() == TOY  # the tree itself was never mutated
+
+
+def test_a_mutant_that_hangs_is_stopped(toy):
+    results = _runner().run(toy, ["toy.py"], ["test_toy.py"], workers=1, timeout=3,
+                            select=lambda m: (m.line, m.description) == HANGS)
+    assert _found(results["timeout"]) == {HANGS}
+    assert (toy / "toy.py").read_text() == TOY
 
 
 def test_a_failing_baseline_stops_the_run(toy):
