@@ -2,10 +2,13 @@
 pins a behaviour of the verifier core that no other test pinned, by its reason."""
 
 import importlib
+import random
+from dataclasses import replace
 
 import cbor2
 import pytest
 from conftest import DAY, NOW
+from test_fastpath import _mutations, both_paths
 
 from issuer.keys.signing import sign_cose
 from verifier import Reason, VerificationError, verify
@@ -71,3 +74,40 @@ def test_the_fast_reader_knows_every_canonical_layout(make_code, iss_length, sco
         assert code is None
     else:
         assert code is not None and code[4:] == (iss, NOW, NOW + DAY, code[7], 0, score, policy)
+
+
+def _trust_for(trust, iss: str):
+    """``trust`` with its keys moved to the issuer id ``iss`` (a list made for the test)."""
+    keys = {kid: replace(key, iss=iss) for kid, key in trust.keys.items()}
+    return replace(trust, keys=keys, issuers={iss: iss}, issuer_names={})
+
+
+def _claims(iss_head: bytes, score: int = 50) -> bytes:
+    """Canonical claims but for the issuer id's head (``iss_head``: its CBOR head and text)."""
+    rest = cbor2.dumps({6: NOW, 4: NOW + DAY, 7: bytes(12), -65537: {1: 0, 2: score}})
+    return bytes((rest[0] + 1,)) + b"\x01" + iss_head + rest[1:]
+
+
+def test_an_issuer_id_with_a_longer_head_than_needed_is_read_by_the_general_path(signing, trust):
+    """A 23-character id written with a two-byte head is legal CBOR and a different layout."""
+    key, _ = signing
+    iss = "H" * 23
+    text = CREDENTIAL_PREFIX + b45encode(sign_cose(key, _claims(b"\x78\x17" + iss.encode())))
+    assert verify(text, _trust_for(trust, iss), NOW).iss == iss
+
+
+def test_an_empty_issuer_id_is_invalid_on_both_paths(signing, trust):
+    key, _ = signing
+    text = CREDENTIAL_PREFIX + b45encode(sign_cose(key, _claims(b"\x60")))
+    assert reason_of(text, trust, NOW) is Reason.INVALID_CLAIMS
+    assert reason_of(text, _trust_for(trust, ""), NOW) is Reason.INVALID_CLAIMS
+
+
+@pytest.mark.parametrize("policy", [None, bytes(range(8))])
+def test_signed_mutations_of_a_one_byte_score_agree(signing, make_code, trust, policy):
+    """As tests/test_fastpath.py's differential test, for a score written in its head byte."""
+    key, _ = signing
+    payload = b45decode(make_code(score=5, policy=policy)[len(CREDENTIAL_PREFIX):])[19:-66]
+    for mutated in _mutations(payload, random.Random(11)):
+        fast, general = both_paths(CREDENTIAL_PREFIX + b45encode(sign_cose(key, mutated)), trust)
+        assert fast == general, mutated.hex()
