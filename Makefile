@@ -25,7 +25,7 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 ## mutation: set up, then mutate the verifier core and run its tests on each mutant (not in
-## make test; ~40 min on 2 cores; docs/TESTING.md)
+## make test; docs/TESTING.md)
 mutation: $(STAMP)
 	$(PY) scripts/mutation.py
 
