@@ -2,19 +2,32 @@
 pins a behaviour of the verifier core that no other test pinned, by its reason."""
 
 import importlib
+import json
 import random
+import stat
 from dataclasses import replace
 
 import cbor2
 import pytest
 from conftest import DAY, NOW
+from cryptography.hazmat.primitives.asymmetric import ec
 from test_fastpath import _mutations, both_paths
 
-from issuer.keys.signing import sign_cose
-from verifier import Reason, VerificationError, verify
+from issuer.keys.signing import sign_cose, sign_jws, sign_jws_multi
+from verifier import (
+    Reason,
+    TrustList,
+    TrustListError,
+    VerificationError,
+    load_anchor,
+    verify,
+)
 from verifier.base45 import b45decode, b45encode
 from verifier.fastpath import read
+from verifier.jws import MAX_JWS_BYTES, decode_jws, encode_header, encode_jws
+from verifier.keys import b64url, key_to_jwk, thumbprint
 from verifier.labels import CREDENTIAL_PREFIX
+from verifier.trust import TRUST_LIST_TYPE, check_successor, save_anchor
 from verifier.verify import CLOCK_SKEW, MAX_TEXT_LENGTH
 
 # The module, not the function verifier.verify that the package exports under its name.
@@ -111,3 +124,121 @@ def test_signed_mutations_of_a_one_byte_score_agree(signing, make_code, trust, p
     for mutated in _mutations(payload, random.Random(11)):
         fast, general = both_paths(CREDENTIAL_PREFIX + b45encode(sign_cose(key, mutated)), trust)
         assert fast == general, mutated.hex()
+
+
+# trust.TrustList: anchors, roll-over, successors, names, files.
+@pytest.fixture(scope="module")
+def anchors():
+    return ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+
+
+def _list_payload(home, anchor=None, **changes) -> bytes:
+    doc = {**json.loads(decode_jws(home.trust_list.read_text()).payload), **changes}
+    if anchor is not None:
+        doc["anchor"] = b64url(thumbprint(anchor.public_key()))
+    return json.dumps(doc).encode()
+
+
+def _trust_reason(data, pin, now=NOW) -> Reason:
+    with pytest.raises(TrustListError) as caught:
+        TrustList.from_jws(data, pin, now)
+    return caught.value.reason
+
+
+def test_a_list_the_pinned_anchor_did_not_sign_is_refused_whatever_anchor_it_names(home,
+                                                                                     anchors):
+    pinned, other = anchors
+    pin = thumbprint(pinned.public_key())
+    forged = sign_jws(other, _list_payload(home, anchor=other), TRUST_LIST_TYPE)
+    assert _trust_reason(forged, pin) is Reason.TRUST_LIST_BAD_SIGNATURE
+
+
+def test_a_list_naming_an_anchor_that_did_not_sign_it_is_refused(home, anchors):
+    pinned, other = anchors
+    data = sign_jws(pinned, _list_payload(home, anchor=other), TRUST_LIST_TYPE)
+    assert _trust_reason(data, thumbprint(pinned.public_key())) \
+        is Reason.TRUST_LIST_BAD_SIGNATURE
+
+
+def test_a_roll_over_is_told_apart_from_a_list_under_its_own_anchor(home, anchors):
+    old, new = anchors
+    data = sign_jws_multi([old, new], _list_payload(home, anchor=new), TRUST_LIST_TYPE)
+    old_pin, new_pin = thumbprint(old.public_key()), thumbprint(new.public_key())
+    rolled = TrustList.from_jws(data, old_pin, NOW)
+    assert (rolled.anchor, rolled.rolled_over_from) == (new_pin, old_pin)
+    assert TrustList.from_jws(data, new_pin, NOW).rolled_over_from is None
+
+
+def test_a_signer_header_without_a_usable_key_is_a_bad_signature(home, anchors):
+    pinned, _ = anchors
+    header = {"alg": "ES256", "typ": TRUST_LIST_TYPE, "jwk": {"kty": "EC", "crv": "P-256"}}
+    data = encode_jws(encode_header(header), _list_payload(home), b"\x00" * 64)
+    assert _trust_reason(data, thumbprint(pinned.public_key())) \
+        is Reason.TRUST_LIST_BAD_SIGNATURE
+
+
+def test_the_trust_list_format_is_version_1(home):
+    assert json.loads(decode_jws(home.trust_list.read_text()).payload)["ver"] == 1
+
+
+def test_a_trust_list_of_another_version_is_malformed(home, anchors):
+    pinned, _ = anchors
+    for ver in (0, 2):
+        data = sign_jws(pinned, _list_payload(home, ver=ver), TRUST_LIST_TYPE)
+        assert _trust_reason(data, thumbprint(pinned.public_key())) \
+            is Reason.TRUST_LIST_MALFORMED
+
+
+@pytest.mark.parametrize(("have", "got", "same_digest", "refused"), [
+    (5, 4, False, True), (5, 4, True, True), (5, 5, False, True), (5, 5, True, False),
+    (5, 6, False, False), (5, 6, True, False)])
+def test_the_successor_rule(trust, have, got, same_digest, refused):
+    previous = replace(trust, sequence=have, digest="a")
+    new = replace(trust, sequence=got, digest="a" if same_digest else "b")
+    if refused:
+        with pytest.raises(TrustListError) as caught:
+            check_successor(previous, new)
+        assert caught.value.reason is Reason.TRUST_LIST_ROLLBACK
+    else:
+        check_successor(previous, new)
+    check_successor(None, new)
+
+
+def test_an_issuer_name_falls_back_from_the_region_to_the_language(trust):
+    named = replace(trust, issuer_names={"HZ": {"zh": "杭州健康码", "en": "Hangzhou"}})
+    assert named.issuer_name("HZ", "zh-CN") == "杭州健康码"
+    assert named.issuer_name("HZ", "en-GB") == "Hangzhou"
+
+
+def test_a_pinned_anchor_file_is_readable_by_everyone(tmp_path, anchors):
+    path = tmp_path / "anchor.pub.pem"
+    jwk = key_to_jwk(anchors[0].public_key())
+    assert save_anchor(path, jwk) == thumbprint(anchors[0].public_key())
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+@pytest.mark.parametrize(("padding", "loads"), [(0, True), (1, False)])
+def test_an_anchor_file_is_read_up_to_64_kib(tmp_path, anchors, padding, loads):
+    pin = "sha256:" + b64url(thumbprint(anchors[0].public_key()))
+    path = tmp_path / "anchor.pin"
+    path.write_text(" " * (64 * 1024 - len(pin) + padding) + pin)
+    if loads:
+        assert load_anchor(path) == thumbprint(anchors[0].public_key())
+    else:
+        with pytest.raises(TrustListError) as caught:
+            load_anchor(path)
+        assert caught.value.reason is Reason.TRUST_LIST_MALFORMED
+
+
+@pytest.mark.parametrize(("padding", "loads"), [(0, True), (1, False)])
+def test_a_trust_list_file_is_read_up_to_its_size_limit(home, tmp_path, padding, loads):
+    data = home.trust_list.read_bytes()
+    path = tmp_path / "trust-list.json"
+    path.write_bytes(data + b" " * (MAX_JWS_BYTES - len(data) + padding))
+    pin = load_anchor(home.anchor_public)
+    if loads:
+        assert TrustList.load(path, pin, NOW).sequence >= 1
+    else:
+        with pytest.raises(TrustListError) as caught:
+            TrustList.load(path, pin, NOW)
+        assert caught.value.reason is Reason.TRUST_LIST_MALFORMED
