@@ -31,13 +31,14 @@ from verifier import (
     presentation_message,
     verify,
 )
-from verifier.base45 import b45encode
+from verifier.base45 import b45decode, b45encode
 from verifier.cose import encode_protected, encode_sign1, sig_structure
 from verifier.errors import RevocationListError
 from verifier.fastpath import read
 from verifier.jws import decode_jws
 from verifier.keys import kid_for
-from verifier.labels import CREDENTIAL_PREFIX, Alg, Claim
+from verifier.labels import CREDENTIAL_PREFIX, PRESENTATION_PREFIX, Alg, Claim
+from verifier.presentation import decode_presentation, presentation_protected
 from verifier.revocation import encode_payload
 from verifier.trust import TRUST_LIST_TYPE
 
@@ -253,3 +254,46 @@ def test_a_credential_header_alg_is_refused_though_the_signature_holds(signing, 
     error = refusal(CREDENTIAL_PREFIX + b45encode(data), trust, NOW)
     assert error.reason is Reason.UNSUPPORTED_ALGORITHM
     assert error.detail == detail
+
+
+# Sizes and ranges of what is read before any signature -----------------------------------
+
+def _padded_text(key, iss: str, length: int) -> str:
+    """A valid credential whose text is exactly ``length`` characters: its unprotected header
+    (which nothing reads and the signature does not cover) carries the padding."""
+    payload = cbor2.dumps(_claims(iss, NOW, NOW + DAY))
+    protected = encode_protected(Alg.ES256, kid_for(key.public_key()))
+    signature = sign_raw(key, sig_structure(protected, payload))
+    for pad in range(length):
+        text = CREDENTIAL_PREFIX + b45encode(cbor2.dumps(cbor2.CBORTag(
+            18, [protected, {"pad": bytes(pad)}, payload, signature])))
+        if len(text) >= length:
+            break
+    assert len(text) == length
+    return text
+
+
+def test_a_code_text_of_2048_characters_is_read_2049_are_not(signing, trust):
+    key, config = signing
+    assert verify(_padded_text(key, config.iss, 2048), trust, NOW).exp == NOW + DAY
+    # No Base45 text is 2,044 characters long, so 2,049 are a longer one cut short.
+    too_long = _padded_text(key, config.iss, 2050)[:2049]
+    error = refusal(too_long, trust, NOW)
+    assert error.reason is Reason.MALFORMED
+    assert error.detail == "longer than 2048 characters"
+
+
+@pytest.mark.parametrize(("at", "readable"), [
+    (0, True), (2**32 - 1, True), (2**32, False), (-1, False)])
+def test_a_presentation_time_is_an_unsigned_32_bit_number(device, presentation, at, readable):
+    credential = decode_presentation(b45decode(presentation[len(PRESENTATION_PREFIX):])).credential
+    protected = presentation_protected(at)
+    data = encode_sign1(protected, credential,
+                        sign_raw(device, sig_structure(protected, credential)))
+    if readable:
+        assert decode_presentation(data).presented_at == at
+    else:
+        with pytest.raises(VerificationError) as caught:
+            decode_presentation(data)
+        assert caught.value.reason is Reason.MALFORMED
+        assert caught.value.detail == "presentation header has no time (iat)"
