@@ -294,10 +294,8 @@ def _foreign(texts: list[str], lang: str, issuer_name: str) -> list[str]:
 
 
 def _serious(page) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-    violations = Axe().run(page).response["violations"]
-    return [f"{v['id']}: {v['help']} ({len(v['nodes'])})" for v in violations
-            if v["impact"] in ("serious", "critical")]
+    from a11y import axe_serious
+    return [f"{v['id']}: {v['help']} ({v['targets']})" for v in axe_serious(page)]
 
 
 def _no_camera_page(playwright, url: str, profile: Path, lang: str, viewport: dict,

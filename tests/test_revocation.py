@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from issuer.keys.signing import sign_cose
+from issuer.keys.signing import sign_cose, sign_raw
 from verifier import Reason, RevocationList, Revocations
-from verifier.cose import decode_sign1, encode_protected, encode_sign1
+from verifier.cose import decode_sign1, encode_protected, encode_sign1, sig_structure
 from verifier.errors import RevocationListError
 from verifier.keys import kid_for
 from verifier.labels import Alg
@@ -183,6 +183,17 @@ def test_expired_list_still_applies(sign, trust):
     assert revoked[0] in listed
 
 
+def test_a_list_may_expire_the_second_it_is_signed(sign, trust):
+    """``exp == iat`` (and ``seq`` 0) loads; ``expired()`` turns true one second after
+    ``exp``, never at it."""
+    listed = RevocationList.from_cose(sign(ctis(1), seq=0, iat=NOW, exp=NOW), trust)
+    assert (listed.sequence, listed.issued_at, listed.expires_at) == (0, NOW, NOW)
+    assert not listed.expired(NOW - 1) and not listed.expired(NOW)
+    assert listed.expired(NOW + 1)
+    later = RevocationList.from_cose(sign(ctis(1), iat=NOW, exp=NOW + DAY), trust)
+    assert not later.expired(NOW + DAY) and later.expired(NOW + DAY + 1)
+
+
 def test_a_list_dated_outside_the_keys_signing_window_is_refused(sign, trust):
     before = sign(ctis(1), iat=NOW - 2 * DAY, exp=NOW)
     assert reason_of(before, trust) is Reason.REVOCATION_LIST_BAD_SIGNATURE
@@ -195,11 +206,18 @@ def test_signed_by_a_key_not_in_the_trust_list(trust, iss):
     assert reason_of(forged, trust) is Reason.REVOCATION_LIST_BAD_SIGNATURE
 
 
-def test_header_alg_must_be_the_keys(small, trust, key):
-    sign1 = decode_sign1(small)
-    protected = encode_protected(Alg.EDDSA, kid_for(key.public_key()))
-    forged = encode_sign1(protected, sign1.payload, sign1.signature)
-    assert reason_of(forged, trust) is Reason.REVOCATION_LIST_BAD_SIGNATURE
+@pytest.mark.parametrize("alg", [Alg.EDDSA, -35])
+def test_header_alg_must_be_the_keys(small, trust, key, alg):
+    """Re-signed by the real key over a header naming another algorithm: the signature holds
+    (checked with the key's pinned ES256), so only the alg check can refuse the list."""
+    payload = decode_sign1(small).payload
+    protected = cbor2.dumps({1: int(alg), 4: kid_for(key.public_key())})
+    assert protected != encode_protected(Alg.ES256, kid_for(key.public_key()))
+    forged = encode_sign1(protected, payload, sign_raw(key, sig_structure(protected, payload)))
+    with pytest.raises(RevocationListError) as caught:
+        RevocationList.from_cose(forged, trust)
+    assert caught.value.reason is Reason.REVOCATION_LIST_BAD_SIGNATURE
+    assert caught.value.detail == "header alg does not fit the key"
 
 
 def _flip(data: bytes, index: int) -> bytes:
@@ -280,6 +298,41 @@ def test_a_credential_is_not_a_revocation_list(make_code, trust):
 ])
 def test_garbage_is_malformed(data, trust):
     assert reason_of(data, trust) is Reason.REVOCATION_LIST_MALFORMED
+
+
+def _of_size(key, iss, size: int) -> bytes:
+    """A valid signed list of exactly ``size`` bytes: as many entries as fit, the rest made
+    up in the unprotected header (which nothing reads and the signature does not cover)."""
+    count = (size - 200) // HASH_BYTES
+    stride = (1 << 8 * HASH_BYTES) // count  # sorted, distinct entries without sorting
+    hashes = b"".join((i * stride).to_bytes(HASH_BYTES, "big") for i in range(count))
+    payload = cbor2.dumps({"typ": REVOCATION_TYPE, "ver": REVOCATION_VERSION, "iss": iss,
+                           "seq": 1, "iat": NOW, "exp": NOW + DAY, "width": HASH_BYTES,
+                           "hashes": hashes})
+    sign1 = decode_sign1(sign_cose(key, payload))
+
+    def padded(pad: int) -> bytes:
+        return cbor2.dumps(cbor2.CBORTag(18, [sign1.protected, {"pad": bytes(pad)}, payload,
+                                              sign1.signature]))
+
+    short = size - len(padded(0))  # a longer pad may need a longer head: try a few below
+    (data,) = [data for pad in range(max(0, short - 3), short + 1)
+               if len(data := padded(pad)) == size]
+    return data
+
+
+def test_a_file_of_exactly_the_size_limit_is_read_one_byte_more_is_not(tmp_path, key, iss,
+                                                                       trust):
+    assert MAX_REVOCATION_BYTES == 16 * 1024 * 1024
+    path = tmp_path / "list.cose"
+    path.write_bytes(_of_size(key, iss, MAX_REVOCATION_BYTES))
+    listed = RevocationList.load(path, trust)
+    assert listed.count == (MAX_REVOCATION_BYTES - 200) // HASH_BYTES
+    path.write_bytes(_of_size(key, iss, MAX_REVOCATION_BYTES + 1))
+    with pytest.raises(RevocationListError) as caught:
+        RevocationList.load(path, trust)
+    assert caught.value.reason is Reason.REVOCATION_LIST_MALFORMED
+    assert caught.value.detail == f"larger than {MAX_REVOCATION_BYTES} bytes"
 
 
 def test_oversize_is_malformed_before_parsing(trust):

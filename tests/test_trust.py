@@ -3,13 +3,13 @@
 import json
 
 import pytest
-from conftest import NOW
+from conftest import NOW, TEST_PASSPHRASE
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from issuer.keys.signing import sign_jws
+from issuer.keys.signing import sign_jws, sign_raw
 from verifier import Reason, TrustList, TrustListError, load_anchor
-from verifier.jws import decode_jws, encode_jws
+from verifier.jws import decode_jws, encode_header, encode_jws, signing_input
 from verifier.keys import b64url, key_to_jwk, thumbprint
 from verifier.trust import TRUST_LIST_TYPE
 
@@ -22,6 +22,19 @@ def signed(home) -> str:
 @pytest.fixture(scope="module")
 def pin(home) -> bytes:
     return load_anchor(home.anchor_public)
+
+
+@pytest.fixture(scope="module")
+def anchor_key(home):
+    """The shared home's trust anchor (private): re-signs lists whose content tests change."""
+    from issuer.keys.home import PASSPHRASE_ENV
+    from issuer.keys.keystore import _read_private
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv(PASSPHRASE_ENV, TEST_PASSPHRASE)
+    key = _read_private(home, home.anchor_private)
+    mp.undo()
+    return key
 
 
 def reason_of(data, pin, now=NOW):
@@ -97,12 +110,20 @@ def test_list_signed_by_another_key_is_refused(signed, pin):
     assert reason_of(forged, pin) is Reason.TRUST_LIST_BAD_SIGNATURE
 
 
-def test_header_alg_must_fit_the_key(signed, pin):
-    document = json.loads(signed)
+@pytest.mark.parametrize("alg", ["none", "EdDSA", "ES384", None])
+def test_header_alg_must_fit_the_key(signed, anchor_key, pin, alg):
+    """Re-signed by the anchor over a header naming another algorithm: the signature holds
+    (the key's own ES256 checks it), so only the alg check can refuse the list."""
     header = dict(decode_jws(signed).header)
-    header["alg"] = "none"
-    document["protected"] = b64url(json.dumps(header).encode())
-    assert reason_of(json.dumps(document), pin) is Reason.TRUST_LIST_BAD_SIGNATURE
+    header["alg"] = alg
+    protected = encode_header(header)
+    payload = decode_jws(signed).payload
+    forged = encode_jws(protected, payload, sign_raw(anchor_key, signing_input(protected,
+                                                                               payload)))
+    with pytest.raises(TrustListError) as caught:
+        TrustList.from_jws(forged, pin, NOW)
+    assert caught.value.reason is Reason.TRUST_LIST_BAD_SIGNATURE
+    assert caught.value.detail == "header alg does not fit key"
 
 
 def test_expired_list_is_refused(trust, signed, pin):
@@ -136,15 +157,72 @@ def test_garbage_is_malformed(data, pin):
     (lambda d: d["issuers"][0].update(names={"zh-CN": "x" * 201}), "a name too long"),
     (lambda d: d["issuers"][0].update(names={"zh-CN": 7}), "a name not a text"),
 ])
-def test_signed_but_invalid_content_is_malformed(home, signed, pin, mutate, why):
-    from issuer.keys.home import PASSPHRASE_ENV
-    from issuer.keys.keystore import _read_private
+def test_signed_but_invalid_content_is_malformed(signed, anchor_key, pin, mutate, why):
+    assert reason_of(_resign(signed, anchor_key, mutate), pin) is Reason.TRUST_LIST_MALFORMED, \
+        why
 
-    mp = pytest.MonkeyPatch()
-    mp.setenv(PASSPHRASE_ENV, "correct horse battery staple")
-    anchor = _read_private(home, home.anchor_private)
-    mp.undo()
-    assert reason_of(_resign(signed, anchor, mutate), pin) is Reason.TRUST_LIST_MALFORMED, why
+
+# Each structural rule by its own test: the detail shows which check refused the list.
+
+def _malformed_detail(signed, anchor_key, pin, mutate) -> str:
+    with pytest.raises(TrustListError) as caught:
+        TrustList.from_jws(_resign(signed, anchor_key, mutate), pin, NOW)
+    assert caught.value.reason is Reason.TRUST_LIST_MALFORMED
+    return caught.value.detail
+
+
+def test_one_key_under_two_issuers_is_malformed(signed, anchor_key, pin):
+    def mutate(doc):
+        doc["issuers"].append({"iss": "SH", "name": "SH", "keys": doc["issuers"][0]["keys"]})
+
+    assert _malformed_detail(signed, anchor_key, pin, mutate) == "a key appears twice"
+
+
+def test_one_issuer_twice_without_keys_is_malformed(signed, anchor_key, pin):
+    def mutate(doc):
+        doc["issuers"] += [{"iss": "SH", "keys": []}, {"iss": "SH", "keys": []}]
+
+    assert _malformed_detail(signed, anchor_key, pin, mutate) == \
+        "issuer ids must be distinct, non-empty texts"
+    one = TrustList.from_jws(_resign(signed, anchor_key, lambda doc: doc["issuers"].append(
+        {"iss": "SH", "keys": []})), pin, NOW)
+    assert set(one.issuers) == {"HZ", "SH"} and len(one.keys) == 1
+
+
+def test_a_fractional_sequence_is_malformed(signed, anchor_key, pin):
+    assert _malformed_detail(signed, anchor_key, pin, lambda doc: doc.update(seq=1.5)) == \
+        "seq must be epoch seconds"
+
+
+def test_a_negative_key_start_is_malformed_and_zero_is_not(signed, anchor_key, pin):
+    def start(nbf):
+        return lambda doc: doc["issuers"][0]["keys"][0].update(nbf=nbf)
+
+    assert _malformed_detail(signed, anchor_key, pin, start(-1)) == "nbf must be epoch seconds"
+    (key,) = TrustList.from_jws(_resign(signed, anchor_key, start(0)), pin, NOW).keys.values()
+    assert key.not_before == 0
+
+
+@pytest.mark.parametrize("length", [31, 33])
+def test_a_named_anchor_of_the_wrong_length_is_malformed(signed, anchor_key, pin, length):
+    named = (pin + bytes(1))[:length]
+    assert _malformed_detail(signed, anchor_key, pin,
+                             lambda doc: doc.update(anchor=b64url(named))) == \
+        "anchor must be a 32-byte thumbprint"
+    same = _resign(signed, anchor_key, lambda doc: doc.update(anchor=b64url(pin)))
+    assert TrustList.from_jws(same, pin, NOW).anchor == pin
+
+
+@pytest.mark.parametrize("length", [31, 33])
+def test_a_pin_file_of_the_wrong_length_is_malformed(tmp_path, pin, length):
+    path = tmp_path / "anchor.txt"
+    path.write_text(b64url((pin + bytes(1))[:length]))
+    with pytest.raises(TrustListError) as caught:
+        load_anchor(path)
+    assert caught.value.reason is Reason.TRUST_LIST_MALFORMED
+    assert caught.value.detail == "anchor thumbprint is not 32 bytes"
+    path.write_text(b64url(pin))
+    assert load_anchor(path) == pin
 
 
 def test_the_issuer_is_named_in_the_reader_s_language(trust):
