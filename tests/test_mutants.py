@@ -242,3 +242,34 @@ def test_a_trust_list_file_is_read_up_to_its_size_limit(home, tmp_path, padding,
         with pytest.raises(TrustListError) as caught:
             TrustList.load(path, pin, NOW)
         assert caught.value.reason is Reason.TRUST_LIST_MALFORMED
+
+
+@pytest.mark.parametrize("text", ["not base64url!", "-----BEGIN PUBLIC KEY-----\nnot a key\n",
+                                  "{not json", '{"kty": "EC"}'])
+def test_an_unreadable_anchor_file_is_malformed(tmp_path, text):
+    path = tmp_path / "anchor"
+    path.write_text(text)
+    with pytest.raises(TrustListError) as caught:
+        load_anchor(path)
+    assert caught.value.reason is Reason.TRUST_LIST_MALFORMED
+
+
+def _names_list(home, anchor, names) -> bytes:
+    doc = json.loads(decode_jws(home.trust_list.read_text()).payload)
+    doc["issuers"][0]["names"] = names
+    doc["anchor"] = b64url(thumbprint(anchor.public_key()))
+    return sign_jws(anchor, json.dumps(doc).encode(), TRUST_LIST_TYPE)
+
+
+@pytest.mark.parametrize(("names", "loads"), [
+    ({f"x{i}": "n" for i in range(16)}, True), ({f"x{i}": "n" for i in range(17)}, False),
+    ({"z": "n"}, True), ({"": "n"}, False), ({"x" * 35: "n"}, True), ({"x" * 36: "n"}, False),
+    ({"zh-CN": "杭"}, True), ({"zh-CN": "x" * 200}, True), ({"zh-CN": ""}, False),
+    ({"zh-CN": "x" * 201}, False)])
+def test_issuer_names_limits(home, anchors, names, loads):
+    """At most 16 names, tags of 1 to 35 characters (BCP 47's longest), names of 1 to 200."""
+    data, pin = _names_list(home, anchors[0], names), thumbprint(anchors[0].public_key())
+    if loads:
+        assert TrustList.from_jws(data, pin, NOW).issuer_names["HZ"] == names
+    else:
+        assert _trust_reason(data, pin) is Reason.TRUST_LIST_MALFORMED
