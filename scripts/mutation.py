@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--again", metavar="LOG", help="only the mutants a run printed as "
                         "survived or timeout in LOG")
     parser.add_argument("-j", dest="workers", type=int, default=2, help="parallel copies")
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per mutant")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per mutant")
     args = parser.parse_args(argv)
     prefix = args.select if args.select.startswith("verifier/") or not args.select \
         else "verifier/" + args.select

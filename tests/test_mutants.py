@@ -16,6 +16,7 @@ from test_fastpath import _mutations, both_paths
 from issuer.keys.signing import sign_cose, sign_jws, sign_jws_multi
 from verifier import (
     Reason,
+    RevocationList,
     TrustList,
     TrustListError,
     VerificationError,
@@ -273,3 +274,32 @@ def test_issuer_names_limits(home, anchors, names, loads):
         assert TrustList.from_jws(data, pin, NOW).issuer_names["HZ"] == names
     else:
         assert _trust_reason(data, pin) is Reason.TRUST_LIST_MALFORMED
+
+
+# revocation.RevocationList: the search for an entry, the format's numbers.
+def _list_of(*entries: bytes) -> RevocationList:
+    hashes = b"".join(sorted(entries))
+    return RevocationList(iss="HZ", sequence=1, issued_at=NOW, expires_at=NOW + DAY, kid=b"k",
+                          digest="", count=len(entries), hashes=hashes)
+
+
+def test_an_entry_is_found_only_on_an_entry_boundary():
+    wanted = b"\x01" * 7
+    # The first list holds it only across two entries (offset 6): not revoked.
+    across = _list_of(b"\x01\x01\x00\x00\x00\x00\x01", b"\x01\x01\x01\x01\x01\x01\x02")
+    assert not across.contains_hash(wanted)
+    # The second holds it across the same boundary and, one byte on, as an entry: revoked.
+    both = _list_of(b"\x01\x01\x00\x00\x00\x00\x01", wanted)
+    assert both.contains_hash(wanted)
+
+
+def test_an_entry_of_another_width_is_never_found():
+    listed = b"\x01\x02\x03\x04\x05\x06\x07"
+    revocations = _list_of(listed)
+    assert revocations.contains_hash(listed)
+    assert not revocations.contains_hash(listed[:6])
+    assert not revocations.contains_hash(listed + b"\x08")
+
+
+def test_a_list_built_directly_has_no_key_start():
+    assert _list_of().order == (NOW, 0, 1)
