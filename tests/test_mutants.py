@@ -24,6 +24,7 @@ from verifier import (
     verify,
 )
 from verifier.base45 import b45decode, b45encode
+from verifier.errors import RevocationListError
 from verifier.fastpath import read
 from verifier.jws import MAX_JWS_BYTES, decode_jws, encode_header, encode_jws
 from verifier.keys import b64url, key_to_jwk, thumbprint
@@ -303,3 +304,18 @@ def test_an_entry_of_another_width_is_never_found():
 
 def test_a_list_built_directly_has_no_key_start():
     assert _list_of().order == (NOW, 0, 1)
+
+
+def _signed_list(signing, **changes) -> bytes:
+    key, config = signing
+    doc = {"typ": "healthcode-revocations", "ver": 1, "iss": config.iss, "seq": 1, "iat": NOW,
+           "exp": NOW + DAY, "width": 7, "hashes": b"", **changes}
+    return sign_cose(key, cbor2.dumps(doc))
+
+
+@pytest.mark.parametrize("width", [7.0, 8, "7"])
+def test_a_revocation_list_width_other_than_the_integer_7_is_malformed(signing, trust, width):
+    assert RevocationList.from_cose(_signed_list(signing), trust).count == 0
+    with pytest.raises(RevocationListError) as caught:
+        RevocationList.from_cose(_signed_list(signing, width=width), trust)
+    assert caught.value.reason is Reason.REVOCATION_LIST_MALFORMED
