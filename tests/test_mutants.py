@@ -12,6 +12,7 @@ import pytest
 from conftest import DAY, NOW
 from cryptography.hazmat.primitives.asymmetric import ec
 from test_fastpath import _mutations, both_paths
+from test_presentation import present
 
 from issuer.keys.signing import sign_cose, sign_jws, sign_jws_multi
 from verifier import (
@@ -20,6 +21,7 @@ from verifier import (
     TrustList,
     TrustListError,
     VerificationError,
+    cnf_for,
     load_anchor,
     verify,
 )
@@ -319,3 +321,13 @@ def test_a_revocation_list_width_other_than_the_integer_7_is_malformed(signing, 
     with pytest.raises(RevocationListError) as caught:
         RevocationList.from_cose(_signed_list(signing, width=width), trust)
     assert caught.value.reason is Reason.REVOCATION_LIST_MALFORMED
+
+
+# verify._verify_presentation: the staleness detail tells an old picture from a fast clock.
+def test_a_presentation_one_second_old_is_told_as_old(make_code, trust):
+    device = ec.generate_private_key(ec.SECP256R1())
+    bound = make_code(cnf=cnf_for(device.public_key()))
+    with pytest.raises(VerificationError) as caught:
+        verify(present(device, bound, NOW), trust, NOW + 1, window=0)
+    assert caught.value.reason is Reason.STALE_PRESENTATION
+    assert caught.value.detail == "made 1 s ago; a live code is at most 0 s old"
