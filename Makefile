@@ -3,7 +3,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench lint setup vectors catalogs clean
+.PHONY: run test bench lint setup vectors catalogs mutation clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh
@@ -23,6 +23,11 @@ test: $(STAMP)
 ## bench: set up, then run the benchmarks (figures for docs/PERFORMANCE.md)
 bench: $(STAMP)
 	$(PY) -m bench
+
+## mutation: set up, then mutate the verifier core and run its tests on each mutant (not in
+## make test; docs/TESTING.md)
+mutation: $(STAMP)
+	$(PY) scripts/mutation.py
 
 ## catalogs: add new user-visible strings to the .po catalogs (then translate them)
 catalogs: $(STAMP)
