@@ -17,8 +17,6 @@ def _headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
-    # The page depends on the reader's language (cookie or Accept-Language).
-    response.headers["Vary"] = "Cookie, Accept-Language"
     return response
 
 
