@@ -7,10 +7,33 @@ and mutated, and the checkpoint rule. Same `valid`, same `reason`, same claims, 
 from __future__ import annotations
 
 import json
+import random
 import time
+from collections import Counter
 from collections.abc import Iterator
 
+import cbor2
 import pytest
+from jsmutations import (
+    HOUR,
+    NOW,
+    base_claims,
+    bstr,
+    byte_mutation,
+    cmap,
+    cnf_variant,
+    cose,
+    encode,
+    f64,
+    int_forms,
+    mutate_claims,
+    protected_variant,
+    tag,
+    text,
+    text_mutation,
+    uint,
+    weird,
+)
 from jsverifier import (
     PAGE,
     new_key,
@@ -20,12 +43,16 @@ from jsverifier import (
     py_verify,
     serve,
     signed,
+    trust_payload,
 )
 from vectorlib import load
 
+from issuer.keys.signing import sign_cose, sign_raw
+from verifier.cose import sig_structure
 from verifier.errors import HealthCodeError
 from verifier.keys import b64url_decode, jwk_to_key
-from verifier.revocation import RevocationList
+from verifier.presentation import cnf_for, presentation_protected
+from verifier.revocation import RevocationList, encode_payload
 from verifier.trust import TrustList
 
 webcam = pytest.importorskip("webcam")
@@ -101,12 +128,12 @@ class Both:
         for start in range(0, len(cases), 500):
             batch = cases[start:start + 500]
             js = self.page.evaluate("(c) => hv.verifyAll(c)", batch)
-            for (text, tid, now, lids, window), got in zip(batch, js, strict=True):
-                want = py_verify(text, self.trusts[tid], now, [self.lists[i] for i in lids],
+            for (code, tid, now, lids, window), got in zip(batch, js, strict=True):
+                want = py_verify(code, self.trusts[tid], now, [self.lists[i] for i in lids],
                                  window)
                 self.cases += 1
                 if got != want:
-                    bad.append((text, now, want, got))
+                    bad.append((code, now, want, got))
         return bad
 
 
@@ -144,4 +171,137 @@ def test_every_vector_gets_the_same_verdict(both, page):
     started = time.monotonic()
     assert both.verify(cases) == []
     print(f"{len(cases)} vectors in {time.monotonic() - started:.2f} s")
+    assert page.errors == []
+
+
+# ---- mutated codes ----
+
+DAY = 86_400
+MUTATIONS = 10_500
+
+
+@pytest.fixture(scope="module")
+def world(both):
+    """Issuer keys (ES256 and EdDSA, in, before and after their windows), phones, a signed
+    trust list holding them, and revocation lists; loaded on both sides."""
+    keys = {"hz": new_key(), "sh": new_key("EdDSA"), "old": new_key(), "future": new_key()}
+    windows = {"hz": (NOW - 30 * DAY, NOW + 30 * DAY), "sh": (NOW - 30 * DAY, NOW + 30 * DAY),
+               "old": (NOW - 100 * DAY, NOW - 40 * DAY), "future": (NOW + DAY, NOW + 30 * DAY)}
+    issuer = {"hz": "HZ", "sh": "SH", "old": "HZ", "future": "HZ"}
+    entries: dict[str, list] = {}
+    for name, key in keys.items():
+        entries.setdefault(issuer[name], []).append((key, *windows[name]))
+    jws = signed(trust_payload(list(entries.items()), seq=5, iat=NOW - DAY,
+                               exp=NOW + 60 * DAY), ANCHOR)
+    assert both.trust([("main", jws, pin_of(ANCHOR), NOW)]) == []
+    rng = random.Random(1515)
+    revoked = [rng.randbytes(12) for _ in range(40)]
+    lists = []
+    for lid, key, iss in (("hz", keys["hz"], "HZ"), ("sh", keys["sh"], "SH")):
+        payload = encode_payload(iss=iss, seq=3, iat=NOW - HOUR, exp=NOW + DAY, ctis=revoked)
+        lists.append((lid, sign_cose(key, payload), "main"))
+    assert both.revocations(lists) == []
+    phones = [new_key(), new_key()]
+    return {"keys": keys, "issuer": issuer, "phones": phones, "revoked": revoked}
+
+
+def _cnf(phone) -> tuple[bytes, bytes, bool]:
+    numbers = phone.public_key().public_numbers()
+    x = numbers.x.to_bytes(32, "big")
+    return cbor2.dumps(cnf_for(phone.public_key())), x, bool(numbers.y & 1)
+
+
+def _presentation(rng, world, credential: bytes, now: int) -> str:
+    phone = rng.choice(world["phones"] + [world["phones"][0]] * 4)
+    at = now + rng.choice([0, -5, -59, -60, -61, -90, 29, 30, 31, -3000, 5])
+    roll = rng.random()
+    if roll < 0.8:
+        protected = presentation_protected(at)
+    else:
+        protected = rng.choice([
+            cmap([(uint(1), uint(-7)), (uint(15), cmap([(uint(6), rng.choice(int_forms(at)))]))]),
+            cmap([(uint(1), uint(-8)), (uint(15), cmap([(uint(6), uint(at))]))]),
+            cmap([(uint(1), rng.choice(int_forms(-7) + [b"\xf9\xc7\x00"])),
+                  (uint(15), cmap([(uint(6), uint(at))]))]),
+            cmap([(uint(1), uint(-7)), (uint(15), cmap([(uint(6), f64(float(at)))]))]),
+            cmap([(uint(1), uint(-7)), (uint(15), b"\xa0")]), cmap([(uint(1), uint(-7))]),
+            cmap([(uint(1), uint(-7)), (uint(15), cmap([(uint(6), uint(2**32))]))]),
+            cmap([(uint(1), uint(-7)), (uint(15), cmap([(uint(6), weird(rng))]))]),
+        ])
+    signature = sign_raw(phone, sig_structure(protected, credential))
+    if rng.random() < 0.05:
+        signature = signature[:-1] + bytes([signature[-1] ^ 1])
+    data = cose(phone, credential, protected=protected, signature=signature,
+                unprotected=rng.choice([b"\xa0"] * 6 + [weird(rng)]))
+    if rng.random() < 0.05:
+        data = byte_mutation(rng, data)
+    return text(data, "HCP1:")
+
+
+def _case(rng, world) -> tuple[str, int, int]:
+    keys, phones = world["keys"], world["phones"]
+    name = rng.choice(["hz"] * 5 + ["sh"] * 2 + ["old", "future"])
+    key, iss = keys[name], world["issuer"][name]
+    bound = rng.random() < 0.3
+    cnf = None
+    if bound:
+        _, x, odd = _cnf(rng.choice(phones[:1] * 5 + phones[1:]))
+        cnf = cnf_variant(rng, x, odd)
+    claims = base_claims(rng, iss if rng.random() < 0.95 else "SH", cnf=cnf,
+                         id_check=not bound and rng.random() < 0.3)
+    if rng.random() < 0.1:
+        claims["cti"] = bstr(rng.choice(world["revoked"]))
+    iat = cbor2.loads(claims["iat"])
+    exp = cbor2.loads(claims["exp"])
+    if name == "old":
+        iat, exp = NOW - 50 * DAY, NOW - 50 * DAY + 86400
+    elif name == "future" and rng.random() < 0.5:
+        iat, exp = NOW + 2 * DAY, NOW + 3 * DAY
+    claims["iat"], claims["exp"] = uint(iat), uint(exp)
+    now = rng.choice([NOW] * 6 + [exp + 300, exp + 301, iat - 300, iat - 301, exp, iat])
+    window = rng.choice([60] * 8 + [0, 30, 120])
+    kind = rng.random()
+    forms, indefinite, extra = {}, False, []
+    if kind < 0.45:
+        claims, forms, indefinite, extra = mutate_claims(rng, claims)
+    payload = encode(claims, forms, indefinite, extra)
+    protected = protected_variant(rng, key) if rng.random() < 0.1 else None
+    data = cose(key, payload, protected=protected,
+                unprotected=rng.choice([b"\xa0"] * 12 + [weird(rng), b"\xbf\xff",
+                                                          cmap([(uint(4), bstr(b"AAAAAAAA"))])]),
+                long_heads=rng.random() < 0.05, indefinite=rng.random() < 0.05,
+                wrap=rng.choice([b"\xd2"] * 30 + [b"\xd8\x12", b"", tag(55799, b"\xd2"), b"\xd3"]))
+    if rng.random() < 0.03:
+        data = cose(key, payload, signature=sign_raw(rng.choice(list(keys.values())),
+                                                     sig_structure(data[3:17], payload)))
+    if bound and rng.random() < 0.85:
+        return _presentation(rng, world, data, now), now, window
+    if not bound and rng.random() < 0.05:
+        return _presentation(rng, world, data, now), now, window  # a static code inside
+    roll = rng.random()
+    if roll < 0.12:
+        data = byte_mutation(rng, data)
+    code = text(data)
+    if roll > 0.93:
+        code = text_mutation(rng, code)
+    return code, now, window
+
+
+def test_mutated_codes_get_the_same_verdict(both, world, page):
+    rng = random.Random(20261205)
+    cases = []
+    for _ in range(MUTATIONS):
+        code, now, window = _case(rng, world)
+        lids = rng.choice([["hz", "sh"]] * 3 + [[], ["hz"]])
+        cases.append((code, "main", now, lids, window))
+    cases.append((None, "main", NOW, [], 60))
+    cases.append((12, "main", NOW, [], 60))
+    started = time.monotonic()
+    bad = both.verify(cases)
+    elapsed = time.monotonic() - started
+    verdicts = Counter(py_verify(c, both.trusts["main"], n, [both.lists[i] for i in lids], w)
+                       ["reason"] or "valid" for c, _, n, lids, w in cases[:2000])
+    print(f"{len(cases)} mutated codes in {elapsed:.1f} s; mismatches {len(bad)}; "
+          f"verdicts of the first 2000: {dict(verdicts)}")
+    assert bad == []
     assert page.errors == []
