@@ -7,6 +7,7 @@ and mutated, and the checkpoint rule. Same `valid`, same `reason`, same claims, 
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from collections import Counter
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 
 import cbor2
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from jsmutations import (
     HOUR,
     NOW,
@@ -40,6 +42,7 @@ from jsverifier import (
     pin_of,
     py_list_summary,
     py_trust_summary,
+    py_unverified,
     py_verify,
     serve,
     signed,
@@ -51,13 +54,13 @@ from issuer.keys.signing import sign_cose, sign_raw
 from verifier.claims import Credential
 from verifier.cose import sig_structure
 from verifier.errors import HealthCodeError
-from verifier.keys import b64url_decode, jwk_to_key, key_to_jwk
+from verifier.keys import b64url, b64url_decode, jwk_to_key, key_to_jwk
 from verifier.kiosk.rules import Rule, RuleError
 from verifier.labels import Colour
 from verifier.presentation import cnf_for, presentation_protected
 from verifier.revocation import RevocationList, encode_payload, entry_hash
 from verifier.revocation import check_successor as revocation_successor
-from verifier.trust import TrustList
+from verifier.trust import TrustList, load_anchor
 from verifier.trust import check_successor as trust_successor
 
 webcam = pytest.importorskip("webcam")
@@ -198,7 +201,9 @@ def test_every_vector_gets_the_same_verdict(both, page):
 # ---- mutated codes ----
 
 DAY = 86_400
-MUTATIONS = 10_500
+#: How many mutated codes, from which seed; a soak run sets more and other seeds.
+MUTATIONS = int(os.environ.get("HEALTHCODE_JS_MUTATIONS", "10500"))
+SEED = int(os.environ.get("HEALTHCODE_JS_SEED", "20261205"))
 
 
 @pytest.fixture(scope="module")
@@ -309,7 +314,7 @@ def _case(rng, world) -> tuple[str, int, int]:
 
 
 def test_mutated_codes_get_the_same_verdict(both, world, page):
-    rng = random.Random(20261205)
+    rng = random.Random(SEED)
     cases = []
     for _ in range(MUTATIONS):
         code, now, window = _case(rng, world)
@@ -326,6 +331,47 @@ def test_mutated_codes_get_the_same_verdict(both, world, page):
           f"verdicts of the first 2000: {dict(verdicts)}")
     assert bad == []
     assert page.errors == []
+    # The same codes, read without checking (what a refusal for time shows) and told apart.
+    texts = [c[0] for c in cases[:4000] if isinstance(c[0], str)]
+    js = page.evaluate("(t) => hv.unverifiedAll(t)", texts)
+    bad = [(t, py_unverified(t), got) for t, got in zip(texts, js, strict=True)
+           if got != py_unverified(t)]
+    print(f"{len(texts)} codes read unverified; mismatches {len(bad)}")
+    assert bad == []
+
+
+def test_an_expired_trust_list_refuses_every_code(both, world, make_code):
+    keys = world["keys"]
+    jws = signed(trust_payload([("HZ", [(keys["hz"], NOW - 30 * DAY, NOW + 30 * DAY)])],
+                               exp=NOW - 1), ANCHOR)
+    assert both.trust([("stale", jws, pin_of(ANCHOR), None)]) == []
+    code = cose(keys["hz"], encode(base_claims(random.Random(3))))
+    cases = [(text(code), "stale", now, [], 60) for now in (NOW - 2, NOW - 1, NOW, NOW + 1)]
+    assert both.verify(cases) == []
+    assert py_verify(cases[-1][0], both.trusts["stale"], NOW, [], 60)["reason"] == \
+        "trust_list_expired"
+
+
+def test_anchor_pins_are_read_alike(page, tmp_path):
+    key, ed = new_key(), new_key("EdDSA")
+    pem = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+    ed_pem = ed.public_key().public_bytes(Encoding.PEM,
+                                          PublicFormat.SubjectPublicKeyInfo).decode()
+    jwk = json.dumps(key_to_jwk(key.public_key()))
+    anchors = [pem, "\n" + pem + "\n", ed_pem, jwk, json.dumps(key_to_jwk(ed.public_key())),
+               pin_of(key), "sha256:" + pin_of(key), " " + pin_of(ed) + "\n", pin_of(key)[:-2],
+               "sha256:", "", "{", jwk.replace('"alg": "ES256"', '"alg": "EdDSA"'),
+               pem.replace("A", "B", 3), "-----BEGIN PUBLIC KEY-----\nAAAA\n", "AAAA=",
+               pin_of(key) + "AAAA"]
+    js = page.evaluate("(a) => hv.pinsAll(a)", anchors)
+    for i, (anchor, got) in enumerate(zip(anchors, js, strict=True)):
+        path = tmp_path / f"anchor{i}"
+        path.write_text(anchor)
+        try:
+            want = {"valid": True, "reason": None, "pin": b64url(load_anchor(path))}
+        except HealthCodeError as exc:
+            want = {"valid": False, "reason": exc.reason.value, "pin": None}
+        assert got == want, anchor
 
 
 # ---- trust lists and revocation lists ----
