@@ -92,12 +92,12 @@ function rational(d) {
   const rationalOf = (v) => (typeof v === "bigint" || typeof v === "boolean" ? [BigInt(v), 1n]
     : v instanceof PyNumber && v.kind === "fraction" ? v.exact : null);
   if (t.items.length === 0) return new PyNumber("fraction", [0n, 1n]);
-  if (t.items.length === 2) {
+  if (t.items.length === 2 && t.items[1] !== null) {
     const [a, b] = t.items.map(rationalOf);
     if (a === null || b === null || b[0] === 0n) fail("error decoding rational");
     return new PyNumber("fraction", ratio(a[0] * b[1], a[1] * b[0]));
   }
-  if (t.items.length !== 1) fail("error decoding rational");
+  if (t.items.length > 2) fail("error decoding rational"); // (x, None) is (x)
   const [x] = t.items;
   const exact = rationalOf(x) ?? (x instanceof PyFloat && Number.isFinite(x.value) ? floatExact(x.value)
     : x instanceof PyNumber && x.kind === "decimal" ? x.exact
@@ -175,6 +175,7 @@ export const SEMANTIC = new Map([
   [30n, (d) => d.share(rational(d))],
   [35n, (d) => {
     const p = d.decode(false, true);
+    if (p instanceof Opaque && p.kind === "regex") return d.share(p); // re.compile(a pattern) is it
     const text = p instanceof Uint8Array ? String.fromCharCode(...p) : p;
     if (typeof text !== "string" || !pyRegexOk(text)) fail("error decoding regular expression");
     return d.share(new Opaque("regex", `${typeof p}:${text}`));
