@@ -47,10 +47,21 @@ function datetime(text) {
 function decimal(d, bigfloat) {
   const t = d.decode(true, true);
   if (!(t instanceof Tuple) || t.items.length !== 2) fail(`Incorrect tag ${bigfloat ? 5 : 4} payload`); // i18n: not shown
-  const [exp, sig] = t.items;
+  const [exp, given] = t.items;
+  let sig = given;
+  // cbor2 calls Decimal through PyObject_CallFunction(..., "O", sig): a tuple is taken as the
+  // arguments, so () is Decimal() (0) and (x) or (x, None) is Decimal(x).
+  if (sig instanceof Tuple && !bigfloat) {
+    const items = sig.items;
+    if (items.length === 0) sig = 0n;
+    else if ((items.length === 1 || (items.length === 2 && items[1] === null)) && !(items[0] instanceof Tuple)) sig = items[0];
+    else fail("Decimal arguments"); // i18n: not shown
+  }
   const int = (v) => (typeof v === "bigint" || typeof v === "boolean" ? BigInt(v) : null);
   if (bigfloat) {
     const e = int(exp);
+    const decimalSig = sig instanceof PyNumber && sig.kind === "decimal" && sig.special !== "snan";
+    if (e !== null && decimalSig && e <= 3321928n) return new PyNumber("decimal", null, `bigfloat:${sig.exact ?? sig.special}:${e}`);
     const m = int(sig);
     if (e === null || m === null) fail("unsupported operand types for bigfloat");
     if (e > 3321928n) fail("overflow");
