@@ -84,6 +84,22 @@ def script_messages(folders: Iterable[Path]) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+def data_block(element_id: str, data: Any) -> Markup:
+    """``data`` as a JSON data block ``<script type="application/json" id=...>``: not a
+    script (the CSP allows it), with <, > and & escaped so that no text can end it."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(f'<script type="application/json" id="{element_id}">{text}</script>')  # noqa: S704
+
+
+def i18n_block(messages: Iterable[str]) -> Markup:
+    """The catalog block /shared/i18n.js reads: the reader's locale, the deployment's zone and
+    the translations of ``messages`` (the strings a page's scripts show)."""
+    zone = current_app.extensions["healthcode.zone"]
+    return data_block("i18n", {"locale": i18n.tag(locale()), "zone": zone.key,
+                               "messages": {m: gettext(m) for m in messages}})
+
+
 def install(app: Flask, directories: Iterable[Path], scripts: Iterable[Path]) -> None:
     """Give ``app`` its languages; ``directories``: catalog folders, the app's own first."""
     folders = [Path(d) for d in directories]
@@ -106,12 +122,7 @@ def install(app: Flask, directories: Iterable[Path], scripts: Iterable[Path]) ->
         app.register_blueprint(shared)
 
     def i18n_script() -> Markup:
-        data = {"locale": i18n.tag(locale()), "zone": tz.key,
-                "messages": {m: gettext(m) for m in messages}}
-        # A data block, not a script: the CSP allows it, and <, >, & are escaped in it.
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-        return Markup(f'<script type="application/json" id="i18n">{text}</script>')  # noqa: S704
+        return i18n_block(messages)
 
     def languages() -> list[dict[str, Any]]:
         here = request.full_path.rstrip("?") if request else "/"
