@@ -19,6 +19,7 @@ at ``/shared/``).
 from __future__ import annotations
 
 import json
+import mimetypes
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,28 @@ COOKIE = "hc_lang"
 #: A year: a reader's choice of language outlives sessions.
 COOKIE_AGE = 365 * 86400
 STATIC = Path(__file__).parent / "static"
+#: What a page that decodes camera frames with the vendored zxing-wasm adds to its CSP's
+#: script-src: compiling WebAssembly, nothing more (no 'unsafe-eval'). See :func:`allow_wasm`.
+WASM_SCRIPT_SRC = "'wasm-unsafe-eval'"
+
+# Browsers compile a .wasm while it downloads only when it is served as application/wasm;
+# Python's table has it since 3.10, but a platform's own table (the Windows registry) can
+# override it.
+mimetypes.add_type("application/wasm", ".wasm")
 
 shared = Blueprint("shared", __name__, static_folder=str(STATIC), static_url_path="/shared")
+
+
+def allow_wasm(policy: str) -> str:
+    """Return the Content-Security-Policy ``policy`` with :data:`WASM_SCRIPT_SRC` added to its
+    ``script-src`` (which it must have): what a page using ``/shared/scan/decoder.js`` sends."""
+    directives = [part.strip() for part in policy.split(";")]
+    for i, directive in enumerate(directives):
+        if directive.split(" ", 1)[0] == "script-src":
+            if WASM_SCRIPT_SRC not in directive.split():
+                directives[i] = f"{directive} {WASM_SCRIPT_SRC}"
+            return "; ".join(directives)
+    raise ValueError("the policy has no script-src")
 
 
 @shared.get("/lang/<code>")
