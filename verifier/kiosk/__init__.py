@@ -19,7 +19,9 @@ offline, with nothing but the verifier, the trust list and its anchor.
   (default ``$HEALTHCODE_TIMEZONE``, else Asia/Shanghai);
 - ``CLOCK``: a function returning epoch seconds (tests).
 
-Routes: ``/`` the page; ``POST /api/frame`` (a JPEG camera frame), ``POST /api/upload`` (a
+Routes: ``/`` the page (decoding on this server: for laptops, and browsers without
+WebAssembly or a camera); ``/checkpoint/`` the app that decodes and verifies in the browser
+(:mod:`verifier.browser`, pinned to this kiosk's anchor); ``POST /api/frame`` (a JPEG camera frame), ``POST /api/upload`` (a
 photo or screenshot, multipart field ``image`` or the raw bytes), ``POST /api/text`` (JSON
 ``{"text": ...}`` or plain text) each answer a verdict; ``GET /api/status`` the rule and the
 trust list's age; ``GET /stats`` the counters. Every page and asset is served from here: no
@@ -40,7 +42,8 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from .. import webui
+from .. import browser, webui
+from ..keys import b64url
 from ..syncwatch import DEFAULT_EVERY, BackgroundSync
 from ..trust import TRUST_LIST_FILE
 from .checkpoint import Checkpoint
@@ -93,6 +96,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["checkpoint"] = checkpoint
     if background is not None:
         background.start()
+    app.register_blueprint(browser.blueprint(
+        lambda: b64url(checkpoint.trust.anchor), rule=rule.text,
+        accept_static=checkpoint.accept_static, window=checkpoint.window,
+        max_revocation_age=checkpoint.max_revocation_age, server="/api/"))
 
     @app.before_request
     def _same_origin() -> tuple[Response, int] | None:
@@ -107,10 +114,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.after_request
     def _headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Permissions-Policy"] = "camera=(self), microphone=()"
+        # setdefault: the checkpoint app's pages set their own (its CSP allows WebAssembly).
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Permissions-Policy", "camera=(self), microphone=()")
         if request.path.startswith(("/api/", "/stats")):
             response.headers["Cache-Control"] = "no-store"
         return response
