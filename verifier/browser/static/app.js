@@ -120,6 +120,8 @@ function showStatus() {
   }
   parts.push(`${_("Synced")} ${state.lastSync ? _("{age} ago", { age: humanize(now - state.lastSync) }) : _("never")}`);
   $("lists").textContent = parts.join(" · ");
+  Object.assign(hooks, { trust: state.trust ? state.trust.sequence : null, lastSync: state.lastSync,
+                         warnings: state.warnings(now).map((w) => w.code) });
 }
 
 state.onChange(() => { showStatus(); });
