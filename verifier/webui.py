@@ -19,6 +19,7 @@ at ``/shared/``).
 from __future__ import annotations
 
 import json
+import mimetypes
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,28 @@ COOKIE = "hc_lang"
 #: A year: a reader's choice of language outlives sessions.
 COOKIE_AGE = 365 * 86400
 STATIC = Path(__file__).parent / "static"
+#: What a page that decodes camera frames with the vendored zxing-wasm adds to its CSP's
+#: script-src: compiling WebAssembly, nothing more (no 'unsafe-eval'). See :func:`allow_wasm`.
+WASM_SCRIPT_SRC = "'wasm-unsafe-eval'"
+
+# Browsers compile a .wasm while it downloads only when it is served as application/wasm;
+# Python's table has it since 3.10, but a platform's own table (the Windows registry) can
+# override it.
+mimetypes.add_type("application/wasm", ".wasm")
 
 shared = Blueprint("shared", __name__, static_folder=str(STATIC), static_url_path="/shared")
+
+
+def allow_wasm(policy: str) -> str:
+    """Return the Content-Security-Policy ``policy`` with :data:`WASM_SCRIPT_SRC` added to its
+    ``script-src`` (which it must have): what a page using ``/shared/scan/decoder.js`` sends."""
+    directives = [part.strip() for part in policy.split(";")]
+    for i, directive in enumerate(directives):
+        if directive.split(" ", 1)[0] == "script-src":
+            if WASM_SCRIPT_SRC not in directive.split():
+                directives[i] = f"{directive} {WASM_SCRIPT_SRC}"
+            return "; ".join(directives)
+    raise ValueError("the policy has no script-src")
 
 
 @shared.get("/lang/<code>")
@@ -84,6 +105,22 @@ def script_messages(folders: Iterable[Path]) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+def data_block(element_id: str, data: Any) -> Markup:
+    """``data`` as a JSON data block ``<script type="application/json" id=...>``: not a
+    script (the CSP allows it), with <, > and & escaped so that no text can end it."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(f'<script type="application/json" id="{element_id}">{text}</script>')  # noqa: S704
+
+
+def i18n_block(messages: Iterable[str]) -> Markup:
+    """The catalog block /shared/i18n.js reads: the reader's locale, the deployment's zone and
+    the translations of ``messages`` (the strings a page's scripts show)."""
+    zone = current_app.extensions["healthcode.zone"]
+    return data_block("i18n", {"locale": i18n.tag(locale()), "zone": zone.key,
+                               "messages": {m: gettext(m) for m in messages}})
+
+
 def install(app: Flask, directories: Iterable[Path], scripts: Iterable[Path]) -> None:
     """Give ``app`` its languages; ``directories``: catalog folders, the app's own first."""
     folders = [Path(d) for d in directories]
@@ -106,12 +143,7 @@ def install(app: Flask, directories: Iterable[Path], scripts: Iterable[Path]) ->
         app.register_blueprint(shared)
 
     def i18n_script() -> Markup:
-        data = {"locale": i18n.tag(locale()), "zone": tz.key,
-                "messages": {m: gettext(m) for m in messages}}
-        # A data block, not a script: the CSP allows it, and <, >, & are escaped in it.
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-        return Markup(f'<script type="application/json" id="i18n">{text}</script>')  # noqa: S704
+        return i18n_block(messages)
 
     def languages() -> list[dict[str, Any]]:
         here = request.full_path.rstrip("?") if request else "/"

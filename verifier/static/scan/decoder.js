@@ -1,0 +1,274 @@
+// The QR codes in a camera frame, read with zxing-wasm (zxing-cpp compiled to WebAssembly,
+// vendored under /shared/vendor/zxing-wasm/), loaded from this page's own origin: the library's
+// default would fetch the .wasm from a CDN.
+//
+// One pass on the frame; when zxing sees a QR symbol it cannot read (a code held far away:
+// 1.5–3 pixels per module, soft, tilted, with glare), retries on that region only: cropped
+// with a margin, upscaled, sharpened, contrast-stretched, with other binarizers, until one
+// reads or the frame's time budget is spent. A frame without any symbol (most of them at a
+// checkpoint) costs one pass. The same retry runs in the Python kiosk (verifier/image.py);
+// bench/distance.py measures both (docs/PERFORMANCE.md).
+
+import { prepareZXingModule, readBarcodes } from "../vendor/zxing-wasm/reader/index.js";
+
+export const WASM_URL = "/shared/vendor/zxing-wasm/zxing_reader.wasm";
+/** Frames larger than this are scaled down (by a whole factor) before the first pass. */
+export const MAX_FRAME_PIXELS = 1920 * 1080;
+/** A cropped region is upscaled until its longer side reaches this (at most 3×). */
+const REGION_TARGET_SIDE = 600;
+/** The margin around a seen symbol, as a share of its size: the quiet zone and some slack. */
+const REGION_MARGIN = 0.25;
+/** At most this many unread symbols are retried per frame. */
+const MAX_REGIONS = 2;
+
+const BASE = {
+  formats: ["QRCode"],
+  tryHarder: true,
+  tryRotate: false, // QR finder patterns are found at any angle; rotation only helps 1D codes
+  tryInvert: false,
+  returnErrors: true,
+  maxNumberOfSymbols: 4,
+};
+const FIRST_PASS = { ...BASE, binarizer: "LocalAverage", tryDownscale: true };
+// The retries on a region, in order: each a picture (see variant()) and reader options.
+const RETRIES = [
+  { picture: "up", options: { binarizer: "LocalAverage" } },
+  { picture: "sharp", options: { binarizer: "LocalAverage" } },
+  { picture: "up", options: { binarizer: "GlobalHistogram" } },
+  { picture: "stretched", options: { binarizer: "FixedThreshold" } },
+  { picture: "sharp", options: { binarizer: "GlobalHistogram" } },
+  { picture: "up", options: { binarizer: "LocalAverage", tryDenoise: true } },
+  { picture: "crop", options: { binarizer: "LocalAverage", tryDownscale: false } },
+  { picture: "sharp", options: { binarizer: "FixedThreshold" } },
+];
+
+let ready = null;
+
+/**
+ * Load the reader (the .wasm from `wasmUrl`, same origin). Resolves to a decoder when ready;
+ * rejects when the browser has no WebAssembly or the file cannot be loaded.
+ */
+export async function createDecoder({ wasmUrl = WASM_URL } = {}) {
+  if (typeof WebAssembly !== "object") {
+    throw new Error("WebAssembly is not available"); // i18n: not shown
+  }
+  const url = new URL(wasmUrl, globalThis.location?.href).href;
+  if (ready === null || ready.url !== url) {
+    const module = prepareZXingModule({
+      overrides: { locateFile: (path, prefix) => (path.endsWith(".wasm") ? url : prefix + path) },
+      fireImmediately: true,
+    });
+    ready = { url, module };
+    module.catch(() => { if (ready?.module === module) ready = null; });
+  }
+  await ready.module;
+  return { decode };
+}
+
+/**
+ * The QR texts in `imageData` (an ImageData, or any {width, height, data} of RGBA bytes).
+ * Resolves to {texts (in reading order, no repeats), symbolSeen (a QR symbol was found, read or
+ * not), ms (time spent)}.
+ */
+async function decode(imageData, { budgetMs = 25 } = {}) {
+  const start = performance.now();
+  const frame = fit(imageData);
+  const found = await readBarcodes(frame, FIRST_PASS);
+  let texts = readTexts(found);
+  const unread = found.filter((result) => !result.isValid && hasPosition(result));
+  if (texts.length === 0 && unread.length > 0) {
+    texts = await retry(frame, unread.slice(0, MAX_REGIONS), start, budgetMs);
+  }
+  return { texts, symbolSeen: found.length > 0, ms: performance.now() - start };
+}
+
+async function retry(frame, unread, start, budgetMs) {
+  const gray = grayscale(frame);
+  let slowest = 0;
+  for (const result of unread) {
+    const area = region(result.position, frame.width, frame.height);
+    const pictures = new Map();
+    for (const attempt of RETRIES) {
+      const begun = performance.now();
+      if (begun - start + slowest > budgetMs) return [];
+      let picture = pictures.get(attempt.picture);
+      if (picture === undefined) {
+        picture = variant(attempt.picture, gray, frame.width, area, pictures);
+        pictures.set(attempt.picture, picture);
+      }
+      const texts = readTexts(await readBarcodes(rgba(picture), { ...BASE, ...attempt.options }));
+      if (texts.length > 0) return texts;
+      slowest = Math.max(slowest, performance.now() - begun);
+    }
+  }
+  return [];
+}
+
+function readTexts(results) {
+  return [...new Set(results.filter((r) => r.isValid).map((r) => r.text))];
+}
+
+function hasPosition(result) {
+  const p = result.position;
+  return Boolean(p && p.topLeft && p.bottomRight);
+}
+
+/** The frame as given, or scaled down by a whole factor when it is larger than we need. */
+function fit(imageData) {
+  const { width, height } = imageData;
+  if (!(width > 0 && height > 0) || imageData.data.length < width * height * 4) {
+    throw new TypeError("not an RGBA image"); // i18n: not shown
+  }
+  const factor = Math.ceil(Math.sqrt((width * height) / MAX_FRAME_PIXELS));
+  if (factor <= 1) return imageData;
+  const gray = grayscale(imageData);
+  return rgba(shrink({ width, height, pixels: gray }, factor));
+}
+
+/** The region around a seen symbol, with a margin, clipped to the frame. */
+function region(position, width, height) {
+  const corners = [position.topLeft, position.topRight, position.bottomRight, position.bottomLeft]
+    .filter(Boolean);
+  const xs = corners.map((c) => c.x);
+  const ys = corners.map((c) => c.y);
+  const side = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys), 8);
+  const margin = Math.ceil(side * REGION_MARGIN) + 4;
+  const x0 = Math.max(0, Math.floor(Math.min(...xs)) - margin);
+  const y0 = Math.max(0, Math.floor(Math.min(...ys)) - margin);
+  const x1 = Math.min(width, Math.ceil(Math.max(...xs)) + margin);
+  const y1 = Math.min(height, Math.ceil(Math.max(...ys)) + margin);
+  return { x: x0, y: y0, width: Math.max(1, x1 - x0), height: Math.max(1, y1 - y0) };
+}
+
+/** One of the retry pictures of a region, built from (and cached with) the others. */
+function variant(name, gray, stride, area, cache) {
+  const get = (other) => {
+    if (!cache.has(other)) cache.set(other, variant(other, gray, stride, area, cache));
+    return cache.get(other);
+  };
+  switch (name) {
+    case "crop": return crop(gray, stride, area);
+    case "up": {
+      const cropped = get("crop");
+      const scale = Math.min(3, Math.max(2, REGION_TARGET_SIDE / Math.max(area.width, area.height)));
+      return upscale(cropped, scale);
+    }
+    case "sharp": return sharpen(get("up"));
+    case "stretched": return stretch(get("up"));
+    default: throw new Error(name);
+  }
+}
+
+// ---- small image operations on {width, height, pixels: Uint8Array (grey)} ----
+
+function grayscale({ width, height, data }) {
+  const pixels = new Uint8Array(width * height);
+  for (let i = 0, j = 0; i < pixels.length; i++, j += 4) {
+    // The weights zxing-wasm itself uses (ITU-R BT.601, in 1/1024).
+    pixels[i] = (306 * data[j] + 601 * data[j + 1] + 117 * data[j + 2] + 512) >> 10;
+  }
+  return pixels;
+}
+
+function rgba({ width, height, pixels }) {
+  const data = new Uint8ClampedArray(width * height * 4);
+  for (let i = 0, j = 0; i < pixels.length; i++, j += 4) {
+    data[j] = data[j + 1] = data[j + 2] = pixels[i];
+    data[j + 3] = 255;
+  }
+  return { width, height, data };
+}
+
+function crop(gray, stride, { x, y, width, height }) {
+  const pixels = new Uint8Array(width * height);
+  for (let row = 0; row < height; row++) {
+    const from = (y + row) * stride + x;
+    pixels.set(gray.subarray(from, from + width), row * width);
+  }
+  return { width, height, pixels };
+}
+
+function shrink({ width, height, pixels }, factor) {
+  const w = Math.floor(width / factor);
+  const h = Math.floor(height / factor);
+  const out = new Uint8Array(w * h);
+  const area = factor * factor;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let sum = 0;
+      for (let dy = 0; dy < factor; dy++) {
+        const row = (y * factor + dy) * width + x * factor;
+        for (let dx = 0; dx < factor; dx++) sum += pixels[row + dx];
+      }
+      out[y * w + x] = (sum + (area >> 1)) / area;
+    }
+  }
+  return { width: w, height: h, pixels: out };
+}
+
+/** Bilinear upscaling by `scale` (pixel centres aligned). */
+function upscale({ width, height, pixels }, scale) {
+  const w = Math.round(width * scale);
+  const h = Math.round(height * scale);
+  const out = new Uint8Array(w * h);
+  const xs = new Int32Array(w);
+  const fx = new Float32Array(w);
+  for (let x = 0; x < w; x++) {
+    const sx = Math.min(width - 1, Math.max(0, (x + 0.5) / scale - 0.5));
+    xs[x] = Math.min(width - 2, Math.floor(sx));
+    fx[x] = sx - xs[x];
+  }
+  for (let y = 0; y < h; y++) {
+    const sy = Math.min(height - 1, Math.max(0, (y + 0.5) / scale - 0.5));
+    const y0 = Math.min(height - 2, Math.floor(sy));
+    const fy = sy - y0;
+    const top = Math.max(0, y0) * width;
+    const bottom = Math.min(height - 1, y0 + 1) * width;
+    for (let x = 0; x < w; x++) {
+      const x0 = Math.max(0, xs[x]);
+      const x1 = Math.min(width - 1, x0 + 1);
+      const a = pixels[top + x0] + (pixels[top + x1] - pixels[top + x0]) * fx[x];
+      const b = pixels[bottom + x0] + (pixels[bottom + x1] - pixels[bottom + x0]) * fx[x];
+      out[y * w + x] = a + (b - a) * fy + 0.5;
+    }
+  }
+  return { width: w, height: h, pixels: out };
+}
+
+/** Unsharp mask: the picture plus its difference from a 3×3 box blur. */
+function sharpen({ width, height, pixels }, amount = 1.5) {
+  const out = new Uint8Array(pixels.length);
+  for (let y = 0; y < height; y++) {
+    const up = Math.max(0, y - 1) * width;
+    const here = y * width;
+    const down = Math.min(height - 1, y + 1) * width;
+    for (let x = 0; x < width; x++) {
+      const l = Math.max(0, x - 1);
+      const r = Math.min(width - 1, x + 1);
+      const sum = pixels[up + l] + pixels[up + x] + pixels[up + r]
+        + pixels[here + l] + pixels[here + x] + pixels[here + r]
+        + pixels[down + l] + pixels[down + x] + pixels[down + r];
+      const value = pixels[here + x] + amount * (pixels[here + x] - sum / 9);
+      out[here + x] = value < 0 ? 0 : value > 255 ? 255 : value + 0.5;
+    }
+  }
+  return { width, height, pixels: out };
+}
+
+/** Contrast stretched so the 2nd–98th percentiles span 0–255 (a fixed threshold then works). */
+function stretch({ width, height, pixels }) {
+  const histogram = new Uint32Array(256);
+  for (const value of pixels) histogram[value]++;
+  const cut = pixels.length * 0.02;
+  let low = 0;
+  for (let seen = 0; low < 255 && (seen += histogram[low]) <= cut; low++);
+  let high = 255;
+  for (let seen = 0; high > 0 && (seen += histogram[high]) <= cut; high--);
+  const out = new Uint8Array(pixels.length);
+  const span = Math.max(1, high - low);
+  for (let i = 0; i < pixels.length; i++) {
+    const value = ((pixels[i] - low) * 255) / span;
+    out[i] = value < 0 ? 0 : value > 255 ? 255 : value;
+  }
+  return { width, height, pixels: out };
+}
