@@ -24,8 +24,9 @@ WebAssembly or a camera); ``/checkpoint/`` the app that decodes and verifies in 
 (:mod:`verifier.browser`, pinned to this kiosk's anchor); ``POST /api/frame`` (a JPEG camera frame), ``POST /api/upload`` (a
 photo or screenshot, multipart field ``image`` or the raw bytes), ``POST /api/text`` (JSON
 ``{"text": ...}`` or plain text) each answer a verdict; ``GET /api/status`` the rule and the
-trust list's age; ``GET /stats`` the counters. Every page and asset is served from here: no
-request leaves the machine. Every word is in the reader's language (``/lang/<tag>``, the
+trust list's age; ``GET /stats`` the counters; ``/trust/…`` the lists it uses, at the
+issuer's addresses (:mod:`.trustfiles`). Every page and asset is served from here: no request
+leaves the machine. Every word is in the reader's language (``/lang/<tag>``, the
 page's switch, else ``Accept-Language``, else the default); JSON ``reason`` codes never
 change with it, ``message`` does. A POST whose ``Origin`` is another site's is refused (403,
 ``cross_origin``).
@@ -46,6 +47,7 @@ from .. import browser, webui
 from ..keys import b64url
 from ..syncwatch import DEFAULT_EVERY, BackgroundSync
 from ..trust import TRUST_LIST_FILE
+from . import trustfiles
 from .checkpoint import Checkpoint
 from .rules import DEFAULT_RULE, Rule, RuleError
 from .verdicts import SCREEN_WORDS
@@ -94,6 +96,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                             accept_static=bool(config.get("ACCEPT_STATIC", True)),
                             anchor=anchor, background=background, **extra)
     app.extensions["checkpoint"] = checkpoint
+    app.register_blueprint(trustfiles.blueprint(trust_path, checkpoint.trust.current))
     if background is not None:
         background.start()
     app.register_blueprint(browser.blueprint(

@@ -48,7 +48,7 @@ export class AnchorError extends Error {
 /** `HCA1:<thumbprint>[;<url>]`, or a bare thumbprint (optionally "sha256:"), ->
  * {pin, url|null}. Throws AnchorError("anchor_malformed"). */
 export function parseAnchor(text) {
-  if (typeof text !== "string") throw new AnchorError("anchor_malformed");
+  if (typeof text !== "string" || text.length > 1024) throw new AnchorError("anchor_malformed");
   let body = text.trim();
   let url = null;
   if (body.startsWith(ANCHOR_QR_PREFIX)) {
@@ -63,7 +63,9 @@ export function parseAnchor(text) {
       } catch {
         throw new AnchorError("anchor_malformed", { url });
       }
-      if (!["http:", "https:"].includes(parsed.protocol)) throw new AnchorError("anchor_malformed", { url });
+      if (!["http:", "https:"].includes(parsed.protocol) || !parsed.host || /[\s;]/.test(url)) {
+        throw new AnchorError("anchor_malformed", { url });
+      }
       url = url.replace(/\/+$/, "");
     }
   }
