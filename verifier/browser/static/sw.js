@@ -80,7 +80,9 @@ async function precache() {
     seen.add(path);
     const response = await fetch(path, { cache: "no-store" });
     if (!response.ok) {
-      if (optional.has(path)) continue;
+      // A ".wasm" name found in a vendored module may be a default it never loads (zxing-wasm
+      // names its own file beside it; the decoder loads the one under /shared/vendor/).
+      if (optional.has(path) || path.endsWith(".wasm")) continue;
       throw new Error(`${path}: HTTP ${response.status}`); // i18n: not shown
     }
     const type = response.headers.get("Content-Type") || "";
