@@ -116,10 +116,12 @@ function showStatus() {
   $("warnings").textContent = warnings.join(" ");
   const parts = [];
   if (state.trust) {
-    parts.push(`${_("Trust list")} ${_("#{sequence}, {age} old", { sequence: state.trust.sequence, age: humanize(now - state.trust.issuedAt) })}`);
+    const age = humanize(now - state.trust.issuedAt);
+    parts.push([_("Trust list"), _("#{sequence}, {age} old", { sequence: state.trust.sequence, age })]);
   }
-  parts.push(`${_("Synced")} ${state.lastSync ? _("{age} ago", { age: humanize(now - state.lastSync) }) : _("never")}`);
-  $("lists").textContent = parts.join(" · ");
+  const synced = state.lastSync ? _("{age} ago", { age: humanize(now - state.lastSync) }) : _("never");
+  parts.push([_("Synced"), synced]);
+  $("lists").textContent = parts.map((pair) => pair.join(" ")).join(" · ");
   Object.assign(hooks, { trust: state.trust ? state.trust.sequence : null, lastSync: state.lastSync,
                          warnings: state.warnings(now).map((w) => w.code) });
 }
