@@ -110,23 +110,26 @@ def keep_screenshot(page, name: str) -> None:
 def installed(page) -> bool:
     """The lists are on the device and the service worker controls the page."""
     return bool(hook(page, "ready") and hook(page, "trust") is not None
+                and hook(page, "lastSync") is not None
                 and page.evaluate("!!navigator.serviceWorker.controller"))
 
 
 @pytest.fixture
 def open_app(playwright, issuer, tmp_path):
-    """``open_app(clip=None, lang="en", offline=True, base=issuer)`` -> (page, requests): the
-    app opened once online, then, offline, reloaded from the device."""
+    """``open_app(clip=None, lang="en", offline=True, base=issuer, init_script=None)`` ->
+    (page, requests): the app opened once online, then, offline, reloaded from the device."""
     opened = []
 
     def run(clip: Path | None = None, lang: str = "en", offline: bool = True,
-            base: str | None = None, args: tuple[str, ...] = ()):
+            base: str | None = None, init_script: str | None = None):
         base = base or issuer[0]
         profile = tmp_path / f"profile{len(opened)}"
         context_manager = webcam.browser(playwright, clip, profile, viewport=PHONE,
                                          device_scale_factor=2, is_mobile=True,
-                                         has_touch=True, locale=lang, extra_args=list(args))
+                                         has_touch=True, locale=lang)
         context = context_manager.__enter__()
+        if init_script:
+            context.add_init_script(init_script)
         opened.append(context_manager)
         requests: list[str] = []
         context.on("request", lambda request: requests.append(request.url))

@@ -102,11 +102,23 @@ function warningWords({ code, values }, now) {
                   { issuer: issuerName(values.iss), age: humanize(values.age), limit: humanize(values.limit) });
     case "sync_failed":
       return fill(_("The last sync, %(age)s ago, failed (%(reasons)s); the lists in use were kept. Retrying every %(every)s."),
-                  { age: humanize(now - (values.at || now)), reasons: (values.reasons || []).join(", "),
+                  { age: humanize(now - (values.at || now)), reasons: (values.reasons || []).map(syncReason).join(", "),
                     every: humanize(DEFAULT_EVERY / 1000) });
     default:
       return String(code);
   }
+}
+
+/** Why a sync failed, in words: the network's reasons (sync.js), else the lists' (words.js). */
+function syncReason(reason) {
+  const words = {
+    unreachable: () => _("the issuer could not be reached"),
+    http_error: () => _("the issuer answered with an error"),
+    incomplete_download: () => _("the download was cut short"),
+    internal_error: () => _("an error in this app"),
+    no_anchor: () => _("no trust anchor is pinned"),
+  }[reason];
+  return words ? words() : detailWords(reason);
 }
 
 function showStatus() {
