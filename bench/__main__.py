@@ -3,7 +3,7 @@
 The report's top heading is level 2, so it pastes as is under docs/PERFORMANCE.md's title.
 
 Sections: verify, issue, base45, scan, size, reissue, api, kiosk, kiosk-browser, revocation,
-audit, guidance (default: all, in that order).
+audit, guidance, scan-distance (default: all, in that order).
 ``--quick`` takes fewer, shorter rounds: a smoke test of the harness, not figures to publish.
 """
 
@@ -18,6 +18,7 @@ from . import (
     api,
     audit,
     codec,
+    distance,
     guidance,
     issue,
     kiosk,
@@ -45,6 +46,7 @@ SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
     "revocation": revocation.run,
     "audit": audit.run,
     "guidance": guidance.run,
+    "scan-distance": distance.run,
 }
 
 
