@@ -2,8 +2,8 @@
 
 The report's top heading is level 2, so it pastes as is under docs/PERFORMANCE.md's title.
 
-Sections: verify, issue, base45, scan, size, reissue, api, kiosk, kiosk-browser, revocation,
-audit, guidance, scan-distance (default: all, in that order).
+Sections: verify, issue, base45, scan, size, reissue, api, kiosk, kiosk-browser,
+checkpoint-browser, revocation, audit, guidance, scan-distance (default: all, in that order).
 ``--quick`` takes fewer, shorter rounds: a smoke test of the harness, not figures to publish.
 """
 
@@ -17,6 +17,7 @@ from collections.abc import Callable
 from . import (
     api,
     audit,
+    checkpoint_browser,
     codec,
     distance,
     guidance,
@@ -43,6 +44,7 @@ SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
     "api": api.run,
     "kiosk": kiosk.run,
     "kiosk-browser": kiosk_browser.run,
+    "checkpoint-browser": checkpoint_browser.run,
     "revocation": revocation.run,
     "audit": audit.run,
     "guidance": guidance.run,
