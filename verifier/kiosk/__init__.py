@@ -76,7 +76,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                       DEFAULT_LOCALE=config.get("DEFAULT_LOCALE")
                       or os.environ.get("HEALTHCODE_DEFAULT_LOCALE"),
                       TIMEZONE=config.get("TIMEZONE"))
-    webui.install(app, [], [Path(__file__).parent / "static"])
+    # The page's scripts and the verdict's words, view and sound it shares with the app.
+    webui.install(app, [], [Path(__file__).parent / "static", webui.STATIC / "checkpoint"])
     # Only an absent rule means the default: an empty one (say an unset variable in
     # `--rule "$RULE"`) is refused rather than silently replaced by "green".
     rule = Rule.parse(DEFAULT_RULE if config.get("RULE") is None else config["RULE"])
