@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import DAY, TEST_PASSPHRASE
-from test_kiosk_browser import VIEWPORTS, _foreign, _read_texts, _serious, tampered
+from test_kiosk_browser import VIEWPORTS, tampered
 from werkzeug.serving import make_server
 
 from issuer.keys.home import PASSPHRASE_ENV, Home
@@ -171,8 +171,48 @@ def test_a_valid_code_is_admitted_offline_and_nothing_leaves_127_0_0_1(open_app,
     assert hook(page, "mode") == "device"  # decoded and verified in the page
     until(page, lambda: (hook(page, "counts") or {}).get("admitted", 0) >= 1, "a count")
     assert {p["state"] for p in hook(page, "played")} == {"admit"}
+    assert page.locator("#torch").is_hidden()  # the fake camera has no light to switch
+    # Held in view, the code is announced once (the kiosk's 5 s repeat rule, per code).
+    seen = hook(page, "frames")
+    until(page, lambda: hook(page, "frames") >= seen + 20, "more frames")
+    assert len(hook(page, "announcements")) == 1
     keep_screenshot(page, "checkpoint-admit.png")
     stays_local(requests, issuer[0])
+
+
+def test_the_language_switch_works_online_and_offline(open_app, tmp_path):
+    page, _ = open_app(clip_of(tmp_path, None, empty_seconds=1.0), offline=False)
+    page.click('.languages a[hreflang="zh-CN"]')  # online: the server keeps the choice
+    page.wait_for_selector('html[lang="zh-CN"]', timeout=PATIENCE * 1000)
+    until(page, lambda: hook(page, "ready"), "app ready")
+    page.context.set_offline(True)
+    page.click('.languages a[hreflang="en"]')
+    page.wait_for_selector('html[lang="en"]', timeout=PATIENCE * 1000)
+    until(page, lambda: hook(page, "ready"), "app ready")
+    assert page.locator("#verdict-word").inner_text() == "READY"
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.click('.languages a[hreflang="zh-CN"]')
+    page.wait_for_selector('html[lang="zh-CN"]', timeout=PATIENCE * 1000)
+    until(page, lambda: hook(page, "ready"), "app ready")
+    assert page.locator("#verdict-word").inner_text() == "就绪"
+
+
+def test_without_lists_the_app_says_so_and_refuses_to_guess(playwright, issuer, sign,
+                                                             tmp_path):
+    """The issuer's lists cannot be fetched: the page says plainly that codes cannot be
+    checked, and a code is refused for the checkpoint's reason, not the code's."""
+    with webcam.browser(playwright, clip_of(tmp_path, sign("green", 87)), tmp_path / "p",
+                        viewport=PHONE) as context:
+        context.route("**/trust/**", lambda route: route.abort())
+        page = context.new_page()
+        page.goto(f"{issuer[0]}/checkpoint/")
+        wait_for(page, "invalid")
+        assert verdict_state(page) == ("invalid", "trust_list_malformed")
+        assert "Checkpoint has no valid trust list" in page.locator("#verdict").inner_text()
+        warning = page.locator("#warnings")
+        assert warning.is_visible() and "codes cannot be checked" in warning.inner_text()
+        assert "no_trust_list" in hook(page, "warnings")
+        assert (hook(page, "counts") or {}).get("invalid", 0) == 0  # not the code's fault
 
 
 def test_a_code_the_rule_refuses_is_denied(open_app, sign, tmp_path):

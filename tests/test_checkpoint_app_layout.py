@@ -62,7 +62,7 @@ _CLIPPED = """() => {
 }"""
 
 
-def _issuer_names(issuer) -> list[str]:
+def _issuer_names(issuer) -> list[str]:  # noqa: F811
     trust = TrustList.load(issuer[1].home.trust_list)
     return sorted({trust.issuer_name(iss, tag) for iss in trust.issuers
                    for tag in ("en", "zh-CN")}, key=len, reverse=True)

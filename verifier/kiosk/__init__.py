@@ -19,17 +19,17 @@ offline, with nothing but the verifier, the trust list and its anchor.
   (default ``$HEALTHCODE_TIMEZONE``, else Asia/Shanghai);
 - ``CLOCK``: a function returning epoch seconds (tests).
 
-Routes: ``/`` the page (decoding on this server: for laptops, and browsers without
-WebAssembly or a camera); ``/checkpoint/`` the app that decodes and verifies in the browser
-(:mod:`verifier.browser`, pinned to this kiosk's anchor); ``POST /api/frame`` (a JPEG camera frame), ``POST /api/upload`` (a
-photo or screenshot, multipart field ``image`` or the raw bytes), ``POST /api/text`` (JSON
-``{"text": ...}`` or plain text) each answer a verdict; ``GET /api/status`` the rule and the
-trust list's age; ``GET /stats`` the counters; ``/trust/…`` the lists it uses, at the
-issuer's addresses (:mod:`.trustfiles`). Every page and asset is served from here: no request
-leaves the machine. Every word is in the reader's language (``/lang/<tag>``, the
-page's switch, else ``Accept-Language``, else the default); JSON ``reason`` codes never
-change with it, ``message`` does. A POST whose ``Origin`` is another site's is refused (403,
-``cross_origin``).
+Routes: ``/`` the page (decoding on this server: for laptops, and browsers without WebAssembly
+or a camera); ``/checkpoint/`` the app that decodes and verifies in the browser
+(:mod:`verifier.browser`, pinned to this kiosk's anchor); ``POST /api/frame`` (a JPEG camera
+frame), ``POST /api/upload`` (a photo or screenshot, multipart field ``image`` or the raw
+bytes), ``POST /api/text`` (JSON ``{"text": ...}`` or plain text) each answer a verdict; ``GET
+/api/status`` the rule and the trust list's age; ``GET /stats`` the counters; ``/trust/…`` the
+lists it uses, at the issuer's addresses (:mod:`.trustfiles`). Every page and asset is served
+from here: no request leaves the machine. Every word is in the reader's language
+(``/lang/<tag>``, the page's switch, else ``Accept-Language``, else the default); JSON
+``reason`` codes never change with it, ``message`` does. A POST whose ``Origin`` is another
+site's is refused (403, ``cross_origin``).
 """
 
 from __future__ import annotations

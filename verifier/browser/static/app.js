@@ -278,12 +278,16 @@ $("rule-form").addEventListener("submit", async (event) => {
   showRule();
 });
 
-// Offline, the switch cannot reach the server: the service worker keeps both languages.
+// The switch works offline too: the choice goes to the server when it can be reached (its
+// cookie), and the page is asked for in that language, which the service worker keeps for
+// both languages when there is no network.
 for (const link of document.querySelectorAll(".languages a[hreflang]")) {
-  link.addEventListener("click", (event) => {
-    if (navigator.onLine !== false) return;
+  link.addEventListener("click", async (event) => {
     event.preventDefault();
-    location.href = `/checkpoint/?lang=${link.getAttribute("hreflang")}`;  // i18n: not shown
+    try {
+      await fetch(link.href, { redirect: "manual", cache: "no-store" });
+    } catch (e) { /* offline: the kept page in that language */ }
+    location.href = `/checkpoint/?lang=${encodeURIComponent(link.getAttribute("hreflang"))}`;  // i18n: not shown
   });
 }
 
