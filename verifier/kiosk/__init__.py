@@ -23,8 +23,8 @@ Routes: ``/`` the page (decoding on this server: for laptops, and browsers witho
 or a camera); ``/checkpoint/`` the app that decodes and verifies in the browser
 (:mod:`verifier.browser`, pinned to this kiosk's anchor); ``POST /api/frame`` (a JPEG camera
 frame), ``POST /api/upload`` (a photo or screenshot, multipart field ``image`` or the raw
-bytes), ``POST /api/text`` (JSON ``{"text": ...}`` or plain text) each answer a verdict; ``GET
-/api/status`` the rule and the trust list's age; ``GET /stats`` the counters; ``/trust/…`` the
+bytes), ``POST /api/text`` (JSON ``{"text": ...}`` or plain text) each answer a verdict;
+``GET /api/status`` the rule and the trust list's age; ``GET /stats`` the counters; ``/trust/…`` the
 lists it uses, at the issuer's addresses (:mod:`.trustfiles`). Every page and asset is served
 from here: no request leaves the machine. Every word is in the reader's language
 (``/lang/<tag>``, the page's switch, else ``Accept-Language``, else the default); JSON
