@@ -3,7 +3,8 @@
 The report's top heading is level 2, so it pastes as is under docs/PERFORMANCE.md's title.
 
 Sections: verify, issue, base45, scan, size, reissue, api, kiosk, kiosk-browser,
-checkpoint-browser, revocation, audit, guidance, scan-distance (default: all, in that order).
+checkpoint-browser, revocation, audit, guidance, scan-distance, js-verify (default: all, in that
+order).
 ``--quick`` takes fewer, shorter rounds: a smoke test of the harness, not figures to publish.
 """
 
@@ -22,6 +23,7 @@ from . import (
     distance,
     guidance,
     issue,
+    js_verify,
     kiosk,
     kiosk_browser,
     machine,
@@ -49,6 +51,7 @@ SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
     "audit": audit.run,
     "guidance": guidance.run,
     "scan-distance": distance.run,
+    "js-verify": js_verify.run,
 }
 
 

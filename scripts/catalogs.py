@@ -43,8 +43,8 @@ _CREATED = datetime(2026, 12, 4, tzinfo=UTC)
 SHOWN = {"issuer": ["web/templates/**/*.html", "web/static/holder/*.js",
                     "web/static/staff/*.js"],
          "verifier": ["kiosk/templates/*.html", "kiosk/static/*.js", "static/*.js",
-                      "static/checkpoint/*.js", "browser/templates/**/*.html",
-                      "browser/static/*.js"]}
+                      "static/verifier/*.js", "static/checkpoint/*.js",
+                      "browser/templates/**/*.html", "browser/static/*.js"]}
 #: A script line with this comment shows no one its strings (selectors, headers, keys).
 NOT_SHOWN = "i18n: not shown"
 _WORDS = re.compile(r"[A-Za-z]{2,}")

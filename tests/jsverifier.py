@@ -46,7 +46,8 @@ async function outcome(fn) {
   }
 }
 async function loadTrust([id, jws, pin, now]) {
-  const r = await outcome(async () => (await v.loadTrustList(jws, pin, now, {allowExpired: true})));
+  const r = await outcome(async () => (await v.loadTrustList(jws, pin, now ?? 0,
+    { allowExpired: now === null })));
   if (r.valid) trusts.set(id, r.value.trust);
   const t = r.value?.trust;
   return { valid: r.valid, reason: r.reason, value: t ? { pin: r.value.pin, sequence: t.sequence,
@@ -67,7 +68,24 @@ async function check([text, trustId, now, listIds, window]) {
     listIds.map((id) => lists.get(id)), { window })));
   return { valid: r.valid, reason: r.reason, claims: r.value };
 }
+async function successors([kind, a, b]) {
+  const r = await outcome(async () => (kind === "trust"
+    ? v.checkTrustSuccessor(trusts.get(a) ?? null, trusts.get(b))
+    : v.checkRevocationSuccessor(lists.get(a) ?? null, lists.get(b))));
+  return { valid: r.valid, reason: r.reason };
+}
+function rules([texts, creds]) {
+  return texts.map((t) => {
+    let rule;
+    try { rule = v.Rule.parse(t); } catch (e) {
+      return { ok: false, error: e instanceof v.RuleError ? "RuleError" : String(e) };
+    }
+    return { ok: true, text: rule.text, decisions: creds.map(([colour, score]) =>
+      rule.decide({ colour, score })) };
+  });
+}
 window.hv = {
+  successorsAll: (cases) => Promise.all(cases.map(successors)), rules,
   v, hex, unhex, trusts, lists, claims, outcome,
   loadTrusts: (cases) => Promise.all(cases.map(loadTrust)),
   loadLists: (cases) => Promise.all(cases.map(loadList)),

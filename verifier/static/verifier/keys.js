@@ -12,7 +12,7 @@ const P256_COORD = 32;
 const ECDSA = Object.freeze({ name: "ECDSA", namedCurve: "P-256" }); // i18n: not shown
 const ECDSA_VERIFY = Object.freeze({ name: "ECDSA", hash: "SHA-256" }); // i18n: not shown
 const ED25519 = Object.freeze({ name: "Ed25519" }); // i18n: not shown
-const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"; // i18n: not shown
 const B64_VALUES = new Map([...B64].map((c, i) => [c, i]));
 
 /** A JWK or key is not a usable public key of an allowed algorithm (Python's KeyFormatError). */
@@ -69,8 +69,8 @@ const ASCII = new TextEncoder();
 /** The RFC 7638 thumbprint (32 bytes) of a key's required members ({crv, kty, x[, y]}). */
 export async function thumbprint(members) {
   const canonical = members.kty === "EC"
-    ? `{"crv":"${members.crv}","kty":"EC","x":"${members.x}","y":"${members.y}"}`
-    : `{"crv":"Ed25519","kty":"OKP","x":"${members.x}"}`;
+    ? `{"crv":"${members.crv}","kty":"EC","x":"${members.x}","y":"${members.y}"}` // i18n: not shown
+    : `{"crv":"Ed25519","kty":"OKP","x":"${members.x}"}`; // i18n: not shown
   return sha256(ASCII.encode(canonical));
 }
 

@@ -165,7 +165,7 @@ class Decoder {
       case 26: return this.share(new PyFloat(new DataView(this.take(4n).slice().buffer).getFloat32(0)));
       case 27: return this.share(new PyFloat(new DataView(this.take(8n).slice().buffer).getFloat64(0)));
       case 31: return BREAK;
-      default: throw new DecodeError(`Undefined Reserved major type 7 subtype 0x${info.toString(16)}`);
+      default: throw new DecodeError(`Undefined Reserved major type 7 subtype 0x${info.toString(16)}`); // i18n: not shown
     }
   }
 
@@ -202,6 +202,6 @@ export function loads(bytes) {
     if (error instanceof RangeError) throw new DecodeError("nested too deeply"); // i18n: not shown
     throw error;
   }
-  if (d.pos !== bytes.length) throw new DecodeError("trailing bytes after CBOR item");
+  if (d.pos !== bytes.length) throw new DecodeError("trailing bytes after CBOR item"); // i18n: not shown
   return value;
 }

@@ -46,7 +46,7 @@ function datetime(text) {
 // sig * Decimal(2) ** exp for tag 5. Values past what equality here needs keep a textual key.
 function decimal(d, bigfloat) {
   const t = d.decode(true, true);
-  if (!(t instanceof Tuple) || t.items.length !== 2) fail(`Incorrect tag ${bigfloat ? 5 : 4} payload`);
+  if (!(t instanceof Tuple) || t.items.length !== 2) fail(`Incorrect tag ${bigfloat ? 5 : 4} payload`); // i18n: not shown
   const [exp, sig] = t.items;
   const int = (v) => (typeof v === "bigint" || typeof v === "boolean" ? BigInt(v) : null);
   if (bigfloat) {
@@ -67,8 +67,8 @@ function decimal(d, bigfloat) {
     else if (Number.isInteger(x)) digits = BigInt(x);
     else { const [n, k] = floatExact(x); digits = n * 5n ** BigInt(k.toString(2).length - 1); }
   } else if (typeof sig === "string") digits = decimalDigits(sig);
-  else fail("conversion to Decimal");
-  if (digits === null) fail("invalid Decimal literal");
+  else fail("conversion to Decimal"); // i18n: not shown
+  if (digits === null) fail("invalid Decimal literal"); // i18n: not shown
   const e = int(exp);
   if (e !== null) {
     if (e > 4000n || e < -4000n) return new PyNumber("decimal", null, `dec:${digits}e${e}`);
@@ -149,12 +149,12 @@ export const SEMANTIC = new Map([
   }],
   [36n, (d) => {
     const m = d.decode(false, true);
-    if (typeof m !== "string") fail("error decoding MIME message");
+    if (typeof m !== "string") fail("error decoding MIME message"); // i18n: not shown
     return d.share(new Opaque("mime", {}));
   }],
   [37n, (d) => {
     const b = d.decode(false, true);
-    if (!(b instanceof Uint8Array) || b.length !== 16) fail("error decoding UUID value");
+    if (!(b instanceof Uint8Array) || b.length !== 16) fail("error decoding UUID value"); // i18n: not shown
     return d.share(new Opaque("uuid", Array.from(b).join()));
   }],
   [100n, (d) => {
@@ -202,9 +202,9 @@ export const SEMANTIC = new Map([
   }],
   [43000n, (d) => {
     const t = d.decode(true, true);
-    if (!(t instanceof Tuple) || t.items.length !== 2) fail("Incorrect tag 43000 payload");
+    if (!(t instanceof Tuple) || t.items.length !== 2) fail("Incorrect tag 43000 payload"); // i18n: not shown
     const [re, im] = t.items;
-    if (!(re instanceof PyFloat && im instanceof PyFloat)) fail("Incorrect tag 43000 payload");
+    if (!(re instanceof PyFloat && im instanceof PyFloat)) fail("Incorrect tag 43000 payload"); // i18n: not shown
     const real = numeric(re);
     return d.share(new PyNumber("complex", Array.isArray(real) ? real : null,
       im.value === 0 ? (Array.isArray(real) ? null : real) : "complex", im.value));

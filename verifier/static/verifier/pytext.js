@@ -7,7 +7,7 @@
 import { PyDict, PyFloat } from "./pyvalues.js";
 
 /** The characters Python's str.isspace() (and a str pattern's \s) calls whitespace. */
-export const PY_SPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+export const PY_SPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"; // i18n: not shown
 const EDGE_SPACE = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, "gu");
 const NOT_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
 
@@ -53,7 +53,7 @@ function pyRepr(v) {
   if (v instanceof PyFloat) return floatRepr(v.value);
   if (typeof v === "string") return `'${v.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
   if (Array.isArray(v)) return `[${v.map(pyRepr).join(", ")}]`;
-  if (v instanceof PyDict) return `{${v.keys.map((k, i) => `${pyRepr(k)}: ${pyRepr(v.values[i])}`).join(", ")}}`;
+  if (v instanceof PyDict) return `{${v.keys.map((k, i) => `${pyRepr(k)}: ${pyRepr(v.values[i])}`).join(", ")}}`; // i18n: not shown
   return String(v);
 }
 
@@ -161,7 +161,7 @@ export function pyJson(data) {
       }
     }
     for (const [word, v] of [["null", null], ["true", true], ["false", false],
-      ["NaN", new PyFloat(NaN)], ["Infinity", new PyFloat(Infinity)], ["-Infinity", new PyFloat(-Infinity)]]) {
+      ["NaN", new PyFloat(NaN)], ["Infinity", new PyFloat(Infinity)], ["-Infinity", new PyFloat(-Infinity)]]) { // i18n: not shown
       if (text.startsWith(word, pos)) { pos += word.length; return v; }
     }
     NUMBER.lastIndex = pos;

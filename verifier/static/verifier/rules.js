@@ -11,7 +11,7 @@ import { pyLen } from "./pyvalues.js";
 export const DEFAULT_RULE = "green"; // i18n: not shown
 export const MAX_RULE_LENGTH = 200;
 const COLOURS = ["green", "yellow", "red"]; // i18n: not shown
-const SCORE_TERM = new RegExp(`^score[${PY_SPACE}]*(>=|<=|>|<|==|=)[${PY_SPACE}]*(\\p{Nd}{1,3})$`, "u");
+const SCORE_TERM = new RegExp(`^score[${PY_SPACE}]*(>=|<=|>|<|==|=)[${PY_SPACE}]*(\\p{Nd}{1,3})$`, "u"); // i18n: not shown
 const COMPARE = {
   ">=": (a, b) => a >= b, "<=": (a, b) => a <= b, ">": (a, b) => a > b, "<": (a, b) => a < b,
   "=": (a, b) => a === b, "==": (a, b) => a === b,
