@@ -136,7 +136,7 @@ async function decode(zxing, imageData, { budgetMs = 25 } = {}) {
     if (slowest > 0 && begun - start + slowest * (pass.picture === "frame" ? 1 : 2) > budgetMs) {
       break;
     }
-    if (!pictures.has(pass.picture)) pictures.set(pass.picture, sharpen(frame));
+    if (!pictures.has(pass.picture)) pictures.set(pass.picture, sharpenFrame(frame));
     const found = read(zxing, pictures.get(pass.picture), pass.options);
     const texts = readTexts(found);
     if (texts.length > 0) return done(texts, true, start);
@@ -307,8 +307,26 @@ function upscale({ width, height, pixels }, scale) {
   return { width: w, height: h, pixels: out };
 }
 
-/** Unsharp mask: the picture plus `amount` times its difference from a 3×3 box blur. */
-function sharpen({ width, height, pixels }, amount = 1.5) {
+/**
+ * Unsharp mask for a whole frame: each pixel plus 1.5 × its difference from the mean of its
+ * four neighbours (the edge rows and columns stay as they are). One pass, integers only: at
+ * 1280×720 it costs about as much as a zxing pass.
+ */
+function sharpenFrame({ width, height, pixels }) {
+  const out = new Uint8ClampedArray(pixels); // clamps on assignment
+  for (let y = 1; y < height - 1; y++) {
+    const end = (y + 1) * width - 1;
+    for (let i = y * width + 1; i < end; i++) {
+      const p = pixels[i];
+      out[i] = p + ((3 * (4 * p - pixels[i - 1] - pixels[i + 1] - pixels[i - width]
+        - pixels[i + width])) >> 3);
+    }
+  }
+  return { width, height, pixels: out };
+}
+
+/** Unsharp mask for a region: each pixel plus 1.5 × its difference from the 3×3 mean. */
+function sharpen({ width, height, pixels }) {
   const rows = new Uint16Array(pixels.length); // horizontal sums of three, edges repeated
   for (let y = 0; y < height; y++) {
     const row = y * width;
@@ -318,15 +336,13 @@ function sharpen({ width, height, pixels }, amount = 1.5) {
     if (width > 1) rows[last] = pixels[last - 1] + 2 * pixels[last];
   }
   const out = new Uint8ClampedArray(pixels.length); // clamps and rounds on assignment
-  const centre = 1 + amount;
-  const around = amount / 9;
   for (let y = 0; y < height; y++) {
     const here = y * width;
     const up = y > 0 ? here - width : here;
     const down = y < height - 1 ? here + width : here;
     for (let x = 0; x < width; x++) {
-      out[here + x] = centre * pixels[here + x] - around * (rows[up + x] + rows[here + x]
-        + rows[down + x]);
+      const p = pixels[here + x];
+      out[here + x] = p + (9 * p - rows[up + x] - rows[here + x] - rows[down + x]) / 6;
     }
   }
   return { width, height, pixels: out };
