@@ -47,7 +47,10 @@ const FRAME_PASSES = [
   { picture: "frame", options: { binarizer: "LocalAverage" } },
   { picture: "frame", options: { binarizer: "GlobalHistogram" } },
   { picture: "sharp", options: { binarizer: "LocalAverage" }, unseenOnly: true },
+  { picture: "sharp", options: { binarizer: "GlobalHistogram" }, unseenOnly: true },
 ];
+/** How much the whole-frame pass sharpens (see sharpen()). */
+const FRAME_SHARPEN = 2;
 // The retries on a region, in order: each a picture (see variant()) and reader options.
 const RETRIES = [
   { picture: "up", options: { binarizer: "LocalAverage" } },
@@ -136,7 +139,7 @@ async function decode(zxing, imageData, { budgetMs = 25 } = {}) {
     if (slowest > 0 && begun - start + slowest * (pass.picture === "frame" ? 1 : 2) > budgetMs) {
       break;
     }
-    if (!pictures.has(pass.picture)) pictures.set(pass.picture, sharpenFrame(frame));
+    if (!pictures.has(pass.picture)) pictures.set(pass.picture, sharpen(frame, FRAME_SHARPEN));
     const found = read(zxing, pictures.get(pass.picture), pass.options);
     const texts = readTexts(found);
     if (texts.length > 0) return done(texts, true, start);
@@ -307,26 +310,9 @@ function upscale({ width, height, pixels }, scale) {
   return { width: w, height: h, pixels: out };
 }
 
-/**
- * Unsharp mask for a whole frame: each pixel plus 1.5 × its difference from the mean of its
- * four neighbours (the edge rows and columns stay as they are). One pass, integers only: at
- * 1280×720 it costs about as much as a zxing pass.
- */
-function sharpenFrame({ width, height, pixels }) {
-  const out = new Uint8ClampedArray(pixels); // clamps on assignment
-  for (let y = 1; y < height - 1; y++) {
-    const end = (y + 1) * width - 1;
-    for (let i = y * width + 1; i < end; i++) {
-      const p = pixels[i];
-      out[i] = p + ((3 * (4 * p - pixels[i - 1] - pixels[i + 1] - pixels[i - width]
-        - pixels[i + width])) >> 3);
-    }
-  }
-  return { width, height, pixels: out };
-}
-
-/** Unsharp mask for a region: each pixel plus 1.5 × its difference from the 3×3 mean. */
-function sharpen({ width, height, pixels }) {
+/** Unsharp mask: each pixel plus `amount` × its difference from the mean of its 3×3. */
+function sharpen({ width, height, pixels }, amount = 1.5) {
+  const k = amount / 9;
   const rows = new Uint16Array(pixels.length); // horizontal sums of three, edges repeated
   for (let y = 0; y < height; y++) {
     const row = y * width;
@@ -342,7 +328,7 @@ function sharpen({ width, height, pixels }) {
     const down = y < height - 1 ? here + width : here;
     for (let x = 0; x < width; x++) {
       const p = pixels[here + x];
-      out[here + x] = p + (9 * p - rows[up + x] - rows[here + x] - rows[down + x]) / 6;
+      out[here + x] = p + k * (9 * p - rows[up + x] - rows[here + x] - rows[down + x]);
     }
   }
   return { width, height, pixels: out };
