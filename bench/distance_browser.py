@@ -36,8 +36,10 @@ def _tests_modules() -> tuple[Any, Any]:
     return scanpage, webcam
 
 
-def run(frames: Sequence[Any], issuer: Any, judge: Callable[..., bool]) -> Any:
-    """An Outcome (bench.distance) for the browser, or None when Chromium is missing."""
+def run(frames: Sequence[Any], issuer: Any, judge: Callable[..., bool],
+        budget_ms: float = BUDGET_MS) -> Any:
+    """An Outcome (bench.distance) for the browser with a frame budget of ``budget_ms``, or
+    None when Chromium is missing."""
     from .distance import Outcome
 
     if not Path("/usr/bin/chromium").exists():
@@ -62,12 +64,12 @@ def run(frames: Sequence[Any], issuer: Any, judge: Callable[..., bool]) -> Any:
                 raise RuntimeError(f"decoder page: {error}")
             urls = [f"/test/frame/{f.name}" for f in frames]
             page.evaluate("([urls, budget]) => window.scan.decodeAll(urls, budget, 1)",
-                          [urls[:WARM_UP], BUDGET_MS])
+                          [urls[:WARM_UP], budget_ms])
             for start in range(0, len(frames), CHUNK):
                 chunk = urls[start:start + CHUNK]
                 results = page.evaluate(
                     "([urls, budget, repeat]) => window.scan.decodeAll(urls, budget, repeat)",
-                    [chunk, BUDGET_MS, REPEAT])
+                    [chunk, budget_ms, REPEAT])
                 for f, result in zip(frames[start:start + CHUNK], results, strict=True):
                     read.append(judge(result["texts"], f.text, issuer))
                     costs.append(statistics.median(result["costs"]))

@@ -47,7 +47,10 @@ const FRAME_PASSES = [
   { picture: "frame", options: { binarizer: "LocalAverage" } },
   { picture: "frame", options: { binarizer: "GlobalHistogram" } },
   { picture: "sharp", options: { binarizer: "LocalAverage" }, unseenOnly: true },
+  { picture: "sharp", options: { binarizer: "GlobalHistogram" }, unseenOnly: true },
 ];
+/** How much the whole-frame pass sharpens (see sharpen()). */
+const FRAME_SHARPEN = 2;
 // The retries on a region, in order: each a picture (see variant()) and reader options.
 const RETRIES = [
   { picture: "up", options: { binarizer: "LocalAverage" } },
@@ -136,7 +139,7 @@ async function decode(zxing, imageData, { budgetMs = 25 } = {}) {
     if (slowest > 0 && begun - start + slowest * (pass.picture === "frame" ? 1 : 2) > budgetMs) {
       break;
     }
-    if (!pictures.has(pass.picture)) pictures.set(pass.picture, sharpen(frame));
+    if (!pictures.has(pass.picture)) pictures.set(pass.picture, sharpen(frame, FRAME_SHARPEN));
     const found = read(zxing, pictures.get(pass.picture), pass.options);
     const texts = readTexts(found);
     if (texts.length > 0) return done(texts, true, start);
@@ -307,8 +310,9 @@ function upscale({ width, height, pixels }, scale) {
   return { width: w, height: h, pixels: out };
 }
 
-/** Unsharp mask: the picture plus `amount` times its difference from a 3×3 box blur. */
+/** Unsharp mask: each pixel plus `amount` × its difference from the mean of its 3×3. */
 function sharpen({ width, height, pixels }, amount = 1.5) {
+  const k = amount / 9;
   const rows = new Uint16Array(pixels.length); // horizontal sums of three, edges repeated
   for (let y = 0; y < height; y++) {
     const row = y * width;
@@ -318,15 +322,13 @@ function sharpen({ width, height, pixels }, amount = 1.5) {
     if (width > 1) rows[last] = pixels[last - 1] + 2 * pixels[last];
   }
   const out = new Uint8ClampedArray(pixels.length); // clamps and rounds on assignment
-  const centre = 1 + amount;
-  const around = amount / 9;
   for (let y = 0; y < height; y++) {
     const here = y * width;
     const up = y > 0 ? here - width : here;
     const down = y < height - 1 ? here + width : here;
     for (let x = 0; x < width; x++) {
-      out[here + x] = centre * pixels[here + x] - around * (rows[up + x] + rows[here + x]
-        + rows[down + x]);
+      const p = pixels[here + x];
+      out[here + x] = p + k * (9 * p - rows[up + x] - rows[here + x] - rows[down + x]);
     }
   }
   return { width, height, pixels: out };
