@@ -188,3 +188,15 @@ def test_a_picture_and_pasted_text_are_checked_in_the_page(open_app, sign, tmp_p
     assert page.locator("#verdict").get_attribute("data-reason") == "no_code"
     sources = [v["source"] for v in hook(page, "verdicts")]
     assert sources == ["upload", "text", "upload"]
+
+
+def test_a_printed_card_shows_what_to_check_on_the_id(open_app, sign, tmp_path):  # noqa: F811
+    """A printed card's code carries the masked name and the id number's last characters:
+    shown beside "check ID", as text, never as markup."""
+    from verifier import IdCheck
+    page, _ = open_app(clip_of(tmp_path, sign("green", 81, id_check=IdCheck("<*", "123X"))))
+    wait_for(page, "admit")
+    note = page.locator("#verdict-static")
+    assert note.text_content() == "Static code — check ID: name <* · ID number ending 123X"
+    assert note.evaluate("element => element.children.length") == 0
+    keep_screenshot(page, "checkpoint-static-check-id.png")
