@@ -20,7 +20,7 @@ from test_checkpoint_app import (  # noqa: F401 (fixtures)
     until,
     wait_for,
 )
-from test_kiosk_browser import SPOKEN, WORD, _foreign, _read_texts, _serious, tampered
+from test_kiosk_browser import SPOKEN, VIEWPORTS, WORD, _foreign, _read_texts, _serious, tampered
 from werkzeug.serving import make_server
 
 from verifier.kiosk import create_app as create_kiosk
@@ -200,3 +200,29 @@ def test_a_printed_card_shows_what_to_check_on_the_id(open_app, sign, tmp_path):
     assert note.text_content() == "Static code — check ID: name <* · ID number ending 123X"
     assert note.evaluate("element => element.children.length") == 0
     keep_screenshot(page, "checkpoint-static-check-id.png")
+
+
+def test_on_an_insecure_origin_the_kiosk_checks_what_is_pasted(playwright, kiosk, sign,  # noqa: F811
+                                                               tmp_path):
+    """A phone on the kiosk's network over plain http: no camera, no WebCrypto. The app says
+    why and has the kiosk check pasted codes."""
+    import webcam
+    port = kiosk[0].rsplit(":", 1)[1]
+    with webcam.browser(playwright, None, tmp_path / "profile", viewport=VIEWPORTS["phone"],
+                        extra_args=["--host-resolver-rules=MAP checkpoint.test 127.0.0.1"]
+                        ) as context:
+        page = context.new_page()
+        page.goto(f"http://checkpoint.test:{port}/checkpoint/")
+        message = page.locator("#camera-message")
+        message.wait_for(state="visible", timeout=15_000)
+        assert "insecure origin (http://checkpoint.test" in message.inner_text()
+        assert page.evaluate("window.isSecureContext") is False
+        until(page, lambda: hook(page, "ready"), "app ready")
+        assert hook(page, "mode") == "server"
+        page.click("#more summary")
+        page.fill("#code-text", sign("green", 66))
+        page.click("#text-form button")
+        wait_for(page, "admit")
+        assert "score 66" in page.locator("#verdict").inner_text()
+        assert _serious(page) == []
+        keep_screenshot(page, "checkpoint-insecure-origin.png")

@@ -33,6 +33,13 @@ function say(text) {
   $("camera-message").hidden = !text;
 }
 
+// Plain http from another machine: no camera, no WebCrypto, nothing to verify with here.
+if (!window.isSecureContext || !(window.crypto && crypto.subtle)) {
+  const { runOnServer } = await import("./plain.js");
+  runOnServer({ config, hooks, say });
+  await new Promise(() => {});  // the rest of this module needs what this browser lacks
+}
+
 // ---- the device's state: rule, counts, lists, warnings ---------------------------------------
 
 let state;
