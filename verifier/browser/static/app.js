@@ -15,6 +15,11 @@ import { Camera, pictureData } from "./camera.js";
 
 const $ = (id) => document.getElementById(id);
 const config = JSON.parse($("checkpoint-config").textContent);
+// The server names the origin as it saw the request: behind a TLS proxy that may say http://
+// for a page the phone opened over https://. The same host is this page's own origin.
+try {
+  if (config.sync && new URL(config.sync).host === location.host) config.sync = location.origin;
+} catch (e) { config.sync = location.origin; }
 const UPLOAD_BUDGET_MS = 500;  // a photo is read once: it may take longer than a frame
 const ANCHOR_PREFIX = "HCA1:";  // i18n: not shown
 
