@@ -32,7 +32,8 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "N_": None}
 SOURCES = {
     "issuer": [("**/static/vendor/**", "ignore"), ("**.py", "python"),
                ("web/templates/**.html", "jinja2"), ("web/static/**.js", "javascript")],
-    "verifier": [("**.py", "python"), ("**/templates/**.html", "jinja2"),
+    "verifier": [("**/static/vendor/**", "ignore"), ("**.py", "python"),
+                 ("**/templates/**.html", "jinja2"),
                  ("**/static/**.js", "javascript")],
 }
 _OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.do", "trimmed": "true"}}
