@@ -22,13 +22,19 @@ const PREFIX = "healthcode-checkpoint-"; // i18n: not shown
 const CACHE = PREFIX + (new URL(self.location.href).searchParams.get("v") || VERSION);
 const PAGE = "/checkpoint/";
 const LANGUAGES = ["zh-CN", "en"];
-/** Cached at install even if nothing links them (the decoder loads its wasm by URL). */
+/** Cached at install as well as what the page leads to (each followed the same way; one the
+ * server does not have is skipped). */
 const EXTRA = [
   "/checkpoint/manifest.webmanifest",
   "/checkpoint/static/icon-192.png",
   "/checkpoint/static/icon-512.png",
   "/checkpoint/static/icon-maskable-512.png",
+  "/checkpoint/static/state.js",
+  "/checkpoint/static/sync.js",
   "/shared/i18n.js",
+  "/shared/verifier/index.js",
+  "/shared/scan/decoder.js",
+  "/shared/vendor/zxing-wasm/zxing_reader.wasm",
 ];
 /** Where the app's own files live: only these are cached. */
 const ASSETS = ["/checkpoint/static/", "/shared/"];
@@ -72,17 +78,15 @@ async function precache() {
     await cache.put(`${PAGE}?lang=${lang}`, response);
     queue.push(...references(html, new URL(PAGE, self.location.href), "text/html"));
   }
-  const optional = new Set(EXTRA);
   queue.push(...EXTRA);
   while (queue.length) {
     const path = queue.shift();
     if (seen.has(path)) continue;
     seen.add(path);
+    // A network failure fails the install (the browser tries again on the next visit); a file
+    // the server does not have is left out, as it is missing online too.
     const response = await fetch(path, { cache: "no-store" });
-    if (!response.ok) {
-      if (optional.has(path)) continue;
-      throw new Error(`${path}: HTTP ${response.status}`); // i18n: not shown
-    }
+    if (!response.ok) continue;
     const type = response.headers.get("Content-Type") || "";
     if (/javascript|css|html/.test(type)) {
       queue.push(...references(await response.clone().text(), new URL(path, self.location.href), type));
