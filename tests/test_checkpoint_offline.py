@@ -12,7 +12,9 @@ Everything runs on the real clock (the browser has no other). Every request stay
 from __future__ import annotations
 
 import json
+import shutil
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -22,11 +24,15 @@ from werkzeug.serving import make_server
 
 from issuer.keys.home import PASSPHRASE_ENV, Home
 from issuer.keys.keystore import init_home, load_config, rotate_anchor, rotate_key
+from issuer.service.issuance import IssuerService
+from issuer.service.revocations import publish_revocations
 from issuer.web import create_app as create_issuer
 from verifier.anchorqr import anchor_qr_text, parse_anchor_qr
 from verifier.browser import blueprint as checkpoint_blueprint
 from verifier.errors import TrustListError
 from verifier.keys import b64url, thumbprint
+from verifier.kiosk import create_app as create_kiosk
+from verifier.revocation import file_name
 
 webcam = pytest.importorskip("webcam")
 PHONE = {"width": 390, "height": 844}
@@ -323,3 +329,58 @@ def test_the_app_reads_anchor_qr_text_as_python_does(world, text):
         assert js == {"error": "anchor_malformed"}
     else:
         assert js == {"pin": b64url(pin), "url": url}
+
+
+def test_sync_from_a_kiosk_refuses_an_older_or_forged_revocation_list(playwright, tmp_path,
+                                                                      monkeypatch):
+    """The same app served by `healthcode-verifier kiosk` syncs from the kiosk's files."""
+    monkeypatch.setenv(PASSPHRASE_ENV, TEST_PASSPHRASE)
+    now = int(time.time())
+    home = Home(tmp_path / "issuer")
+    init_home(home, now=now - 3600)
+    service = IssuerService.open(home, f"sqlite:///{tmp_path / 'i.db'}")
+    key, config = service.signer()
+    person = service.create_person(actor="test", name="Li Lei", id_number="ID1",
+                                   phone="13700000001", organisation="Org", now=now - 900)
+    ctis, lists = [], []
+    for at in (now - 600, now - 300):
+        ctis.append(service.issue(person, actor="test", now=at)["cti"])
+        service.store.revoke(ctis[-1], actor="test", reason="issued in error", now=at + 10)
+        lists.append(publish_revocations(home, service.store, key, config, now=at + 20))
+    service.close()
+    folder = tmp_path / "kiosk"
+    folder.mkdir()
+    shutil.copy(home.trust_list, folder / "trust-list.json")
+    shutil.copy(home.anchor_public, folder / "anchor.pub.pem")
+    app = create_kiosk({"TRUST": folder / "trust-list.json", "DEFAULT_LOCALE": "en"})
+    _with_checkpoint(app, pin_of(home))
+    base, server, thread = _serve(app)
+    revocations = folder / file_name(config.iss)
+    forged = bytearray(lists[1])
+    forged[-5] ^= 1
+    try:
+        with webcam.browser(playwright, None, tmp_path / "phone", viewport=PHONE) as context:
+            context.set_default_timeout(20_000)
+            page = context.new_page()
+            page.goto(f"{base}/checkpoint/")
+
+            def probe() -> dict:
+                return page.evaluate(PROBE, {"config": None, "db": DB, "base": None,
+                                             "sync": True, "ctis": ctis})
+
+            url = f"{base}/trust/revocations"
+            results = []
+            for served in (lists[0], lists[1], lists[0], bytes(forged), lists[1]):
+                revocations.write_bytes(served)
+                results.append(probe())
+    finally:
+        server.shutdown()
+        thread.join(5)
+    iss = config.iss
+    assert [r["report"]["revocations"] for r in results] == [
+        {iss: "updated"}, {iss: "updated"}, {url: "revocation_list_rollback"},
+        {url: "revocation_list_bad_signature"}, {iss: "unchanged"}]
+    assert results[0]["revocations"][iss]["revoked"] == ctis[:1]
+    for kept in results[1:]:
+        assert kept["revocations"][iss]["revoked"] == ctis and kept["seq"] is not None
+    assert [r["report"]["ok"] for r in results] == [True, True, False, False, True]
