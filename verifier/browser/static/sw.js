@@ -40,6 +40,8 @@ const EXTRA = [
 const ASSETS = ["/checkpoint/static/", "/shared/"];
 const NEVER = ["/trust/", "/api/"];
 
+/** Where the page in one language is kept (and what answers /checkpoint/?lang=… offline). */
+const pageKey = (lang) => `${PAGE}?lang=${lang}`; // i18n: not shown
 const isAsset = (path) => ASSETS.some((prefix) => path.startsWith(prefix)) || path === "/checkpoint/manifest.webmanifest";
 const isPage = (path) => path === PAGE || path === "/checkpoint";
 
@@ -55,7 +57,7 @@ function references(text, base, type) {
   for (const pattern of patterns) {
     for (const match of text.matchAll(pattern)) {
       try {
-        const url = new URL(match[1].replaceAll("&amp;", "&"), base);
+        const url = new URL(match[1].replaceAll("&amp;", "&"), base); // i18n: not shown
         if (url.origin === self.location.origin && isAsset(url.pathname)) found.push(url.pathname + url.search);
       } catch {
         // not a URL: skip it
@@ -75,7 +77,7 @@ async function precache() {
     const response = await fetch(PAGE, { credentials: "omit", headers: { "Accept-Language": lang }, cache: "no-store" });
     if (!response.ok) throw new Error(`${PAGE}: HTTP ${response.status}`); // i18n: not shown
     const html = await response.clone().text();
-    await cache.put(`${PAGE}?lang=${lang}`, response);
+    await cache.put(pageKey(lang), response);
     queue.push(...references(html, new URL(PAGE, self.location.href), "text/html"));
   }
   queue.push(...EXTRA);
@@ -116,9 +118,9 @@ async function page(request, url) {
     return response;
   } catch (error) {
     const lang = url.searchParams.get("lang");
-    const wanted = LANGUAGES.includes(lang) ? [`${PAGE}?lang=${lang}`] : [PAGE];
+    const wanted = LANGUAGES.includes(lang) ? [pageKey(lang)] : [PAGE];
     const preferred = LANGUAGES.find((l) => (self.navigator.language || "").toLowerCase().startsWith(l.slice(0, 2)));
-    for (const key of [...wanted, `${PAGE}?lang=${preferred || LANGUAGES[0]}`, `${PAGE}?lang=${LANGUAGES[0]}`]) {
+    for (const key of [...wanted, pageKey(preferred || LANGUAGES[0]), pageKey(LANGUAGES[0])]) {
       const cached = await cache.match(key);
       if (cached) return cached;
     }
