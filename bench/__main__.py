@@ -3,7 +3,7 @@
 The report's top heading is level 2, so it pastes as is under docs/PERFORMANCE.md's title.
 
 Sections: verify, issue, base45, scan, size, reissue, api, kiosk, kiosk-browser, revocation,
-audit, guidance (default: all, in that order).
+audit, guidance, js-verify (default: all, in that order).
 ``--quick`` takes fewer, shorter rounds: a smoke test of the harness, not figures to publish.
 """
 
@@ -20,6 +20,7 @@ from . import (
     codec,
     guidance,
     issue,
+    js_verify,
     kiosk,
     kiosk_browser,
     machine,
@@ -45,6 +46,7 @@ SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
     "revocation": revocation.run,
     "audit": audit.run,
     "guidance": guidance.run,
+    "js-verify": js_verify.run,
 }
 
 

@@ -1,0 +1,214 @@
+/**
+ * cbor2's semantic tags (5.9, C decoder), as pycbor.js decodes them: each handler reads the
+ * tag's content from the decoder and returns the value Python gets, or throws DecodeError
+ * where cbor2 (or Python under it: datetime, Decimal, Fraction, re, uuid, ipaddress) raises.
+ */
+
+import {
+  DecodeError, Opaque, PyDict, PyFloat, PyNumber, PySet, Tag, Tuple, checkHashable, floatExact,
+  keyEq, numeric, ratio,
+} from "./pyvalues.js";
+import { decimalDigits, pyRegexOk } from "./pytext.js";
+
+const fail = (message) => { throw new DecodeError(message); };
+const isNumber = (v) => numeric(v) !== null || (v instanceof PyNumber);
+const MIN_EPOCH = -62135596800;
+const MAX_EPOCH = 253402300800;
+
+function bignum(d) {
+  const bytes = d.decode();
+  if (!(bytes instanceof Uint8Array)) fail("invalid bignum value");
+  let n = 0n;
+  for (const b of bytes) n = (n << 8n) | BigInt(b);
+  return n;
+}
+
+function validDate(y, m, day) {
+  if (y < 1 || y > 9999 || m < 1 || m > 12 || day < 1) return false;
+  return day <= new Date(Date.UTC(2000, m, 0)).getUTCDate() - (m === 2 && !leap(y) ? 1 : 0);
+}
+const leap = (y) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+
+const DATETIME = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6})\d*)?(?:Z|([+-]\d\d):(\d\d))\n?$/;
+
+function datetime(text) {
+  const m = DATETIME.exec(text);
+  if (!m) fail("invalid datetime string");
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number);
+  const offset = m[8] === undefined ? 0 : Math.abs(Number(m[8])) * 60 + Number(m[9]);
+  if (!validDate(y, mo, d) || h > 23 || mi > 59 || s > 59 || offset >= 24 * 60) fail("invalid datetime");
+  const sign = m[8]?.startsWith("-") ? 1 : -1;
+  return new Opaque("datetime", Date.UTC(y, mo - 1, d, h, mi, s) / 1000 + sign * offset * 60
+    + Number((m[7] ?? "").padEnd(6, "0")) / 1e6);
+}
+
+// Decimal((sign, digits, exp)) with the digits of Decimal(sig), as cbor2 builds tag 4; and
+// sig * Decimal(2) ** exp for tag 5. Values past what equality here needs keep a textual key.
+function decimal(d, bigfloat) {
+  const t = d.decode(true, true);
+  if (!(t instanceof Tuple) || t.items.length !== 2) fail(`Incorrect tag ${bigfloat ? 5 : 4} payload`); // i18n: not shown
+  const [exp, sig] = t.items;
+  const int = (v) => (typeof v === "bigint" || typeof v === "boolean" ? BigInt(v) : null);
+  if (bigfloat) {
+    const e = int(exp);
+    const m = int(sig);
+    if (e === null || m === null) fail("unsupported operand types for bigfloat");
+    if (e > 3321928n) fail("overflow");
+    if (e >= 0n && e <= 93n && (m * 2n ** e).toString().replace("-", "").length <= 28) {
+      return new PyNumber("decimal", [m * 2n ** e, 1n]);
+    }
+    return new PyNumber("decimal", null, `bigfloat:${m}:${e}`);
+  }
+  let digits;
+  if (int(sig) !== null) digits = int(sig);
+  else if (sig instanceof PyFloat) {
+    const x = sig.value;
+    if (!Number.isFinite(x)) digits = 0n;
+    else if (Number.isInteger(x)) digits = BigInt(x);
+    else { const [n, k] = floatExact(x); digits = n * 5n ** BigInt(k.toString(2).length - 1); }
+  } else if (typeof sig === "string") digits = decimalDigits(sig);
+  else fail("conversion to Decimal"); // i18n: not shown
+  if (digits === null) fail("invalid Decimal literal"); // i18n: not shown
+  const e = int(exp);
+  if (e !== null) {
+    if (e > 4000n || e < -4000n) return new PyNumber("decimal", null, `dec:${digits}e${e}`);
+    return new PyNumber("decimal", e >= 0n ? [digits * 10n ** e, 1n] : ratio(digits, 10n ** -e));
+  }
+  if (exp === "F") return new PyNumber("decimal", null, "inf");
+  if (exp === "n") return new PyNumber("decimal", null, "nan");
+  if (exp === "N") return new PyNumber("decimal", null, "snan");
+  return fail("bad decimal exponent");
+}
+
+function rational(d) {
+  const t = d.decode(true, true);
+  if (!(t instanceof Tuple)) fail("error decoding rational: input value was not a tuple");
+  const ints = t.items.every((v) => typeof v === "bigint" || typeof v === "boolean");
+  if (t.items.length === 0) return new PyNumber("fraction", [0n, 1n]);
+  if (t.items.length === 2 && ints) {
+    const [n, m] = t.items.map(BigInt);
+    if (m === 0n) fail("error decoding rational");
+    return new PyNumber("fraction", ratio(n, m));
+  }
+  if (t.items.length === 1 && ints) return new PyNumber("fraction", [BigInt(t.items[0]), 1n]);
+  if (t.items.length === 1 && t.items[0] instanceof PyFloat && Number.isFinite(t.items[0].value)) {
+    return new PyNumber("fraction", floatExact(t.items[0].value));
+  }
+  return fail("error decoding rational");
+}
+
+/** Tag number (bigint) -> handler(decoder). */
+export const SEMANTIC = new Map([
+  [0n, (d) => {
+    const s = d.decode();
+    if (typeof s !== "string") fail("invalid datetime value");
+    return d.share(datetime(s));
+  }],
+  [1n, (d) => {
+    const n = d.decode();
+    const v = numeric(n);
+    if (!isNumber(n)) fail("invalid timestamp value");
+    if (!Array.isArray(v)) fail("error decoding datetime from epoch");
+    const seconds = Number(v[0]) / Number(v[1]);
+    if (!(seconds >= MIN_EPOCH && seconds < MAX_EPOCH)) fail("error decoding datetime from epoch");
+    return d.share(new Opaque("datetime", seconds));
+  }],
+  [2n, (d) => d.share(bignum(d))],
+  [3n, (d) => d.share(-1n - bignum(d))],
+  [4n, (d) => d.share(decimal(d, false))],
+  [5n, (d) => d.share(decimal(d, true))],
+  [25n, (d) => {
+    if (d.stringrefs === null) fail("string reference outside of namespace");
+    const index = d.decode(false, true);
+    if (typeof index !== "bigint") fail("invalid string reference");
+    if (index < 0n || index >= BigInt(d.stringrefs.length)) fail("string reference not found");
+    return d.stringrefs[Number(index)];
+  }],
+  [28n, (d) => {
+    const old = d.sharedIndex;
+    d.sharedIndex = d.shareables.length;
+    d.shareables.push(null);
+    const value = d.decode();
+    d.sharedIndex = old;
+    return value;
+  }],
+  [29n, (d) => {
+    const index = d.decode(false, true);
+    if (typeof index !== "bigint") fail("invalid shared reference");
+    if (index < 0n || index >= BigInt(d.shareables.length)) fail("shared reference not found");
+    const value = d.shareables[Number(index)];
+    if (value === null) fail("shared value has not been initialized");
+    return value;
+  }],
+  [30n, (d) => d.share(rational(d))],
+  [35n, (d) => {
+    const p = d.decode(false, true);
+    const text = p instanceof Uint8Array ? String.fromCharCode(...p) : p;
+    if (typeof text !== "string" || !pyRegexOk(text)) fail("error decoding regular expression");
+    return d.share(new Opaque("regex", `${typeof p}:${text}`));
+  }],
+  [36n, (d) => {
+    const m = d.decode(false, true);
+    if (typeof m !== "string") fail("error decoding MIME message"); // i18n: not shown
+    return d.share(new Opaque("mime", {}));
+  }],
+  [37n, (d) => {
+    const b = d.decode(false, true);
+    if (!(b instanceof Uint8Array) || b.length !== 16) fail("error decoding UUID value"); // i18n: not shown
+    return d.share(new Opaque("uuid", Array.from(b).join()));
+  }],
+  [100n, (d) => {
+    const n = d.decode();
+    if (!isNumber(n)) fail("invalid timestamp value");
+    if (typeof n !== "bigint" && typeof n !== "boolean") fail("fromordinal needs an int");
+    const ordinal = BigInt(n) + 719163n;
+    if (ordinal < 1n || ordinal > 3652059n) fail("ordinal out of range");
+    return d.share(new Opaque("date", Number(ordinal)));
+  }],
+  [256n, (d) => {
+    const old = d.stringrefs;
+    d.stringrefs = [];
+    try { return d.decode(); } finally { d.stringrefs = old; }
+  }],
+  [258n, (d) => {
+    const a = d.decode(true);
+    const items = a instanceof Tuple ? a.items : Array.isArray(a) ? a : fail("invalid set array");
+    try { items.forEach(checkHashable); } catch (e) { throw new DecodeError(e.message); }
+    const unique = [];
+    for (const x of items) if (!unique.some((y) => keyEq(y, x))) unique.push(x);
+    return d.share(new PySet(unique, d.immutable));
+  }],
+  [260n, (d) => {
+    const b = d.decode(false, true);
+    if (!(b instanceof Uint8Array) || ![4, 6, 16].includes(b.length)) fail("invalid ipaddress value");
+    return d.share(b.length === 6 ? new Tag(260n, b) : new Opaque("ip", Array.from(b).join()));
+  }],
+  [261n, (d) => {
+    const m = d.decode(false, true);
+    if (!(m instanceof PyDict) || m.frozen || m.size !== 1) fail("invalid ipnetwork value");
+    const [b, prefix] = [m.keys[0], m.values[0]];
+    if (!(b instanceof Uint8Array) || typeof prefix !== "bigint" || ![4, 16].includes(b.length)) {
+      fail("invalid ipnetwork value");
+    }
+    if (prefix < 0n || prefix > BigInt(b.length * 8)) fail("invalid prefix length");
+    return d.share(new Opaque("ipnet", `${Array.from(b).join()}/${prefix}`));
+  }],
+  [1004n, (d) => {
+    const s = d.decode();
+    if (typeof s !== "string") fail("invalid date value");
+    const m = /^(\d{4})-(\d\d)-(\d\d)/.exec(s);
+    if (!m || !validDate(Number(m[1]), Number(m[2]), Number(m[3]))) fail("invalid date string");
+    return d.share(new Opaque("date", s.slice(0, 10)));
+  }],
+  [43000n, (d) => {
+    const t = d.decode(true, true);
+    if (!(t instanceof Tuple) || t.items.length !== 2) fail("Incorrect tag 43000 payload"); // i18n: not shown
+    const [re, im] = t.items;
+    if (!(re instanceof PyFloat && im instanceof PyFloat)) fail("Incorrect tag 43000 payload"); // i18n: not shown
+    const real = numeric(re);
+    return d.share(new PyNumber("complex", Array.isArray(real) ? real : null,
+      im.value === 0 ? (Array.isArray(real) ? null : real) : "complex", im.value));
+  }],
+  [55799n, (d) => d.decode()],
+]);
+
