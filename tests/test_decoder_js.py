@@ -39,8 +39,13 @@ def _damaged(text: str) -> bytes:
     return encode(frame, "PNG")
 
 
+FAR_TEXT = "HCC1:" + "6BFOXN*TS0BI$ZD4N9:9S6RCVN5+O30K3/XIV0W23NTDEXWM+-PT6JJ9FRFAN:Z6P9CB5O3" \
+    "VWG4K0KTF:4J/TNY4I2O1U6DD" * 2
 FRAMES = {
     "code.jpg": encode(camera_frame(TEXT, seed=3), "JPEG", quality=80),
+    # tests/test_regions.py's far code: zxing-cpp finds the symbol but cannot read it at first.
+    "far.jpg": encode(camera_frame(FAR_TEXT, scale=0.27, blur=1.0, rotation=12, seed=0),
+                      "JPEG", quality=80),
     "code-720p.jpg": encode(camera_frame(TEXT, (1280, 720), scale=0.3, seed=4), "JPEG",
                             quality=80),
     "empty.jpg": encode(camera_frame((), seed=5), "JPEG", quality=80),
@@ -92,6 +97,13 @@ def test_a_camera_frame_is_read(loaded, name):
     assert result["texts"] == [TEXT]
     assert result["symbolSeen"] is True
     assert result["ms"] >= 0
+
+
+def test_a_far_code_is_read_by_the_retries(loaded):
+    # A generous budget: what is tested is that the retries read it, not how fast.
+    result = _decode(loaded[0], "far.jpg", budget_ms=2000)
+    assert result["texts"] == [FAR_TEXT]
+    assert result["symbolSeen"] is True
 
 
 def test_a_frame_without_a_code_gives_no_text(loaded):

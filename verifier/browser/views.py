@@ -29,13 +29,12 @@ from ..syncwatch import MAX_REVOCATION_AGE
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-#: The kiosk's policy, plus 'wasm-unsafe-eval' (compiling the QR decoder's WebAssembly) and
-#: nothing else: every script, style, image and list comes from this origin.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
-    "img-src 'self' data: blob:; media-src 'self' blob: mediastream:; connect-src 'self'; "
-    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-    "frame-ancestors 'none'")
+#: The kiosk's policy (verifier/kiosk) plus 'wasm-unsafe-eval' (compiling the QR decoder's
+#: WebAssembly) and nothing else: every script, style, image and list comes from this origin.
+CONTENT_SECURITY_POLICY = webui.allow_wasm(
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob: mediastream:; connect-src 'self'; font-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 #: Script folders whose ``_("...")`` strings the page shows (vendored code left out).
 _SCRIPT_FOLDERS = (STATIC, webui.STATIC / "checkpoint", webui.STATIC / "verifier",
                    webui.STATIC / "scan")

@@ -2,19 +2,30 @@
 // vendored under /shared/vendor/zxing-wasm/), loaded from this page's own origin: the library's
 // default would fetch the .wasm from a CDN.
 //
-// One pass on the frame; when zxing sees a QR symbol it cannot read (a code held far away:
-// 1.5–3 pixels per module, soft, tilted, with glare), retries on that region only: cropped
-// with a margin, upscaled, sharpened, contrast-stretched, with other binarizers, until one
-// reads or the frame's time budget is spent. A frame without any symbol (most of them at a
-// checkpoint) costs one pass. The same retry runs in the Python kiosk (verifier/image.py);
-// bench/distance.py measures both (docs/PERFORMANCE.md).
+// The frame is turned grey once and handed to zxing-cpp as a grey pixmap (the library's
+// readBarcodes would convert and copy the RGBA frame again for every pass: at 1280×720 that
+// costs more than a pass). Whole-frame passes: LocalAverage, GlobalHistogram, and, only when
+// neither saw a symbol, LocalAverage on the frame sharpened (blur washes out the finder
+// patterns of a code held far away). When zxing sees a QR symbol it cannot read (1.5–3 pixels
+// per module, soft, tilted, with glare), retries on that region only: cropped with a margin,
+// sharpened, upscaled, contrast-stretched, with other binarizers, until one reads or the
+// frame's time budget is spent. The same region retry runs in the Python kiosk
+// (verifier/regions.py); bench/distance.py measures both (docs/PERFORMANCE.md).
 
-import { prepareZXingModule, readBarcodes } from "../vendor/zxing-wasm/reader/index.js";
+import {
+  binarizers,
+  characterSets,
+  defaultReaderOptions,
+  eanAddOnSymbols,
+  encodeFormats,
+  prepareZXingModule,
+  textModes,
+} from "../vendor/zxing-wasm/reader/index.js";
 
 export const WASM_URL = "/shared/vendor/zxing-wasm/zxing_reader.wasm";
 /** Frames larger than this are scaled down (by a whole factor) before the first pass. */
 export const MAX_FRAME_PIXELS = 1920 * 1080;
-/** A cropped region is upscaled until its longer side reaches this (at most 3×). */
+/** A cropped region is upscaled until its longer side reaches this (2× to 3×). */
 const REGION_TARGET_SIDE = 600;
 /** The margin around a seen symbol, as a share of its size: the quiet zone and some slack. */
 const REGION_MARGIN = 0.25;
@@ -26,10 +37,20 @@ const BASE = {
   tryHarder: true,
   tryRotate: false, // QR finder patterns are found at any angle; rotation only helps 1D codes
   tryInvert: false,
+  // Downscaled scans find only big codes, which the full-resolution pass finds anyway.
+  tryDownscale: false,
   returnErrors: true,
   maxNumberOfSymbols: 4,
 };
-const FIRST_PASS = { ...BASE, binarizer: "LocalAverage", tryDownscale: true };
+// The whole-frame passes (see the head of this file).
+const FRAME_PASSES = [
+  { picture: "frame", options: { binarizer: "LocalAverage" } },
+  { picture: "frame", options: { binarizer: "GlobalHistogram" } },
+  { picture: "sharp", options: { binarizer: "LocalAverage" }, unseenOnly: true },
+  { picture: "sharp", options: { binarizer: "GlobalHistogram" }, unseenOnly: true },
+];
+/** How much the whole-frame pass sharpens (see sharpen()). */
+const FRAME_SHARPEN = 2;
 // The retries on a region, in order: each a picture (see variant()) and reader options.
 const RETRIES = [
   { picture: "up", options: { binarizer: "LocalAverage" } },
@@ -38,9 +59,10 @@ const RETRIES = [
   { picture: "stretched", options: { binarizer: "FixedThreshold" } },
   { picture: "sharp", options: { binarizer: "GlobalHistogram" } },
   { picture: "up", options: { binarizer: "LocalAverage", tryDenoise: true } },
-  { picture: "crop", options: { binarizer: "LocalAverage", tryDownscale: false } },
+  { picture: "crop", options: { binarizer: "LocalAverage" } },
   { picture: "sharp", options: { binarizer: "FixedThreshold" } },
-];
+].map(({ picture, options }) => ({ picture, options: zxingOptions(options) }));
+const PASSES = FRAME_PASSES.map((pass) => ({ ...pass, options: zxingOptions(pass.options) }));
 
 let ready = null;
 
@@ -61,8 +83,43 @@ export async function createDecoder({ wasmUrl = WASM_URL } = {}) {
     ready = { url, module };
     module.catch(() => { if (ready?.module === module) ready = null; });
   }
-  await ready.module;
-  return { decode };
+  const zxing = await ready.module;
+  return { decode: (imageData, options) => decode(zxing, imageData, options) };
+}
+
+/** Reader options as the module's pixmap entry point takes them (what readBarcodes does). */
+function zxingOptions(options) {
+  const o = { ...defaultReaderOptions, ...BASE, ...options };
+  return {
+    ...o,
+    formats: encodeFormats(o.formats),
+    binarizer: binarizers.indexOf(o.binarizer),
+    eanAddOnSymbol: eanAddOnSymbols.indexOf(o.eanAddOnSymbol),
+    textMode: textModes.indexOf(o.textMode),
+    characterSet: characterSets.indexOf(o.characterSet),
+  };
+}
+
+/** zxing-cpp on a grey picture: [{isValid, text, position}]. */
+function read(zxing, { width, height, pixels }, options) {
+  const pointer = zxing._malloc(pixels.length);
+  if (!pointer) throw new Error("out of WebAssembly memory"); // i18n: not shown
+  try {
+    zxing.HEAPU8.set(pixels, pointer);
+    const found = zxing.readBarcodesFromPixmap(pointer, width, height, options);
+    try {
+      const results = [];
+      for (let i = 0; i < found.size(); i++) {
+        const { isValid, text, position } = found.get(i);
+        results.push({ isValid, text, position });
+      }
+      return results;
+    } finally {
+      found.delete();
+    }
+  } finally {
+    zxing._free(pointer);
+  }
 }
 
 /**
@@ -70,38 +127,65 @@ export async function createDecoder({ wasmUrl = WASM_URL } = {}) {
  * Resolves to {texts (in reading order, no repeats), symbolSeen (a QR symbol was found, read or
  * not), ms (time spent)}.
  */
-async function decode(imageData, { budgetMs = 25 } = {}) {
+async function decode(zxing, imageData, { budgetMs = 25 } = {}) {
   const start = performance.now();
   const frame = fit(imageData);
-  const found = await readBarcodes(frame, FIRST_PASS);
-  let texts = readTexts(found);
-  const unread = found.filter((result) => !result.isValid && hasPosition(result));
-  if (texts.length === 0 && unread.length > 0) {
-    texts = await retry(frame, unread.slice(0, MAX_REGIONS), start, budgetMs);
+  const seen = [];
+  const pictures = new Map([["frame", frame]]);
+  let slowest = 0;
+  for (const pass of PASSES) {
+    const begun = performance.now();
+    if (pass.unseenOnly && seen.length > 0) continue;
+    if (slowest > 0 && begun - start + slowest * (pass.picture === "frame" ? 1 : 2) > budgetMs) {
+      break;
+    }
+    if (!pictures.has(pass.picture)) pictures.set(pass.picture, sharpen(frame, FRAME_SHARPEN));
+    const found = read(zxing, pictures.get(pass.picture), pass.options);
+    const texts = readTexts(found);
+    if (texts.length > 0) return done(texts, true, start);
+    seen.push(...found.filter(hasPosition));
+    slowest = Math.max(slowest, performance.now() - begun);
   }
-  return { texts, symbolSeen: found.length > 0, ms: performance.now() - start };
+  if (seen.length === 0) return done([], false, start);
+  const areas = distinct(seen, frame.width, frame.height);
+  return done(retry(zxing, frame, areas, start, budgetMs), true, start);
 }
 
-async function retry(frame, unread, start, budgetMs) {
-  const gray = grayscale(frame);
+function done(texts, symbolSeen, start) {
+  return { texts, symbolSeen, ms: performance.now() - start };
+}
+
+function retry(zxing, frame, areas, start, budgetMs) {
   let slowest = 0;
-  for (const result of unread) {
-    const area = region(result.position, frame.width, frame.height);
+  for (const area of areas) {
     const pictures = new Map();
     for (const attempt of RETRIES) {
       const begun = performance.now();
       if (begun - start + slowest > budgetMs) return [];
       let picture = pictures.get(attempt.picture);
       if (picture === undefined) {
-        picture = variant(attempt.picture, gray, frame.width, area, pictures);
+        picture = variant(attempt.picture, frame, area, pictures);
         pictures.set(attempt.picture, picture);
       }
-      const texts = readTexts(await readBarcodes(rgba(picture), { ...BASE, ...attempt.options }));
+      const texts = readTexts(read(zxing, picture, attempt.options));
       if (texts.length > 0) return texts;
       slowest = Math.max(slowest, performance.now() - begun);
     }
   }
   return [];
+}
+
+/** The regions of the symbols seen, without repeats (one symbol seen by two passes). */
+function distinct(results, width, height) {
+  const areas = [];
+  for (const result of results) {
+    const area = region(result.position, width, height);
+    const cx = area.x + area.width / 2;
+    const cy = area.y + area.height / 2;
+    const inside = (a) => a.x <= cx && cx <= a.x + a.width && a.y <= cy && cy <= a.y + a.height;
+    if (!areas.some(inside)) areas.push(area);
+  }
+  return areas.slice(0, MAX_REGIONS);
 }
 
 function readTexts(results) {
@@ -113,16 +197,15 @@ function hasPosition(result) {
   return Boolean(p && p.topLeft && p.bottomRight);
 }
 
-/** The frame as given, or scaled down by a whole factor when it is larger than we need. */
+/** The frame in grey, scaled down by a whole factor when it is larger than we need. */
 function fit(imageData) {
-  const { width, height } = imageData;
-  if (!(width > 0 && height > 0) || imageData.data.length < width * height * 4) {
+  const { width, height, data } = imageData;
+  if (!(width > 0 && height > 0) || !(data?.length >= width * height * 4)) {
     throw new TypeError("not an RGBA image"); // i18n: not shown
   }
+  const grey = { width, height, pixels: grayscale(imageData) };
   const factor = Math.ceil(Math.sqrt((width * height) / MAX_FRAME_PIXELS));
-  if (factor <= 1) return imageData;
-  const gray = grayscale(imageData);
-  return rgba(shrink({ width, height, pixels: gray }, factor));
+  return factor > 1 ? shrink(grey, factor) : grey;
 }
 
 /** The region around a seen symbol, with a margin, clipped to the frame. */
@@ -140,20 +223,21 @@ function region(position, width, height) {
   return { x: x0, y: y0, width: Math.max(1, x1 - x0), height: Math.max(1, y1 - y0) };
 }
 
+function upscaleFactor(area) {
+  return Math.min(3, Math.max(2, REGION_TARGET_SIDE / Math.max(area.width, area.height)));
+}
+
 /** One of the retry pictures of a region, built from (and cached with) the others. */
-function variant(name, gray, stride, area, cache) {
+function variant(name, frame, area, cache) {
   const get = (other) => {
-    if (!cache.has(other)) cache.set(other, variant(other, gray, stride, area, cache));
+    if (!cache.has(other)) cache.set(other, variant(other, frame, area, cache));
     return cache.get(other);
   };
   switch (name) {
-    case "crop": return crop(gray, stride, area);
-    case "up": {
-      const cropped = get("crop");
-      const scale = Math.min(3, Math.max(2, REGION_TARGET_SIDE / Math.max(area.width, area.height)));
-      return upscale(cropped, scale);
-    }
-    case "sharp": return sharpen(get("up"));
+    case "crop": return crop(frame.pixels, frame.width, area);
+    case "up": return upscale(get("crop"), upscaleFactor(area));
+    // Sharpened at the frame's own scale (the blur spans about a module), then upscaled.
+    case "sharp": return upscale(sharpen(get("crop")), upscaleFactor(area));
     case "stretched": return stretch(get("up"));
     default: throw new Error(name);
   }
@@ -168,15 +252,6 @@ function grayscale({ width, height, data }) {
     pixels[i] = (306 * data[j] + 601 * data[j + 1] + 117 * data[j + 2] + 512) >> 10;
   }
   return pixels;
-}
-
-function rgba({ width, height, pixels }) {
-  const data = new Uint8ClampedArray(width * height * 4);
-  for (let i = 0, j = 0; i < pixels.length; i++, j += 4) {
-    data[j] = data[j + 1] = data[j + 2] = pixels[i];
-    data[j + 3] = 255;
-  }
-  return { width, height, data };
 }
 
 function crop(gray, stride, { x, y, width, height }) {
@@ -235,21 +310,25 @@ function upscale({ width, height, pixels }, scale) {
   return { width: w, height: h, pixels: out };
 }
 
-/** Unsharp mask: the picture plus its difference from a 3×3 box blur. */
+/** Unsharp mask: each pixel plus `amount` × its difference from the mean of its 3×3. */
 function sharpen({ width, height, pixels }, amount = 1.5) {
-  const out = new Uint8Array(pixels.length);
+  const k = amount / 9;
+  const rows = new Uint16Array(pixels.length); // horizontal sums of three, edges repeated
   for (let y = 0; y < height; y++) {
-    const up = Math.max(0, y - 1) * width;
+    const row = y * width;
+    const last = row + width - 1;
+    rows[row] = 2 * pixels[row] + pixels[Math.min(row + 1, last)];
+    for (let i = row + 1; i < last; i++) rows[i] = pixels[i - 1] + pixels[i] + pixels[i + 1];
+    if (width > 1) rows[last] = pixels[last - 1] + 2 * pixels[last];
+  }
+  const out = new Uint8ClampedArray(pixels.length); // clamps and rounds on assignment
+  for (let y = 0; y < height; y++) {
     const here = y * width;
-    const down = Math.min(height - 1, y + 1) * width;
+    const up = y > 0 ? here - width : here;
+    const down = y < height - 1 ? here + width : here;
     for (let x = 0; x < width; x++) {
-      const l = Math.max(0, x - 1);
-      const r = Math.min(width - 1, x + 1);
-      const sum = pixels[up + l] + pixels[up + x] + pixels[up + r]
-        + pixels[here + l] + pixels[here + x] + pixels[here + r]
-        + pixels[down + l] + pixels[down + x] + pixels[down + r];
-      const value = pixels[here + x] + amount * (pixels[here + x] - sum / 9);
-      out[here + x] = value < 0 ? 0 : value > 255 ? 255 : value + 0.5;
+      const p = pixels[here + x];
+      out[here + x] = p + k * (9 * p - rows[up + x] - rows[here + x] - rows[down + x]);
     }
   }
   return { width, height, pixels: out };
