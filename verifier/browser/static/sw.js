@@ -12,14 +12,14 @@
  *
  * What to cache is found, not listed by hand: at install the worker reads the page and follows
  * its scripts, styles and icons, every module's imports and every ".wasm" path a module names,
- * staying on this origin. Versions: CACHE carries VERSION (bump it on a deploy that changes the
- * app, or register the worker as sw.js?v=<digest>); activating deletes the checkpoint's older
- * caches and no one else's.
+ * staying on this origin. Versions: CACHE carries VERSION, which the server sets to a digest of
+ * the files it caches (verifier/browser/offline.py): a deploy that changes any of them is a new
+ * worker, whose activation deletes the checkpoint's older caches (and no one else's).
  */
 
-const VERSION = "1";
+const VERSION = "1"; // replaced when served
 const PREFIX = "healthcode-checkpoint-"; // i18n: not shown
-const CACHE = PREFIX + (new URL(self.location.href).searchParams.get("v") || VERSION);
+const CACHE = PREFIX + VERSION;
 const PAGE = "/checkpoint/";
 const LANGUAGES = ["zh-CN", "en"];
 /** Cached at install as well as what the page leads to (each followed the same way; one the
