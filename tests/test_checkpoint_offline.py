@@ -189,6 +189,35 @@ def test_the_app_works_offline_after_one_load(world):
     assert not [u for u in cached if "/trust/" in u or "/api/" in u]
 
 
+def _install_worker(page, url: str, scope: str) -> None:
+    page.evaluate("""async ([url, scope]) => {
+        const registration = await navigator.serviceWorker.register(url, { scope });
+        const worker = registration.installing || registration.waiting || registration.active;
+        await new Promise((resolve, reject) => {
+          const check = () => {
+            if (worker.state === "activated") resolve();
+            if (worker.state === "redundant") reject(new Error(`${url} did not install`));
+          };
+          worker.addEventListener("statechange", check);
+          check();
+        }); }""", [url, scope])
+
+
+def _cache_names(page) -> list[str]:
+    return page.evaluate("caches.keys()")
+
+
+def test_the_holder_page_s_worker_leaves_the_checkpoint_s_cache_alone(world):
+    """Both workers on one origin (the issuer's): activating one must not delete the other's
+    offline copy."""
+    _install_worker(world.page, "/checkpoint/sw.js", "/checkpoint/")
+    ours = [n for n in _cache_names(world.page) if n.startswith("healthcode-checkpoint-")]
+    assert len(ours) == 1
+    _install_worker(world.page, "/me/sw.js", "/me")
+    names = _cache_names(world.page)
+    assert ours[0] in names and any(n.startswith("healthcode-holder-") for n in names)
+
+
 def test_settings_and_counts_survive_a_reload_and_nothing_else_is_kept(world):
     world.page.evaluate("""async (db) => {
         const { openState } = await import("/checkpoint/static/state.js");
@@ -257,7 +286,8 @@ def test_a_rolled_back_or_badly_signed_list_is_refused_and_the_lists_kept(world)
     document["signature"] = ("A" if signature[0] != "A" else "B") + signature[1:]
     for served, reason in ((old, "trust_list_rollback"),
                            (json.dumps(document).encode(), "trust_list_bad_signature"),
-                           (b"{\"payload\": 1", "trust_list_malformed")):
+                           (b"{\"payload\": 1", "trust_list_malformed"),
+                           (b" " * (4 * 1024 * 1024 + 1), "http_error")):  # > MAX_JWS_BYTES
         world.home.trust_list.write_bytes(served)
         refused = world.probe(sync=True)
         assert refused["report"]["trustList"] == reason, refused["report"]
