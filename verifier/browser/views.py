@@ -26,6 +26,7 @@ from .. import webui
 from ..keys import b64url
 from ..presentation import PRESENTATION_WINDOW
 from ..syncwatch import MAX_REVOCATION_AGE
+from . import offline
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -90,9 +91,9 @@ def blueprint(anchor: Pin | Callable[[], Pin] = None, *, rule: str = "green",
 
     @bp.get("/sw.js")
     def service_worker() -> Response:
-        # Served from /checkpoint/, so its scope covers the page and everything under it.
-        response = send_from_directory(STATIC, "sw.js", mimetype="text/javascript",
-                                       max_age=0)
+        # Served from /checkpoint/, so its scope covers the page and everything under it;
+        # its cache version is a digest of the files (offline.py): a deploy is a new worker.
+        response = Response(offline.served_worker(), mimetype="text/javascript")
         response.headers["Cache-Control"] = "no-cache"
         return response
 

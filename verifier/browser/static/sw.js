@@ -12,28 +12,36 @@
  *
  * What to cache is found, not listed by hand: at install the worker reads the page and follows
  * its scripts, styles and icons, every module's imports and every ".wasm" path a module names,
- * staying on this origin. Versions: CACHE carries VERSION (bump it on a deploy that changes the
- * app, or register the worker as sw.js?v=<digest>); activating deletes the checkpoint's older
- * caches and no one else's.
+ * staying on this origin. Versions: CACHE carries VERSION, which the server sets to a digest of
+ * the files it caches (verifier/browser/offline.py): a deploy that changes any of them is a new
+ * worker, whose activation deletes the checkpoint's older caches (and no one else's).
  */
 
-const VERSION = "1";
+const VERSION = "1"; // replaced when served
 const PREFIX = "healthcode-checkpoint-"; // i18n: not shown
-const CACHE = PREFIX + (new URL(self.location.href).searchParams.get("v") || VERSION);
+const CACHE = PREFIX + VERSION;
 const PAGE = "/checkpoint/";
 const LANGUAGES = ["zh-CN", "en"];
-/** Cached at install even if nothing links them (the decoder loads its wasm by URL). */
+/** Cached at install as well as what the page leads to (each followed the same way; one the
+ * server does not have is skipped). */
 const EXTRA = [
   "/checkpoint/manifest.webmanifest",
   "/checkpoint/static/icon-192.png",
   "/checkpoint/static/icon-512.png",
   "/checkpoint/static/icon-maskable-512.png",
+  "/checkpoint/static/state.js",
+  "/checkpoint/static/sync.js",
   "/shared/i18n.js",
+  "/shared/verifier/index.js",
+  "/shared/scan/decoder.js",
+  "/shared/vendor/zxing-wasm/zxing_reader.wasm",
 ];
 /** Where the app's own files live: only these are cached. */
 const ASSETS = ["/checkpoint/static/", "/shared/"];
 const NEVER = ["/trust/", "/api/"];
 
+/** Where the page in one language is kept (and what answers /checkpoint/?lang=… offline). */
+const pageKey = (lang) => `${PAGE}?lang=${lang}`; // i18n: not shown
 const isAsset = (path) => ASSETS.some((prefix) => path.startsWith(prefix)) || path === "/checkpoint/manifest.webmanifest";
 const isPage = (path) => path === PAGE || path === "/checkpoint";
 
@@ -49,7 +57,7 @@ function references(text, base, type) {
   for (const pattern of patterns) {
     for (const match of text.matchAll(pattern)) {
       try {
-        const url = new URL(match[1].replaceAll("&amp;", "&"), base);
+        const url = new URL(match[1].replaceAll("&amp;", "&"), base); // i18n: not shown
         if (url.origin === self.location.origin && isAsset(url.pathname)) found.push(url.pathname + url.search);
       } catch {
         // not a URL: skip it
@@ -69,22 +77,18 @@ async function precache() {
     const response = await fetch(PAGE, { credentials: "omit", headers: { "Accept-Language": lang }, cache: "no-store" });
     if (!response.ok) throw new Error(`${PAGE}: HTTP ${response.status}`); // i18n: not shown
     const html = await response.clone().text();
-    await cache.put(`${PAGE}?lang=${lang}`, response);
+    await cache.put(pageKey(lang), response);
     queue.push(...references(html, new URL(PAGE, self.location.href), "text/html"));
   }
-  const optional = new Set(EXTRA);
   queue.push(...EXTRA);
   while (queue.length) {
     const path = queue.shift();
     if (seen.has(path)) continue;
     seen.add(path);
+    // A network failure fails the install (the browser tries again on the next visit); a file
+    // the server does not have is left out, as it is missing online too.
     const response = await fetch(path, { cache: "no-store" });
-    if (!response.ok) {
-      // A ".wasm" name found in a vendored module may be a default it never loads (zxing-wasm
-      // names its own file beside it; the decoder loads the one under /shared/vendor/).
-      if (optional.has(path) || path.endsWith(".wasm")) continue;
-      throw new Error(`${path}: HTTP ${response.status}`); // i18n: not shown
-    }
+    if (!response.ok) continue;
     const type = response.headers.get("Content-Type") || "";
     if (/javascript|css|html/.test(type)) {
       queue.push(...references(await response.clone().text(), new URL(path, self.location.href), type));
@@ -114,9 +118,9 @@ async function page(request, url) {
     return response;
   } catch (error) {
     const lang = url.searchParams.get("lang");
-    const wanted = LANGUAGES.includes(lang) ? [`${PAGE}?lang=${lang}`] : [PAGE];
+    const wanted = LANGUAGES.includes(lang) ? [pageKey(lang)] : [PAGE];
     const preferred = LANGUAGES.find((l) => (self.navigator.language || "").toLowerCase().startsWith(l.slice(0, 2)));
-    for (const key of [...wanted, `${PAGE}?lang=${preferred || LANGUAGES[0]}`, `${PAGE}?lang=${LANGUAGES[0]}`]) {
+    for (const key of [...wanted, pageKey(preferred || LANGUAGES[0]), pageKey(LANGUAGES[0])]) {
       const cached = await cache.match(key);
       if (cached) return cached;
     }
