@@ -30,6 +30,7 @@ from jsmutations import (
     int_forms,
     mutate_claims,
     protected_variant,
+    random_item,
     tag,
     text,
     text_mutation,
@@ -372,6 +373,33 @@ def test_anchor_pins_are_read_alike(page, tmp_path):
         except HealthCodeError as exc:
             want = {"valid": False, "reason": exc.reason.value, "pin": None}
         assert got == want, anchor
+
+
+def test_random_cbor_items_are_read_alike(both, world):
+    """Random CBOR items where cbor2 decodes them before any signature (the unprotected
+    header) and inside re-signed claims (an extra claim, a claim key): the same verdicts."""
+    rng = random.Random(SEED + 1)
+    key = world["keys"]["hz"]
+    cases = []
+    for _ in range(MUTATIONS // 4):
+        item = random_item(rng)
+        claims = base_claims(rng)
+        placement = rng.randrange(4)
+        if placement == 0:
+            data = cose(key, encode(claims), unprotected=cmap([(uint(5), item)]))
+        elif placement == 1:
+            data = cose(key, encode(claims), unprotected=cmap([(item, uint(1))]))
+        elif placement == 2:
+            data = cose(key, encode(claims, extra=[(uint(99), item)]))
+        else:
+            data = cose(key, encode(claims, extra=[(item, uint(1))]))
+        cases.append((text(data), "main", NOW, [], 60))
+    bad = both.verify(cases)
+    verdicts = Counter(py_verify(c, both.trusts["main"], NOW, [], 60)["reason"] or "valid"
+                       for c, *_ in cases[:1000])
+    print(f"{len(cases)} codes around random CBOR items; mismatches {len(bad)}; "
+          f"verdicts of the first 1000: {dict(verdicts)}")
+    assert bad == []
 
 
 # ---- trust lists and revocation lists ----
