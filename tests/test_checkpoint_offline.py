@@ -391,6 +391,8 @@ def test_sync_from_a_kiosk_refuses_an_older_or_forged_revocation_list(playwright
     try:
         with webcam.browser(playwright, None, tmp_path / "phone", viewport=PHONE) as context:
             context.set_default_timeout(20_000)
+            requests: list[str] = []
+            context.on("request", lambda request: requests.append(request.url))
             page = context.new_page()
             page.goto(f"{base}/checkpoint/")
 
@@ -403,6 +405,7 @@ def test_sync_from_a_kiosk_refuses_an_older_or_forged_revocation_list(playwright
             for served in (lists[0], lists[1], lists[0], bytes(forged), lists[1]):
                 revocations.write_bytes(served)
                 results.append(probe())
+            assert requests and all(u.startswith(base + "/") for u in requests)
     finally:
         server.shutdown()
         thread.join(5)
