@@ -338,3 +338,62 @@ def text_mutation(rng: random.Random, code: str) -> str:
 __all__ = ["NOW", "base_claims", "bstr", "byte_mutation", "carray", "cmap", "cnf_variant",
            "cose", "encode", "int_forms", "mutate_claims", "protected_variant", "text",
            "text_mutation", "tstr", "uint", "weird"]
+
+
+# ---- random CBOR items, for what the decoders accept ----
+
+TAGS = [0, 1, 2, 3, 4, 5, 25, 28, 29, 30, 35, 36, 37, 100, 256, 258, 260, 261, 1004, 43000,
+        55799, 6, 18, 24, 32, 2**32, 2**64 - 1]
+
+
+def random_item(rng: random.Random, depth: int = 0) -> bytes:
+    """A random CBOR item, mostly well formed, in any encoding cbor2 reads (and some it
+    refuses): every major type, indefinite lengths, floats, simple values, semantic tags."""
+    roll = rng.random() if depth < 4 else rng.random() * 0.6
+    if roll < 0.15:
+        n = rng.choice([0, 1, 2, 23, 24, 255, -1, -25, 2**32, -(2**64), 2**64 - 1,
+                        rng.randrange(-1000, 1000)])
+        widths = [w for w in (1, 2, 4, 8) if abs(n) < 256 ** w and n.bit_length() < 8 * w + 1]
+        return uint(n, rng.choice([None, *widths]) if widths else None)
+    if roll < 0.25:
+        data = rng.choice([b"", rng.randbytes(rng.randrange(20)), bytes(16), bytes(4), bytes(6)])
+        if rng.random() < 0.15:
+            return b"\x5f" + bstr(data[:2]) + bstr(data[2:]) + b"\xff"
+        return bstr(data)
+    if roll < 0.35:
+        s = rng.choice(["", "a", "abc", "2026-11-18T10:00:00Z", "2026-02-29", "1.5", "NaN",
+                        "F", "N", "(", "a+", "健康码", "x" * 30])
+        if rng.random() < 0.1:
+            return rng.choice([b"\x62\xc3\x28", b"\x7f\x61a\x61b\xff", b"\x7f\x41a\xff"])
+        return tstr(s)
+    if roll < 0.45:
+        return rng.choice([b"\xf4", b"\xf5", b"\xf6", b"\xf7", b"\xe5", b"\xf8\x10", b"\xf8\xff",
+                           f16(rng.choice([0.0, -0.0, 1.0, 2.0, 65504.0, float("nan"),
+                                           float("inf"), 5.960464477539063e-08])),
+                           f32(rng.choice([1.0, 0.1, 3.4e38])), f64(rng.choice([1.0, 1e300, 0.5])),
+                           b"\xff", b"\xfc", b"\x1c", b"\x18"])
+    if roll < 0.6:
+        items = [random_item(rng, depth + 1) for _ in range(rng.randrange(4))]
+        return carray(items, indefinite=rng.random() < 0.2)
+    if roll < 0.75:
+        pairs = [(random_item(rng, depth + 1), random_item(rng, depth + 1))
+                 for _ in range(rng.randrange(4))]
+        if pairs and rng.random() < 0.2:
+            pairs.append((pairs[0][0], random_item(rng, depth + 1)))
+        return cmap(pairs, indefinite=rng.random() < 0.2)
+    number = rng.choice(TAGS)
+    if number in (2, 3):
+        content = bstr(rng.randbytes(rng.randrange(12)))
+    elif number in (4, 5, 30, 43000) and rng.random() < 0.7:
+        content = carray([random_item(rng, 3) for _ in range(rng.choice([2, 2, 2, 1, 3]))])
+    elif number == 1 and rng.random() < 0.7:
+        content = rng.choice([uint(NOW), f64(1.5e9), uint(-(2**40)), f16(float("nan"))])
+    elif number == 256:
+        content = carray([tstr("abc"), tag(25, uint(rng.choice([0, 1]))), bstr(b"defg"),
+                          tag(25, uint(1))])
+    elif number == 28:
+        content = rng.choice([carray([uint(1), tag(29, uint(0))]), uint(5), b"\xf5",
+                              random_item(rng, depth + 1)])
+    else:
+        content = random_item(rng, depth + 1)
+    return tag(number, content)

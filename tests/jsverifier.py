@@ -15,8 +15,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from issuer.keys.signing import sign_jws_multi
-from verifier import HealthCodeError, verify
+from verifier import HealthCodeError, decode_unverified, verify
 from verifier.keys import b64url, key_to_jwk, thumbprint
+from verifier.kiosk.verdicts import code_identity
 from verifier.revocation import RevocationList, Revocations
 from verifier.trust import TrustList
 
@@ -84,7 +85,17 @@ function rules([texts, creds]) {
       rule.decide({ colour, score })) };
   });
 }
+async function unverified(text) {
+  const r = await outcome(async () => claims(v.decodeUnverified(text)));
+  return { valid: r.valid, reason: r.reason, claims: r.value, identity: v.codeIdentity(text) };
+}
+async function pin(anchor) {
+  const r = await outcome(() => v.pinFromAnchor(anchor));
+  return { valid: r.valid, reason: r.reason, pin: r.value };
+}
 window.hv = {
+  unverifiedAll: (texts) => Promise.all(texts.map(unverified)),
+  pinsAll: (anchors) => Promise.all(anchors.map(pin)),
   successorsAll: (cases) => Promise.all(cases.map(successors)), rules,
   v, hex, unhex, trusts, lists, claims, outcome,
   loadTrusts: (cases) => Promise.all(cases.map(loadTrust)),
@@ -153,6 +164,15 @@ def py_verify(text: Any, trust: TrustList, now: int, lists: list[RevocationList]
     except HealthCodeError as exc:
         return {"valid": False, "reason": exc.reason.value, "claims": None}
     return {"valid": True, "reason": None, "claims": py_claims(credential)}
+
+
+def py_unverified(text: str) -> dict[str, Any]:
+    """decode_unverified and the kiosk's code identity, in the page's shape."""
+    try:
+        got = {"valid": True, "reason": None, "claims": py_claims(decode_unverified(text))}
+    except HealthCodeError as exc:
+        got = {"valid": False, "reason": exc.reason.value, "claims": None}
+    return {**got, "identity": code_identity(text)}
 
 
 def py_trust_summary(t: TrustList) -> dict[str, Any]:

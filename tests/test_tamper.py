@@ -101,3 +101,16 @@ def test_every_single_character_substitution_is_rejected(make_code, trust):
         for replacement in "0Z:":
             if replacement != text[i]:
                 assert _reject(text[:i] + replacement + text[i + 1:], trust) in TAMPER_REASONS
+
+
+@pytest.mark.parametrize("unprotected", [
+    "a1d81cc6d81d0001",  # {shareable(tag 6 around a reference to itself): 1}
+    "a1d81cc681d81d0001",  # the same through an array
+])
+def test_a_self_referencing_map_key_in_the_unprotected_header_is_malformed(cose, trust,
+                                                                          unprotected):
+    """Anyone can put this in a code's unsigned header: cbor2 raised RuntimeError hashing the
+    key (found by the JavaScript verifier's differential test), which escaped verify()."""
+    assert cose[16] == 0xA0  # the empty unprotected header of the canonical layout
+    forged = cose[:16] + bytes.fromhex(unprotected) + cose[17:]
+    assert _reject(CREDENTIAL_PREFIX + b45encode(forged), trust) is Reason.MALFORMED

@@ -70,8 +70,9 @@ def loads_strict(data: bytes, what: str) -> Any:
     try:
         value = cbor2.CBORDecoder(stream).decode()
     # ArithmeticError: cbor2 builds Decimals for tags 4 and 5, which raise decimal.Overflow or
-    # InvalidOperation (not ValueError) on a huge exponent or a bad mantissa.
-    except (cbor2.CBORDecodeError, ValueError, TypeError, ArithmeticError, RecursionError,
+    # InvalidOperation (not ValueError) on a huge exponent or a bad mantissa. RuntimeError
+    # (RecursionError's base): hashing a map key that refers to itself (tags 28 and 29).
+    except (cbor2.CBORDecodeError, ValueError, TypeError, ArithmeticError, RuntimeError,
             MemoryError, LookupError) as exc:
         raise VerificationError(Reason.MALFORMED, f"{what}: invalid CBOR ({exc})") from None
     if stream.tell() != len(data):

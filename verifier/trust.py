@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
     PublicFormat,
@@ -228,7 +229,8 @@ def load_anchor(path: str | Path) -> bytes:
         if text.startswith("{"):
             return thumbprint(jwk_to_key(json.loads(text))[0])
         pin = b64url_decode(text.removeprefix("sha256:"))
-    except (ValueError, TypeError, KeyFormatError) as exc:
+    # UnsupportedAlgorithm: a damaged PEM whose algorithm id no longer names a known key type.
+    except (ValueError, TypeError, KeyFormatError, UnsupportedAlgorithm) as exc:
         raise TrustListError(Reason.TRUST_LIST_MALFORMED, f"unreadable anchor: {exc}") from None
     if len(pin) != 32:
         raise TrustListError(Reason.TRUST_LIST_MALFORMED, "anchor thumbprint is not 32 bytes")

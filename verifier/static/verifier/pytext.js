@@ -97,6 +97,7 @@ export function jsonText(data) {
 }
 
 const MAX_JSON_DEPTH = 900;
+const MAX_INT_DIGITS = 4300;
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/y;
 const STRING_CHUNK = /[^"\\\x00-\x1f]*/y;
 const ESCAPES = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
@@ -168,7 +169,10 @@ export function pyJson(data) {
     const m = NUMBER.exec(text);
     if (!m) bad();
     pos = NUMBER.lastIndex;
-    return m[1] || m[2] ? new PyFloat(Number(m[0])) : BigInt(m[0]);
+    if (m[1] || m[2]) return new PyFloat(Number(m[0]));
+    // Python refuses to read an int of more than 4300 digits (sys.get_int_max_str_digits).
+    if (m[0].replace("-", "").length > MAX_INT_DIGITS) throw new JsonError("int too long"); // i18n: not shown
+    return BigInt(m[0]);
   }
   const result = value(0);
   ws();
