@@ -45,7 +45,7 @@ from .timing import Settings
 
 MODULE_SIZES = (1.5, 2.0, 2.5, 3.0, 4.0)
 #: Frames per code and module size, and empty frames (a full run; --quick takes fewer).
-FRAMES, EMPTY = 60, 60
+FRAMES, EMPTY = 100, 60
 QUICK_FRAMES, QUICK_EMPTY = 6, 6
 #: Every HD_EVERY-th frame is 1280×720 (a phone camera asked for 720p), the rest 640×480.
 HD_EVERY = 4

@@ -90,10 +90,12 @@ def locale() -> str:
 
 def script_messages(folders: Iterable[Path]) -> tuple[str, ...]:
     """Every string the scripts in ``folders`` pass to ``_()`` (found as the catalog
-    extractor finds them)."""
+    extractor finds them; vendored libraries under ``vendor/`` are not ours)."""
     found: set[str] = set()
     for folder in folders:
         for path in sorted(Path(folder).rglob("*.js")):
+            if "vendor" in path.relative_to(folder).parts:
+                continue  # a library's own strings (minified code calls anything `_`)
             with path.open("rb") as source:
                 for _line, _function, message, _comments in extract_javascript(
                         source, ["_"], [], {}):
