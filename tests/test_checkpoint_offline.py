@@ -391,6 +391,8 @@ def test_sync_from_a_kiosk_refuses_an_older_or_forged_revocation_list(playwright
     try:
         with webcam.browser(playwright, None, tmp_path / "phone", viewport=PHONE) as context:
             context.set_default_timeout(20_000)
+            requests: list[str] = []
+            context.on("request", lambda request: requests.append(request.url))
             page = context.new_page()
             page.goto(f"{base}/checkpoint/")
 
@@ -403,6 +405,7 @@ def test_sync_from_a_kiosk_refuses_an_older_or_forged_revocation_list(playwright
             for served in (lists[0], lists[1], lists[0], bytes(forged), lists[1]):
                 revocations.write_bytes(served)
                 results.append(probe())
+            assert requests and all(u.startswith(base + "/") for u in requests)
     finally:
         server.shutdown()
         thread.join(5)
@@ -414,3 +417,31 @@ def test_sync_from_a_kiosk_refuses_an_older_or_forged_revocation_list(playwright
     for kept in results[1:]:
         assert kept["revocations"][iss]["revoked"] == ctis and kept["seq"] is not None
     assert [r["report"]["ok"] for r in results] == [True, True, False, False, True]
+
+
+def test_auto_sync_runs_at_start_and_again_when_the_phone_comes_back_online(world):
+    iss = load_config(world.home).iss
+    world.page.evaluate("""async (db) => {
+        const { openState } = await import("/checkpoint/static/state.js");
+        const { startAutoSync } = await import("/checkpoint/static/sync.js");
+        const config = JSON.parse(document.getElementById("checkpoint-config").textContent);
+        window.autoState = await openState(config, { dbName: db });
+        window.autoSync = startAutoSync(window.autoState, location.origin, { every: 3600000 });
+    }""", DB + "-auto")
+    _until(world.page, "() => window.autoState.lastSync !== null")
+    cti = world.issue_and_revoke()
+    world.context.set_offline(True)
+    world.context.set_offline(False)  # the 'online' event: sync now, not in an hour
+    _until(world.page, """async ([iss, cti]) => {
+        const list = window.autoState.revocationsOf(iss);
+        const bytes = Uint8Array.from(cti.match(/../g).map((b) => parseInt(b, 16)));
+        return list !== null && await list.isRevoked(bytes); }""", [iss, cti])
+    world.page.evaluate("window.autoSync.stop()")
+
+
+def _until(page, predicate: str, arg=None, seconds: float = 20.0) -> None:
+    """Poll ``predicate`` in the page (the page's CSP forbids wait_for_function's eval)."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(predicate, arg):
+        assert time.monotonic() < deadline, f"not true within {seconds} s: {predicate}"
+        page.wait_for_timeout(100)
