@@ -29,6 +29,7 @@ from babel.messages.extract import extract_javascript
 from flask import Blueprint, Flask, current_app, redirect, request
 from flask_babel import Babel, get_locale, gettext
 from markupsafe import Markup
+from werkzeug.wsgi import FileWrapper
 
 from . import i18n
 
@@ -161,9 +162,18 @@ def install(app: Flask, directories: Iterable[Path], scripts: Iterable[Path]) ->
         # one copy per language (static files are the same for everyone).
         if response.mimetype in ("text/html", "application/json"):
             response.vary.update(("Cookie", "Accept-Language"))
-        if response.status_code == 304 and response.direct_passthrough:
-            # A static file not sent (the browser has it): werkzeug would leave it open.
-            response.close()
+        if response.direct_passthrough and isinstance(response.response, FileWrapper):
+            # A static file (all small) is read whole and closed here: werkzeug leaves it open
+            # when the body is not sent (a 304), and its development server when the browser
+            # drops the connection (a reload). Servers with their own wsgi.file_wrapper
+            # (waitress) stream it and are left alone.
+            wrapper = response.response
+            try:
+                data = b"" if response.status_code == 304 else b"".join(wrapper)
+            finally:
+                wrapper.close()
+            response.direct_passthrough = False
+            response.response = [data]
         return response
 
     @app.context_processor
