@@ -10,8 +10,9 @@
 // per module, soft, tilted, with glare), retries on that region only: cropped with a margin,
 // sharpened, upscaled 2×, contrast-stretched, with other binarizers, until one reads or the
 // frame's time budget is spent. A blurred QR code is often "seen" only as a sliver of it
-// mistaken for a rectangular or micro QR symbol: its region is a square around that sliver. The same region retry runs in the Python kiosk
-// (verifier/regions.py); bench/distance.py measures both (docs/PERFORMANCE.md).
+// mistaken for a rectangular or micro QR symbol: its region is a square around that sliver.
+// The same region retry runs in the Python kiosk (verifier/regions.py); bench/distance.py
+// measures both (docs/PERFORMANCE.md).
 
 import {
   binarizers,
