@@ -6,8 +6,8 @@ zxing-cpp's ``return_errors=True`` says where that symbol is; here the region ar
 cropped with a margin, upscaled 2–3×, and read again, sharpened, contrast-stretched and with
 other binarizers, until one reads or the frame's time is spent. A blurred QR code is often
 seen only as a sliver of it taken for a rectangular or micro QR symbol: its region is a square
-around the sliver. Only the region is worked on, so
-this costs a few milliseconds, and a frame with no symbol at all never gets here.
+around the sliver. Only the region is worked on, so this costs a few milliseconds, and a frame
+with no symbol at all never gets here.
 ``verifier/static/scan/decoder.js`` does the same in the browser; bench/distance.py measures
 both (docs/PERFORMANCE.md).
 """
