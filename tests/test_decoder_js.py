@@ -118,6 +118,32 @@ def test_a_symbol_seen_but_not_read_is_reported(loaded):
     assert result["symbolSeen"] is True
 
 
+def _region(page, corners, format_name: str) -> dict:
+    return page.evaluate("""async ([corners, format]) => {
+        const { region } = await import("/shared/scan/decoder.js");
+        const [topLeft, topRight, bottomRight, bottomLeft] = corners.map(([x, y]) => ({ x, y }));
+        return region({ topLeft, topRight, bottomRight, bottomLeft }, 640, 480, format);
+    }""", [corners, format_name])
+
+
+def test_a_seen_symbol_s_region_keeps_a_margin_inside_the_frame(loaded):
+    square = [[100, 100], [200, 100], [200, 200], [100, 200]]
+    assert _region(loaded[0], square, "QRCode") == {"x": 71, "y": 71, "width": 158,
+                                                     "height": 158}
+    whole = [[5, 5], [630, 5], [630, 470], [5, 470]]
+    assert _region(loaded[0], whole, "QRCode") == {"x": 0, "y": 0, "width": 640,
+                                                    "height": 480}
+
+
+@pytest.mark.parametrize("format_name", ["rMQR Code", "RMQRCode", "Micro QR Code"])
+def test_a_sliver_seen_as_another_symbol_gets_a_square_around_it(loaded, format_name):
+    # A blurred QR code far away is often "seen" as a thin rectangular (rMQR) or micro QR
+    # symbol: a finder pattern and a strip next to it. Its region must hold the whole code.
+    sliver = [[300, 200], [400, 200], [400, 220], [300, 220]]
+    assert _region(loaded[0], sliver, format_name) == {"x": 196, "y": 56, "width": 308,
+                                                       "height": 308}
+
+
 def test_nothing_was_asked_of_another_host(loaded, origin):
     page, asked, _ = loaded
     for name in FRAMES:

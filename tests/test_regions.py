@@ -62,7 +62,8 @@ class _Point:
 
 
 class _Found:
-    def __init__(self, *corners: tuple[int, int]) -> None:
+    def __init__(self, *corners: tuple[int, int], format: zxingcpp.BarcodeFormat = QR) -> None:
+        self.format = format
         tl, tr, br, bl = (_Point(*c) for c in corners)
         self.position = type("P", (), {"top_left": tl, "top_right": tr, "bottom_right": br,
                                        "bottom_left": bl})()
@@ -73,6 +74,17 @@ def test_a_region_keeps_a_margin_and_stays_inside_the_frame():
                           (640, 480)) == (71, 71, 229, 229)
     assert regions.region(_Found((5, 5), (630, 5), (630, 470), (5, 470)),
                           (640, 480)) == (0, 0, 640, 480)
+
+
+@pytest.mark.parametrize("format", [zxingcpp.BarcodeFormat.RMQRCode,
+                                    zxingcpp.BarcodeFormat.MicroQRCode])
+def test_a_sliver_seen_as_another_symbol_gets_a_square_around_it(format):
+    # A blurred QR code far away is often "seen" as a thin rectangular (rMQR) or micro QR
+    # symbol: a finder pattern and a strip next to it. Its region must hold the whole code.
+    sliver = _Found((300, 200), (400, 200), (400, 220), (300, 220), format=format)
+    assert regions.region(sliver, (640, 480)) == (196, 56, 504, 364)
+    assert regions.region(_Found((300, 200), (400, 200), (400, 220), (300, 220)),
+                          (640, 480)) == (271, 171, 429, 249)
 
 
 def test_the_same_symbol_seen_twice_is_retried_once():

@@ -4,8 +4,10 @@ A code held far from the camera (1.5–3 pixels per module, soft, tilted, with g
 *found* (its finder patterns) but not *read* (too few pixels per module for the sampling grid).
 zxing-cpp's ``return_errors=True`` says where that symbol is; here the region around it is
 cropped with a margin, upscaled 2–3×, and read again, sharpened, contrast-stretched and with
-other binarizers, until one reads or the frame's time is spent. Only the region is worked on, so
-this costs a few milliseconds, and a frame with no symbol at all never gets here.
+other binarizers, until one reads or the frame's time is spent. A blurred QR code is often
+seen only as a sliver of it taken for a rectangular or micro QR symbol: its region is a square
+around the sliver. Only the region is worked on, so this costs a few milliseconds, and a frame
+with no symbol at all never gets here.
 ``verifier/static/scan/decoder.js`` does the same in the browser; bench/distance.py measures
 both (docs/PERFORMANCE.md).
 """
@@ -29,10 +31,15 @@ MAX_REGIONS = 2
 
 Box = tuple[int, int, int, int]
 _QR = zxingcpp.BarcodeFormat.QRCode
+#: Symbols that are most often a sliver of a blurred QR code held far away (a finder pattern
+#: and a strip next to it, taken for a rectangular or micro QR symbol): their region is a
+#: square of SLIVER_SCALE times their longer side around their centre.
+SLIVERS = frozenset({zxingcpp.BarcodeFormat.RMQRCode, zxingcpp.BarcodeFormat.MicroQRCode})
+SLIVER_SCALE = 2
 _B = zxingcpp.Binarizer
-# The retries, in the order they paid off on the benchmark's frames: a picture, a binarizer.
+# The retries, in the order they paid off on the benchmark's frames (the sharpened picture
+# reads all that the plain upscaled one reads): a picture, a binarizer.
 RETRIES: tuple[tuple[str, zxingcpp.Binarizer], ...] = (
-    ("up", _B.LocalAverage),
     ("sharp", _B.LocalAverage),
     ("strong", _B.LocalAverage),
     ("strong stretched", _B.FixedThreshold),
@@ -41,16 +48,23 @@ RETRIES: tuple[tuple[str, zxingcpp.Binarizer], ...] = (
     ("sharp", _B.GlobalHistogram),
     ("crop", _B.LocalAverage),
     ("sharp", _B.FixedThreshold),
+    ("up", _B.LocalAverage),
 )
 
 
 def region(barcode: zxingcpp.Barcode, size: tuple[int, int]) -> Box:
-    """The box around ``barcode``'s corners with :data:`MARGIN`, clipped to ``size``."""
+    """The box around ``barcode``'s corners with :data:`MARGIN`, clipped to ``size``; around
+    a sliver (:data:`SLIVERS`), a square :data:`SLIVER_SCALE` times its longer side."""
     position = barcode.position
     corners = (position.top_left, position.top_right, position.bottom_right,
                position.bottom_left)
     xs, ys = [c.x for c in corners], [c.y for c in corners]
     side = max(max(xs) - min(xs), max(ys) - min(ys), 8)
+    if getattr(barcode, "format", _QR) in SLIVERS:
+        cx, cy = sum(xs) / 4, sum(ys) / 4
+        side *= SLIVER_SCALE
+        xs = [round(cx - side / 2), round(cx + side / 2)]
+        ys = [round(cy - side / 2), round(cy + side / 2)]
     margin = int(side * MARGIN) + 4
     return (max(0, min(xs) - margin), max(0, min(ys) - margin),
             min(size[0], max(xs) + margin), min(size[1], max(ys) + margin))

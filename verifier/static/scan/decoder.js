@@ -4,13 +4,15 @@
 //
 // The frame is turned grey once and handed to zxing-cpp as a grey pixmap (the library's
 // readBarcodes would convert and copy the RGBA frame again for every pass: at 1280×720 that
-// costs more than a pass). Whole-frame passes: LocalAverage, GlobalHistogram, and, only when
-// neither saw a symbol, LocalAverage on the frame sharpened (blur washes out the finder
+// costs more than a pass). Whole-frame passes: LocalAverage, then, only while no symbol was
+// seen, GlobalHistogram and LocalAverage on the frame sharpened (blur washes out the finder
 // patterns of a code held far away). When zxing sees a QR symbol it cannot read (1.5–3 pixels
 // per module, soft, tilted, with glare), retries on that region only: cropped with a margin,
-// sharpened, upscaled, contrast-stretched, with other binarizers, until one reads or the
-// frame's time budget is spent. The same region retry runs in the Python kiosk
-// (verifier/regions.py); bench/distance.py measures both (docs/PERFORMANCE.md).
+// sharpened, upscaled 2×, contrast-stretched, with other binarizers, until one reads or the
+// frame's time budget is spent. A blurred QR code is often "seen" only as a sliver of it
+// mistaken for a rectangular or micro QR symbol: its region is a square around that sliver.
+// The same region retry runs in the Python kiosk (verifier/regions.py); bench/distance.py
+// measures both (docs/PERFORMANCE.md).
 
 import {
   binarizers,
@@ -25,10 +27,16 @@ import {
 export const WASM_URL = "/shared/vendor/zxing-wasm/zxing_reader.wasm";
 /** Frames larger than this are scaled down (by a whole factor) before the first pass. */
 export const MAX_FRAME_PIXELS = 1920 * 1080;
-/** A cropped region is upscaled until its longer side reaches this (2× to 3×). */
-const REGION_TARGET_SIDE = 600;
+/** A cropped region is upscaled this many times (3× read no more, at twice the cost). */
+const REGION_SCALE = 2;
 /** The margin around a seen symbol, as a share of its size: the quiet zone and some slack. */
 const REGION_MARGIN = 0.25;
+/**
+ * Symbols that are most often a sliver of a blurred QR code (a finder pattern and part of
+ * what is next to it): their region is a square this many times their longer side.
+ */
+const SLIVER = /rmqr|micro/i;
+const SLIVER_SCALE = 2;
 /** At most this many unread symbols are retried per frame. */
 const MAX_REGIONS = 2;
 
@@ -43,18 +51,20 @@ const BASE = {
   maxNumberOfSymbols: 4,
 };
 // The whole-frame passes (see the head of this file).
+// A symbol LocalAverage saw but could not read goes straight to the region retries (cheaper
+// than another whole-frame pass, and they read what GlobalHistogram would).
 const FRAME_PASSES = [
   { picture: "frame", options: { binarizer: "LocalAverage" } },
-  { picture: "frame", options: { binarizer: "GlobalHistogram" } },
+  { picture: "frame", options: { binarizer: "GlobalHistogram" }, unseenOnly: true },
   { picture: "sharp", options: { binarizer: "LocalAverage" }, unseenOnly: true },
   { picture: "sharp", options: { binarizer: "GlobalHistogram" }, unseenOnly: true },
 ];
 /** How much the whole-frame pass sharpens, and the strong retry (see sharpen()). */
 const FRAME_SHARPEN = 2;
 const STRONG_SHARPEN = 4;
-// The retries on a region, in order: each a picture (see variant()) and reader options.
+// The retries on a region, in the order they paid off (the sharpened picture reads all that
+// the plain upscaled one reads): each a picture (see variant()) and reader options.
 const RETRIES = [
-  { picture: "up", options: { binarizer: "LocalAverage" } },
   { picture: "sharp", options: { binarizer: "LocalAverage" } },
   { picture: "strong", options: { binarizer: "LocalAverage" } },
   { picture: "strongStretched", options: { binarizer: "FixedThreshold" } },
@@ -64,6 +74,7 @@ const RETRIES = [
   { picture: "up", options: { binarizer: "LocalAverage", tryDenoise: true } },
   { picture: "crop", options: { binarizer: "LocalAverage" } },
   { picture: "sharp", options: { binarizer: "FixedThreshold" } },
+  { picture: "up", options: { binarizer: "LocalAverage" } },
 ].map(({ picture, options }) => ({ picture, options: zxingOptions(options) }));
 const PASSES = FRAME_PASSES.map((pass) => ({ ...pass, options: zxingOptions(pass.options) }));
 
@@ -103,7 +114,7 @@ function zxingOptions(options) {
   };
 }
 
-/** zxing-cpp on a grey picture: [{isValid, text, position}]. */
+/** zxing-cpp on a grey picture: [{isValid, text, position, format}]. */
 function read(zxing, { width, height, pixels }, options) {
   const pointer = zxing._malloc(pixels.length);
   if (!pointer) throw new Error("out of WebAssembly memory"); // i18n: not shown
@@ -113,8 +124,8 @@ function read(zxing, { width, height, pixels }, options) {
     try {
       const results = [];
       for (let i = 0; i < found.size(); i++) {
-        const { isValid, text, position } = found.get(i);
-        results.push({ isValid, text, position });
+        const { isValid, text, position, format } = found.get(i);
+        results.push({ isValid, text, position, format });
       }
       return results;
     } finally {
@@ -182,7 +193,7 @@ function retry(zxing, frame, areas, start, budgetMs) {
 function distinct(results, width, height) {
   const areas = [];
   for (const result of results) {
-    const area = region(result.position, width, height);
+    const area = region(result.position, width, height, result.format);
     const cx = area.x + area.width / 2;
     const cy = area.y + area.height / 2;
     const inside = (a) => a.x <= cx && cx <= a.x + a.width && a.y <= cy && cy <= a.y + a.height;
@@ -211,23 +222,29 @@ function fit(imageData) {
   return factor > 1 ? shrink(grey, factor) : grey;
 }
 
-/** The region around a seen symbol, with a margin, clipped to the frame. */
-function region(position, width, height) {
+/**
+ * The region around a seen symbol, with a margin, clipped to the frame; around a sliver (see
+ * SLIVER), a square centred on it.
+ */
+export function region(position, width, height, format = "") {
   const corners = [position.topLeft, position.topRight, position.bottomRight, position.bottomLeft]
     .filter(Boolean);
-  const xs = corners.map((c) => c.x);
-  const ys = corners.map((c) => c.y);
-  const side = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys), 8);
+  let xs = corners.map((c) => c.x);
+  let ys = corners.map((c) => c.y);
+  let side = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys), 8);
+  if (SLIVER.test(format)) {
+    const cx = xs.reduce((a, b) => a + b) / xs.length;
+    const cy = ys.reduce((a, b) => a + b) / ys.length;
+    side *= SLIVER_SCALE;
+    xs = [cx - side / 2, cx + side / 2];
+    ys = [cy - side / 2, cy + side / 2];
+  }
   const margin = Math.ceil(side * REGION_MARGIN) + 4;
   const x0 = Math.max(0, Math.floor(Math.min(...xs)) - margin);
   const y0 = Math.max(0, Math.floor(Math.min(...ys)) - margin);
   const x1 = Math.min(width, Math.ceil(Math.max(...xs)) + margin);
   const y1 = Math.min(height, Math.ceil(Math.max(...ys)) + margin);
   return { x: x0, y: y0, width: Math.max(1, x1 - x0), height: Math.max(1, y1 - y0) };
-}
-
-function upscaleFactor(area) {
-  return Math.min(3, Math.max(2, REGION_TARGET_SIDE / Math.max(area.width, area.height)));
 }
 
 /** One of the retry pictures of a region, built from (and cached with) the others. */
@@ -238,12 +255,12 @@ function variant(name, frame, area, cache) {
   };
   switch (name) {
     case "crop": return crop(frame.pixels, frame.width, area);
-    case "up": return upscale(get("crop"), upscaleFactor(area));
+    case "up": return upscale(get("crop"), REGION_SCALE);
     // Sharpened at the frame's own scale (the blur spans about a module), then upscaled.
-    case "sharp": return upscale(sharpen(get("crop")), upscaleFactor(area));
+    case "sharp": return upscale(sharpen(get("crop")), REGION_SCALE);
     case "stretched": return stretch(get("up"));
     // Blur that spans more than a module needs more: these read most of what the others miss.
-    case "strong": return upscale(sharpen(get("crop"), STRONG_SHARPEN), upscaleFactor(area));
+    case "strong": return upscale(sharpen(get("crop"), STRONG_SHARPEN), REGION_SCALE);
     case "strongStretched": return stretch(get("strong"));
     default: throw new Error(name);
   }
