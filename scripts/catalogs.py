@@ -48,7 +48,7 @@ SHOWN = {"issuer": ["web/templates/**/*.html", "web/static/holder/*.js",
                       "browser/templates/**/*.html",
                       # the app's scripts; its service worker (sw.js) shows no one anything
                       *(f"browser/static/{name}.js" for name in
-                        ("app", "judge", "camera", "plain", "state", "sync"))]}
+                        ("anchorqr", "app", "judge", "camera", "plain", "state", "sync"))]}
 #: A script line with this comment shows no one its strings (selectors, headers, keys).
 NOT_SHOWN = "i18n: not shown"
 _WORDS = re.compile(r"[A-Za-z]{2,}")

@@ -126,6 +126,15 @@ WEIRD = [
     b"\xa1\xd8\x1c\x81\x01\x02",
     b"\xa2\x01\x01\xf9\x3c\x00\x02", b"\xa2\xf5\x01\x01\x02", b"\xa2\xf8\x01\x01\x81\x01\x02",
     b"\xa1" + tag(4, carray([tstr("N"), uint(1)])) + b"\x01",
+    tag(36, b"\xf6"), tag(4, carray([uint(2), b"\xf0"])),
+    tag(4, carray([uint(2**64 - 1), uint(5)])),
+    tag(4, carray([uint(999999999999999998), uint(12)])), tag(4, carray([uint(-(2**62)), uint(1)])),
+    tag(30, carray([tag(30, carray([uint(1), uint(3)]))])), tag(30, carray([tstr("1.5")])),
+    tag(30, carray([tstr(" 3/4 ")])), tag(30, carray([tstr("1/0")])),
+    tag(30, carray([tstr("1_0e2")])), tag(30, carray([tag(4, carray([b"\x20", uint(15)]))])),
+    tag(1, tag(4, carray([uint(0), uint(1)]))),
+    tag(30, carray([tag(30, carray([uint(1), uint(2)])), tag(30, carray([uint(1), uint(3)]))])),
+    tag(30, carray([tag(4, carray([uint(0), uint(1)])), uint(2)])),
 ]
 
 

@@ -114,3 +114,22 @@ def test_the_kiosk_serves_the_app_pinned_to_its_anchor(home):
     page = client.get("/")
     assert page.headers["Content-Security-Policy"] == KIOSK_POLICY
     assert 'href="/checkpoint/"' in page.get_data(as_text=True)
+
+
+def test_a_static_file_the_browser_has_is_not_left_open(home, monkeypatch):
+    """A 304 for a static file: werkzeug opened the file and, the body not sent, never closed
+    it (a ResourceWarning in whichever test collected it later)."""
+    import gc
+    import sys
+    app = create_kiosk({"TRUST": home.trust_list, "DEFAULT_LOCALE": "en"})
+    client = app.test_client()
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    for path in ("/checkpoint/static/app.js", "/shared/i18n.js"):
+        with client.get(path) as first:
+            etag = first.headers["ETag"]
+        response = client.get(path, headers={"If-None-Match": etag})
+        assert response.status_code == 304
+        del response
+        gc.collect()
+    assert [str(u.exc_value) for u in unraisable] == []

@@ -36,7 +36,9 @@ def _seen(gray: Image.Image) -> list[zxingcpp.Barcode]:
 def test_a_far_code_zxing_found_but_could_not_read_is_read_on_its_region(far):
     seen = _seen(far)
     assert seen and not any(b.valid for b in seen)  # the frame is as hard as it should be
-    assert decode_frame(far) == [TEXT]
+    # A budget no machine runs out of: what is tested is that the retry reads it, not how
+    # fast (on a loaded machine the default 30 ms can end before the attempt that reads).
+    assert decode_frame(far, budget=60.0) == [TEXT]
 
 
 def test_the_retry_stops_at_the_deadline(far):

@@ -34,6 +34,8 @@ _B = zxingcpp.Binarizer
 RETRIES: tuple[tuple[str, zxingcpp.Binarizer], ...] = (
     ("up", _B.LocalAverage),
     ("sharp", _B.LocalAverage),
+    ("strong", _B.LocalAverage),
+    ("strong stretched", _B.FixedThreshold),
     ("up", _B.GlobalHistogram),
     ("stretched", _B.FixedThreshold),
     ("sharp", _B.GlobalHistogram),
@@ -67,6 +69,8 @@ def distinct(boxes: Sequence[Box]) -> list[Box]:
 
 #: An unsharp mask as a 3×3 kernel: each pixel plus 1.5 × its difference from the 3×3 mean.
 _SHARPEN = ImageFilter.Kernel((3, 3), [-1] * 4 + [14] + [-1] * 4, scale=6)
+#: The same with 4 × the difference.
+_SHARPEN_STRONG = ImageFilter.Kernel((3, 3), [-4] * 4 + [41] + [-4] * 4, scale=9)
 
 
 def _upscale(picture: Image.Image) -> Image.Image:
@@ -89,6 +93,12 @@ def _pictures(crop: Image.Image) -> Callable[[str], Image.Image]:
                 made[name] = _upscale(crop.filter(_SHARPEN))
             elif name == "stretched":
                 made[name] = ImageOps.autocontrast(get("up"), cutoff=2)
+            elif name == "strong":
+                # Blur that spans more than a module needs more: this reads most of what
+                # the others miss.
+                made[name] = _upscale(crop.filter(_SHARPEN_STRONG))
+            elif name == "strong stretched":
+                made[name] = ImageOps.autocontrast(get("strong"), cutoff=2)
             else:
                 raise KeyError(name)
         return made[name]

@@ -161,6 +161,9 @@ def install(app: Flask, directories: Iterable[Path], scripts: Iterable[Path]) ->
         # one copy per language (static files are the same for everyone).
         if response.mimetype in ("text/html", "application/json"):
             response.vary.update(("Cookie", "Accept-Language"))
+        if response.status_code == 304 and response.direct_passthrough:
+            # A static file not sent (the browser has it): werkzeug would leave it open.
+            response.close()
         return response
 
     @app.context_processor

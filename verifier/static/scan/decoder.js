@@ -49,12 +49,15 @@ const FRAME_PASSES = [
   { picture: "sharp", options: { binarizer: "LocalAverage" }, unseenOnly: true },
   { picture: "sharp", options: { binarizer: "GlobalHistogram" }, unseenOnly: true },
 ];
-/** How much the whole-frame pass sharpens (see sharpen()). */
+/** How much the whole-frame pass sharpens, and the strong retry (see sharpen()). */
 const FRAME_SHARPEN = 2;
+const STRONG_SHARPEN = 4;
 // The retries on a region, in order: each a picture (see variant()) and reader options.
 const RETRIES = [
   { picture: "up", options: { binarizer: "LocalAverage" } },
   { picture: "sharp", options: { binarizer: "LocalAverage" } },
+  { picture: "strong", options: { binarizer: "LocalAverage" } },
+  { picture: "strongStretched", options: { binarizer: "FixedThreshold" } },
   { picture: "up", options: { binarizer: "GlobalHistogram" } },
   { picture: "stretched", options: { binarizer: "FixedThreshold" } },
   { picture: "sharp", options: { binarizer: "GlobalHistogram" } },
@@ -239,6 +242,9 @@ function variant(name, frame, area, cache) {
     // Sharpened at the frame's own scale (the blur spans about a module), then upscaled.
     case "sharp": return upscale(sharpen(get("crop")), upscaleFactor(area));
     case "stretched": return stretch(get("up"));
+    // Blur that spans more than a module needs more: these read most of what the others miss.
+    case "strong": return upscale(sharpen(get("crop"), STRONG_SHARPEN), upscaleFactor(area));
+    case "strongStretched": return stretch(get("strong"));
     default: throw new Error(name);
   }
 }

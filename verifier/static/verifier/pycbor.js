@@ -9,7 +9,8 @@
 
 import { SEMANTIC } from "./pytags.js";
 import {
-  BREAK, DecodeError, PyDict, PyFloat, PyTypeError, Simple, Tag, Tuple, UNDEFINED, checkHashable,
+  BREAK, DecodeError, PyDict, PyFloat, PySet, PyTypeError, Simple, Tag, Tuple, UNDEFINED,
+  checkHashable,
 } from "./pyvalues.js";
 
 export { DecodeError };
@@ -175,8 +176,26 @@ class Decoder {
     const value = new Tag(tag, undefined);
     this.share(value);
     value.value = this.decode(false, true);
+    // verifier/cose.py refuses a tag that contains itself (through shared references).
+    if (reaches(value.value, value)) throw new DecodeError("a tag that contains itself"); // i18n: not shown
     return value;
   }
+}
+
+function reaches(value, target) {
+  const seen = new Set();
+  const stack = [value];
+  while (stack.length) {
+    const item = stack.pop();
+    if (item === target) return true;
+    if (item === null || typeof item !== "object" || seen.has(item)) continue;
+    seen.add(item);
+    if (Array.isArray(item)) stack.push(...item);
+    else if (item instanceof Tuple || item instanceof PySet) stack.push(...item.items);
+    else if (item instanceof PyDict) stack.push(...item.keys, ...item.values);
+    else if (item instanceof Tag) stack.push(item.value);
+  }
+  return false;
 }
 
 function half(bits) {

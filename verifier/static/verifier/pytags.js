@@ -5,10 +5,10 @@
  */
 
 import {
-  DecodeError, Opaque, PyDict, PyFloat, PyNumber, PySet, Tag, Tuple, checkHashable, floatExact,
-  keyEq, numeric, ratio,
+  DecodeError, Opaque, PyDict, PyFloat, PyNumber, PySet, Simple, Tag, Tuple, checkHashable,
+  floatExact, keyEq, numeric, ratio,
 } from "./pyvalues.js";
-import { decimalDigits, pyRegexOk } from "./pytext.js";
+import { PY_SPACE, decimalDigits, pyRegexOk } from "./pytext.js";
 
 const fail = (message) => { throw new DecodeError(message); };
 const isNumber = (v) => numeric(v) !== null || (v instanceof PyNumber);
@@ -60,7 +60,8 @@ function decimal(d, bigfloat) {
     return new PyNumber("decimal", null, `bigfloat:${m}:${e}`);
   }
   let digits;
-  if (int(sig) !== null) digits = int(sig);
+  if (sig instanceof Simple) digits = BigInt(sig.value);
+  else if (int(sig) !== null) digits = int(sig);
   else if (sig instanceof PyFloat) {
     const x = sig.value;
     if (!Number.isFinite(x)) digits = 0n;
@@ -71,6 +72,9 @@ function decimal(d, bigfloat) {
   if (digits === null) fail("invalid Decimal literal"); // i18n: not shown
   const e = int(exp);
   if (e !== null) {
+    // Python builds it through its widest context: adjusted exponent <= 10**18 - 1, e >= Etiny.
+    const adjusted = e + BigInt((digits < 0n ? -digits : digits).toString().length) - 1n;
+    if (adjusted > 999999999999999999n || e < -1999999999999999997n) fail("InvalidOperation");
     if (e > 4000n || e < -4000n) return new PyNumber("decimal", null, `dec:${digits}e${e}`);
     return new PyNumber("decimal", e >= 0n ? [digits * 10n ** e, 1n] : ratio(digits, 10n ** -e));
   }
@@ -80,21 +84,48 @@ function decimal(d, bigfloat) {
   return fail("bad decimal exponent");
 }
 
+// Fraction(*items), as cbor2 builds tag 30: () is 0; (x) takes an int, a float, a Fraction, a
+// finite Decimal or a numeric text; (n, d) takes two rationals (ints or Fractions), d != 0.
 function rational(d) {
   const t = d.decode(true, true);
   if (!(t instanceof Tuple)) fail("error decoding rational: input value was not a tuple");
-  const ints = t.items.every((v) => typeof v === "bigint" || typeof v === "boolean");
+  const rationalOf = (v) => (typeof v === "bigint" || typeof v === "boolean" ? [BigInt(v), 1n]
+    : v instanceof PyNumber && v.kind === "fraction" ? v.exact : null);
   if (t.items.length === 0) return new PyNumber("fraction", [0n, 1n]);
-  if (t.items.length === 2 && ints) {
-    const [n, m] = t.items.map(BigInt);
-    if (m === 0n) fail("error decoding rational");
-    return new PyNumber("fraction", ratio(n, m));
+  if (t.items.length === 2) {
+    const [a, b] = t.items.map(rationalOf);
+    if (a === null || b === null || b[0] === 0n) fail("error decoding rational");
+    return new PyNumber("fraction", ratio(a[0] * b[1], a[1] * b[0]));
   }
-  if (t.items.length === 1 && ints) return new PyNumber("fraction", [BigInt(t.items[0]), 1n]);
-  if (t.items.length === 1 && t.items[0] instanceof PyFloat && Number.isFinite(t.items[0].value)) {
-    return new PyNumber("fraction", floatExact(t.items[0].value));
+  if (t.items.length !== 1) fail("error decoding rational");
+  const [x] = t.items;
+  const exact = rationalOf(x) ?? (x instanceof PyFloat && Number.isFinite(x.value) ? floatExact(x.value)
+    : x instanceof PyNumber && x.kind === "decimal" ? x.exact
+      : typeof x === "string" ? fractionFromText(x) : null);
+  if (exact === null) fail("error decoding rational");
+  return new PyNumber("fraction", exact);
+}
+
+const SPACE = `[${PY_SPACE}]*`;
+const FRACTION_TEXT = new RegExp(`^${SPACE}([-+]?)(?=\\d|\\.\\d)(\\d*|\\d+(?:_\\d+)*)(?:(?:/(\\d+(?:_\\d+)*))?|(?:\\.(d*|\\d+(?:_\\d+)*))?(?:[eE]([-+]?\\d+(?:_\\d+)*))?)${SPACE}$`); // i18n: not shown
+
+// Fraction(text), ASCII digits (Python's regular expression, its `d*` slip included).
+function fractionFromText(text) {
+  const m = FRACTION_TEXT.exec(text);
+  if (!m || (m[4] ?? "").includes("d")) return null;
+  const int = (digits) => BigInt(digits.replaceAll("_", "") || "0");
+  const sign = m[1] === "-" ? -1n : 1n;
+  if (m[3] !== undefined) {
+    const den = int(m[3]);
+    return den === 0n ? null : ratio(sign * int(m[2]), den);
   }
-  return fail("error decoding rational");
+  const decimals = (m[4] ?? "").replaceAll("_", "");
+  let n = int(m[2] + decimals);
+  let den = 10n ** BigInt(decimals.length);
+  const exp = m[5] === undefined ? 0n : BigInt(m[5].replaceAll("_", ""));
+  if (exp > 100000n || exp < -100000n) return null;
+  if (exp >= 0n) n *= 10n ** exp; else den *= 10n ** -exp;
+  return ratio(sign * n, den);
 }
 
 /** Tag number (bigint) -> handler(decoder). */
@@ -108,7 +139,8 @@ export const SEMANTIC = new Map([
     const n = d.decode();
     const v = numeric(n);
     if (!isNumber(n)) fail("invalid timestamp value");
-    if (!Array.isArray(v)) fail("error decoding datetime from epoch");
+    // datetime.fromtimestamp takes an int or a float: a Decimal or Fraction is a TypeError.
+    if (n instanceof PyNumber || !Array.isArray(v)) fail("error decoding datetime from epoch");
     const seconds = Number(v[0]) / Number(v[1]);
     if (!(seconds >= MIN_EPOCH && seconds < MAX_EPOCH)) fail("error decoding datetime from epoch");
     return d.share(new Opaque("datetime", seconds));
@@ -149,7 +181,7 @@ export const SEMANTIC = new Map([
   }],
   [36n, (d) => {
     const m = d.decode(false, true);
-    if (typeof m !== "string") fail("error decoding MIME message"); // i18n: not shown
+    if (typeof m !== "string" && m !== null) fail("error decoding MIME message"); // StringIO(None) is empty // i18n: not shown
     return d.share(new Opaque("mime", {}));
   }],
   [37n, (d) => {
