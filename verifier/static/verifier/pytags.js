@@ -47,10 +47,21 @@ function datetime(text) {
 function decimal(d, bigfloat) {
   const t = d.decode(true, true);
   if (!(t instanceof Tuple) || t.items.length !== 2) fail(`Incorrect tag ${bigfloat ? 5 : 4} payload`); // i18n: not shown
-  const [exp, sig] = t.items;
+  const [exp, given] = t.items;
+  let sig = given;
+  // cbor2 calls Decimal through PyObject_CallFunction(..., "O", sig): a tuple is taken as the
+  // arguments, so () is Decimal() (0) and (x) or (x, None) is Decimal(x).
+  if (sig instanceof Tuple && !bigfloat) {
+    const items = sig.items;
+    if (items.length === 0) sig = 0n;
+    else if ((items.length === 1 || (items.length === 2 && items[1] === null)) && !(items[0] instanceof Tuple)) sig = items[0];
+    else fail("Decimal arguments"); // i18n: not shown
+  }
   const int = (v) => (typeof v === "bigint" || typeof v === "boolean" ? BigInt(v) : null);
   if (bigfloat) {
     const e = int(exp);
+    const decimalSig = sig instanceof PyNumber && sig.kind === "decimal" && sig.special !== "snan";
+    if (e !== null && decimalSig && e <= 3321928n) return new PyNumber("decimal", null, `bigfloat:${sig.exact ?? sig.special}:${e}`);
     const m = int(sig);
     if (e === null || m === null) fail("unsupported operand types for bigfloat");
     if (e > 3321928n) fail("overflow");
@@ -92,12 +103,12 @@ function rational(d) {
   const rationalOf = (v) => (typeof v === "bigint" || typeof v === "boolean" ? [BigInt(v), 1n]
     : v instanceof PyNumber && v.kind === "fraction" ? v.exact : null);
   if (t.items.length === 0) return new PyNumber("fraction", [0n, 1n]);
-  if (t.items.length === 2) {
+  if (t.items.length === 2 && t.items[1] !== null) {
     const [a, b] = t.items.map(rationalOf);
     if (a === null || b === null || b[0] === 0n) fail("error decoding rational");
     return new PyNumber("fraction", ratio(a[0] * b[1], a[1] * b[0]));
   }
-  if (t.items.length !== 1) fail("error decoding rational");
+  if (t.items.length > 2) fail("error decoding rational"); // (x, None) is (x)
   const [x] = t.items;
   const exact = rationalOf(x) ?? (x instanceof PyFloat && Number.isFinite(x.value) ? floatExact(x.value)
     : x instanceof PyNumber && x.kind === "decimal" ? x.exact
@@ -175,6 +186,7 @@ export const SEMANTIC = new Map([
   [30n, (d) => d.share(rational(d))],
   [35n, (d) => {
     const p = d.decode(false, true);
+    if (p instanceof Opaque && p.kind === "regex") return d.share(p); // re.compile(a pattern) is it
     const text = p instanceof Uint8Array ? String.fromCharCode(...p) : p;
     if (typeof text !== "string" || !pyRegexOk(text)) fail("error decoding regular expression");
     return d.share(new Opaque("regex", `${typeof p}:${text}`));
