@@ -203,6 +203,15 @@ def _install_worker(page, url: str, scope: str) -> None:
         }); }""", [url, scope])
 
 
+def test_chromium_finds_the_app_installable(world):
+    _install_worker(world.page, "/checkpoint/sw.js", "/checkpoint/")
+    world.page.reload()
+    cdp = world.context.new_cdp_session(world.page)
+    manifest = cdp.send("Page.getAppManifest")
+    assert manifest["errors"] == [] and "健康码检查点" in manifest["data"]
+    assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
+
+
 def _cache_names(page) -> list[str]:
     return page.evaluate("caches.keys()")
 

@@ -54,7 +54,7 @@ def revocations():
     return _send(signed, "application/cose")
 
 
-@trust.get("/revocations/<path:iss>")
+@trust.get("/revocations/<iss>")
 @trust.doc(responses={200: "issuer ISS's revocation list (COSE_Sign1)", 304: "not modified",
                       404: "not this issuer"})
 def issuer_revocations(iss: str):
