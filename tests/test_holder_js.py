@@ -38,6 +38,8 @@ from verifier.presentation import decode_presentation, presentation_protected
 
 webcam = pytest.importorskip("webcam")
 SERVICE = Path(__file__).parent.parent / "issuer" / "web"
+#: verifier/static/, which both apps serve at /shared/ (the CBOR and Base45 modules).
+SHARED = Path(__file__).parent.parent / "verifier" / "static"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PAGE = "/test/holder.html"
 #: A phone's screen: the QR code is drawn at this CSS size on a device pixel ratio of 2.
@@ -51,8 +53,8 @@ PAGE_HTML = f"""<!doctype html>
 <canvas id="qr" style="width: {QR_CSS_PX}px; height: {QR_CSS_PX}px"></canvas>
 <div id="qr-box" style="width: {QR_CSS_PX}px"></div>
 <script type="module">
-import * as cbor from "/static/holder/cbor.js";
-import * as base45 from "/static/holder/base45.js";
+import * as cbor from "/shared/verifier/cbor.js";
+import * as base45 from "/shared/verifier/base45.js";
 import * as presentation from "/static/holder/presentation.js";
 import * as device from "/static/holder/device.js";
 import * as qr from "/static/holder/qr.js";
@@ -100,7 +102,8 @@ def to_wire(value) -> list:
 
 
 class _Handler(SimpleHTTPRequestHandler):
-    """issuer/web/static/ under /static/, and the test page; nothing else."""
+    """issuer/web/static/ under /static/, verifier/static/ under /shared/, and the test page;
+    nothing else."""
 
     extensions_map = {".js": "text/javascript", ".mjs": "text/javascript"}
 
@@ -113,6 +116,10 @@ class _Handler(SimpleHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
         elif self.path.startswith("/static/") and ".." not in self.path:
+            super().do_GET()
+        elif self.path.startswith("/shared/") and ".." not in self.path:
+            self.path = self.path.removeprefix("/shared")
+            self.directory = str(SHARED)
             super().do_GET()
         else:
             self.send_error(404)
@@ -364,6 +371,6 @@ def test_text_a_qr_code_cannot_hold_is_refused(page, text):
 
 def test_nothing_was_fetched_but_the_page_and_its_modules(page, origin, phone):
     assert {url.removeprefix(origin) for url in phone[1]} == {
-        PAGE, "/static/holder/cbor.js", "/static/holder/base45.js",
+        PAGE, "/shared/verifier/cbor.js", "/shared/verifier/base45.js",
         "/static/holder/presentation.js", "/static/holder/device.js", "/static/holder/qr.js",
         "/static/vendor/qrcode-generator/qrcode.mjs"}

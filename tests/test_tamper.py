@@ -101,3 +101,31 @@ def test_every_single_character_substitution_is_rejected(make_code, trust):
         for replacement in "0Z:":
             if replacement != text[i]:
                 assert _reject(text[:i] + replacement + text[i + 1:], trust) in TAMPER_REASONS
+
+
+@pytest.mark.parametrize("unprotected", [
+    "a1d81cc6d81d0001",  # {shareable(tag 6 around a reference to itself): 1}
+    "a1d81cc681d81d0001",  # the same through an array
+])
+def test_a_self_referencing_map_key_in_the_unprotected_header_is_malformed(cose, trust,
+                                                                          unprotected):
+    """Anyone can put this in a code's unsigned header: cbor2 raised RuntimeError hashing the
+    key (found by the JavaScript verifier's differential test), which escaped verify(). A tag
+    that contains itself is now refused where it is decoded (verifier.cose._tag_hook)."""
+    assert cose[16] == 0xA0  # the empty unprotected header of the canonical layout
+    forged = cose[:16] + bytes.fromhex(unprotected) + cose[17:]
+    assert _reject(CREDENTIAL_PREFIX + b45encode(forged), trust) is Reason.MALFORMED
+
+
+def test_a_refused_map_key_leaves_no_trace_for_the_next_code(cose, trust):
+    """cbor2's C hash of a tag keeps the address of a tag it failed to hash, and refused any
+    later tag allocated there: after a forged code, a good code with a tag as a map key in
+    its unsigned header was refused now and then. Tags are verifier.cose.Tag now."""
+    poisons = ["a1c6c482614e0101", "d81ca1c6d81d0001", "a1d81cc6d81d0001"]
+    keyed = CREDENTIAL_PREFIX + b45encode(cose[:16] + bytes.fromhex("a1c6440000000001")
+                                          + cose[17:])
+    for _ in range(300):
+        for poison in poisons:
+            forged = CREDENTIAL_PREFIX + b45encode(cose[:16] + bytes.fromhex(poison) + cose[17:])
+            assert _reject(forged, trust) is Reason.MALFORMED
+        verify(keyed, trust, now=NOW + 60)

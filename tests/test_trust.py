@@ -253,3 +253,18 @@ def test_roundtrip_of_the_envelope():
                                     if k != "use"}
     assert encode_jws(parsed.signing_input.split(b".")[0].decode(), parsed.payload,
                       parsed.signature) == text
+
+
+@pytest.mark.parametrize("mangle", [
+    lambda pem: pem.replace("A", "B", 3),  # the key's algorithm id turns unknown
+    lambda pem: pem.replace("Q", "A", 1),
+    lambda pem: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+])
+def test_a_mangled_anchor_pem_is_malformed(home, tmp_path, mangle):
+    """A damaged anchor key file is refused with a reason, never an uncaught cryptography
+    error (UnsupportedAlgorithm escaped load_anchor before)."""
+    path = tmp_path / "anchor.pub.pem"
+    path.write_text(mangle(home.anchor_public.read_text()))
+    with pytest.raises(TrustListError) as caught:
+        load_anchor(path)
+    assert caught.value.reason is Reason.TRUST_LIST_MALFORMED

@@ -9,8 +9,8 @@
  * few seconds: a checkpoint refuses one older than a minute.
  */
 
-import * as base45 from "./base45.js";
-import * as cbor from "./cbor.js";
+import * as base45 from "/shared/verifier/base45.js";
+import * as cbor from "/shared/verifier/cbor.js";
 
 export const CREDENTIAL_PREFIX = "HCC1:"; // i18n: not shown
 export const PRESENTATION_PREFIX = "HCP1:"; // i18n: not shown

@@ -5,7 +5,7 @@
  * page is cached, never the pages with personal data.
  */
 
-const CACHE = "healthcode-holder-v2"; // v2: the page's language module (/shared/i18n.js)
+const CACHE = "healthcode-holder-v3"; // v3: cbor.js and base45.js moved to /shared/verifier/
 const SHELL = [
   "/me",
   "/me/manifest.webmanifest",
@@ -14,8 +14,8 @@ const SHELL = [
   "/shared/i18n.js",
   "/static/holder/device.js",
   "/static/holder/presentation.js",
-  "/static/holder/cbor.js",
-  "/static/holder/base45.js",
+  "/shared/verifier/cbor.js",
+  "/shared/verifier/base45.js",
   "/static/holder/qr.js",
   "/static/holder/guidance.js",
   "/static/holder/icon-192.png",
@@ -29,7 +29,9 @@ self.addEventListener("install", (event) => {
 
 self.addEventListener("activate", (event) => {
   event.waitUntil(caches.keys()
-    .then((names) => Promise.all(names.filter((n) => n !== CACHE).map((n) => caches.delete(n))))
+    // Only this page's older caches: the checkpoint app (/checkpoint/) keeps its own here.
+    .then((names) => Promise.all(names.filter((n) => n.startsWith("healthcode-holder-") && n !== CACHE)
+      .map((n) => caches.delete(n))))
     .then(() => self.clients.claim()));
 });
 
