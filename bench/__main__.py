@@ -2,8 +2,9 @@
 
 The report's top heading is level 2, so it pastes as is under docs/PERFORMANCE.md's title.
 
-Sections: verify, issue, base45, scan, size, reissue, api, kiosk, kiosk-browser, revocation,
-audit, guidance, js-verify (default: all, in that order).
+Sections: verify, issue, base45, scan, size, reissue, api, kiosk, kiosk-browser,
+checkpoint-browser, revocation, audit, guidance, scan-distance, js-verify (default: all, in that
+order).
 ``--quick`` takes fewer, shorter rounds: a smoke test of the harness, not figures to publish.
 """
 
@@ -17,7 +18,9 @@ from collections.abc import Callable
 from . import (
     api,
     audit,
+    checkpoint_browser,
     codec,
+    distance,
     guidance,
     issue,
     js_verify,
@@ -43,9 +46,11 @@ SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
     "api": api.run,
     "kiosk": kiosk.run,
     "kiosk-browser": kiosk_browser.run,
+    "checkpoint-browser": checkpoint_browser.run,
     "revocation": revocation.run,
     "audit": audit.run,
     "guidance": guidance.run,
+    "scan-distance": distance.run,
     "js-verify": js_verify.run,
 }
 

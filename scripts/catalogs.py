@@ -32,7 +32,8 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "N_": None}
 SOURCES = {
     "issuer": [("**/static/vendor/**", "ignore"), ("**.py", "python"),
                ("web/templates/**.html", "jinja2"), ("web/static/**.js", "javascript")],
-    "verifier": [("**.py", "python"), ("**/templates/**.html", "jinja2"),
+    "verifier": [("**/static/vendor/**", "ignore"), ("**.py", "python"),
+                 ("**/templates/**.html", "jinja2"),
                  ("**/static/**.js", "javascript")],
 }
 _OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.do", "trimmed": "true"}}
@@ -43,7 +44,11 @@ _CREATED = datetime(2026, 12, 4, tzinfo=UTC)
 SHOWN = {"issuer": ["web/templates/**/*.html", "web/static/holder/*.js",
                     "web/static/staff/*.js"],
          "verifier": ["kiosk/templates/*.html", "kiosk/static/*.js", "static/*.js",
-                      "static/verifier/*.js"]}
+                      "static/verifier/*.js", "static/checkpoint/*.js",
+                      "browser/templates/**/*.html",
+                      # the app's scripts; its service worker (sw.js) shows no one anything
+                      *(f"browser/static/{name}.js" for name in
+                        ("anchorqr", "app", "judge", "camera", "plain", "state", "sync"))]}
 #: A script line with this comment shows no one its strings (selectors, headers, keys).
 NOT_SHOWN = "i18n: not shown"
 _WORDS = re.compile(r"[A-Za-z]{2,}")

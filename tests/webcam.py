@@ -82,11 +82,11 @@ def clip(path: Path, *, empty_seconds: float = 0.0, code: str | None = None,
 
 
 @contextlib.contextmanager
-def browser(playwright, clip_path: Path | None, profile: Path, **context_options
-            ) -> Iterator[object]:
+def browser(playwright, clip_path: Path | None, profile: Path, *,
+            extra_args: Sequence[str] = (), **context_options) -> Iterator[object]:
     """A fresh headless Chromium profile whose camera plays ``clip_path`` (None: no camera
-    file, Chromium's own test pattern)."""
-    args = list(BROWSER_ARGS)
+    file, Chromium's own test pattern); ``extra_args``: more command-line switches."""
+    args = [*BROWSER_ARGS, *extra_args]
     if clip_path is not None:
         args.append(f"--use-file-for-fake-video-capture={os.fspath(clip_path)}")
     context = playwright.chromium.launch_persistent_context(

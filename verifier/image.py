@@ -5,7 +5,8 @@ frames, docs/PERFORMANCE.md) and pyzbar (selectable). :func:`decode_image` (uplo
 files) tries a picture that yields nothing at first again a bounded number of times with other
 binarization and with contrast and scale changes, which recover blurry, dim or small codes
 (docs/DESIGN notes, measured); :func:`decode_frame` (a checkpoint's camera frames, several a
-second) makes only the cheap passes: the next frame is the retry.
+second) makes only the cheap passes on the whole frame, and retries only the region of a symbol
+it found but could not read (:mod:`verifier.regions`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import io
 import math
 import struct
+import time
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -20,6 +22,7 @@ from pathlib import Path
 import zxingcpp
 from PIL import Image, ImageFilter, ImageOps
 
+from . import regions
 from .errors import Reason, VerificationError
 
 #: Largest image file accepted (a 12-megapixel phone JPEG is ~3–8 MB).
@@ -166,27 +169,33 @@ def decode_image(source: ImageSource, backend: Backend | str = Backend.ZXING,
     return []
 
 
-def decode_frame(image: Image.Image) -> list[str]:
-    """The QR texts in a camera frame, fast: zxing-cpp with two binarizers, then pyzbar.
+def decode_frame(image: Image.Image, budget: float = regions.FRAME_BUDGET) -> list[str]:
+    """The QR texts in a camera frame, fast: zxing-cpp with two binarizers; when it found a
+    QR symbol it could not read, the region retry, then pyzbar.
 
-    Camera frames come several a second, so there is no upscaling or sharpening here (an
-    upload gets those, in :func:`verifier.image.decode_image`): the next frame is the retry.
-    pyzbar runs only when zxing-cpp found a QR symbol it could not read. Most frames at a
-    checkpoint show no code at all, and on those pyzbar would cost six times what zxing-cpp
-    does for nothing (bench/kiosk.py); on 1,000 hard synthetic frames it read 2 that zxing-cpp
-    missed, one of them with a symbol zxing-cpp had found.
+    Camera frames come several a second, so the whole frame is never upscaled or sharpened
+    here (an upload gets that, in :func:`verifier.image.decode_image`): most frames at a
+    checkpoint show no code at all, and those cost the two passes and nothing more
+    (bench/kiosk.py). A symbol zxing-cpp found but could not read (a code held far away) gets
+    :func:`verifier.regions.retry` on its region, for at most ``budget`` seconds from the
+    start, and then pyzbar on the frame: on 1,000 hard synthetic frames pyzbar read 2 that
+    zxing-cpp's two passes missed. bench/distance.py measures the read rate by module size.
     """
+    deadline = time.perf_counter() + budget
     gray = image.convert("L")
-    seen_symbol = False
+    seen: list[zxingcpp.Barcode] = []
     for binarizer in (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.GlobalHistogram):
         found = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode,
                                        binarizer=binarizer, return_errors=True)
         texts = [barcode.text for barcode in found if barcode.valid]
         if texts:
             return list(dict.fromkeys(texts))
-        seen_symbol = seen_symbol or bool(found)
-    if not seen_symbol:
+        seen += found
+    if not seen:
         return []
+    texts = regions.retry(gray, seen, deadline)
+    if texts:
+        return texts
     try:
         from pyzbar import pyzbar
     except ImportError:  # the zbar library is optional: zxing-cpp alone still works

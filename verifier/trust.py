@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
+from .anchorqr import ANCHOR_QR_PREFIX, parse_anchor_qr
 from .cose import encode_protected
 from .errors import Reason, TrustListError, VerificationError
 from .fileio import write_atomic
@@ -212,8 +213,9 @@ def load_anchor(path: str | Path) -> bytes:
     """Return the pinned anchor thumbprint from a file.
 
     The file holds the anchor's public key as PEM, or as a JWK, or its thumbprint as base64url
-    (optionally prefixed ``sha256:``). Raises :class:`TrustListError` (``trust_list_malformed``)
-    for anything else, ``OSError`` when the file cannot be read.
+    (optionally prefixed ``sha256:``), or an anchor QR's text (``HCA1:…``). Raises
+    :class:`TrustListError` (``trust_list_malformed``) for anything else, ``OSError`` when the
+    file cannot be read.
     """
     with open(path, "rb") as fh:
         data = fh.read(64 * 1024)
@@ -221,6 +223,8 @@ def load_anchor(path: str | Path) -> bytes:
     try:
         if text.startswith("-----BEGIN PUBLIC KEY-----"):
             return thumbprint(load_pem_public_key(data))  # type: ignore[arg-type]
+        if text.startswith(ANCHOR_QR_PREFIX):
+            return parse_anchor_qr(text)[0]
         if text.startswith("{"):
             return thumbprint(jwk_to_key(loads_json(text))[0])
         pin = b64url_decode(text.removeprefix("sha256:"))

@@ -19,6 +19,7 @@ at ``/shared/``).
 from __future__ import annotations
 
 import json
+import mimetypes
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from babel.messages.extract import extract_javascript
 from flask import Blueprint, Flask, current_app, redirect, request
 from flask_babel import Babel, get_locale, gettext
 from markupsafe import Markup
+from werkzeug.wsgi import FileWrapper
 
 from . import i18n
 
@@ -35,8 +37,28 @@ COOKIE = "hc_lang"
 #: A year: a reader's choice of language outlives sessions.
 COOKIE_AGE = 365 * 86400
 STATIC = Path(__file__).parent / "static"
+#: What a page that decodes camera frames with the vendored zxing-wasm adds to its CSP's
+#: script-src: compiling WebAssembly, nothing more (no 'unsafe-eval'). See :func:`allow_wasm`.
+WASM_SCRIPT_SRC = "'wasm-unsafe-eval'"
+
+# Browsers compile a .wasm while it downloads only when it is served as application/wasm;
+# Python's table has it since 3.10, but a platform's own table (the Windows registry) can
+# override it.
+mimetypes.add_type("application/wasm", ".wasm")
 
 shared = Blueprint("shared", __name__, static_folder=str(STATIC), static_url_path="/shared")
+
+
+def allow_wasm(policy: str) -> str:
+    """Return the Content-Security-Policy ``policy`` with :data:`WASM_SCRIPT_SRC` added to its
+    ``script-src`` (which it must have): what a page using ``/shared/scan/decoder.js`` sends."""
+    directives = [part.strip() for part in policy.split(";")]
+    for i, directive in enumerate(directives):
+        if directive.split(" ", 1)[0] == "script-src":
+            if WASM_SCRIPT_SRC not in directive.split():
+                directives[i] = f"{directive} {WASM_SCRIPT_SRC}"
+            return "; ".join(directives)
+    raise ValueError("the policy has no script-src")
 
 
 @shared.get("/lang/<code>")
@@ -69,10 +91,12 @@ def locale() -> str:
 
 def script_messages(folders: Iterable[Path]) -> tuple[str, ...]:
     """Every string the scripts in ``folders`` pass to ``_()`` (found as the catalog
-    extractor finds them)."""
+    extractor finds them; vendored libraries under ``vendor/`` are not ours)."""
     found: set[str] = set()
     for folder in folders:
         for path in sorted(Path(folder).rglob("*.js")):
+            if "vendor" in path.relative_to(folder).parts:
+                continue  # a library's own strings (minified code calls anything `_`)
             with path.open("rb") as source:
                 for _line, _function, message, _comments in extract_javascript(
                         source, ["_"], [], {}):
@@ -82,6 +106,22 @@ def script_messages(folders: Iterable[Path]) -> tuple[str, ...]:
                     if isinstance(message, str):
                         found.add(message)
     return tuple(sorted(found))
+
+
+def data_block(element_id: str, data: Any) -> Markup:
+    """``data`` as a JSON data block ``<script type="application/json" id=...>``: not a
+    script (the CSP allows it), with <, > and & escaped so that no text can end it."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(f'<script type="application/json" id="{element_id}">{text}</script>')  # noqa: S704
+
+
+def i18n_block(messages: Iterable[str]) -> Markup:
+    """The catalog block /shared/i18n.js reads: the reader's locale, the deployment's zone and
+    the translations of ``messages`` (the strings a page's scripts show)."""
+    zone = current_app.extensions["healthcode.zone"]
+    return data_block("i18n", {"locale": i18n.tag(locale()), "zone": zone.key,
+                               "messages": {m: gettext(m) for m in messages}})
 
 
 def install(app: Flask, directories: Iterable[Path], scripts: Iterable[Path]) -> None:
@@ -106,12 +146,7 @@ def install(app: Flask, directories: Iterable[Path], scripts: Iterable[Path]) ->
         app.register_blueprint(shared)
 
     def i18n_script() -> Markup:
-        data = {"locale": i18n.tag(locale()), "zone": tz.key,
-                "messages": {m: gettext(m) for m in messages}}
-        # A data block, not a script: the CSP allows it, and <, >, & are escaped in it.
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-        return Markup(f'<script type="application/json" id="i18n">{text}</script>')  # noqa: S704
+        return i18n_block(messages)
 
     def languages() -> list[dict[str, Any]]:
         here = request.full_path.rstrip("?") if request else "/"
@@ -127,6 +162,18 @@ def install(app: Flask, directories: Iterable[Path], scripts: Iterable[Path]) ->
         # one copy per language (static files are the same for everyone).
         if response.mimetype in ("text/html", "application/json"):
             response.vary.update(("Cookie", "Accept-Language"))
+        if response.direct_passthrough and isinstance(response.response, FileWrapper):
+            # A static file (all small) is read whole and closed here: werkzeug leaves it open
+            # when the body is not sent (a 304), and its development server when the browser
+            # drops the connection (a reload). Servers with their own wsgi.file_wrapper
+            # (waitress) stream it and are left alone.
+            wrapper = response.response
+            try:
+                data = b"" if response.status_code == 304 else b"".join(wrapper)
+            finally:
+                wrapper.close()
+            response.direct_passthrough = False
+            response.response = [data]
         return response
 
     @app.context_processor

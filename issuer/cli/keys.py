@@ -9,7 +9,10 @@ from pathlib import Path
 
 import click
 
+from verifier.anchorqr import anchor_qr_text
+from verifier.errors import TrustListError
 from verifier.timefmt import shown
+from verifier.trust import load_anchor
 
 from ..keys.home import Home, HomeError
 from ..keys.keystore import (
@@ -20,6 +23,7 @@ from ..keys.keystore import (
     rotate_anchor,
     rotate_key,
 )
+from ..render.qr import write_text_qr
 from ..service import NotFound
 from ..service.revocations import publish_revocations, revocation_path
 from .common import fail, home_option, open_service
@@ -112,14 +116,32 @@ def rotate_anchor_command(home_dir: Path | None) -> None:
                f"#{config.trust_list_seq} published.")
 
 
-@keys.command("export")
+@keys.command("export", epilog="""\b
+Examples:
+  healthcode-issuer keys export > hangzhou.json
+  healthcode-issuer keys export --anchor-qr anchor.png --url https://hc.example.cn""")
 @home_option
-def export(home_dir: Path | None) -> None:
-    """Print this issuer's public keys as JSON, for another trust anchor's `keys add-issuer`."""
+@click.option("--anchor-qr", "anchor_qr", type=click.Path(dir_okay=False, path_type=Path),
+              help="Instead, write the anchor QR (PNG) that checkpoint phones scan to pin "
+                   "this trust anchor (docs/FORMAT.md, \"Anchor QR\").")
+@click.option("--url", help="With --anchor-qr: the address checkpoints sync the lists from.")
+def export(home_dir: Path | None, anchor_qr: Path | None, url: str | None) -> None:
+    """Print this issuer's public keys as JSON, for another trust anchor's `keys add-issuer`;
+    or write the anchor QR for checkpoint phones."""
+    if url and anchor_qr is None:
+        raise click.UsageError("--url goes with --anchor-qr")
     try:
-        click.echo(json.dumps(export_issuer(Home.resolve(home_dir)), indent=1))
-    except HomeError as exc:
+        home = Home.resolve(home_dir)
+        if anchor_qr is None:
+            click.echo(json.dumps(export_issuer(home), indent=1))
+            return
+        text = anchor_qr_text(load_anchor(home.anchor_public), url)
+    except (HomeError, OSError, TrustListError) as exc:
         fail(exc)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    write_text_qr(text, anchor_qr)
+    click.echo(f"Anchor QR written to {anchor_qr}: {text}")
 
 
 @keys.command("add-issuer", epilog="Example: healthcode-issuer keys add-issuer shanghai.json")

@@ -61,6 +61,12 @@ def write_code(text: str, out: str | Path) -> segno.QRCode:
     return qr
 
 
+def write_text_qr(text: str, out: str | Path) -> None:
+    """Write any ``text`` (byte mode: lower case too, unlike a code's) as a PNG QR code."""
+    segno.make_qr(text, error=ERROR_LEVEL, mode="byte", boost_error=False).save(
+        Path(out), kind="png", scale=PNG_SCALE, border=QUIET_ZONE)
+
+
 def link_svg(url: str) -> str:
     """Return an SVG QR code of a link (an enrolment letter's), ECC M, any mode."""
     buffer = io.BytesIO()

@@ -23,7 +23,9 @@ from flask import jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from verifier import webui
+from verifier import browser, webui
+from verifier.errors import TrustListError
+from verifier.trust import load_anchor
 
 from ..policy import DEFAULT_POLICY, ObservationError
 from ..service import Conflict, IssuerService, NotFound
@@ -117,10 +119,20 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     app.register_blueprint(holder)
     app.register_blueprint(staff)
     app.register_blueprint(landing)
+    app.register_blueprint(browser.blueprint(lambda: _anchor_pin(service.home.anchor_public)))
     webui.install(app, [TRANSLATIONS], _SCRIPTS)
     app.before_request(check_json_body)
     _register_errors(app)
     return app
+
+
+def _anchor_pin(path: Path) -> bytes | None:
+    """This issuer's trust anchor pin, for the checkpoint app (read on every page load: an
+    anchor roll-over changes it); None if the home has no readable anchor."""
+    try:
+        return load_anchor(path)
+    except (OSError, TrustListError):
+        return None
 
 
 def public_url(url: str) -> str:

@@ -13,7 +13,7 @@ import hashlib
 import time
 
 from apiflask import APIBlueprint
-from flask import Response, current_app, request
+from flask import Response, abort, current_app, request
 
 from ..keys.keystore import TRUST_LIST_REFRESH, load_config, publish_trust_list
 from ..service.auditlog import signed_head
@@ -50,6 +50,20 @@ def revocations():
     by its current signing key."""
     service = current_app.extensions["healthcode"]
     key, config = service.signer()
+    signed = current_app.extensions["healthcode.revocations"].current(key, config)
+    return _send(signed, "application/cose")
+
+
+@trust.get("/revocations/<iss>")
+@trust.doc(responses={200: "issuer ISS's revocation list (COSE_Sign1)", 304: "not modified",
+                      404: "not this issuer"})
+def issuer_revocations(iss: str):
+    """The revocation list of issuer `iss` when that is this issuer (a kiosk serves each
+    issuer's list it holds at this address; the checkpoint app asks for them alike)."""
+    service = current_app.extensions["healthcode"]
+    key, config = service.signer()
+    if iss != config.iss:
+        abort(404)
     signed = current_app.extensions["healthcode.revocations"].current(key, config)
     return _send(signed, "application/cose")
 

@@ -19,14 +19,17 @@ offline, with nothing but the verifier, the trust list and its anchor.
   (default ``$HEALTHCODE_TIMEZONE``, else Asia/Shanghai);
 - ``CLOCK``: a function returning epoch seconds (tests).
 
-Routes: ``/`` the page; ``POST /api/frame`` (a JPEG camera frame), ``POST /api/upload`` (a
-photo or screenshot, multipart field ``image`` or the raw bytes), ``POST /api/text`` (JSON
-``{"text": ...}`` or plain text) each answer a verdict; ``GET /api/status`` the rule and the
-trust list's age; ``GET /stats`` the counters. Every page and asset is served from here: no
-request leaves the machine. Every word is in the reader's language (``/lang/<tag>``, the
-page's switch, else ``Accept-Language``, else the default); JSON ``reason`` codes never
-change with it, ``message`` does. A POST whose ``Origin`` is another site's is refused (403,
-``cross_origin``).
+Routes: ``/`` the page (decoding on this server: for laptops, and browsers without WebAssembly
+or a camera); ``/checkpoint/`` the app that decodes and verifies in the browser
+(:mod:`verifier.browser`, pinned to this kiosk's anchor); ``POST /api/frame`` (a JPEG camera
+frame), ``POST /api/upload`` (a photo or screenshot, multipart field ``image`` or the raw
+bytes), ``POST /api/text`` (JSON ``{"text": ...}`` or plain text) each answer a verdict;
+``GET /api/status`` the rule and the trust list's age; ``GET /stats`` the counters; ``/trust/…`` the
+lists it uses, at the issuer's addresses (:mod:`.trustfiles`). Every page and asset is served
+from here: no request leaves the machine. Every word is in the reader's language
+(``/lang/<tag>``, the page's switch, else ``Accept-Language``, else the default); JSON
+``reason`` codes never change with it, ``message`` does. A POST whose ``Origin`` is another
+site's is refused (403, ``cross_origin``).
 """
 
 from __future__ import annotations
@@ -40,9 +43,11 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from .. import webui
+from .. import browser, webui
+from ..keys import b64url
 from ..syncwatch import DEFAULT_EVERY, BackgroundSync
 from ..trust import TRUST_LIST_FILE
+from . import trustfiles
 from .checkpoint import Checkpoint
 from .rules import DEFAULT_RULE, Rule, RuleError
 from .verdicts import SCREEN_WORDS
@@ -71,7 +76,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                       DEFAULT_LOCALE=config.get("DEFAULT_LOCALE")
                       or os.environ.get("HEALTHCODE_DEFAULT_LOCALE"),
                       TIMEZONE=config.get("TIMEZONE"))
-    webui.install(app, [], [Path(__file__).parent / "static"])
+    # The page's scripts and the verdict's words, view and sound it shares with the app.
+    webui.install(app, [], [Path(__file__).parent / "static", webui.STATIC / "checkpoint"])
     # Only an absent rule means the default: an empty one (say an unset variable in
     # `--rule "$RULE"`) is refused rather than silently replaced by "green".
     rule = Rule.parse(DEFAULT_RULE if config.get("RULE") is None else config["RULE"])
@@ -91,8 +97,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                             accept_static=bool(config.get("ACCEPT_STATIC", True)),
                             anchor=anchor, background=background, **extra)
     app.extensions["checkpoint"] = checkpoint
+    app.register_blueprint(trustfiles.blueprint(trust_path, checkpoint.trust.current))
     if background is not None:
         background.start()
+    app.register_blueprint(browser.blueprint(
+        lambda: b64url(checkpoint.trust.anchor), rule=rule.text,
+        accept_static=checkpoint.accept_static, window=checkpoint.window,
+        max_revocation_age=checkpoint.max_revocation_age, server="/api/"))
 
     @app.before_request
     def _same_origin() -> tuple[Response, int] | None:
@@ -107,10 +118,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.after_request
     def _headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Permissions-Policy"] = "camera=(self), microphone=()"
+        # setdefault: the checkpoint app's pages set their own (its CSP allows WebAssembly).
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Permissions-Policy", "camera=(self), microphone=()")
         if request.path.startswith(("/api/", "/stats")):
             response.headers["Cache-Control"] = "no-store"
         return response

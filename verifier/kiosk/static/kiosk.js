@@ -4,201 +4,52 @@
 // server or network never piles requests up. Nothing about any code is stored in the browser;
 // only the sound preference is (localStorage).
 import { _, locale } from "/shared/i18n.js";
+import { VerdictView } from "/shared/checkpoint/view.js";
+import { Sound, TONES } from "/shared/checkpoint/sound.js";
 
-const CLEAR_AFTER_MS = 1500;   // the verdict clears when no code was seen for this long
 const MAX_FRAME_WIDTH = 1280;  // larger camera frames are scaled down before sending
 const JPEG_QUALITY = 0.85;
 const STATUS_EVERY_MS = 60000;
-const HOLD_TYPED_MS = 8000;    // an uploaded or pasted code's verdict stays this long
 const SOUND_KEY = "healthcode.kiosk.sound";  // i18n: not shown
 
-// Each verdict has its own tone AND its own rhythm, so deny and invalid differ by ear alone:
-// admit one high sine, deny two low square beeps, invalid three falling sawtooth notes.
-// [frequency Hz, start s, length s]
-const TONES = {
-  admit: { type: "sine", notes: [[880, 0, 0.15]] },
-  deny: { type: "square", notes: [[330, 0, 0.18], [330, 0.26, 0.18]] },
-  invalid: { type: "sawtooth", notes: [[660, 0, 0.12], [440, 0.16, 0.12], [262, 0.32, 0.3]] },
-};
-
 const $ = (id) => document.getElementById(id);
-const verdict = $("verdict");
 const video = $("video");
 const canvas = $("canvas");
 const cameraMessage = $("camera-message");
 const cameraSelect = $("camera-select");
 
-const WORDS = { idle: _("READY"), admit: _("ADMIT"), deny: _("DENY"), invalid: _("INVALID") };
-const COLOURS = { green: _("GREEN"), yellow: _("YELLOW"), red: _("RED") };
-const SPOKEN_COLOURS = { green: _("green"), yellow: _("yellow"), red: _("red") };
-
 let stream = null;
 let scanning = false;
 let generation = 0;          // bumps when the camera changes, ending the old loop
-let lastCodeSeen = 0;        // performance.now() of the last frame that showed a code
-let shown = null;            // the verdict on screen: {state, code, received, seconds_left}
-let audio = null;
-let soundOn = readSound();
 
 // For tests and benchmarks: when the camera started, each verdict, what was said and played.
 window.kiosk = { startedAt: null, verdicts: [], announcements: [], played: [], tones: TONES,
                  sound: null };
 
-// ---- verdict display -------------------------------------------------------------------
+// ---- verdict display and sound (shared with the checkpoint app: /shared/checkpoint/) -----
 
-function render(v, source) {
-  const same = shown && shown.code === v.code && shown.state === v.state;
-  shown = { ...v, received: performance.now() };
-  if (same && !v.announce) { updateTimeLeft(); return; }
-  verdict.dataset.state = v.state;
-  verdict.dataset.reason = v.state === "invalid" ? (v.reason || "") : "";
-  if (v.colour && (v.state === "admit" || v.state === "deny")) verdict.dataset.colour = v.colour;
-  else delete verdict.dataset.colour;
-  $("verdict-word").textContent = WORDS[v.state];
-  const note = $("verdict-static");
-  if (v.state === "invalid") {
-    $("verdict-line").textContent = v.message;
-    $("verdict-detail").textContent = v.detail || "";
-    note.hidden = true;
-  } else {
-    const score = _("score {score}", { score: v.score });
-    $("verdict-line").textContent = `${COLOURS[v.colour]} · ${score}`
-      + (v.state === "deny" ? ` · ${v.message}` : "");
-    updateTimeLeft();
-    note.hidden = v.state !== "admit";
-    note.classList.toggle("live", !v.static);
-    note.textContent = staticNote(v);
-  }
-  window.kiosk.verdicts.push({ state: v.state, reason: v.reason || null, at: performance.now(),
-                               source, announce: !!v.announce });
-  if (v.announce) {
-    announce(spoken(v));
-    beep(v.state);
-  }
-}
-
-function staticNote(v) {
-  if (!v.static) return _("Live code from its phone, made {age} ago", { age: humanize(v.presented_ago) });
-  if (v.id_check) {
-    return _("Static code — check ID: name {name} · ID number ending {tail}",
-             { name: v.id_check.name, tail: v.id_check.id_tail });
-  }
-  return _("Static code — check ID");
-}
-
-/** The verdict as a screen reader says it: what it is, the colour, what the number is. */
-function spoken(v) {
-  if (v.state === "invalid") return _("Invalid: {why}", { why: v.message });
-  const params = { colour: SPOKEN_COLOURS[v.colour], score: v.score, why: v.message };
-  if (v.state === "deny") return _("Deny, {colour}, score {score}: {why}", params);
-  const admitted = _("Admit, {colour}, score {score}", params);
-  return v.static ? _("{verdict}. {note}", { verdict: admitted, note: staticNote(v) }) : admitted;
-}
-
-function announce(text) {
-  $("verdict-announce").textContent = text;
-  window.kiosk.announcements.push(text);
-}
-
-function updateTimeLeft() {
-  if (!shown || (shown.state !== "admit" && shown.state !== "deny")) return;
-  const left = Math.max(0, shown.seconds_left - Math.floor((performance.now() - shown.received) / 1000));
-  const expires = _("expires in {time}", { time: humanize(left) });
-  const issuer = shown.issuer_name ? _("issued by {issuer}", { issuer: shown.issuer_name }) : "";
-  $("verdict-detail").textContent = [issuer, expires].filter(Boolean).join(" · ");
-}
-
-const UNITS = [["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];  // i18n: not shown
-
-/** A span in its two largest units, as the server writes it: "2d 0h", "2天0小时". */
-function humanize(seconds) {
-  let rest = Math.abs(Math.floor(seconds || 0));
-  let first = UNITS.findIndex(([, size]) => rest >= size);
-  if (first < 0) first = UNITS.length - 1;
-  const parts = UNITS.slice(first, first + 2).map(([unit, size]) => {
-    const value = Math.floor(rest / size);
-    rest %= size;
-    return new Intl.NumberFormat(locale, { style: "unit", unit, unitDisplay: "narrow" }).format(value);
-  });
-  return parts.join(locale.startsWith("zh") ? "" : " ");
-}
-
-function clearVerdict() {
-  shown = null;
-  verdict.dataset.state = "idle";
-  verdict.dataset.reason = "";
-  delete verdict.dataset.colour;
-  $("verdict-word").textContent = WORDS.idle;
-  $("verdict-line").textContent = _("Show your code to the camera");
-  $("verdict-detail").textContent = "";
-  $("verdict-static").hidden = true;
-}
-
-function handle(v, source) {
-  if (!v || !v.state) return;
-  if (v.state === "idle") {
-    if (shown && performance.now() - lastCodeSeen > CLEAR_AFTER_MS) clearVerdict();
-    return;
-  }
-  lastCodeSeen = performance.now() + (source === "camera" ? 0 : HOLD_TYPED_MS);
-  render(v, source);
-}
-
-// ---- sound: on unless turned off; browsers hold audio back until one tap on the page ------
+const sound = new Sound(readSound(), showSound);
+window.kiosk.played = sound.played;
+const view = new VerdictView(window.kiosk, (v) => sound.signal(v.state));
+const handle = (v, source) => view.handle(v, source);
 
 function readSound() {
   try { return localStorage.getItem(SOUND_KEY) !== "off"; } catch (e) { return true; }
 }
 
-function ensureAudio() {
-  if (audio || !window.AudioContext) return;
-  audio = new AudioContext();
-  audio.addEventListener("statechange", showSound);
-}
-
-const unlocked = () => !!audio && audio.state === "running";
-
 function showSound() {
-  $("sound").textContent = soundOn ? _("Sound on") : _("Sound off");
-  $("sound").setAttribute("aria-pressed", String(soundOn));
-  $("sound-unlock").hidden = !soundOn || unlocked() || !audio;
-  window.kiosk.sound = { on: soundOn, unlocked: unlocked() };
-}
-
-async function unlock() {
-  ensureAudio();
-  if (soundOn && audio && audio.state === "suspended") await audio.resume().catch(() => {});
-  showSound();
-}
-
-function beep(state) {
-  if (!soundOn || !unlocked() || !TONES[state]) return;
-  const tone = TONES[state];
-  const t0 = audio.currentTime;
-  for (const [freq, start, length] of tone.notes) {
-    const osc = audio.createOscillator();
-    const gain = audio.createGain();
-    osc.type = tone.type;
-    osc.frequency.value = freq;
-    gain.gain.setValueAtTime(0.25, t0 + start);
-    gain.gain.exponentialRampToValueAtTime(0.001, t0 + start + length);
-    osc.connect(gain).connect(audio.destination);
-    osc.start(t0 + start);
-    osc.stop(t0 + start + length);
-  }
-  window.kiosk.played.push({ state, type: tone.type, frequencies: tone.notes.map((n) => n[0]) });
+  $("sound").textContent = sound.on ? _("Sound on") : _("Sound off");
+  $("sound").setAttribute("aria-pressed", String(sound.on));
+  $("sound-unlock").hidden = !sound.heldBack;
+  window.kiosk.sound = { on: sound.on, unlocked: sound.unlocked };
 }
 
 $("sound").addEventListener("click", async () => {
-  soundOn = !soundOn;
-  try { localStorage.setItem(SOUND_KEY, soundOn ? "on" : "off"); } catch (e) { /* private mode */ }
-  await unlock();
+  try { localStorage.setItem(SOUND_KEY, sound.on ? "off" : "on"); } catch (e) { /* private mode */ }
+  await sound.set(!sound.on);
 });
-// The first tap or key anywhere lets the audio play (the browser's autoplay rule).
-for (const type of ["pointerdown", "keydown"]) {
-  document.addEventListener(type, unlock, { capture: true });
-}
-$("sound-unlock").addEventListener("click", unlock);
+sound.listen();
+$("sound-unlock").addEventListener("click", () => sound.unlock());
 
 // ---- talking to the kiosk server ---------------------------------------------------------
 
@@ -361,9 +212,8 @@ $("text-form").addEventListener("submit", async (event) => {
   $("code-text").value = "";
 });
 
-ensureAudio();
+sound.ensure();
 showSound();
-setInterval(updateTimeLeft, 1000);
 setInterval(refreshStatus, STATUS_EVERY_MS);
 refreshStatus();
 startCamera();

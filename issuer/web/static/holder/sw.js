@@ -29,7 +29,9 @@ self.addEventListener("install", (event) => {
 
 self.addEventListener("activate", (event) => {
   event.waitUntil(caches.keys()
-    .then((names) => Promise.all(names.filter((n) => n !== CACHE).map((n) => caches.delete(n))))
+    // Only this page's older caches: the checkpoint app (/checkpoint/) keeps its own here.
+    .then((names) => Promise.all(names.filter((n) => n.startsWith("healthcode-holder-") && n !== CACHE)
+      .map((n) => caches.delete(n))))
     .then(() => self.clients.claim()));
 });
 
