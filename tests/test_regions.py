@@ -90,3 +90,23 @@ def test_a_sliver_seen_as_another_symbol_gets_a_square_around_it(format):
 def test_the_same_symbol_seen_twice_is_retried_once():
     boxes = [(0, 0, 100, 100), (5, 5, 105, 105), (300, 300, 400, 400), (500, 0, 600, 100)]
     assert regions.distinct(boxes) == [(0, 0, 100, 100), (300, 300, 400, 400)]
+
+
+def test_a_far_code_no_pass_even_found_is_read_on_the_frame_sharpened():
+    # The benchmark's frame 1030 at 2 pixels per module (bench/scanframes.py, seeded): a card
+    # code softened so much that neither plain pass sees any symbol, which before the
+    # sharpened pass decode_frame gave up on, like an empty frame.
+    from bench.scanframes import draw_for, frame
+    jpeg = frame(TEXT, draw_for(1030, 2.0, (640, 480)), 1030, screen=False)
+    gray = Image.open(io.BytesIO(jpeg)).convert("L")
+    assert _seen(gray) == []  # the frame is as hard as it should be
+    assert decode_frame(gray, budget=60) == [TEXT]
+    assert _seen(regions.sharpened(gray))  # what the sharpening is for: the symbol is found
+
+
+def test_a_large_frame_is_not_sharpened(monkeypatch):
+    calls = []
+    monkeypatch.setattr(regions, "sharpened", lambda gray: calls.append(gray.size) or gray)
+    assert decode_frame(camera_frame([], size=(640, 480))) == []
+    assert decode_frame(camera_frame([], size=(1920, 1080))) == []
+    assert calls == [(640, 480)]

@@ -170,16 +170,18 @@ def decode_image(source: ImageSource, backend: Backend | str = Backend.ZXING,
 
 
 def decode_frame(image: Image.Image, budget: float = regions.FRAME_BUDGET) -> list[str]:
-    """The QR texts in a camera frame, fast: zxing-cpp with two binarizers; when it found a
-    QR symbol it could not read, the region retry, then pyzbar.
+    """The QR texts in a camera frame, fast: zxing-cpp with two binarizers (when they saw no
+    symbol, again on the frame sharpened); when it found a QR symbol it could not read, the
+    region retry, then pyzbar.
 
-    Camera frames come several a second, so the whole frame is never upscaled or sharpened
-    here (an upload gets that, in :func:`verifier.image.decode_image`): most frames at a
-    checkpoint show no code at all, and those cost the two passes and nothing more
-    (bench/kiosk.py). A symbol zxing-cpp found but could not read (a code held far away) gets
-    :func:`verifier.regions.retry` on its region, for at most ``budget`` seconds from the
-    start, and then pyzbar on the frame: on 1,000 hard synthetic frames pyzbar read 2 that
-    zxing-cpp's two passes missed. bench/distance.py measures the read rate by module size.
+    Camera frames come several a second, so the whole frame is never upscaled here (an
+    upload gets that, in :func:`verifier.image.decode_image`), and the sharpening is a cheap
+    one (:func:`verifier.regions.sharpened`, plain scans only): most frames at a checkpoint
+    show no code at all, and those cost the four passes (bench/kiosk.py). A symbol zxing-cpp
+    found but could not read (a code held far away) gets :func:`verifier.regions.retry` on
+    its region, for at most ``budget`` seconds from the start, and then pyzbar on the
+    frame: on 1,000 hard synthetic frames pyzbar read 2 that zxing-cpp's two passes missed.
+    bench/distance.py measures the read rate by module size.
     """
     deadline = time.perf_counter() + budget
     gray = image.convert("L")
@@ -191,6 +193,20 @@ def decode_frame(image: Image.Image, budget: float = regions.FRAME_BUDGET) -> li
         if texts:
             return list(dict.fromkeys(texts))
         seen += found
+    if not seen and gray.width * gray.height <= regions.SHARPEN_MAX_PIXELS:
+        # No symbol at all: once more on the frame sharpened (a far code's finder patterns,
+        # blurred away), only as given (no inverted, rotated or downscaled scans): +1-2 ms on
+        # an empty 640×480 frame (docs/PERFORMANCE.md).
+        sharp = regions.sharpened(gray)
+        for binarizer in (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.GlobalHistogram):
+            found = zxingcpp.read_barcodes(sharp, formats=zxingcpp.BarcodeFormat.QRCode,
+                                           binarizer=binarizer, return_errors=True,
+                                           try_rotate=False, try_downscale=False,
+                                           try_invert=False)
+            texts = [barcode.text for barcode in found if barcode.valid]
+            if texts:
+                return list(dict.fromkeys(texts))
+            seen += found
     if not seen:
         return []
     texts = regions.retry(gray, seen, deadline)

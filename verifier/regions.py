@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 
 import zxingcpp
-from PIL import Image, ImageFilter, ImageOps
+from PIL import Image, ImageChops, ImageFilter, ImageOps
 
 #: Seconds a frame may spend on the region retries (a camera sends a frame every 33–100 ms).
 FRAME_BUDGET = 0.030
@@ -85,6 +85,22 @@ def distinct(boxes: Sequence[Box]) -> list[Box]:
 _SHARPEN = ImageFilter.Kernel((3, 3), [-1] * 4 + [14] + [-1] * 4, scale=6)
 #: The same with 4 × the difference.
 _SHARPEN_STRONG = ImageFilter.Kernel((3, 3), [-4] * 4 + [41] + [-4] * 4, scale=9)
+
+
+#: How much :func:`sharpened` sharpens a whole frame, and the largest frame it is worth it on.
+FRAME_SHARPEN = 2.0
+SHARPEN_MAX_PIXELS = 1280 * 720
+
+
+def sharpened(gray: Image.Image, amount: float = FRAME_SHARPEN) -> Image.Image:
+    """``gray`` with each pixel plus ``amount`` × its difference from the mean of its four
+    neighbours: cheap enough for a whole camera frame (shifted copies and blends, about a
+    third of PIL's 3×3 ``Kernel`` filter's time), and it brings back the finder patterns'
+    one-module rings that blur washes out at 2 pixels per module."""
+    shift = ImageChops.offset
+    across = Image.blend(shift(gray, 1, 0), shift(gray, -1, 0), 0.5)
+    down = Image.blend(shift(gray, 0, 1), shift(gray, 0, -1), 0.5)
+    return Image.blend(Image.blend(across, down, 0.5), gray, 1 + amount)
 
 
 def _upscale(picture: Image.Image) -> Image.Image:
