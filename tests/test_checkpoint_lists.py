@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import http.client
 import http.server
+import re
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -136,3 +138,40 @@ def test_a_download_cut_off_mid_body_is_reported_and_the_lists_kept(proxied, tmp
     proxy.cut.clear()
     again = probe(page)
     assert again["report"]["ok"] and "sync_failed" not in again["warnings"]
+
+
+HOUR = 3600
+#: The words on screen, per warning and language (the limit is maxRevocationAge, 1 hour).
+STALE = {"en": r"The revocation list of .+ is 2h \d+m old \(the limit is 1h 0m\): codes revoked "
+               r"since then still pass here",
+         "zh-CN": r".+ 的撤销列表已有 2小时\d+分钟 没有更新（上限为 1小时0分钟）："
+                  r"此后被撤销的健康码在这里仍会通过"}
+EXPIRED = {"en": r"The revocation list of .+ expired 1d \d+h ago: codes revoked since then "
+                 r"still pass here\. Sync\.",
+           "zh-CN": r".+ 的撤销列表已过期 1天\d+小时：此后被撤销的健康码在这里仍会通过。请同步。"}
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+@pytest.mark.parametrize("case", ["stale", "expired"])
+def test_an_old_or_expired_revocation_list_is_warned_about_on_screen(
+        open_app, tmp_path, lang, case):  # noqa: F811
+    page, _ = open_app(lang=lang)  # synced once online, then offline: nothing confirms it now
+    assert page.locator("html").get_attribute("lang") == lang
+    assert hook(page, "warnings") == ["sync_failed"]  # offline now
+    expires = page.evaluate("""async () => {
+        const { openState } = await import("/checkpoint/static/state.js");
+        const config = JSON.parse(document.getElementById("checkpoint-config").textContent);
+        const state = await openState(config);
+        return { trust: state.trust.expiresAt, revocations: state.revocations[0].expiresAt }; }""")
+    now = int(time.time())
+    # Stale: two hours on (the list is valid for days); expired: a day past the list's end.
+    moved = now + 2 * HOUR if case == "stale" else expires["revocations"] + 24 * HOUR + 60
+    assert moved < expires["trust"] or case == "expired"
+    page.clock.set_fixed_time(moved)
+    page.reload()
+    until(page, lambda: hook(page, "ready"), "app ready offline")
+    code = {"stale": "revocation_list_stale", "expired": "revocation_list_expired"}[case]
+    until(page, lambda: code in (hook(page, "warnings") or []), code)
+    text = page.locator("#warnings").inner_text()
+    assert page.locator("#warnings").is_visible()
+    assert re.search((STALE if case == "stale" else EXPIRED)[lang], text), text
