@@ -1,8 +1,10 @@
 """Seeded mutations of codes for the differential test of the JavaScript verifier: text and
 Base45 edits, byte-level COSE mutations, claims re-signed with the issuer's key in every shape
-cbor2 reads (wrong types, boundaries, floats, bignums, indefinite lengths, tags, duplicate and
-non-canonical keys), live presentations re-signed by a phone key, and times around every edge.
-Each case is (text, now, window); both verifiers judge it (tests/test_js_verifier.py)."""
+of CBOR (wrong types, boundaries, floats, indefinite lengths, non-shortest heads; and outside
+the language a verifier reads, docs/FORMAT.md: tags, bignums, other simple values, float,
+bool and duplicate map keys, which both verifiers must refuse as malformed), live
+presentations re-signed by a phone key, and times around every edge. Each case is (text, now,
+window); both verifiers judge it (tests/test_js_verifier.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ NOW = 1_795_500_000
 HOUR = 3600
 
 
-# ---- a CBOR writer that can say anything cbor2 reads ----
+# ---- a CBOR writer that can say anything, in the language and outside it ----
 
 def head(major: int, n: int, width: int | None = None) -> bytes:
     """A head with argument ``n``; ``width`` (0, 1, 2, 4, 8) forces a non-shortest form."""
@@ -355,9 +357,21 @@ TAGS = [0, 1, 2, 3, 4, 5, 25, 28, 29, 30, 35, 36, 37, 100, 256, 258, 260, 261, 1
         55799, 6, 18, 24, 32, 2**32, 2**64 - 1]
 
 
+def random_key(rng: random.Random, depth: int) -> bytes:
+    """A map key: mostly an integer or a text (the language), sometimes anything."""
+    roll = rng.random()
+    if roll < 0.4:
+        n = rng.choice([0, 1, 5, 23, 24, -1, -65537, 2**64 - 1, rng.randrange(-500, 500)])
+        return uint(n, rng.choice([None, None, 8]) if abs(n) < 2**32 else None)
+    if roll < 0.7:
+        return rng.choice([tstr(rng.choice(["", "a", "typ", "健康码"])), b"\x7f\x61a\x61b\xff"])
+    return random_item(rng, depth)
+
+
 def random_item(rng: random.Random, depth: int = 0) -> bytes:
-    """A random CBOR item, mostly well formed, in any encoding cbor2 reads (and some it
-    refuses): every major type, indefinite lengths, floats, simple values, semantic tags."""
+    """A random CBOR item, mostly well formed, in any encoding: every major type, indefinite
+    lengths, floats, simple values, map keys of every kind and some twice, semantic tags
+    (all but the last three are in the language a verifier reads)."""
     roll = rng.random() if depth < 4 else rng.random() * 0.6
     if roll < 0.15:
         n = rng.choice([0, 1, 2, 23, 24, 255, -1, -25, 2**32, -(2**64), 2**64 - 1,
@@ -381,11 +395,11 @@ def random_item(rng: random.Random, depth: int = 0) -> bytes:
                                            float("inf"), 5.960464477539063e-08])),
                            f32(rng.choice([1.0, 0.1, 3.4e38])), f64(rng.choice([1.0, 1e300, 0.5])),
                            b"\xff", b"\xfc", b"\x1c", b"\x18"])
-    if roll < 0.6:
+    if roll < 0.65:
         items = [random_item(rng, depth + 1) for _ in range(rng.randrange(4))]
         return carray(items, indefinite=rng.random() < 0.2)
-    if roll < 0.75:
-        pairs = [(random_item(rng, depth + 1), random_item(rng, depth + 1))
+    if roll < 0.85:
+        pairs = [(random_key(rng, depth + 1), random_item(rng, depth + 1))
                  for _ in range(rng.randrange(4))]
         if pairs and rng.random() < 0.2:
             pairs.append((pairs[0][0], random_item(rng, depth + 1)))

@@ -2,7 +2,10 @@
 stay small, public APIs stay in step."""
 
 import ast
+import re
 import stat
+import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -245,3 +248,30 @@ def test_wrong_passphrase_is_a_clear_error(tmp_path, monkeypatch):
 def test_no_private_key_material_in_the_trust_list(home):
     text = home.trust_list.read_text()
     assert "PRIVATE" not in text and '"d"' not in text
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """setuptools' package-data glob: ``*`` stays inside one folder."""
+    return re.compile("".join("[^/]*" if c == "*" else re.escape(c) for c in pattern))
+
+
+@pytest.mark.parametrize("package", ["issuer", "verifier"])
+def test_every_file_a_page_or_a_module_reads_is_package_data(package):
+    """An installed wheel (a checkpoint installs the verifier alone) must carry every
+    template, script, stylesheet, icon, WebAssembly module and catalog the code serves or
+    reads: each committed file that is not Python matches the package's package-data."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = [_glob_regex(p) for p in config["tool"]["setuptools"]["package-data"][package]]
+    listed = subprocess.run(["git", "ls-files", package], cwd=ROOT, capture_output=True,
+                            text=True, check=True).stdout.split()
+    if not listed:
+        pytest.skip("not a git checkout")
+    missing = []
+    for name in listed:
+        relative = name.split("/", 1)[1]
+        if name.endswith(".py") or relative.startswith("translations/") and \
+                name.endswith(".pot"):
+            continue
+        if not any(p.fullmatch(relative) for p in patterns):
+            missing.append(relative)
+    assert not missing, f"not in [tool.setuptools.package-data] {package}: {missing}"

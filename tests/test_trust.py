@@ -268,3 +268,52 @@ def test_a_mangled_anchor_pem_is_malformed(home, tmp_path, mangle):
     with pytest.raises(TrustListError) as caught:
         load_anchor(path)
     assert caught.value.reason is Reason.TRUST_LIST_MALFORMED
+
+
+# ---- strict JSON and base64url (docs/FORMAT.md, "What a verifier reads") ----
+
+def _payload_text(signed) -> str:
+    return decode_jws(signed).payload.decode()
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    (lambda t: t.replace('"ver": 1', '"ver": 1, "x": NaN'), "NaN, in a field nobody reads"),
+    (lambda t: t.replace('"ver": 1', '"ver": 1, "x": -Infinity'), "Infinity"),
+    (lambda t: t.replace('"ver": 1', '"ver": 1, "seq": 99'), "a key twice (the last won)"),
+    (lambda t: t.replace('"ver": 1', '"ver": 1.0'), "version 1.0 (== 1 in Python)"),
+    (lambda t: t.replace('"ver": 1', '"ver": true'), "version true (== 1 in Python)"),
+    (lambda t: t.replace('"ver": 1', f'"ver": 1, "x": {2**53}'), "an integer past 2**53"),
+    (lambda t: "\ufeff" + t, "a byte-order mark"),
+    (lambda t: t.replace('"ver": 1', '"ver": 1, "x": ' + "[" * 16 + "]" * 16),
+     "nested deeper than 16"),
+    (lambda t: t.replace('"name": "', '"name": 5, "n": "', 1), "an issuer name that is no text"),
+])
+def test_json_outside_the_language_is_malformed(signed, anchor_key, pin, change, why):
+    text = _payload_text(signed)
+    assert '"ver": 1' in text and '"name": "' in text
+    TrustList.from_jws(sign_jws(anchor_key, text.encode(), TRUST_LIST_TYPE), pin, NOW)
+    data = sign_jws(anchor_key, change(text).encode(), TRUST_LIST_TYPE)
+    assert reason_of(data, pin) is Reason.TRUST_LIST_MALFORMED, why
+
+
+def test_a_duplicate_key_in_the_envelope_is_malformed(signed, pin):
+    assert signed.count('"signature": "') == 1
+    doubled = signed.replace('"signature": "', '"signature": "AAAA", "signature": "')
+    assert reason_of(doubled, pin) is Reason.TRUST_LIST_MALFORMED
+
+
+@pytest.mark.parametrize("junk", ["!!!!", "!!!", "    ", "\n\n\n\n", "*.~~", "+", "/"])
+def test_base64url_with_any_other_character_is_malformed(signed, pin, junk):
+    """urlsafe_b64decode skipped characters outside its alphabet: a signature with junk in
+    it verified (and + / are base64, not base64url)."""
+    document = json.loads(signed)
+    value = document["signature"]
+    document["signature"] = value[:10] + junk + value[10:]
+    assert reason_of(json.dumps(document), pin) is Reason.TRUST_LIST_MALFORMED
+
+
+def test_base64url_of_impossible_length_is_malformed(signed, pin):
+    document = json.loads(signed)
+    document["signature"] += "AAA"
+    assert len(document["signature"]) % 4 == 1
+    assert reason_of(json.dumps(document), pin) is Reason.TRUST_LIST_MALFORMED

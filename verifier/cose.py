@@ -6,12 +6,11 @@ issuer imports this module, never the other way round.
 
 from __future__ import annotations
 
-import io
-from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import cbor2
 
+from .cborscan import scan
 from .errors import Reason, VerificationError
 from .labels import COSE_SIGN1_TAG, Alg, Header
 
@@ -61,79 +60,19 @@ def encode_sign1(protected: bytes, payload: bytes, signature: bytes) -> bytes:
     return cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
 
 
-class Tag:
-    """A CBOR tag of a number cbor2 gives no type (18: COSE_Sign1), as :func:`loads_strict`
-    returns it: the number and the content, equal and hashed by both.
+def loads_strict(data: bytes, what: str, *, tag: int | None = None) -> Any:
+    """Decode exactly one CBOR item filling ``data``, of the CBOR a verifier reads
+    (:mod:`verifier.cborscan`: no semantic tags but ``tag`` around the outermost item, map keys
+    only distinct integers and texts, at most 16 deep).
 
-    Not cbor2's ``CBORTag``: its C hash, when it fails (a tag that contains itself, or an
-    unhashable value, used as a map key), leaves the tag's address in a thread-local set, and
-    any later tag allocated at that address is then refused too: verdicts would depend on
-    what was decoded before. This one hashes in plain Python and keeps no state.
+    Raises :class:`VerificationError` (``malformed``) for anything else, invalid CBOR or
+    trailing bytes. cbor2 only ever sees bytes the scan accepted; its errors never escape.
     """
-
-    __slots__ = ("tag", "value")
-
-    def __init__(self, tag: int, value: Any) -> None:
-        self.tag = tag
-        self.value = value
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Tag) and (self.tag, self.value) == (other.tag, other.value)
-
-    def __hash__(self) -> int:
-        return hash((self.tag, self.value))
-
-    def __repr__(self) -> str:
-        return f"Tag({self.tag}, {self.value!r})"
-
-
-def _contains(value: Any, target: object) -> bool:
-    """Whether ``target`` is reachable from ``value`` through containers and tags."""
-    seen: set[int] = set()
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if item is target:
-            return True
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, (list, tuple, set, frozenset)):
-            stack.extend(item)
-        elif isinstance(item, Mapping):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, (Tag, cbor2.CBORTag)):
-            stack.append(item.value)
-    return False
-
-
-def _tag_hook(decoder: cbor2.CBORDecoder, tag: cbor2.CBORTag) -> Tag:
-    # Only shared references (tags 28, 29) can make a tag contain itself; refusing that here
-    # keeps cbor2's C hash of the original tag from ever running.
-    if _contains(tag.value, tag):
-        raise cbor2.CBORDecodeValueError("a tag that contains itself")
-    return Tag(tag.tag, tag.value)
-
-
-def loads_strict(data: bytes, what: str) -> Any:
-    """Decode exactly one CBOR item filling ``data``.
-
-    Raises :class:`VerificationError` (``malformed``) for invalid CBOR, nesting deeper than the
-    decoder allows, or trailing bytes. cbor2's own errors never escape.
-    """
-    stream = io.BytesIO(data)
     try:
-        value = cbor2.CBORDecoder(stream, tag_hook=_tag_hook).decode()
-    # ArithmeticError: cbor2 builds Decimals for tags 4 and 5, which raise decimal.Overflow or
-    # InvalidOperation (not ValueError) on a huge exponent or a bad mantissa. RuntimeError
-    # (RecursionError's base): hashing a map key that refers to itself (tags 28 and 29).
-    except (cbor2.CBORDecodeError, ValueError, TypeError, ArithmeticError, RuntimeError,
-            MemoryError, LookupError) as exc:
+        scan(data, tag)
+        return cbor2.loads(data)
+    except (cbor2.CBORDecodeError, ValueError) as exc:
         raise VerificationError(Reason.MALFORMED, f"{what}: invalid CBOR ({exc})") from None
-    if stream.tell() != len(data):
-        raise VerificationError(Reason.MALFORMED, f"{what}: trailing bytes after CBOR item")
-    return value
 
 
 def decode_sign1(data: bytes) -> Sign1:
@@ -142,8 +81,8 @@ def decode_sign1(data: bytes) -> Sign1:
     Raises :class:`VerificationError` (``malformed``) unless ``data`` is exactly one CBOR tag 18
     around ``[bstr, map, bstr, bstr]``.
     """
-    item = loads_strict(data, "COSE_Sign1")
-    if not isinstance(item, Tag) or item.tag != COSE_SIGN1_TAG:
+    item = loads_strict(data, "COSE_Sign1", tag=COSE_SIGN1_TAG)
+    if not isinstance(item, cbor2.CBORTag):
         raise VerificationError(Reason.MALFORMED, "not a tagged COSE_Sign1")
     value = item.value
     if not (isinstance(value, list) and len(value) == 4):

@@ -19,8 +19,52 @@ MAX_JWS_BYTES = 4 * 1024 * 1024
 MAX_SIGNATURES = 4
 
 
+#: Deepest nesting of arrays and objects accepted in JSON (a trust list needs five).
+MAX_JSON_DEPTH = 16
+_MAX_SAFE_INT = 2**53 - 1
+
+
 class JwsFormatError(ValueError):
     """The text is not a flattened JWS of the expected shape."""
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise ValueError("a JSON object has a key twice")
+    return obj
+
+
+def _int(text: str) -> int:
+    # Past 2**53 JavaScript's numbers round: the two verifiers would read different values.
+    if len(text) > 17 or abs(value := int(text)) > _MAX_SAFE_INT:
+        raise ValueError("a JSON integer beyond 2**53")
+    return value
+
+
+def _constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads_json(data: bytes | str) -> Any:
+    """Return the value of strict JSON (RFC 8259) ``data``: UTF-8 without a byte-order mark,
+    no NaN or Infinity, no key twice in an object, integers within +-(2**53 - 1), at most
+    :data:`MAX_JSON_DEPTH` deep (docs/FORMAT.md, "What a verifier reads").
+
+    Raises ``ValueError`` (``UnicodeDecodeError``, ``JSONDecodeError``) or ``RecursionError``.
+    """
+    text = data.decode("utf-8") if isinstance(data, bytes | bytearray) else data
+    value = json.loads(text, object_pairs_hook=_object, parse_int=_int,
+                       parse_constant=_constant)
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH}")
+            stack.extend((x, depth + 1) for x in (item.values() if isinstance(item, dict)
+                                                  else item))
+    return value
 
 
 class Jws(NamedTuple):
@@ -51,7 +95,7 @@ def encode_jws(protected_b64: str, payload: bytes, signature: bytes) -> str:
 
 def _signed(protected_b64: str, payload_b64: str, payload: bytes, signature_b64: str) -> Jws:
     """One signature over the payload, its header parsed (errors as the callers catch them)."""
-    header = json.loads(b64url_decode(protected_b64))
+    header = loads_json(b64url_decode(protected_b64))
     if not isinstance(header, dict):
         raise JwsFormatError("protected header is not a JSON object")
     return Jws(header, payload, f"{protected_b64}.{payload_b64}".encode("ascii"),
@@ -76,7 +120,7 @@ def decode_jws_all(data: bytes | str) -> list[Jws]:
     if len(data) > MAX_JWS_BYTES:
         raise JwsFormatError(f"larger than {MAX_JWS_BYTES} bytes")
     try:
-        document = json.loads(data)
+        document = loads_json(data)
         if not isinstance(document, dict) or "signatures" not in document:
             return [decode_jws(data)]
         signatures = document["signatures"]
@@ -101,7 +145,7 @@ def decode_jws(data: bytes | str) -> Jws:
     if len(data) > MAX_JWS_BYTES:
         raise JwsFormatError(f"larger than {MAX_JWS_BYTES} bytes")
     try:
-        document = json.loads(data)
+        document = loads_json(data)
         payload_b64 = document["payload"]
         return _signed(document["protected"], payload_b64, b64url_decode(payload_b64),
                        document["signature"])

@@ -80,8 +80,11 @@ def holder_key(cnf: Any) -> ec.EllipticCurvePublicKey:
     if not isinstance(key, dict):
         raise VerificationError(Reason.INVALID_CLAIMS, "cnf holds no COSE_Key")
     x, y = key.get(CoseKey.X), key.get(CoseKey.Y)
-    if (key.get(CoseKey.KTY) != CoseKey.KTY_EC2 or key.get(CoseKey.CRV) != CoseKey.CRV_P256
-            or not isinstance(x, bytes) or len(x) != _P256_COORD or not isinstance(y, bool)):
+    kty, crv = key.get(CoseKey.KTY), key.get(CoseKey.CRV)
+    # type(...) is int: Python's 2.0 == 2 and True == 1 must not pass for the labels.
+    if (type(kty) is not int or kty != CoseKey.KTY_EC2 or type(crv) is not int
+            or crv != CoseKey.CRV_P256 or not isinstance(x, bytes) or len(x) != _P256_COORD
+            or not isinstance(y, bool)):
         raise VerificationError(Reason.INVALID_CLAIMS,
                                 "cnf key is not a compressed EC2 P-256 COSE_Key")
     try:

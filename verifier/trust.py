@@ -22,7 +22,6 @@ pin it was checked with; :func:`save_anchor` writes it).
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,7 +38,7 @@ from .anchorqr import ANCHOR_QR_PREFIX, parse_anchor_qr
 from .cose import encode_protected
 from .errors import Reason, TrustListError, VerificationError
 from .fileio import write_atomic
-from .jws import MAX_JWS_BYTES, Jws, JwsFormatError, decode_jws_all
+from .jws import MAX_JWS_BYTES, Jws, JwsFormatError, decode_jws_all, loads_json
 from .keys import (
     KeyFormatError,
     PublicKey,
@@ -227,7 +226,7 @@ def load_anchor(path: str | Path) -> bytes:
         if text.startswith(ANCHOR_QR_PREFIX):
             return parse_anchor_qr(text)[0]
         if text.startswith("{"):
-            return thumbprint(jwk_to_key(json.loads(text))[0])
+            return thumbprint(jwk_to_key(loads_json(text))[0])
         pin = b64url_decode(text.removeprefix("sha256:"))
     # UnsupportedAlgorithm: a damaged PEM whose algorithm id no longer names a known key type.
     except (ValueError, TypeError, KeyFormatError, UnsupportedAlgorithm) as exc:
@@ -244,6 +243,12 @@ def _int_field(obj: dict[str, Any], name: str) -> int:
     return value
 
 
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError("issuers and keys are JSON arrays")
+    return value
+
+
 def _names(value: Any) -> dict[str, str]:
     """An issuer's ``names``: language tag -> name, each a short non-empty text."""
     if not isinstance(value, dict) or len(value) > 16 or not all(
@@ -255,22 +260,26 @@ def _names(value: Any) -> dict[str, str]:
 
 def _parse_payload(payload: bytes, anchor: bytes) -> TrustList:
     try:
-        doc = json.loads(payload)
+        doc = loads_json(payload)
         if not isinstance(doc, dict) or doc.get("typ") != TRUST_LIST_TYPE:
             raise ValueError("not a healthcode trust list")
-        if doc.get("ver") != TRUST_LIST_VERSION:
-            raise ValueError(f"unsupported trust list version {doc.get('ver')!r}")
+        ver = doc.get("ver")
+        if type(ver) is not int or ver != TRUST_LIST_VERSION:  # 1.0 and true are not 1
+            raise ValueError(f"unsupported trust list version {ver!r}")
         keys: dict[bytes, TrustedKey] = {}
         issuers: dict[str, str] = {}
         names: dict[str, dict[str, str]] = {}
-        for issuer in doc["issuers"]:
+        for issuer in _list(doc["issuers"]):
             iss = issuer["iss"]
             if not isinstance(iss, str) or not iss or iss in issuers:
                 raise ValueError("issuer ids must be distinct, non-empty texts")
-            issuers[iss] = str(issuer.get("name", iss))
+            name = issuer.get("name", iss)
+            if not isinstance(name, str):
+                raise ValueError("an issuer's name is a text")
+            issuers[iss] = name
             if "names" in issuer:
                 names[iss] = _names(issuer["names"])
-            for jwk in issuer["keys"]:
+            for jwk in _list(issuer["keys"]):
                 public_key, alg, kid = jwk_to_key(jwk)
                 if kid in keys:
                     raise ValueError("a key appears twice")

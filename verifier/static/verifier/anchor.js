@@ -6,7 +6,8 @@
 
 import { TrustListError } from "./errors.js";
 import { KeyFormatError, b64url, b64urlDecode, jwkToKey, thumbprint } from "./keys.js";
-import { JsonError, pyJson, pyStrip } from "./pytext.js";
+import { DecodeError, loadsJson } from "./decode.js";
+import { pyStrip } from "./text.js";
 
 const PEM_HEAD = "-----BEGIN PUBLIC KEY-----"; // i18n: not shown
 
@@ -32,12 +33,12 @@ export async function pinFromAnchor(textOrJwk) {
     if (typeof textOrJwk !== "string") return b64url((await jwkToKey(textOrJwk)).thumbprint);
     const text = pyStrip(textOrJwk);
     if (text.startsWith(PEM_HEAD)) return b64url(await pemThumbprint(text));
-    if (text.startsWith("{")) return b64url((await jwkToKey(pyJson(text))).thumbprint);
+    if (text.startsWith("{")) return b64url((await jwkToKey(loadsJson(text))).thumbprint);
     const pin = b64urlDecode(text.startsWith("sha256:") ? text.slice(7) : text);
     if (pin.length !== 32) throw new KeyFormatError("anchor thumbprint is not 32 bytes"); // i18n: not shown
     return b64url(pin);
   } catch (error) {
-    if (error instanceof KeyFormatError || error instanceof JsonError || error instanceof DOMException) {
+    if (error instanceof KeyFormatError || error instanceof DecodeError || error instanceof DOMException) {
       throw new TrustListError("trust_list_malformed");
     }
     throw error;

@@ -7,8 +7,8 @@
 
 import { loadsStrict } from "./cose.js";
 import { reject } from "./errors.js";
-import { isDict, isInt, num, pyLen } from "./pyvalues.js";
-import { visible } from "./pytext.js";
+import { isInt } from "./decode.js";
+import { pyLen, visible } from "./text.js";
 
 export const SCORE_MIN = 0;
 export const SCORE_MAX = 100;
@@ -27,8 +27,10 @@ export function kidText(kid) {
   return Array.from(kid, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-// Python's `value is not None`: absent (undefined) or CBOR null.
+// Python's `value is not None`: neither absent (undefined) nor CBOR null (CBOR undefined
+// is UNDEFINED: present).
 const present = (v) => v !== undefined && v !== null;
+const isDict = (v) => v instanceof Map;
 
 function readIdCheck(fields) {
   const name = isDict(fields) ? fields.get(1n) : undefined;
@@ -74,7 +76,7 @@ export function parseClaims(payload, kid = new Uint8Array(0), alg = "ES256") {
   const policy = health.get(Health.POLICY);
   const cnf = claims.get(Claim.CNF);
   return {
-    iss: claims.get(Claim.ISS), iat: num(claims.get(Claim.IAT)), exp: num(claims.get(Claim.EXP)),
+    iss: claims.get(Claim.ISS), iat: Number(claims.get(Claim.IAT)), exp: Number(claims.get(Claim.EXP)),
     cti: claims.get(Claim.CTI), colour: COLOURS[Number(health.get(Health.COLOUR))],
     score: Number(health.get(Health.SCORE)), policy: policy ?? null, cnf: cnf ?? null,
     kid: kidText(kid), kidBytes: kid, alg,

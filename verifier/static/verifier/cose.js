@@ -1,21 +1,20 @@
 /**
- * COSE_Sign1 (RFC 9052) as verifier/cose.py reads it: exactly one CBOR item (decoded as
- * cbor2 decodes it), tag 18 around [bstr, map, bstr, bstr]; the protected header's alg and
+ * COSE_Sign1 (RFC 9052) as verifier/cose.py reads it: exactly one CBOR item of the verifier's
+ * CBOR (decode.js), tag 18 around [bstr, map, bstr, bstr]; the protected header's alg and
  * kid; the Sig_structure a signature covers. Refusals are VerificationError("malformed").
  */
 
-import { DecodeError, loads } from "./pycbor.js";
+import { DecodeError, Tagged, isInt, loadsCbor } from "./decode.js";
 import { reject } from "./errors.js";
-import { Tag, isDict, isInt } from "./pyvalues.js";
 import { concat } from "./keys.js";
 
-const COSE_SIGN1_TAG = 18n;
+const COSE_SIGN1_TAG = 18;
 const SIG_STRUCTURE_HEAD = Uint8Array.of(0x84, 0x6a, ...new TextEncoder().encode("Signature1"));
 
 /** loads_strict: the one CBOR item filling `bytes`; VerificationError("malformed") if not. */
-export function loadsStrict(bytes) {
+export function loadsStrict(bytes, tag = null) {
   try {
-    return loads(bytes);
+    return loadsCbor(bytes, tag);
   } catch (error) {
     if (error instanceof DecodeError) reject("malformed");
     throw error;
@@ -24,12 +23,12 @@ export function loadsStrict(bytes) {
 
 /** {protected, unprotected, payload, signature} of a tagged COSE_Sign1, unverified. */
 export function decodeSign1(bytes) {
-  const item = loadsStrict(bytes);
-  if (!(item instanceof Tag) || item.tag !== COSE_SIGN1_TAG) reject("malformed");
+  const item = loadsStrict(bytes, COSE_SIGN1_TAG);
+  if (!(item instanceof Tagged)) reject("malformed");
   const value = item.value;
   if (!(Array.isArray(value) && value.length === 4)) reject("malformed");
   const [protectedBytes, unprotected, payload, signature] = value;
-  if (!(protectedBytes instanceof Uint8Array && isDict(unprotected)
+  if (!(protectedBytes instanceof Uint8Array && unprotected instanceof Map
         && payload instanceof Uint8Array && signature instanceof Uint8Array)) reject("malformed");
   return { protected: protectedBytes, unprotected, payload, signature };
 }
@@ -37,7 +36,7 @@ export function decodeSign1(bytes) {
 /** [alg (bigint), kid (bytes)] of a serialized protected header; malformed unless present. */
 export function decodeProtected(bytes) {
   const header = loadsStrict(bytes);
-  if (!isDict(header)) reject("malformed");
+  if (!(header instanceof Map)) reject("malformed");
   const alg = header.get(1n);
   const kid = header.get(4n);
   if (!isInt(alg) || !(kid instanceof Uint8Array) || kid.length === 0) reject("malformed");

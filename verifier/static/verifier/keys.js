@@ -1,11 +1,9 @@
 /**
  * Public keys, as verifier/keys.py: JWK in (RFC 7517), key ids and pins (RFC 7638
- * thumbprints), base64url as Python's decoder reads it, and signature checks with WebCrypto
+ * thumbprints), strict base64url, and signature checks with WebCrypto
  * (ECDSA P-256 takes COSE's raw r||s as it is; Ed25519). Also the holder's compressed P-256
  * point of a credential's cnf claim, decompressed here with BigInt.
  */
-
-import { PyDict, fromJs } from "./pyvalues.js";
 
 export const KID_LENGTH = 8;
 const P256_COORD = 32;
@@ -30,35 +28,31 @@ export function b64url(bytes) {
 }
 
 /**
- * The bytes of base64url `text` exactly as verifier.keys.b64url_decode reads it: no "=",
- * ASCII, padded, then base64.urlsafe_b64decode, which (not validating) skips characters
- * outside the alphabet and stops at padding. Throws KeyFormatError where Python raises.
+ * The bytes of base64url `text` as verifier.keys.b64url_decode reads it: only A-Z a-z 0-9 - _,
+ * no padding, a length that is not 1 more than a multiple of 4 (bits left over are ignored).
+ * Throws KeyFormatError for anything else.
  */
 export function b64urlDecode(text) {
-  if (typeof text !== "string" || text.includes("=")) throw new KeyFormatError("not unpadded base64url text"); // i18n: not shown
-  if (!/^[\x00-\x7f]*$/.test(text)) throw new KeyFormatError("non-ASCII"); // i18n: not shown
-  const padded = text.replaceAll("-", "+").replaceAll("_", "/") + "=".repeat((4 - (text.length % 4)) % 4);
-  const out = [];
-  let quad = 0;
-  let left = 0;
-  let pads = 0;
-  for (const c of padded) {
-    if (c === "=") {
-      if (quad >= 2 && quad + ++pads >= 4) return Uint8Array.from(out);
-      continue;
-    }
-    const v = B64_VALUES.get(c);
-    if (v === undefined) continue;
-    pads = 0;
-    if (quad === 0) { left = v; quad = 1; } else if (quad === 1) {
-      out.push((left << 2) | (v >> 4)); left = v & 15; quad = 2;
-    } else if (quad === 2) {
-      out.push(((left << 4) | (v >> 2)) & 255); left = v & 3; quad = 3;
-    } else { out.push(((left << 6) | v) & 255); quad = 0; }
+  if (typeof text !== "string" || !/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) {
+    throw new KeyFormatError("not unpadded base64url text"); // i18n: not shown
   }
-  if (quad !== 0) throw new KeyFormatError("Incorrect padding"); // i18n: not shown
+  const out = [];
+  let bits = 0;
+  let value = 0;
+  for (const c of text) {
+    value = (value << 6) | B64_VALUES.get(c === "-" ? "+" : c === "_" ? "/" : c);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push((value >> bits) & 0xff);
+      value &= (1 << bits) - 1;
+    }
+  }
   return Uint8Array.from(out);
 }
+
+/** Lower-case hex of `bytes`. */
+export const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
 export async function sha256(bytes) {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
@@ -75,13 +69,14 @@ export async function thumbprint(members) {
 }
 
 /**
- * A public JWK (a PyDict from pyJson, or a plain object) checked as verifier.keys.jwk_to_key:
+ * A public JWK (a Map from loadsJson, or a plain object) checked as verifier.keys.jwk_to_key:
  * resolves to {key (CryptoKey), alg ("ES256" | "EdDSA"), kid (text), thumbprint (bytes),
  * jwk}; rejects with KeyFormatError otherwise.
  */
 export async function jwkToKey(jwk) {
-  const d = jwk instanceof PyDict ? jwk : fromJs(jwk);
-  if (!(d instanceof PyDict) || d.frozen) throw new KeyFormatError("a JWK is a JSON object"); // i18n: not shown
+  const plain = jwk !== null && typeof jwk === "object" && Object.getPrototypeOf(jwk) === Object.prototype;
+  const d = plain ? new Map(Object.entries(jwk)) : jwk;
+  if (!(d instanceof Map)) throw new KeyFormatError("a JWK is a JSON object"); // i18n: not shown
   if (d.has("d")) throw new KeyFormatError("the JWK holds a private key"); // i18n: not shown
   const need = (name) => {
     if (!d.has(name)) throw new KeyFormatError(`invalid JWK: ${name}`); // i18n: not shown

@@ -7,7 +7,9 @@
 import { decodeSign1, loadsStrict, sigStructure } from "./cose.js";
 import { reject } from "./errors.js";
 import { compressedP256 } from "./keys.js";
-import { isDict, isInt, pyEq } from "./pyvalues.js";
+import { isInt } from "./decode.js";
+
+const isDict = (v) => v instanceof Map;
 
 /** How old a presentation may be by default, and how far ahead of the clock (seconds). */
 export const PRESENTATION_WINDOW = 60;
@@ -44,7 +46,7 @@ export async function holderKey(cnf) {
   const y = key.get(-3n);
   const kty = key.get(1n);
   const crv = key.get(-1n);
-  if (kty === undefined || !pyEq(kty, 2n) || crv === undefined || !pyEq(crv, 1n)
+  if (kty !== 2n || crv !== 1n
       || !(x instanceof Uint8Array) || x.length !== 32 || typeof y !== "boolean") {
     reject("invalid_claims");
   }

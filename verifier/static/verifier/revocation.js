@@ -8,8 +8,8 @@
 import { decodeProtected, decodeSign1, loadsStrict, sigStructure } from "./cose.js";
 import { RevocationListError, VerificationError, reject } from "./errors.js";
 import { kidText } from "./claims.js";
-import { hex, isDict, isInt, num, pyEq } from "./pyvalues.js";
-import { sha256, verifySignature } from "./keys.js";
+import { isInt, num } from "./decode.js";
+import { hex, sha256, verifySignature } from "./keys.js";
 
 export const REVOCATION_TYPE = "healthcode-revocations"; // i18n: not shown
 export const HASH_BYTES = 7;
@@ -64,11 +64,11 @@ function intField(doc, name) {
 }
 
 function parsePayload(doc) {
-  if (!isDict(doc) || doc.get("typ") !== REVOCATION_TYPE) return null;
+  if (!(doc instanceof Map) || doc.get("typ") !== REVOCATION_TYPE) return null;
   const ver = doc.get("ver");
   if (!isInt(ver) || ver !== 1n) return null;
   if (doc.size !== PAYLOAD_KEYS.length || !PAYLOAD_KEYS.every((k) => doc.has(k))
-      || !doc.keys.every((k) => typeof k === "string")) return null;
+      || ![...doc.keys()].every((k) => typeof k === "string")) return null;
   const [iss, width, hashes] = ["iss", "width", "hashes"].map((k) => doc.get(k));
   if (typeof iss !== "string" || !iss) return null;
   if (!isInt(width) || width !== BigInt(HASH_BYTES)) return null;
@@ -109,7 +109,7 @@ export async function loadRevocations(bytes, trust) {
   const key = trust.findKey(kid);
   const context = { kid: kidText(kid) };
   if (key === undefined) fail("revocation_list_bad_signature", context);
-  if (!pyEq(alg, key.alg === "ES256" ? -7n : -8n)) fail("revocation_list_bad_signature", context);
+  if (alg !== (key.alg === "ES256" ? -7n : -8n)) fail("revocation_list_bad_signature", context);
   if (!await verifySignature(key.key, key.alg, sigStructure(sign1.protected, sign1.payload), sign1.signature)) {
     fail("revocation_list_bad_signature", context);
   }

@@ -5,8 +5,7 @@
  * returns null to admit, else {code, values} for the app to word in the reader's language.
  */
 
-import { PY_SPACE, pyStrip } from "./pytext.js";
-import { pyLen } from "./pyvalues.js";
+import { PY_SPACE, pyLen, pyStrip } from "./text.js";
 
 export const DEFAULT_RULE = "green"; // i18n: not shown
 export const MAX_RULE_LENGTH = 200;

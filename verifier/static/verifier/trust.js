@@ -7,9 +7,11 @@
 
 import { TrustListError, reject } from "./errors.js";
 import { JwsFormatError, decodeJwsAll } from "./jws.js";
-import { KeyFormatError, b64url, b64urlDecode, jwkToKey, sha256, verifySignature } from "./keys.js";
-import { JsonError, pyJson, pyStr } from "./pytext.js";
-import { PyDict, hex, isInt, num, pyEq, pyLen } from "./pyvalues.js";
+import { DecodeError, loadsJson } from "./decode.js";
+import {
+  KeyFormatError, b64url, b64urlDecode, hex, jwkToKey, sha256, verifySignature,
+} from "./keys.js";
+import { pyLen } from "./text.js";
 import { kidText } from "./claims.js";
 
 export const TRUST_LIST_TYPE = "healthcode-trust-list"; // i18n: not shown
@@ -43,52 +45,52 @@ export class TrustList {
   get issuers() { return [...this.names.keys()]; }
 }
 
+// JSON integers are numbers within 2^53 (decode.js); other numbers are Float objects.
 function intField(obj, name) {
   const value = obj.get(name);
-  if (!isInt(value) || value < 0n) throw new KeyFormatError(`${name} must be epoch seconds`); // i18n: not shown
+  if (typeof value !== "number" || value < 0) throw new KeyFormatError(`${name} must be epoch seconds`); // i18n: not shown
   return value;
 }
 
-// Python's `for x in value`: a list's items, a dict's keys, a str's characters; else TypeError.
-function iterate(value) {
-  if (Array.isArray(value)) return value;
-  if (value instanceof PyDict) return value.keys;
-  if (typeof value === "string") return [...value];
-  throw new KeyFormatError("not iterable"); // i18n: not shown
+function list(value) {
+  if (!Array.isArray(value)) throw new KeyFormatError("issuers and keys are arrays"); // i18n: not shown
+  return value;
 }
 
 function need(obj, key) {
-  if (!(obj instanceof PyDict) || !obj.has(key)) throw new KeyFormatError(`missing ${key}`); // i18n: not shown
+  if (!(obj instanceof Map) || !obj.has(key)) throw new KeyFormatError(`missing ${key}`); // i18n: not shown
   return obj.get(key);
 }
 
 function names(value) {
-  const ok = value instanceof PyDict && !value.frozen && value.size <= 16 && value.keys.every(
-    (tag, i) => typeof tag === "string" && tag.length > 0 && pyLen(tag) <= 35
-      && typeof value.values[i] === "string" && value.values[i].length > 0 && pyLen(value.values[i]) <= 200);
+  const ok = value instanceof Map && value.size <= 16 && [...value].every(
+    ([tag, name]) => tag.length > 0 && pyLen(tag) <= 35
+      && typeof name === "string" && name.length > 0 && pyLen(name) <= 200);
   if (!ok) throw new KeyFormatError("issuer names must map language tags to short texts"); // i18n: not shown
-  return new Map(value.keys.map((k, i) => [k, value.values[i]]));
+  return value;
 }
 
 async function parsePayload(payload, anchor) {
-  const doc = pyJson(payload);
-  if (!(doc instanceof PyDict) || doc.get("typ") !== TRUST_LIST_TYPE) throw new KeyFormatError("not a trust list"); // i18n: not shown
+  const doc = loadsJson(payload);
+  if (!(doc instanceof Map) || doc.get("typ") !== TRUST_LIST_TYPE) throw new KeyFormatError("not a trust list"); // i18n: not shown
   const ver = doc.get("ver");
-  if (ver === undefined || !pyEq(ver, 1n)) throw new KeyFormatError("unsupported version"); // i18n: not shown
+  if (ver !== 1) throw new KeyFormatError("unsupported version"); // i18n: not shown
   const keys = new Map();
   const issuerNames = new Map();
   const issuerMap = new Map();
-  for (const issuer of iterate(need(doc, "issuers"))) {
+  for (const issuer of list(need(doc, "issuers"))) {
     const iss = need(issuer, "iss");
     if (typeof iss !== "string" || !iss || issuerMap.has(iss)) throw new KeyFormatError("issuer ids must be distinct"); // i18n: not shown
-    issuerMap.set(iss, pyStr(issuer.has("name") ? issuer.get("name") : iss));
+    const name = issuer.has("name") ? issuer.get("name") : iss;
+    if (typeof name !== "string") throw new KeyFormatError("an issuer's name is a text"); // i18n: not shown
+    issuerMap.set(iss, name);
     if (issuer.has("names")) issuerNames.set(iss, names(issuer.get("names")));
-    for (const jwk of iterate(need(issuer, "keys"))) {
+    for (const jwk of list(need(issuer, "keys"))) {
       const { key, alg, kid } = await jwkToKey(jwk);
       const id = bytesKey(new TextEncoder().encode(kid));
       if (keys.has(id)) throw new KeyFormatError("a key appears twice"); // i18n: not shown
       keys.set(id, {
-        kid, alg, key, iss, notBefore: num(intField(jwk, "nbf")), notAfter: num(intField(jwk, "exp")),
+        kid, alg, key, iss, notBefore: intField(jwk, "nbf"), notAfter: intField(jwk, "exp"),
       });
     }
   }
@@ -96,8 +98,8 @@ async function parsePayload(payload, anchor) {
   const designated = named === undefined || named === null ? anchor : b64urlDecode(named);
   if (designated.length !== 32) throw new KeyFormatError("anchor must be a 32-byte thumbprint"); // i18n: not shown
   return new TrustList({
-    keys, names: issuerMap, issuerNames, sequence: num(intField(doc, "seq")),
-    issuedAt: num(intField(doc, "iat")), expiresAt: num(intField(doc, "exp")), anchor: b64url(designated),
+    keys, names: issuerMap, issuerNames, sequence: intField(doc, "seq"),
+    issuedAt: intField(doc, "iat"), expiresAt: intField(doc, "exp"), anchor: b64url(designated),
   });
 }
 
@@ -141,7 +143,7 @@ export async function loadTrustList(jwsText, pin, now, { allowExpired = false } 
   try {
     trust = await parsePayload(payload, b64urlDecode(pin));
   } catch (error) {
-    if (error instanceof KeyFormatError || error instanceof JsonError) fail("trust_list_malformed");
+    if (error instanceof KeyFormatError || error instanceof DecodeError) fail("trust_list_malformed");
     throw error;
   }
   if (!signers.has(trust.anchor)) fail("trust_list_bad_signature");

@@ -10,11 +10,11 @@ import * as base45 from "./base45.js";
 import { kidText, parseClaims } from "./claims.js";
 import { decodeProtected, decodeSign1, sigStructure } from "./cose.js";
 import { VerificationError, reject } from "./errors.js";
-import { verifySignature } from "./keys.js";
+import { hex, verifySignature } from "./keys.js";
 import {
   PRESENTATION_FUTURE_SKEW, PRESENTATION_WINDOW, decodePresentation, holderKey,
 } from "./presentation.js";
-import { hex, pyLen } from "./pyvalues.js";
+import { pyLen } from "./text.js";
 import { checkCurrent } from "./trust.js";
 
 export const CREDENTIAL_PREFIX = "HCC1:"; // i18n: not shown
