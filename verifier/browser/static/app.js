@@ -189,9 +189,17 @@ async function post(url, body, type) {
   return answer;
 }
 
+// An anchor QR staff declined to trust: the camera does not ask again while it stays in view.
+let declinedAnchor = null;
+hooks.anchors = [];
+
 async function onTexts(texts, source = "camera") {
-  if (!texts.length) { view.handle({ state: "idle" }, source); return; }
-  if (texts[0].startsWith(ANCHOR_PREFIX)) { await anchorCode(texts[0]); return; }
+  if (!texts.length) { declinedAnchor = null; view.handle({ state: "idle" }, source); return; }
+  if (texts[0].startsWith(ANCHOR_PREFIX)) {
+    if (source !== "camera" || texts[0] !== declinedAnchor) await anchorCode(texts[0]);
+    return;
+  }
+  declinedAnchor = null;
   view.handle(await judge.judge(texts), source);
 }
 
@@ -200,13 +208,23 @@ async function anchorCode(text) {
   if (hooks.anchorBusy) return;
   hooks.anchorBusy = true;
   try {
+    let pinned;
     try {
-      await state.pinAnchor(text);
+      pinned = await state.pinAnchor(text);
     } catch (e) {
       if (e.reason !== "anchor_differs") throw e;
-      if (!window.confirm(_("This anchor QR code names another trust anchor than the one this phone trusts. Trust the new one and fetch its lists?"))) return;
-      await state.pinAnchor(text, { replace: true });
+      if (!window.confirm(_("This anchor QR code names another trust anchor than the one this phone trusts. Trust the new one and fetch its lists?"))) {
+        declinedAnchor = text;
+        say(_("The trust anchor this phone already trusts was kept."));
+        return;
+      }
+      pinned = await state.pinAnchor(text, { replace: true });
     }
+    declinedAnchor = null;
+    hooks.anchors.push(pinned);
+    say(pinned.changed
+      ? _("This phone now trusts the trust anchor of this anchor QR code and fetches the lists it signs.")
+      : _("This phone already trusts the trust anchor of this anchor QR code."));
     await syncNow(state, state.syncBase || config.sync);
   } catch (e) {
     say(_("This anchor QR code cannot be read."));
