@@ -345,11 +345,30 @@ def test_an_anchor_qr_pins_a_phone_the_page_gave_no_anchor(world):
     }""", {"db": "qr-test", "text": text, "other": "HCA1:" + b64url(bytes(32))})
     assert result["before"] == ["no_anchor"] and result["unsynced"] == ["no_anchor"]
     assert result["reasons"] == ["anchor_malformed"] * 3 + ["anchor_differs"]
-    assert result["pinned"] == {"pin": pin_of(world.home), "url": world.base, "changed": True}
+    assert result["pinned"] == {"pin": pin_of(world.home), "url": world.base, "elsewhere": None,
+                                "changed": True}
     assert result["again"]["changed"] is False
     assert result["report"]["ok"], result["report"]
     assert result["pin"] == pin_of(world.home) and result["syncBase"] == world.base
     assert result["seq"] == load_config(world.home).trust_list_seq
+
+
+def test_an_anchor_qr_naming_another_site_pins_but_keeps_syncing_from_this_one(world):
+    """The page may fetch only from its own site (CSP connect-src 'self'; /trust sends no CORS
+    headers): a QR naming another site's URL must not leave the phone unable to sync."""
+    pin = thumbprint(load_pem_public_key(world.home.anchor_public.read_bytes()))
+    result = world.page.evaluate("""async ({db, text}) => {
+        const { openState } = await import("/checkpoint/static/state.js");
+        const { syncNow } = await import("/checkpoint/static/sync.js");
+        const state = await openState({ anchor: null, sync: location.origin }, { dbName: db });
+        const pinned = await state.pinAnchor(text);
+        const report = await syncNow(state);
+        return { pinned, report, syncBase: state.syncBase, pin: state.pin };
+    }""", {"db": "qr-elsewhere", "text": anchor_qr_text(pin, "https://hc.example.cn")})
+    assert result["pinned"] == {"pin": pin_of(world.home), "url": None,
+                                "elsewhere": "https://hc.example.cn", "changed": True}
+    assert result["syncBase"] == world.base and result["pin"] == pin_of(world.home)
+    assert result["report"]["ok"], result["report"]
 
 
 @pytest.mark.parametrize("text", [

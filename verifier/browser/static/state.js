@@ -183,11 +183,17 @@ class State {
    * Pin the anchor from a thumbprint or an anchor QR's text (`HCA1:...`). Returns
    * {pin, url, changed}. The same pin again changes nothing. Another pin than the one held is
    * refused (AnchorError "anchor_differs") unless `replace`: then the lists checked with the old
-   * anchor are dropped and the next sync fetches new ones. A URL in the QR becomes the base to
-   * sync from. Throws AnchorError("anchor_malformed") for anything else.
+   * anchor are dropped and the next sync fetches new ones. A URL in the QR on this page's own
+   * site becomes the base to sync from; one on another site is left out (`url` null, `elsewhere`
+   * it): the page may fetch only from its own site (CSP connect-src 'self', and /trust sends no
+   * CORS headers), so it keeps syncing from the site that served it, whose lists the anchor
+   * signs all the same. Throws AnchorError("anchor_malformed") for anything else.
    */
   async pinAnchor(text, { replace = false } = {}) {
-    const { pin, url } = parseAnchor(text);
+    const { pin, url: named } = parseAnchor(text);
+    const here = typeof location !== "undefined" ? location.origin : null;
+    const url = named && new URL(named).origin === here ? named : null;
+    const elsewhere = named && !url ? named : null;
     const changed = pin !== this.pin;
     if (changed && this.pin && !replace) {
       throw new AnchorError("anchor_differs", { pinned: this.pin, offered: pin });
@@ -204,7 +210,7 @@ class State {
     }
     await put(this._db, entries);
     this._changed();
-    return { pin, url, changed };
+    return { pin, url, elsewhere, changed };
   }
 
   /** Keep a verified trust list (and the pin it leaves: a roll-over moves it), in one write. */
