@@ -87,7 +87,7 @@ def test_a_phone_without_an_anchor_pins_the_scanned_one_and_then_verifies(
         assert config["anchor"] is None
         until(page, lambda: hook(page, "lastSync") is not None, "a sync from the QR's URL")
         assert page.evaluate("window.checkpoint.anchors[0]") == {
-            "pin": pin_of(service.home.root), "url": base, "changed": True}
+            "pin": pin_of(service.home.root), "url": base, "elsewhere": None, "changed": True}
         message = page.locator("#camera-message")
         words = {"zh-CN": r"(现在|已经)信任", "en": r"(now|already) trusts"}[lang]
         assert message.is_visible() and re.search(words, message.inner_text())
