@@ -7,6 +7,7 @@ import { Rule } from "/shared/verifier/index.js";
 import { createDecoder } from "/shared/scan/decoder.js";
 import { VerdictView } from "/shared/checkpoint/view.js";
 import { Sound, TONES } from "/shared/checkpoint/sound.js";
+import { postToKiosk } from "/shared/checkpoint/server.js";
 import { describeRule, detailWords, fill, humanize } from "/shared/checkpoint/words.js";
 import { openState } from "./state.js";
 import { startAutoSync, syncNow, DEFAULT_EVERY } from "./sync.js";
@@ -177,17 +178,7 @@ showSound();
 
 // ---- reading codes: the camera, else a kiosk's server; a photo; pasted text -------------------
 
-async function post(url, body, type) {
-  const headers = type ? { "Content-Type": type } : {};  // i18n: not shown
-  const response = await fetch(url, { method: "POST", body, headers, cache: "no-store" });
-  const answer = await response.json().catch(() => null);
-  if (!response.ok) {
-    return { state: "invalid", reason: (answer && answer.error) || "error",
-             message: (answer && answer.message) || _("The kiosk answered {status}", { status: response.status }),
-             code: null, announce: true };
-  }
-  return answer;
-}
+const post = postToKiosk;
 
 // An anchor QR staff declined to trust: the camera does not ask again while it stays in view.
 let declinedAnchor = null;

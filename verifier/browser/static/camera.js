@@ -3,24 +3,14 @@
 // texts go to the judge. Where the decoder cannot run (no WebAssembly) and a kiosk served the
 // page, frames go to the kiosk's server instead (its /api/frame), as its own page does.
 // One frame is in flight at a time: the next is taken when the last is done.
-import { _, locale } from "/shared/i18n.js";
+import { _ } from "/shared/i18n.js";
+import { cameraTrouble, insecureOrigin, withFallback } from "/shared/checkpoint/server.js";
 
 const MAX_FRAME_WIDTH = 1920;  // larger frames are scaled down (a phone may offer 4K)
 const JPEG_QUALITY = 0.85;
 const BUDGET_MS = 25;          // the decoder's retries stop within this per frame
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-// The extractor reads no _() inside a template literal: these are joined with withFallback.
-const withFallback = (text) => [text, _("Use a photo or the code text below.")]
-  .join(locale.startsWith("zh") ? "" : " ");
-const CAMERA_ERRORS = {
-  NotAllowedError: () => _("Camera access was denied. Allow the camera for this page in the browser's site settings and reload; meanwhile use a photo or the code text below."),
-  SecurityError: () => withFallback(_("The browser blocked the camera for this page.")),
-  NotFoundError: () => withFallback(_("No camera found on this device.")),
-  OverconstrainedError: () => withFallback(_("No camera found on this device.")),
-  NotReadableError: () => _("The camera is in use by another program, or failed to start. Close the other program and reload, or use a photo or the code text below."),
-};
 
 export class Camera {
   /** `decode(imageData) -> {texts}` or null (no decoder); `serverFrame(blob) -> verdict` or
@@ -39,8 +29,7 @@ export class Camera {
   /** Start the camera; false (and the reason said) when there is none. */
   async start() {
     if (!window.isSecureContext) {
-      this.say(_("This page is open on an insecure origin ({origin}): browsers give such pages no camera. Open it on this machine at http://127.0.0.1 or http://localhost, or serve it over HTTPS. Meanwhile use a photo or the code text below.",
-                 { origin: location.origin }));
+      this.say(insecureOrigin());
       return false;
     }
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
@@ -55,9 +44,7 @@ export class Camera {
       if (this.hooks.startedAt === null) this.hooks.startedAt = performance.now();
       this.stream = await navigator.mediaDevices.getUserMedia({ video, audio: false });
     } catch (e) {
-      const known = CAMERA_ERRORS[e.name];
-      const failed = _("The camera could not start ({error}).", { error: e.name });
-      this.say(known ? known() : withFallback(failed));
+      this.say(cameraTrouble(e, _("The camera could not start ({error}).", { error: e.name })));
       return false;
     }
     this.say("");

@@ -5,6 +5,7 @@
 import { _, locale } from "/shared/i18n.js";
 import { VerdictView } from "/shared/checkpoint/view.js";
 import { Sound } from "/shared/checkpoint/sound.js";
+import { postToKiosk } from "/shared/checkpoint/server.js";
 import { describeRule } from "/shared/checkpoint/words.js";
 
 const $ = (id) => document.getElementById(id);
@@ -32,17 +33,7 @@ export function runOnServer({ config, hooks, say }) {
   $("sound").addEventListener("click", () => sound.set(!sound.on));
   const view = new VerdictView(hooks, (v) => sound.signal(v.state));
 
-  async function post(path, body, type) {
-    if (!server) return null;
-    const headers = type ? { "Content-Type": type } : {};  // i18n: not shown
-    const response = await fetch(`${server}${path}`, { method: "POST", body, headers, cache: "no-store" });
-    const answer = await response.json().catch(() => null);
-    if (!response.ok) {
-      return { state: "invalid", reason: (answer && answer.error) || "error", code: null, announce: true,
-               message: (answer && answer.message) || _("The kiosk answered {status}", { status: response.status }) };
-    }
-    return answer;
-  }
+  const post = (path, body, type) => (server ? postToKiosk(`${server}${path}`, body, type) : null);
 
   $("upload").addEventListener("change", async (event) => {
     const file = event.target.files[0];

@@ -3,9 +3,10 @@
 // One frame is in flight at a time: the next is grabbed when the answer arrives, so a slow
 // server or network never piles requests up. Nothing about any code is stored in the browser;
 // only the sound preference is (localStorage).
-import { _, locale } from "/shared/i18n.js";
+import { _ } from "/shared/i18n.js";
 import { VerdictView } from "/shared/checkpoint/view.js";
 import { Sound, TONES } from "/shared/checkpoint/sound.js";
+import { cameraTrouble, insecureOrigin, postToKiosk, withFallback } from "/shared/checkpoint/server.js";
 
 const MAX_FRAME_WIDTH = 1280;  // larger camera frames are scaled down before sending
 const JPEG_QUALITY = 0.85;
@@ -53,17 +54,7 @@ $("sound-unlock").addEventListener("click", () => sound.unlock());
 
 // ---- talking to the kiosk server ---------------------------------------------------------
 
-async function post(url, body, type) {
-  const headers = type ? { "Content-Type": type } : {};  // i18n: not shown
-  const response = await fetch(url, { method: "POST", body, headers, cache: "no-store" });
-  const answer = await response.json().catch(() => null);
-  if (!response.ok) {
-    return { state: "invalid", reason: (answer && answer.error) || "error",
-             message: (answer && answer.message) || _("The kiosk answered {status}", { status: response.status }),
-             code: null, announce: true };
-  }
-  return answer;
-}
+const post = postToKiosk;
 
 async function refreshStatus() {
   try {
@@ -105,21 +96,9 @@ function sayCamera(text) {
   cameraMessage.hidden = !text;
 }
 
-// The extractor reads no _() inside a template literal: these are joined with withFallback.
-const withFallback = (text) => [text, _("Use a photo or the code text below.")]
-  .join(locale.startsWith("zh") ? "" : " ");
-const CAMERA_ERRORS = {
-  NotAllowedError: () => _("Camera access was denied. Allow the camera for this page in the browser's site settings and reload; meanwhile use a photo or the code text below."),
-  SecurityError: () => withFallback(_("The browser blocked the camera for this page.")),
-  NotFoundError: () => withFallback(_("No camera found on this device.")),
-  OverconstrainedError: () => withFallback(_("No camera found on this device.")),
-  NotReadableError: () => _("The camera is in use by another program, or failed to start. Close the other program and reload, or use a photo or the code text below."),
-};
-
 async function startCamera(deviceId) {
   if (!window.isSecureContext) {
-    sayCamera(_("This page is open on an insecure origin ({origin}): browsers give such pages no camera. Open it on this machine at http://127.0.0.1 or http://localhost, or serve it over HTTPS. Meanwhile use a photo or the code text below.",
-                { origin: location.origin }));
+    sayCamera(insecureOrigin());
     return;
   }
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
@@ -136,9 +115,7 @@ async function startCamera(deviceId) {
     if (window.kiosk.startedAt === null) window.kiosk.startedAt = performance.now();
     stream = await navigator.mediaDevices.getUserMedia({ video: video_, audio: false });
   } catch (e) {
-    const known = CAMERA_ERRORS[e.name];
-    const failed = _("The camera could not start ({error}).", { error: e.name });
-    sayCamera(known ? known() : withFallback(failed));
+    sayCamera(cameraTrouble(e, _("The camera could not start ({error}).", { error: e.name })));
     return;
   }
   sayCamera("");
