@@ -86,6 +86,7 @@ The issuer service is running on {base}  (Ctrl-C stops it)
   start page        {base}/  (in Chinese, or English: the switch on every page)
   a holder's phone  {base}/enrol/{enrolment}  (one-time link: open it in a browser)
   staff: find people, print cards  {base}/staff
+  checkpoint (phone) {base}/checkpoint/  (scans and checks codes in the browser, offline)
   API docs          {base}/api/docs
   OpenAPI           {base}/api/openapi.json
   published policy  {base}/policy/{service.policy.id}
