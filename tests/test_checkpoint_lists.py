@@ -22,7 +22,8 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import TEST_PASSPHRASE
 from test_checkpoint_app import hook, installed, issuer, open_app, until  # noqa: F401
-from test_checkpoint_offline import PHONE, PROBE, _serve, _with_checkpoint, pin_of
+from test_checkpoint_offline import PHONE, PROBE
+from test_holder_browser import _serve
 
 from issuer.keys.home import PASSPHRASE_ENV, Home
 from issuer.keys.keystore import init_home, load_config
@@ -83,7 +84,6 @@ def proxied(playwright, tmp_path, monkeypatch) -> Iterator[tuple[Home, CuttingPr
     init_home(home)
     app = create_issuer({"HOME": str(home.root), "DEFAULT_LOCALE": "en",
                          "DATABASE_URL": f"sqlite:///{tmp_path / 'i.db'}"})
-    _with_checkpoint(app, lambda: pin_of(home))
     upstream, server, thread = _serve(app)
     proxy = CuttingProxy(upstream)
     proxy_thread = threading.Thread(target=proxy.serve_forever, daemon=True)

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 from conftest import TEST_PASSPHRASE
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from werkzeug.serving import make_server
+from test_holder_browser import _serve
 
 from issuer.keys.home import PASSPHRASE_ENV, Home
 from issuer.keys.keystore import init_home, load_config, rotate_anchor, rotate_key
@@ -28,7 +27,6 @@ from issuer.service.issuance import IssuerService
 from issuer.service.revocations import publish_revocations
 from issuer.web import create_app as create_issuer
 from verifier.anchorqr import anchor_qr_text, parse_anchor_qr
-from verifier.browser import blueprint as checkpoint_blueprint
 from verifier.errors import TrustListError
 from verifier.keys import b64url, thumbprint
 from verifier.kiosk import create_app as create_kiosk
@@ -68,18 +66,6 @@ def pin_of(home: Home) -> str:
     return b64url(thumbprint(load_pem_public_key(home.anchor_public.read_bytes())))
 
 
-def _serve(app) -> tuple[str, object, threading.Thread]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return f"http://127.0.0.1:{server.server_port}", server, thread
-
-
-def _with_checkpoint(app, anchor) -> None:
-    if "checkpoint" not in app.blueprints:  # until the app registers it itself
-        app.register_blueprint(checkpoint_blueprint(anchor))
-
-
 class World:
     """An issuer (its home, service, URL) and a phone's browser with one page open."""
 
@@ -112,7 +98,6 @@ def world(playwright, tmp_path, monkeypatch) -> Iterator[World]:
     init_home(home)
     app = create_issuer({"HOME": str(home.root), "DEFAULT_LOCALE": "en",
                          "DATABASE_URL": f"sqlite:///{tmp_path / 'i.db'}"})
-    _with_checkpoint(app, lambda: pin_of(home))
     base, server, thread = _serve(app)
     with webcam.browser(playwright, None, tmp_path / "phone", viewport=PHONE,
                         is_mobile=True, has_touch=True) as context:
@@ -411,7 +396,6 @@ def test_sync_from_a_kiosk_refuses_an_older_or_forged_revocation_list(playwright
     shutil.copy(home.trust_list, folder / "trust-list.json")
     shutil.copy(home.anchor_public, folder / "anchor.pub.pem")
     app = create_kiosk({"TRUST": folder / "trust-list.json", "DEFAULT_LOCALE": "en"})
-    _with_checkpoint(app, pin_of(home))
     base, server, thread = _serve(app)
     revocations = folder / file_name(config.iss)
     forged = bytearray(lists[1])
