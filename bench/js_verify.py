@@ -10,11 +10,9 @@ browser runs in its own processes.
 
 from __future__ import annotations
 
-import functools
 import json
 import statistics
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+import sys
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -27,7 +25,7 @@ from verifier.presentation import cnf_for, encode_presentation, presentation_mes
 from . import report
 from .timing import Settings
 
-SHARED = Path(__file__).resolve().parent.parent / "verifier" / "static"
+ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 NOW = 1_795_500_000
 PAGE = """<!doctype html><meta charset="utf-8"><title>bench</title>
@@ -82,24 +80,14 @@ document.documentElement.dataset.ready = "yes";
 </script>"""
 
 
-class _Handler(SimpleHTTPRequestHandler):
-    extensions_map = {".js": "text/javascript"}
-
-    def do_GET(self):
-        if self.path == "/bench.html":
-            body = PAGE.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(body)
-        elif self.path.startswith("/shared/") and ".." not in self.path:
-            self.path = self.path.removeprefix("/shared")
-            super().do_GET()
-        else:
-            self.send_error(404)
-
-    def log_message(self, format, *args):
-        pass
+def _jsverifier():
+    """tests/jsverifier.py: it serves a page and the verifier's modules, as the test does."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        import jsverifier
+    finally:
+        sys.path.pop(0)
+    return jsverifier
 
 
 def _inputs() -> dict:
@@ -125,23 +113,21 @@ def _inputs() -> dict:
 def run(settings: Settings) -> report.Section:
     from playwright.sync_api import sync_playwright
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0),
-                                 functools.partial(_Handler, directory=str(SHARED)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serving = _jsverifier().serve("/bench.html", PAGE)
+    origin = next(serving)
     try:
         with sync_playwright() as driver:
             browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True,
                                              args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_page()
-            page.goto(f"http://127.0.0.1:{server.server_port}/bench.html")
+            page.goto(f"{origin}/bench.html")
             page.wait_for_selector("html[data-ready]", state="attached")
             args = {**_inputs(), "rounds": settings.rounds,
                     "batch": max(5, int(settings.batch_seconds * 5000))}
             samples = page.evaluate("(a) => bench(a)", args)
             browser.close()
     finally:
-        server.shutdown()
-        server.server_close()
+        serving.close()  # the generator's finally: the server stops
     med = {name: statistics.median(values) for name, values in samples.items()}
     rows = [
         ["`verify` static code (HCC1)", f"{med['hcc'] * 1000:.0f} µs",

@@ -108,13 +108,18 @@ document.documentElement.dataset.ready = "yes";
 
 
 class _Handler(SimpleHTTPRequestHandler):
-    """verifier/static/ under /shared/, and the test page; nothing else."""
+    """verifier/static/ under /shared/, and one page (``page``: its path and HTML); nothing
+    else."""
 
     extensions_map = {".js": "text/javascript"}
 
+    def __init__(self, *args, page: tuple[str, str], **kwargs) -> None:
+        self.page = page
+        super().__init__(*args, **kwargs)
+
     def do_GET(self):
-        if self.path == PAGE:
-            body = PAGE_HTML.encode()
+        if self.path == self.page[0]:
+            body = self.page[1].encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
@@ -130,10 +135,12 @@ class _Handler(SimpleHTTPRequestHandler):
         pass
 
 
-def serve() -> Iterator[str]:
-    """Serve the page and the modules on 127.0.0.1; yields the origin."""
+def serve(path: str = PAGE, html: str = PAGE_HTML) -> Iterator[str]:
+    """Serve a page (the differential test's unless given) and the verifier's modules on
+    127.0.0.1; yields the origin."""
     server = ThreadingHTTPServer(("127.0.0.1", 0),
-                                 functools.partial(_Handler, directory=str(SHARED)))
+                                 functools.partial(_Handler, directory=str(SHARED),
+                                                   page=(path, html)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
