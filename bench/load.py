@@ -1,0 +1,229 @@
+"""The issuer as a city would run it: N ``healthcode-issuer serve`` processes on one
+PostgreSQL behind nginx, driven by wrk, for N = 1, 2, 4; then the checks of
+:mod:`bench.loadcheck` on what each run left behind.
+
+Each process count gets a fresh schema: PEOPLE people with a week of lifestyle observations
+(28 rows each), each with a bound phone and a signed-in session (made through the store, as an
+enrolment link redeemed by the phone would), and one write token. Every process runs on the
+same home (keys, session secret) and database; nginx (one worker, ``least_conn``, keep-alive
+to the processes, no retries) is the only door; wrk (one thread, a Lua script picking a
+random person per request) keeps CONNECTIONS requests in flight through it.
+
+Requests: ``POST /api/people/<id>/credentials`` (sign and store a credential), ``GET
+/api/people/<id>/assessment`` (score), the holder's ``GET /me/credential.json`` (its phone's
+live code, valid 24 h: issued on the phone's first request, here before the load, as a phone
+finds it on its later visits of the day; re-scored on each), and a mix of 8 holder requests to
+1 assessment and 1 issue. Each:
+a warm-up (its errors count), then ROUNDS measured rounds; requests/s and p99 are medians
+over the rounds. Any answer other than 2xx, and any socket error, is an error.
+
+PostgreSQL: ``$HEALTHCODE_BENCH_POSTGRES_URL`` (or ``$HEALTHCODE_TEST_POSTGRES_URL``), else a
+throw-away server (``scripts/postgres-test-server.sh``, durability off) for the run
+(:mod:`bench.pgserver`).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from issuer.keys.home import PASSPHRASE_ENV, Home
+from issuer.keys.keystore import init_home
+from issuer.service.issuance import IssuerService
+from issuer.web import create_app
+from verifier.keys import key_to_jwk
+
+from . import loadcheck, loadrig, machine, report
+from .api import seed_people
+from .fixtures import BENCH_PASSPHRASE, bench_passphrase
+from .loadcheck import Checks
+from .loadrig import Holder, WrkRun
+from .pgserver import own_schema, postgres
+from .timing import Settings
+
+PROCESSES, PEOPLE, CONNECTIONS, ROUNDS = (1, 2, 4), 1000, 32, 3
+WARM_S, ROUND_S = 2, 5
+#: label -> request kinds wrk picks from at random (see :func:`bench.loadrig.lua_script`).
+MIXES: dict[str, tuple[str, ...]] = {
+    "`POST /api/people/<id>/credentials`": ("post",),
+    "`GET /api/people/<id>/assessment`": ("assess",),
+    "holder `GET /me/credential.json`": ("holder",),
+    "mix 8 : 1 : 1 (holder : assessment : issue)": ("holder",) * 8 + ("assess", "post"),
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    """One request mix at one process count: the measured rounds and the warm-up's errors."""
+
+    rounds: tuple[WrkRun, ...]
+    warm_errors: int
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(r.rate for r in self.rounds)
+
+    @property
+    def p99(self) -> float:
+        return statistics.median(r.p99 for r in self.rounds)
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(r.p50 for r in self.rounds)
+
+    @property
+    def errors(self) -> int:
+        return self.warm_errors + sum(r.errors for r in self.rounds)
+
+
+@dataclass(frozen=True)
+class CityRun:
+    processes: int
+    results: dict[str, Result]
+    checks: Checks
+
+
+def holders(app, service: IssuerService, ids: Sequence[str], now: int, prime: bool
+            ) -> list[Holder]:
+    """Bind a fresh phone key to each person (an enrolment link, redeemed) and return the
+    ``Cookie`` header of its signed-in session; ``prime``: issue each phone its live code
+    too, as its first visit would have."""
+    serializer = app.session_interface.get_signing_serializer(app)
+    name = app.config["SESSION_COOKIE_NAME"]
+    made = []
+    for person in ids:
+        token = service.store.create_enrolment(person, actor="bench", now=now)
+        jwk = key_to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key())
+        _, device, session_id = service.store.redeem_enrolment(token, jwk, now)
+        if prime:
+            service.live_credential(person, service.store.device(person, device))
+        cookie = serializer.dumps({"sid": session_id, "_permanent": True})
+        made.append(Holder(person, f"{name}={cookie}"))
+    return made
+
+
+def _measure(port: int, script: Path, connections: int, warm: int, seconds: int,
+             rounds: int) -> Result:
+    warm_errors = (loadrig.wrk(port, script, connections, warm).errors if warm else 0)
+    return Result(tuple(loadrig.wrk(port, script, connections, seconds)
+                        for _ in range(rounds)), warm_errors)
+
+
+def city(database_url: str, processes: int, *, people: int = PEOPLE,
+         connections: int = CONNECTIONS, warm: int = WARM_S, seconds: int = ROUND_S,
+         rounds: int = ROUNDS, mixes: dict[str, tuple[str, ...]] | None = None,
+         prime: bool = True) -> CityRun:
+    """Seed a fresh schema of ``database_url``, run every mix through nginx in front of
+    ``processes`` serve processes, then check what the run left behind. ``prime``: every
+    phone has its live code before the load (else its first request issues it)."""
+    mixes = MIXES if mixes is None else mixes
+    loadrig.tools()
+    with tempfile.TemporaryDirectory(prefix="healthcode-city.") as folder, \
+            own_schema(database_url) as url, bench_passphrase(), ExitStack() as stack:
+        root = Path(folder)
+        home = root / "home"
+        home.mkdir()
+        now = int(time.time())
+        init_home(Home(home), now=now)
+        app = create_app({"HOME": str(home), "DATABASE_URL": url})
+        service: IssuerService = app.extensions["healthcode"]
+        stack.callback(service.close)
+        ids = seed_people(service, now, people)
+        phones = holders(app, service, ids, now, prime)
+        _, secret = service.create_token("write", "city load", now)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHCODE_")}
+        env |= {PASSPHRASE_ENV: BENCH_PASSPHRASE, "HEALTHCODE_DATABASE_URL": url}
+        logs = [root / f"serve-{n}.log" for n in range(processes)]
+        results: dict[str, Result] = {}
+        with loadrig.serve_processes(home, env, logs) as ports, \
+                loadrig.nginx(root / "nginx", ports) as port:
+            for label, kinds in mixes.items():
+                script = root / f"mix-{len(results)}.lua"
+                script.write_text(loadrig.lua_script(phones, kinds, secret))
+                results[label] = _measure(port, script, connections, warm, seconds, rounds)
+            revoked = loadcheck.revoke_some(service, port, secret)
+            lists = loadcheck.revocation_lists(ports)
+        checks = loadcheck.check(
+            service, home, env, loadrig.access_log(root / "nginx"),
+            loadrig.nginx_problems(root / "nginx"), logs, lists, revoked, processes)
+    return CityRun(processes, results, checks)
+
+
+def run(settings: Settings) -> report.Section:
+    """Return the Markdown section for the city load test."""
+    quick = settings.rounds < Settings().rounds
+    counts = PROCESSES[:2] if quick else PROCESSES
+    shape = (dict(people=100, warm=1, seconds=1, rounds=1) if quick else {})
+    runs: list[CityRun] = []
+    with machine.unpinned(), postgres() as url:
+        if url is None:
+            return report.Section("### City load: serve processes behind nginx\n\n"
+                                  "Skipped: no PostgreSQL (install it, or set "
+                                  "`$HEALTHCODE_BENCH_POSTGRES_URL`).")
+        for processes in counts:
+            runs.append(city(url, processes, **shape))
+    return _section(runs, shape.get("people", PEOPLE), shape.get("seconds", ROUND_S),
+                    shape.get("rounds", ROUNDS))
+
+
+def _section(runs: Sequence[CityRun], people: int, seconds: int, rounds: int
+             ) -> report.Section:
+    cores = os.cpu_count() or 1
+    base = {label: result.rate for label, result in runs[0].results.items()}
+    rows = []
+    for run in runs:
+        for n, (label, result) in enumerate(run.results.items()):
+            note = f" ({cores} cores)" if run.processes > cores and n == 0 else ""
+            errors = f"**{result.errors}**" if result.errors else "0"
+            rows.append([f"{run.processes}{note}" if n == 0 else "", label,
+                         f"{result.rate:,.0f}", report.ms(result.p50), report.ms(result.p99),
+                         errors, f"{result.rate / base[label]:.2f}"])
+    checks = [[str(run.processes),
+               "yes" if run.checks.audit_ok else "**no**",
+               f"{run.checks.distinct_lists} of {run.processes}",
+               f"{run.checks.api_issued:,} / {run.checks.api_answered:,}",
+               f"{run.checks.phones:,}, at most {run.checks.live_most}",
+               " / ".join(f"{n:,}" for _, n in sorted(run.checks.shares.items())),
+               "; ".join(run.checks.problems()) or "none"] for run in runs]
+    body = [
+        "### City load: serve processes behind nginx on one PostgreSQL",
+        "",
+        f"{people:,} people (28 observations each; a bound phone each, signed in, with its "
+        f"live code: the holder's request re-scores and returns it); nginx (1 worker, "
+        f"`least_conn`, keep-alive to the processes, no retries) in front of N "
+        f"`healthcode-issuer serve` processes (waitress, 8 threads each) on one PostgreSQL; "
+        f"wrk (1 thread, a Lua script picking a random person per request) with "
+        f"{CONNECTIONS} connections through nginx; a warm-up, then {rounds} × {seconds} s "
+        f"measured, medians. Everything on this machine's {cores} cores (wrk, nginx, the "
+        f"processes, PostgreSQL): not pinned. Errors = answers other than 2xx plus socket "
+        f"errors, warm-up included. Ratio: requests/s over 1 process's.",
+        "",
+        report.table(["processes", "requests", "requests/s", "p50 ms", "p99 ms", "errors",
+                      "ratio to 1 process"], rows),
+        "",
+        "Checks afterwards, per run: `audit verify`; the revocation list fetched from every "
+        "process directly (distinct lists of N fetched, after revoking "
+        f"{loadcheck.REVOKED} credentials through nginx); credentials the API issued "
+        "(database) / answers 201 nginx logged; phones with a live code and the most any "
+        "phone was issued; requests each process answered (nginx's log).",
+        "",
+        report.table(["processes", "audit verify", "distinct revocation lists",
+                      "API credentials / 201s", "phones, live codes each", "per process",
+                      "problems"], checks),
+    ]
+    last = runs[-1]
+    mix = list(last.results)[-1]
+    summary = [[f"City load, mix, {last.processes} processes vs 1 (nginx, PostgreSQL)",
+                f"**{last.results[mix].rate / base[mix]:.2f}**",
+                f"{last.results[mix].rate:,.0f}/s, p99 {report.ms(last.results[mix].p99)} ms, "
+                f"{sum(r.errors for run in runs for r in run.results.values())} errors, "
+                f"{sum(len(run.checks.problems()) for run in runs)} problems"]]
+    return report.Section("\n".join(body), summary)
