@@ -13,9 +13,10 @@ Requests: ``POST /api/people/<id>/credentials`` (sign and store a credential), `
 /api/people/<id>/assessment`` (score), the holder's ``GET /me/credential.json`` (its phone's
 live code, valid 24 h: issued on the phone's first request, here before the load, as a phone
 finds it on its later visits of the day; re-scored on each), and a mix of 8 holder requests to
-1 assessment and 1 issue. Each:
-a warm-up (its errors count), then ROUNDS measured rounds; requests/s and p99 are medians
-over the rounds. Any answer other than 2xx, and any socket error, is an error.
+1 assessment and 1 issue. Each: a warm-up (its errors count), then ROUNDS measured rounds;
+requests/s and p99 are medians over the rounds. Any answer other than 2xx, and any socket
+error, is an error. The cities of all process counts are up at once and take their rounds in
+turn, so that a neighbour's burst of load on this shared machine falls on every count alike.
 
 PostgreSQL: ``$HEALTHCODE_BENCH_POSTGRES_URL`` (or ``$HEALTHCODE_TEST_POSTGRES_URL``), else a
 throw-away server (``scripts/postgres-test-server.sh``, durability off) for the run
@@ -30,7 +31,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -91,6 +92,27 @@ class CityRun:
     checks: Checks
 
 
+@dataclass
+class _City:
+    """One process count's city while it runs: its schema, home, processes and nginx."""
+
+    processes: int
+    root: Path
+    service: IssuerService
+    env: dict[str, str]
+    phones: list[Holder]
+    secret: str
+    running: ExitStack
+    ports: list[int] = field(default_factory=list)
+    port: int = 0
+    rounds: dict[str, list[WrkRun]] = field(default_factory=dict)
+    warm_errors: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def logs(self) -> list[Path]:
+        return [self.root / f"serve-{n}.log" for n in range(self.processes)]
+
+
 def holders(app, service: IssuerService, ids: Sequence[str], now: int, prime: bool
             ) -> list[Holder]:
     """Bind a fresh phone key to each person (an enrolment link, redeemed) and return the
@@ -110,51 +132,74 @@ def holders(app, service: IssuerService, ids: Sequence[str], now: int, prime: bo
     return made
 
 
-def _measure(port: int, script: Path, connections: int, warm: int, seconds: int,
-             rounds: int) -> Result:
-    warm_errors = (loadrig.wrk(port, script, connections, warm).errors if warm else 0)
-    return Result(tuple(loadrig.wrk(port, script, connections, seconds)
-                        for _ in range(rounds)), warm_errors)
+def _open(stack: ExitStack, database_url: str, processes: int, people: int, prime: bool
+          ) -> _City:
+    """Seed a fresh schema and home, start the processes and nginx in front of them."""
+    root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="healthcode-city.")))
+    url = stack.enter_context(own_schema(database_url))
+    home = root / "home"
+    home.mkdir()
+    now = int(time.time())
+    init_home(Home(home), now=now)
+    app = create_app({"HOME": str(home), "DATABASE_URL": url})
+    service: IssuerService = app.extensions["healthcode"]
+    stack.callback(service.close)
+    phones = holders(app, service, seed_people(service, now, people), now, prime)
+    _, secret = service.create_token("write", "city load", now)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHCODE_")}
+    env |= {PASSPHRASE_ENV: BENCH_PASSPHRASE, "HEALTHCODE_DATABASE_URL": url}
+    city = _City(processes, root, service, env, phones, secret, stack.enter_context(ExitStack()))
+    city.ports = city.running.enter_context(loadrig.serve_processes(home, env, city.logs))
+    city.port = city.running.enter_context(loadrig.nginx(root / "nginx", city.ports))
+    return city
 
 
-def city(database_url: str, processes: int, *, people: int = PEOPLE,
-         connections: int = CONNECTIONS, warm: int = WARM_S, seconds: int = ROUND_S,
-         rounds: int = ROUNDS, mixes: dict[str, tuple[str, ...]] | None = None,
-         prime: bool = True) -> CityRun:
-    """Seed a fresh schema of ``database_url``, run every mix through nginx in front of
-    ``processes`` serve processes, then check what the run left behind. ``prime``: every
-    phone has its live code before the load (else its first request issues it)."""
+def _finish(city: _City) -> CityRun:
+    """Revoke a few credentials, fetch each process's revocation list, stop the processes
+    and nginx, and check what the run left behind."""
+    revoked = loadcheck.revoke_some(city.service, city.port, city.secret)
+    lists = loadcheck.revocation_lists(city.ports)
+    city.running.close()
+    nginx = city.root / "nginx"
+    checks = loadcheck.check(city.service, city.root / "home", city.env,
+                             loadrig.access_log(nginx), loadrig.nginx_problems(nginx),
+                             city.logs, lists, revoked, city.processes)
+    return CityRun(city.processes, {label: Result(tuple(runs), city.warm_errors[label])
+                                    for label, runs in city.rounds.items()}, checks)
+
+
+def cities(database_url: str, counts: Sequence[int], *, people: int = PEOPLE,
+           connections: int = CONNECTIONS, warm: int = WARM_S, seconds: int = ROUND_S,
+           rounds: int = ROUNDS, mixes: dict[str, tuple[str, ...]] | None = None,
+           prime: bool = True) -> list[CityRun]:
+    """A city for each process count in ``counts``, each on a fresh schema of
+    ``database_url``, all up at once; every mix's rounds run on each in turn (the order
+    alternating round by round, so that a neighbour's burst of load falls on every count
+    alike); then each city is checked. ``prime``: every phone has its live code before the
+    load (else its first request issues it)."""
     mixes = MIXES if mixes is None else mixes
     loadrig.tools()
-    with tempfile.TemporaryDirectory(prefix="healthcode-city.") as folder, \
-            own_schema(database_url) as url, bench_passphrase(), ExitStack() as stack:
-        root = Path(folder)
-        home = root / "home"
-        home.mkdir()
-        now = int(time.time())
-        init_home(Home(home), now=now)
-        app = create_app({"HOME": str(home), "DATABASE_URL": url})
-        service: IssuerService = app.extensions["healthcode"]
-        stack.callback(service.close)
-        ids = seed_people(service, now, people)
-        phones = holders(app, service, ids, now, prime)
-        _, secret = service.create_token("write", "city load", now)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHCODE_")}
-        env |= {PASSPHRASE_ENV: BENCH_PASSPHRASE, "HEALTHCODE_DATABASE_URL": url}
-        logs = [root / f"serve-{n}.log" for n in range(processes)]
-        results: dict[str, Result] = {}
-        with loadrig.serve_processes(home, env, logs) as ports, \
-                loadrig.nginx(root / "nginx", ports) as port:
-            for label, kinds in mixes.items():
-                script = root / f"mix-{len(results)}.lua"
-                script.write_text(loadrig.lua_script(phones, kinds, secret))
-                results[label] = _measure(port, script, connections, warm, seconds, rounds)
-            revoked = loadcheck.revoke_some(service, port, secret)
-            lists = loadcheck.revocation_lists(ports)
-        checks = loadcheck.check(
-            service, home, env, loadrig.access_log(root / "nginx"),
-            loadrig.nginx_problems(root / "nginx"), logs, lists, revoked, processes)
-    return CityRun(processes, results, checks)
+    with ExitStack() as stack:
+        stack.enter_context(bench_passphrase())
+        towns = [_open(stack, database_url, n, people, prime) for n in counts]
+        for n, (label, kinds) in enumerate(mixes.items()):
+            for city in towns:
+                script = city.root / f"mix-{n}.lua"
+                script.write_text(loadrig.lua_script(city.phones, kinds, city.secret))
+                city.warm_errors[label] = (loadrig.wrk(city.port, script, connections, warm)
+                                           .errors if warm else 0)
+                city.rounds[label] = []
+            for turn in range(rounds):
+                for city in towns if turn % 2 == 0 else towns[::-1]:
+                    city.rounds[label].append(loadrig.wrk(
+                        city.port, city.root / f"mix-{n}.lua", connections, seconds))
+        return [_finish(city) for city in towns]
+
+
+def city(database_url: str, processes: int, **options) -> CityRun:
+    """:func:`cities` for one process count."""
+    [one] = cities(database_url, [processes], **options)
+    return one
 
 
 def run(settings: Settings) -> report.Section:
@@ -162,14 +207,12 @@ def run(settings: Settings) -> report.Section:
     quick = settings.rounds < Settings().rounds
     counts = PROCESSES[:2] if quick else PROCESSES
     shape = (dict(people=100, warm=1, seconds=1, rounds=1) if quick else {})
-    runs: list[CityRun] = []
     with machine.unpinned(), postgres() as url:
         if url is None:
             return report.Section("### City load: serve processes behind nginx\n\n"
                                   "Skipped: no PostgreSQL (install it, or set "
                                   "`$HEALTHCODE_BENCH_POSTGRES_URL`).")
-        for processes in counts:
-            runs.append(city(url, processes, **shape))
+        runs = cities(url, counts, **shape)
     return _section(runs, shape.get("people", PEOPLE), shape.get("seconds", ROUND_S),
                     shape.get("rounds", ROUNDS))
 
@@ -202,7 +245,8 @@ def _section(runs: Sequence[CityRun], people: int, seconds: int, rounds: int
         f"`healthcode-issuer serve` processes (waitress, 8 threads each) on one PostgreSQL; "
         f"wrk (1 thread, a Lua script picking a random person per request) with "
         f"{CONNECTIONS} connections through nginx; a warm-up, then {rounds} × {seconds} s "
-        f"measured, medians. Everything on this machine's {cores} cores (wrk, nginx, the "
+        f"measured, the process counts taking their rounds in turn; medians. Everything on "
+        f"this machine's {cores} cores (wrk, nginx, the "
         f"processes, PostgreSQL): not pinned. Errors = answers other than 2xx plus socket "
         f"errors, warm-up included. Ratio: requests/s over 1 process's.",
         "",
