@@ -114,8 +114,8 @@ def seed_people(service: IssuerService, now: int, people: int = PEOPLE) -> list[
 @contextmanager
 def _server(home: Path, env: dict[str, str], log: Path) -> Iterator[int]:
     """Run ``healthcode-issuer serve`` on a free port of 127.0.0.1; yield the port."""
-    with loadrig.serve_processes(home, env, [log], THREADS) as (port,):
-        yield port
+    with loadrig.serve_processes(home, env, [log], THREADS) as (served,):
+        yield served.port
 
 
 def _call(port: int, endpoint: Endpoint, person: str, secret: str) -> tuple[int, bytes]:

@@ -50,8 +50,8 @@ from .loadrig import Holder, WrkRun
 from .pgserver import own_schema, postgres
 from .timing import Settings
 
-PROCESSES, PEOPLE, CONNECTIONS, ROUNDS = (1, 2, 4), 1000, 32, 3
-WARM_S, ROUND_S = 2, 5
+PROCESSES, PEOPLE, CONNECTIONS, ROUNDS = (1, 2, 4), 1000, 32, 5
+WARM_S, ROUND_S = 2, 4
 #: label -> request kinds wrk picks from at random (see :func:`bench.loadrig.lua_script`).
 MIXES: dict[str, tuple[str, ...]] = {
     "`POST /api/people/<id>/credentials`": ("post",),
@@ -63,10 +63,19 @@ MIXES: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class Result:
-    """One request mix at one process count: the measured rounds and the warm-up's errors."""
+    """One request mix at one process count: the measured rounds, the CPU time the serve
+    processes used in each (seconds), and the warm-up's errors."""
 
     rounds: tuple[WrkRun, ...]
+    cpu: tuple[float, ...]
     warm_errors: int
+
+    @property
+    def cpu_per_request(self) -> float:
+        """Seconds of serve-process CPU per answered request (median over the rounds): what
+        a request costs, whatever the neighbours take of the machine."""
+        return statistics.median(c / max(r.requests, 1) for r, c in zip(self.rounds, self.cpu,
+                                                                         strict=True))
 
     @property
     def rate(self) -> float:
@@ -103,10 +112,22 @@ class _City:
     phones: list[Holder]
     secret: str
     running: ExitStack
-    ports: list[int] = field(default_factory=list)
+    served: list[loadrig.Served] = field(default_factory=list)
     port: int = 0
     rounds: dict[str, list[WrkRun]] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)
     warm_errors: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ports(self) -> list[int]:
+        return [s.port for s in self.served]
+
+    def measure(self, label: str, script: Path, connections: int, seconds: int) -> None:
+        """One measured round of wrk, and the serve processes' CPU time over it."""
+        pids = [s.pid for s in self.served]
+        before = loadrig.cpu_seconds(pids)
+        self.rounds[label].append(loadrig.wrk(self.port, script, connections, seconds))
+        self.cpu[label].append(loadrig.cpu_seconds(pids) - before)
 
     @property
     def logs(self) -> list[Path]:
@@ -149,7 +170,7 @@ def _open(stack: ExitStack, database_url: str, processes: int, people: int, prim
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHCODE_")}
     env |= {PASSPHRASE_ENV: BENCH_PASSPHRASE, "HEALTHCODE_DATABASE_URL": url}
     city = _City(processes, root, service, env, phones, secret, stack.enter_context(ExitStack()))
-    city.ports = city.running.enter_context(loadrig.serve_processes(home, env, city.logs))
+    city.served = city.running.enter_context(loadrig.serve_processes(home, env, city.logs))
     city.port = city.running.enter_context(loadrig.nginx(root / "nginx", city.ports))
     return city
 
@@ -164,7 +185,8 @@ def _finish(city: _City) -> CityRun:
     checks = loadcheck.check(city.service, city.root / "home", city.env,
                              loadrig.access_log(nginx), loadrig.nginx_problems(nginx),
                              city.logs, lists, revoked, city.processes)
-    return CityRun(city.processes, {label: Result(tuple(runs), city.warm_errors[label])
+    return CityRun(city.processes, {label: Result(tuple(runs), tuple(city.cpu[label]),
+                                                  city.warm_errors[label])
                                     for label, runs in city.rounds.items()}, checks)
 
 
@@ -188,11 +210,10 @@ def cities(database_url: str, counts: Sequence[int], *, people: int = PEOPLE,
                 script.write_text(loadrig.lua_script(city.phones, kinds, city.secret))
                 city.warm_errors[label] = (loadrig.wrk(city.port, script, connections, warm)
                                            .errors if warm else 0)
-                city.rounds[label] = []
+                city.rounds[label], city.cpu[label] = [], []
             for turn in range(rounds):
                 for city in towns if turn % 2 == 0 else towns[::-1]:
-                    city.rounds[label].append(loadrig.wrk(
-                        city.port, city.root / f"mix-{n}.lua", connections, seconds))
+                    city.measure(label, city.root / f"mix-{n}.lua", connections, seconds)
         return [_finish(city) for city in towns]
 
 
@@ -228,7 +249,8 @@ def _section(runs: Sequence[CityRun], people: int, seconds: int, rounds: int
             errors = f"**{result.errors}**" if result.errors else "0"
             rows.append([f"{run.processes}{note}" if n == 0 else "", label,
                          f"{result.rate:,.0f}", report.ms(result.p50), report.ms(result.p99),
-                         errors, f"{result.rate / base[label]:.2f}"])
+                         errors, f"{result.rate / base[label]:.2f}",
+                         report.ms(result.cpu_per_request)])
     checks = [[str(run.processes),
                "yes" if run.checks.audit_ok else "**no**",
                f"{run.checks.distinct_lists} of {run.processes}",
@@ -248,10 +270,12 @@ def _section(runs: Sequence[CityRun], people: int, seconds: int, rounds: int
         f"measured, the process counts taking their rounds in turn; medians. Everything on "
         f"this machine's {cores} cores (wrk, nginx, the "
         f"processes, PostgreSQL): not pinned. Errors = answers other than 2xx plus socket "
-        f"errors, warm-up included. Ratio: requests/s over 1 process's.",
+        f"errors, warm-up included. Ratio: requests/s over 1 process's. Serve CPU: the "
+        f"processes' user + system time over a round per request answered in it (median): "
+        f"what a request costs them, however much of the machine the neighbours take.",
         "",
         report.table(["processes", "requests", "requests/s", "p50 ms", "p99 ms", "errors",
-                      "ratio to 1 process"], rows),
+                      "ratio to 1 process", "serve CPU ms / request"], rows),
         "",
         "Checks afterwards, per run: `audit verify`; the revocation list fetched from every "
         "process directly (distinct lists of N fetched, after revoking "

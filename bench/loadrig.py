@@ -82,11 +82,29 @@ def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
         process.wait()
 
 
+@dataclass(frozen=True)
+class Served:
+    """A running ``serve`` process: its port on 127.0.0.1 and its process id."""
+
+    port: int
+    pid: int
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """CPU time (user + system) the processes ``pids`` have used so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        # The fields after the command's closing bracket: utime and stime are 14th and 15th.
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def serve_processes(home: Path, env: dict[str, str], logs: Sequence[Path], threads: int = 8
-                    ) -> Iterator[list[int]]:
+                    ) -> Iterator[list[Served]]:
     """Run one ``healthcode-issuer serve`` per log file on free ports of 127.0.0.1, all
-    started at once; yield their ports once every one accepts connections."""
+    started at once; yield them once every one accepts connections."""
     command = [str(Path(sys.executable).with_name("healthcode-issuer")), "serve", "--home",
                str(home), "--threads", str(threads), "--port"]
     started: list[tuple[subprocess.Popen, int, Path]] = []
@@ -98,7 +116,7 @@ def serve_processes(home: Path, env: dict[str, str], logs: Sequence[Path], threa
                                                  stderr=subprocess.STDOUT), port, log))
         for process, port, log in started:
             _wait_for_port(port, process, "the issuer server", log)
-        yield [port for _, port, _ in started]
+        yield [Served(port, process.pid) for process, port, _ in started]
     finally:
         for process, _, _ in started:
             _stop(process)
