@@ -187,11 +187,13 @@ def test_a_scale_of_part_of_a_byte_is_refused(scale):
         symbol_png(make_qr("HCC1:X").matrix, scale, QUIET_ZONE)
 
 
-def test_the_png_is_smaller_than_segno_s(codes):
-    text = codes["static, check-ID (Chinese name)"][0]
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_png_stays_small(codes, kind):
+    """Written fast rather than small, but within 1.6 times what segno's writer makes."""
+    text = codes[kind][0]
     theirs = io.BytesIO()
     make_qr(text).save(theirs, kind="png", scale=PNG_SCALE, border=QUIET_ZONE)
-    assert len(render_image(text, "png")) < len(theirs.getvalue())
+    assert len(render_image(text, "png")) < 1.6 * len(theirs.getvalue())
 
 
 def test_files_written_read_back(codes, tmp_path):
