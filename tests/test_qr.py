@@ -1,6 +1,7 @@
-"""issuer.render.qr, qrmask and png: codes take their version's fixed mask, every such symbol
-reads back with both real decoders (zxing-cpp and zbar), and the PNG writer draws exactly
-the modules segno's own writer draws."""
+"""issuer.render.qr, qrmask, qrfast and png: codes take their version's fixed mask, the
+template encoder draws segno's symbol module for module, every such symbol reads back with both
+real decoders (zxing-cpp and zbar), and the PNG writer draws exactly the modules segno's own
+writer draws."""
 
 from __future__ import annotations
 
@@ -21,11 +22,13 @@ from issuer.render.png import symbol_png
 from issuer.render.qr import (
     PNG_SCALE,
     QUIET_ZONE,
+    code_matrix,
     make_qr,
     render_image,
     write_code,
     write_text_qr,
 )
+from issuer.render.qrfast import fast_matrix
 from issuer.render.qrmask import (
     ALPHANUMERIC_M_CAPACITY,
     FIXED_MASKS,
@@ -159,6 +162,38 @@ def test_texts_outside_the_table_keep_the_search(text):
     assert fixed_mask(len(text)) is None
     searched = segno.make_qr(text, error="m", mode="alphanumeric", boost_error=False)
     assert (make_qr(text).version, make_qr(text).mask) == (searched.version, searched.mask)
+
+
+# The template encoder ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("version", FIXED_MASKS)
+def test_the_template_draws_segno_s_symbol_at_every_length(version):
+    """Module for module, from the version's shortest text to its longest: the stream ends
+    on a byte boundary at some lengths (where segno adds a zero byte) and not at others."""
+    shortest, longest = (ALPHANUMERIC_M_CAPACITY[version - 2] + 1,
+                         ALPHANUMERIC_M_CAPACITY[version - 1])
+    text = sample_texts(version, 1, seed=11)[0].ljust(longest, "Z")
+    for length in range(shortest, longest + 1):
+        assert fast_matrix(text[:length]) == [bytes(row) for row in make_qr(
+            text[:length]).matrix], length
+
+
+def test_every_version_with_a_fixed_mask_has_a_template():
+    assert all(fast_matrix("HCC1:" + "A" * (ALPHANUMERIC_M_CAPACITY[version - 1] - 5))
+               is not None for version in FIXED_MASKS)
+
+
+@pytest.mark.parametrize("text", ["HCC1:SHORT", "HCC1:" + "7" * 600])
+def test_texts_outside_the_table_have_no_template(text):
+    assert fast_matrix(text) is None
+    assert code_matrix(text) == [bytes(row) for row in make_qr(text).matrix]
+
+
+@pytest.mark.parametrize("text", ["HCC1:" + "a" * 200, "HCC1:" + "É" * 200,
+                                  "HCC1:" + "#" * 200])
+def test_the_template_refuses_what_alphanumeric_mode_cannot_hold(text):
+    with pytest.raises(ValueError):
+        fast_matrix(text)
 
 
 # The PNG writer --------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ printed or on-screen size fewer, larger modules scan better than more error corr
 (docs/FORMAT.md).
 
 A code's symbol takes its version's fixed data mask (:mod:`.qrmask`) instead of trying all
-eight; its PNG is written by :mod:`.png`. Links and other texts keep segno's mask search.
+eight, and its modules come from :mod:`.qrfast` (segno's symbol, module for module, drawn
+from a template); its PNG is written by :mod:`.png`. Links and other texts keep segno's mask
+search.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import segno
 
 from .png import symbol_png
+from .qrfast import fast_matrix
 from .qrmask import fixed_mask
 
 ERROR_LEVEL = "m"
@@ -39,12 +42,21 @@ def make_qr(text: str) -> segno.QRCode:
                          mask=mask, boost_error=False)
 
 
+def code_matrix(text: str) -> list[bytes]:
+    """The modules of code ``text`` (rows of 0 light / 1 dark): ``make_qr(text).matrix``,
+    from the template of its version where there is one."""
+    matrix = fast_matrix(text)
+    return matrix if matrix is not None else [bytes(row) for row in make_qr(text).matrix]
+
+
 #: Image formats served over HTTP, by suffix.
 IMAGE_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 
 
 def render_image(text: str, fmt: str) -> bytes:
     """Return the QR code of ``text`` as PNG or SVG bytes (``fmt`` a key of IMAGE_TYPES)."""
+    if fmt == "png":
+        return symbol_png(code_matrix(text), PNG_SCALE, QUIET_ZONE)
     return _image(make_qr(text), fmt)
 
 
