@@ -28,7 +28,7 @@ from issuer.keys.keystore import init_home
 from issuer.render.png import COMPRESS_LEVEL, module_rows, symbol_png
 from issuer.render.qr import PNG_SCALE, QUIET_ZONE, make_qr, render_image
 from issuer.render.qrfast import fast_matrix
-from issuer.render.qrmask import FIXED_MASKS, penalty, sample_texts, symbol_rows
+from issuer.render.qrmask import FIXED_MASKS, penalty, sample_texts
 from issuer.web import create_app
 from issuer.web.codeimages import init_app as init_code_images
 from verifier import CREDENTIAL_PREFIX
@@ -195,18 +195,15 @@ def _penalty_rows() -> Rows:
     rows = []
     for version, fixed in FIXED_MASKS.items():
         texts = sample_texts(version, PENALTY_SAMPLES, seed=7)
-        per_mask = [[penalty(_modules(symbol_rows(t, version, mask))) for t in texts]
-                    for mask in range(8)]
+        per_mask = [[penalty(segno.make_qr(t, error="m", mode="alphanumeric", version=version,
+                                           mask=mask, boost_error=False).matrix)
+                     for t in texts] for mask in range(8)]
         best = statistics.fmean(min(scores) for scores in zip(*per_mask, strict=True))
         means = [statistics.fmean(scores) for scores in per_mask]
         rows.append([str(version), str(fixed), f"{means[fixed]:,.0f}", f"{best:,.0f}",
                      f"{means[fixed] / best - 1:+.1%}",
                      f"{max(means):,.0f} (mask {means.index(max(means))})"])
     return rows
-
-
-def _modules(rows: list[int]) -> list[bytes]:
-    return [row.to_bytes(len(rows), "big") for row in rows]
 
 
 def _endpoint_rows(settings: Settings) -> Rows:

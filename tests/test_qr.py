@@ -32,11 +32,9 @@ from issuer.render.qrfast import fast_matrix
 from issuer.render.qrmask import (
     ALPHANUMERIC_M_CAPACITY,
     FIXED_MASKS,
-    choose_masks,
     fixed_mask,
     penalty,
     sample_texts,
-    symbol_rows,
     version_for,
 )
 from verifier import IdCheck, cnf_for
@@ -115,22 +113,6 @@ def test_the_shortest_and_longest_texts_of_each_version_read_back(version):
             qr = make_qr(sized)
             assert (qr.version, qr.mask) == (version, FIXED_MASKS[version])
             assert read_both(render_image(sized, "png")) == ([sized], [sized])
-
-
-def test_the_fixed_masks_have_the_lowest_mean_penalty():
-    """The table is what choose_masks() computes, not edited by hand."""
-    assert choose_masks() == FIXED_MASKS
-
-
-def test_another_mask_changes_the_same_modules_whatever_the_data():
-    """choose_masks() encodes each text once and XORs on what another mask changes."""
-    first, *others = sample_texts(9, 4, seed=1)
-    for mask in range(1, 8):
-        change = [a ^ b for a, b in zip(symbol_rows(first, 9, 0), symbol_rows(first, 9, mask),
-                                        strict=True)]
-        for text in others:
-            assert [row ^ delta for row, delta in zip(symbol_rows(text, 9, 0), change,
-                                                      strict=True)] == symbol_rows(text, 9, mask)
 
 
 def test_penalty_is_segno_s_scoring():
