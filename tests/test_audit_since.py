@@ -6,6 +6,7 @@ from conftest import NOW
 from sqlalchemy import text
 from test_audit import PERSON, _insert_observation, _rewrite_from, populate, tamper
 
+from issuer.store import audit_since
 from issuer.store.audit import BreakReason
 from issuer.store.audit_since import _Ids, check_since
 
@@ -111,6 +112,20 @@ def test_a_revocation_behind_the_log_since_the_checkpoint_is_found(store):
     report = store.audit_report(since=marks)
     assert report.checked == 0
     assert [m.code for m in report.tables.mismatches] == ["revocation_mismatch"]
+
+
+def test_lookups_one_key_at_a_time_find_the_same(store, monkeypatch):
+    """Rows streamed while each batch is looked up (one key per batch here): the lookups
+    interleave with the open stream, on both backends."""
+    ids = populate(store)
+    marks = checkpoint(store)
+    tamper(store, _revoke_behind_the_log)  # so the day's revocation of it changes nothing
+    append_some(store, ids)
+    tamper(store, _unlogged_person, _insert_observation)
+    monkeypatch.setattr(audit_since, "_KEYS", 1)
+    report = store.audit_report(since=marks)
+    assert sorted(m.code for m in report.tables.mismatches) == [
+        "observation_unlogged", "person_unlogged", "revocation_mismatch"]
 
 
 def test_an_entry_edited_after_the_checkpoint_is_found(store):
