@@ -32,6 +32,9 @@ from sqlalchemy.orm import Session
 from .db import AuditEntry
 
 GENESIS_HASH = "0" * 64
+#: The entries' columns as plain rows (attributes named as :class:`AuditEntry`'s), which the
+#: checks read twice as fast as ORM objects.
+ENTRIES = select(*AuditEntry.__table__.c)
 #: PostgreSQL advisory lock key serialising appends ("hcaudt" 1).
 AUDIT_LOCK_KEY = 0x6863_6175_6474_0001
 _VERIFY_BATCH = 1000
@@ -136,16 +139,17 @@ def verify_chain(session: Session, start: tuple[int, str] = (0, GENESIS_HASH),
 
     ``start``: a head ``(seq, hash)`` verified before; only the entries after it are checked,
     once entry ``seq`` is found still there with that hash. ``on_entry`` sees each entry that
-    holds, in order (:class:`issuer.store.audit_tables.LogIndex` collects what they say).
+    holds (a row with :class:`AuditEntry`'s attributes), in order
+    (:class:`issuer.store.audit_tables.LogIndex` collects what they say).
     """
     if start[0] > 0:
         broken = check_head(session, *start)
         if broken is not None:
             return broken
-    result = session.execute(select(AuditEntry).where(AuditEntry.seq > start[0])
-                             .order_by(AuditEntry.seq).execution_options(yield_per=_VERIFY_BATCH))
+    result = session.execute(ENTRIES.where(AuditEntry.seq > start[0]).order_by(AuditEntry.seq)
+                             .execution_options(yield_per=_VERIFY_BATCH))
     with result:  # closes the server-side cursor when we stop early
-        return first_break(result.scalars(), start, on_entry)
+        return first_break(result, start, on_entry)
 
 
 def first_break(entries: Iterable[AuditEntry], start: tuple[int, str] = (0, GENESIS_HASH),

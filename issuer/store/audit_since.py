@@ -104,9 +104,8 @@ def check_since(session: Session, keys: DataKeys, marks: Marks, size: int = SLIC
         return since
     rows = _Recorded(keys, since.tables, marks, _Ids(marks.observation))
     while True:
-        entries = list(session.scalars(
-            select(AuditEntry).where(AuditEntry.seq > since.head[0])
-            .order_by(AuditEntry.seq).limit(size)))
+        entries = session.execute(audit.ENTRIES.where(AuditEntry.seq > since.head[0])
+                                  .order_by(AuditEntry.seq).limit(size)).all()
         if not entries:
             break
         index = LogIndex(macs_began=since.macs)
@@ -117,7 +116,6 @@ def check_since(session: Session, keys: DataKeys, marks: Marks, size: int = SLIC
         since.legacy += index.legacy
         since.head, since.macs = (entries[-1].seq, entries[-1].hash), index.macs_began
         rows.compare(session, index)
-        session.expunge_all()  # the slice's entries are done with
     rows.finish(session)
     return since
 
