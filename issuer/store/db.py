@@ -33,6 +33,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -47,6 +48,10 @@ PERSON_ID_LENGTH = 14  # "p-" + token_urlsafe(9): 72 random bits
 SHA256_HEX = 64
 COLOURS = ("green", "yellow", "red")  # verifier.labels.Colour values
 RUN_STATUSES = ("running", "done", "failed")
+#: Ids of tables that grow by millions a day (a city's daily observations, audit entries):
+#: 64-bit on PostgreSQL (SERIAL's 2^31 would run out within months); SQLite's INTEGER PRIMARY
+#: KEY is 64-bit already and must stay INTEGER to remain the rowid.
+BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 
 
 class StoreError(Exception):
@@ -92,6 +97,8 @@ class Person(Base):
     """A person. Name, id number and phone are AES-GCM ciphertexts bound to column and id."""
 
     __tablename__ = "person"
+    #: Enrolment order, the order a re-issue run walks (keyset pages over this index).
+    __table_args__ = (Index(None, "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(PERSON_ID_LENGTH), primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
@@ -112,7 +119,7 @@ class Observation(Base):
     __tablename__ = "observation"
     __table_args__ = (Index(None, "person_id", "observed_at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     person_id: Mapped[str] = mapped_column(ForeignKey("person.id"))
     kind: Mapped[str] = mapped_column(String(32))
     value_json: Mapped[str] = mapped_column(Text)
@@ -123,16 +130,53 @@ class Observation(Base):
 
 
 class ReissueRun(Base):
-    """A batch that re-issues credentials (e.g. after a policy change); resumable per person."""
+    """A re-issue of everyone (e.g. after a policy change), walked in batches
+    (:class:`ReissueBatch`) by one or more workers; resumable."""
 
     __tablename__ = "reissue_run"
-    __table_args__ = (CheckConstraint(f"status IN {RUN_STATUSES!r}", name="status"),)
+    __table_args__ = (
+        CheckConstraint(f"status IN {RUN_STATUSES!r}", name="status"),
+        # At most one running run: two operators starting at once get the same run.
+        Index("uq_reissue_run_running", "status", unique=True,
+              sqlite_where=sql_text("status = 'running'"),
+              postgresql_where=sql_text("status = 'running'")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     started_at: Mapped[int] = mapped_column(BigInteger)
     started_by: Mapped[str] = mapped_column(Text)
     finished_at: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16))
+    # Fixed when the run opens, so every worker on every machine issues alike (NULL: a run
+    # opened before migration 0007; it is planned and pinned when it resumes).
+    policy_id: Mapped[str | None] = mapped_column(Text)
+    policy_digest: Mapped[str | None] = mapped_column(String(SHA256_HEX))  # hex
+    ttl: Mapped[int | None] = mapped_column(Integer)
+    batch_size: Mapped[int | None] = mapped_column(Integer)
+
+
+class ReissueBatch(Base):
+    """One slice of a run: the people from ``first`` (inclusive) to ``next`` (exclusive; NULL
+    for the last slice, which takes anyone enrolled after it) in (created_at, id) order. A
+    worker locks it, issues it and marks it done in one transaction (issuer/store/batches.py)."""
+
+    __tablename__ = "reissue_batch"
+    __table_args__ = (
+        # Claims look for the first open batch of a run.
+        Index("ix_reissue_batch_open", "run_id", "seq", sqlite_where=sql_text("done_at IS NULL"),
+              postgresql_where=sql_text("done_at IS NULL")),
+    )
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("reissue_run.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    first_created_at: Mapped[int] = mapped_column(BigInteger)
+    first_person_id: Mapped[str] = mapped_column(String(PERSON_ID_LENGTH))
+    next_created_at: Mapped[int | None] = mapped_column(BigInteger)
+    next_person_id: Mapped[str | None] = mapped_column(String(PERSON_ID_LENGTH))
+    size: Mapped[int] = mapped_column(Integer)  # people in the slice when it was planned
+    done_at: Mapped[int | None] = mapped_column(BigInteger)
+    done_by: Mapped[str | None] = mapped_column(Text)  # the worker: host:pid
+    issued: Mapped[int | None] = mapped_column(Integer)  # credentials it issued
 
 
 class CredentialRecord(Base):
@@ -219,7 +263,7 @@ class AuditEntry(Base):
 
     __tablename__ = "audit_entry"
 
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=False)
     at: Mapped[int] = mapped_column(BigInteger)
     actor: Mapped[str] = mapped_column(Text)
     person_id: Mapped[str | None] = mapped_column(String(PERSON_ID_LENGTH), index=True)
