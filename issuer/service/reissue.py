@@ -108,6 +108,19 @@ def _progress(service: IssuerService, run_id: int, resumed: bool) -> RunProgress
     return RunProgress(run_id, done, total, resumed)
 
 
+def joined_run(service: IssuerService, run_id: int) -> RunProgress:
+    """Where an existing run stands (for a worker joining it). Raises :class:`RunError`."""
+    if run_status(service, run_id) is None:
+        raise RunError(f"no re-issue run {run_id}")
+    return _progress(service, run_id, True)
+
+
+def run_status(service: IssuerService, run_id: int) -> str | None:
+    """``running``, ``done`` or ``failed``; None for no such run."""
+    with service.store.reading() as session:
+        return session.scalar(select(ReissueRun.status).where(ReissueRun.id == run_id))
+
+
 def progress(service: IssuerService, run_id: int) -> batches.Progress:
     """The run's slices and people so far, over all its workers (cheap: the batch table)."""
     with service.store.reading() as session:
@@ -132,7 +145,7 @@ def run_batches(service: IssuerService, run_id: int, *, actor: str,
     clock = clock or (lambda: int(time.time()))
     ttl = _join(service, run_id, batch_size, ttl)
     worker, issued = worker_name(), 0
-    while True:
+    while ttl is not None:  # None: the run is done (other workers finished it)
         try:
             with service.store.writing() as session:
                 count = _take_slice(service, session, run_id, actor, ttl, clock(), worker,
@@ -145,24 +158,26 @@ def run_batches(service: IssuerService, run_id: int, *, actor: str,
             continue
         if count is None:
             if _finish(service, run_id, actor, clock()):
-                return issued
+                break
             time.sleep(POLL)
             continue
         issued += count
         if on_batch is not None:
             on_batch(count)
+    return issued
 
 
-def _join(service: IssuerService, run_id: int, batch_size: int, ttl: int) -> int:
+def _join(service: IssuerService, run_id: int, batch_size: int, ttl: int) -> int | None:
     """Check that this worker may work on the run, pin and plan it if that was left to the
-    first worker, and return the run's ttl."""
+    first worker, and return the run's ttl (None: the run is done already)."""
     digest = service.policy.digest.hex()
     with service.store.writing() as session:
         run = session.get(ReissueRun, run_id, with_for_update=True)
         if run is None:
             raise RunError(f"no re-issue run {run_id}")
-        if run.status != "running":
-            raise RunError(f"re-issue run {run_id} is {run.status}, not running")
+        if run.status == "done":
+            return None
+        _check_running(run_id, run.status)
         if run.policy_digest is None:  # opened before runs were pinned
             run.policy_id, run.policy_digest, run.ttl = service.policy.id, digest, ttl
         if run.policy_digest != digest:
@@ -175,15 +190,22 @@ def _join(service: IssuerService, run_id: int, batch_size: int, ttl: int) -> int
         return run.ttl or ttl
 
 
+def _check_running(run_id: int, status: str | None) -> None:
+    if status != "running":
+        raise RunError(f"re-issue run {run_id} is {status}, not running")
+
+
 def _take_slice(service: IssuerService, session: Session, run_id: int, actor: str, ttl: int,
                 now: int, worker: str, lease: int) -> int | None:
-    """In one transaction: claim a slice, issue it, mark it done. None if none was free."""
+    """In one transaction: claim a slice, issue it, mark it done. None if none was free (or
+    the run is done)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.set_config("idle_in_transaction_session_timeout",
                                                f"{lease * 1000}", True)))
     status = session.scalar(select(ReissueRun.status).where(ReissueRun.id == run_id))
-    if status != "running":
-        raise RunError(f"re-issue run {run_id} is {status}, not running")
+    if status == "done":
+        return None
+    _check_running(run_id, status)
     batch = batches.claim(session, run_id)
     if batch is None:
         return None
@@ -199,8 +221,9 @@ def _finish(service: IssuerService, run_id: int, actor: str, now: int) -> bool:
     with service.store.writing() as session:
         if batches.open_slices(session, run_id):
             status = session.scalar(select(ReissueRun.status).where(ReissueRun.id == run_id))
-            if status != "running":
-                raise RunError(f"re-issue run {run_id} is {status}, not running")
+            if status == "done":
+                return True
+            _check_running(run_id, status)
             return False
         closed = session.execute(update(ReissueRun)
                                  .where(ReissueRun.id == run_id, ReissueRun.status == "running")
