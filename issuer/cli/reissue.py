@@ -19,6 +19,7 @@ from ..keys.home import Home
 from ..service.issuance import DEFAULT_TTL, IssuerService
 from ..service.reissue import (
     DEFAULT_BATCH,
+    DEFAULT_LEASE,
     RunError,
     joined_run,
     open_run,
@@ -26,7 +27,6 @@ from ..service.reissue import (
     run_batches,
     run_status,
 )
-from ..store.batches import DEFAULT_LEASE
 from .common import fail, home_option, open_service
 
 ACTOR = "cli:reissue"

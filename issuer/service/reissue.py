@@ -34,6 +34,7 @@ from ..store.db import AuditEntry, CredentialRecord, Person, ReissueRun
 from .issuance import DEFAULT_TTL, IssuerService
 
 DEFAULT_BATCH = 200
+DEFAULT_LEASE = batches.DEFAULT_LEASE
 ACTION_COLOUR_CHANGE = "colour.change"
 #: Seconds between looks at the run while other workers hold its last slices.
 POLL = 0.5
@@ -132,7 +133,7 @@ def run_batches(service: IssuerService, run_id: int, *, actor: str,
                 clock: Callable[[], int] | None = None,
                 on_batch: Callable[[int], None] | None = None,
                 on_lost: Callable[[DBAPIError], None] | None = None,
-                lease: int = batches.DEFAULT_LEASE) -> int:
+                lease: int = DEFAULT_LEASE) -> int:
     """Work on the run until no slice is left: take a slice, issue it, repeat; then close the
     run as done (if no other worker did) and return how many credentials this call issued.
 

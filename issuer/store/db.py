@@ -48,9 +48,8 @@ PERSON_ID_LENGTH = 14  # "p-" + token_urlsafe(9): 72 random bits
 SHA256_HEX = 64
 COLOURS = ("green", "yellow", "red")  # verifier.labels.Colour values
 RUN_STATUSES = ("running", "done", "failed")
-#: Ids of tables that grow by millions a day (a city's daily observations, audit entries):
-#: 64-bit on PostgreSQL (SERIAL's 2^31 would run out within months); SQLite's INTEGER PRIMARY
-#: KEY is 64-bit already and must stay INTEGER to remain the rowid.
+#: Ids of tables growing by millions a day: 64-bit on PostgreSQL (2^31 runs out in months);
+#: SQLite's INTEGER PRIMARY KEY is 64-bit already (and must stay INTEGER: the rowid).
 BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 
 
@@ -147,8 +146,7 @@ class ReissueRun(Base):
     started_by: Mapped[str] = mapped_column(Text)
     finished_at: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16))
-    # Fixed when the run opens, so every worker on every machine issues alike (NULL: a run
-    # opened before migration 0007; it is planned and pinned when it resumes).
+    # Pinned when the run opens, so every worker issues alike (NULL: opened before 0007).
     policy_id: Mapped[str | None] = mapped_column(Text)
     policy_digest: Mapped[str | None] = mapped_column(String(SHA256_HEX))  # hex
     ttl: Mapped[int | None] = mapped_column(Integer)
@@ -156,16 +154,13 @@ class ReissueRun(Base):
 
 
 class ReissueBatch(Base):
-    """One slice of a run: the people from ``first`` (inclusive) to ``next`` (exclusive; NULL
-    for the last slice, which takes anyone enrolled after it) in (created_at, id) order. A
-    worker locks it, issues it and marks it done in one transaction (issuer/store/batches.py)."""
+    """One slice of a run: people from ``first`` (inclusive) to ``next`` (exclusive; NULL: to
+    the end) in (created_at, id) order; locked, issued and marked done in one transaction."""
 
     __tablename__ = "reissue_batch"
-    __table_args__ = (
-        # Claims look for the first open batch of a run.
-        Index("ix_reissue_batch_open", "run_id", "seq", sqlite_where=sql_text("done_at IS NULL"),
-              postgresql_where=sql_text("done_at IS NULL")),
-    )
+    __table_args__ = (Index("ix_reissue_batch_open", "run_id", "seq",  # a run's open slices
+                            sqlite_where=sql_text("done_at IS NULL"),
+                            postgresql_where=sql_text("done_at IS NULL")),)
 
     run_id: Mapped[int] = mapped_column(ForeignKey("reissue_run.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
