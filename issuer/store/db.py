@@ -2,8 +2,7 @@
 
 Personal data lives here, encrypted field by field (issuer/store/pii.py); a person is known
 elsewhere only by a random pseudonymous id. Times are integer epoch seconds (BIGINT: no 2038
-overflow). The schema is created and changed only by the Alembic migrations in
-``issuer/store/migrations`` (:func:`issuer.store.migrations.upgrade`);
+overflow). The schema is made only by the Alembic migrations in ``issuer/store/migrations``;
 ``tests/test_migrations.py`` checks that the two agree.
 
 SQLite: foreign keys on, WAL journal, and every transaction but explicitly read-only ones
@@ -129,8 +128,7 @@ class Observation(Base):
 
 
 class ReissueRun(Base):
-    """A re-issue of everyone (e.g. after a policy change), walked in batches
-    (:class:`ReissueBatch`) by one or more workers; resumable."""
+    """A re-issue of everyone, walked in slices (:class:`ReissueBatch`) by any workers."""
 
     __tablename__ = "reissue_run"
     __table_args__ = (
@@ -168,10 +166,10 @@ class ReissueBatch(Base):
     first_person_id: Mapped[str] = mapped_column(String(PERSON_ID_LENGTH))
     next_created_at: Mapped[int | None] = mapped_column(BigInteger)
     next_person_id: Mapped[str | None] = mapped_column(String(PERSON_ID_LENGTH))
-    size: Mapped[int] = mapped_column(Integer)  # people in the slice when it was planned
+    size: Mapped[int] = mapped_column(Integer)  # people in it when planned
     done_at: Mapped[int | None] = mapped_column(BigInteger)
-    done_by: Mapped[str | None] = mapped_column(Text)  # the worker: host:pid
-    issued: Mapped[int | None] = mapped_column(Integer)  # credentials it issued
+    done_by: Mapped[str | None] = mapped_column(Text)  # host:pid
+    issued: Mapped[int | None] = mapped_column(Integer)
 
 
 class CredentialRecord(Base):
