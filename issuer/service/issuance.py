@@ -14,12 +14,12 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from verifier import CLOCK_SKEW, IdCheck, cnf_for, decode_unverified
+from verifier import CLOCK_SKEW, IdCheck, cnf_for
 from verifier.timefmt import iso
 
 from ..keys.home import Home
 from ..keys.keystore import MAX_CREDENTIAL_TTL, IssuerConfig, load_signing_key
-from ..keys.signing import PrivateKey, issue_credential
+from ..keys.signing import PrivateKey, sign_credential
 from ..policy import DEFAULT_POLICY, Outlook, advice, load_policy, outlook
 from ..policy.observations import Observation, ObservationError
 from ..policy.scoring import DAY, Assessment, Policy
@@ -262,10 +262,9 @@ class IssuerService:
         else:
             person = self.store.get_person(person_id)
             cnf, id_check = None, IdCheck.of(person["name"], person["id_number"])
-        text = issue_credential(key, iss=config.iss, colour=assessment.colour,
-                                score=assessment.score, iat=now, ttl=ttl,
-                                policy=self.policy.digest, cnf=cnf, id_check=id_check)
-        cti = decode_unverified(text).cti
+        text, cti = sign_credential(key, iss=config.iss, colour=assessment.colour,
+                                    score=assessment.score, iat=now, ttl=ttl,
+                                    policy=self.policy.digest, cnf=cnf, id_check=id_check)
         record = self.store.record_credential(
             person_id, cti=cti, text=text, colour=assessment.colour, score=assessment.score,
             policy_id=self.policy.id, policy_digest=self.policy.digest, iat=now, exp=now + ttl,
