@@ -53,6 +53,12 @@ def _now(now: int | None) -> int:
     return int(time.time()) if now is None else now
 
 
+def _stored(rows: list[dict[str, Any]]) -> list[Observation]:
+    """Observations as the store returns them (checked when recorded) for the policy."""
+    stored = Observation.stored
+    return [stored(o["kind"], o["value"], o["observed_at"], o["source"]) for o in rows]
+
+
 def _observed_at(observed_at: datetime | int, now: int) -> int:
     """``observed_at`` as epoch seconds, no later than ``now``; raises
     :class:`ObservationError` for a naive datetime or a time more than
@@ -165,9 +171,9 @@ class IssuerService:
         return {**row, "assessment": assessed[-1].as_dict()}
 
     def score_observations(self, observations: list[dict[str, Any]], now: int) -> Assessment:
-        """Score stored observations (dicts as the store returns them) under the policy."""
-        return self.policy.score([Observation(o["kind"], o["value"], o["observed_at"],
-                                              o["source"]) for o in observations], now)
+        """Score stored observations (dicts as the store returns them) under the policy. They
+        were checked when they were recorded and are not checked again."""
+        return self.policy.score(_stored(observations), now)
 
     def assess(self, person_id: str, now: int | None = None) -> Assessment:
         """The person's assessment under the published policy now (only the observations the
@@ -182,8 +188,7 @@ class IssuerService:
         Raises NotFound."""
         now = _now(now)
         stored = self.store.observations(person_id, since=now - self.policy.lookback)
-        return outlook(self.policy, [Observation(o["kind"], o["value"], o["observed_at"],
-                                                 o["source"]) for o in stored], now)
+        return outlook(self.policy, _stored(stored), now)
 
     def guidance(self, person_id: str, locale: str, zone: tzinfo | None = None,
                  now: int | None = None) -> dict[str, Any]:
@@ -196,12 +201,12 @@ class IssuerService:
     def preview(self, person_id: str, declared: list[tuple[str, Any]], now: int | None = None
                 ) -> Assessment:
         """The assessment the person would get if ``declared`` (``(kind, value)`` pairs,
-        observed now) were recorded; nothing is stored. Raises NotFound."""
+        observed now) were recorded; nothing is stored. Raises ObservationError (the
+        declaration is checked as recording it would check it), NotFound."""
         now = _now(now)
         stored = self.store.observations(person_id, since=now - self.policy.lookback)
-        extra = [{"kind": kind, "value": value, "observed_at": now, "source": SELF_DECLARED}
-                 for kind, value in declared]
-        return self.score_observations(stored + extra, now)
+        extra = [Observation(kind, value, now, SELF_DECLARED) for kind, value in declared]
+        return self.policy.score(_stored(stored) + extra, now)
 
     def declare(self, person_id: str, declared: list[tuple[str, Any]],
                 now: int | None = None) -> Assessment:
