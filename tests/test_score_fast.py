@@ -131,10 +131,10 @@ def test_score_fast_is_score_under_random_policies(policy, seen):
 
 
 #: Values no check would store, but that Policy.score reads exactly all the same (the
-#: fallback to Fractions): a Fraction, a Decimal, a float written with an exponent.
+#: fallback to Fractions): a Fraction, a Decimal, a float written with an exponent, a bool.
 ODD = {**VALUES, **{kind: st.one_of(
     VALUES[kind], st.fractions(0, 50, max_denominator=7), _places("0", "50"),
-    st.sampled_from([1e-05, 1.5e-07, 1e+16])) for kind in NUMERIC}}
+    st.sampled_from([1e-05, 1.5e-07, 1e+16]), st.booleans()) for kind in NUMERIC}}
 
 
 @settings(max_examples=200, deadline=None)
@@ -172,13 +172,14 @@ def test_round_quotient_rounds_as_fractions_do(numerator, denominator):
     assert round_quotient(numerator, denominator, half_even=False) == away
 
 
-@given(values=st.lists(st.one_of(st.integers(-10**6, 10**6), st.floats(-1e6, 1e6),
+@given(values=st.lists(st.one_of(st.integers(-10**6, 10**6), st.booleans(), st.floats(-1e6, 1e6),
                                  st.floats(allow_infinity=False, allow_nan=False),
                                  st.fractions(), _places("-100", "100")), min_size=1))
 def test_exact_sum_reads_values_as_their_decimals(values):
     numerator, denominator = exact_sum(values)
     assert denominator > 0
-    expected = sum((v if type(v) is int else Fraction(str(v)) for v in values), Fraction(0))
+    expected = sum((v if isinstance(v, int) else Fraction(str(v)) for v in values),
+                   Fraction(0))
     assert Fraction(numerator, denominator) == expected
 
 

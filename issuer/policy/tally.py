@@ -40,8 +40,8 @@ def round_quotient(numerator: int, denominator: int, half_even: bool) -> int:
 
 def exact_sum(values: Sequence[Any]) -> tuple[int, int]:
     """The sum of ``values`` as scoring reads them, as ``(numerator, denominator)`` with a
-    positive denominator: ints as they are, floats as the decimals their ``str()`` writes
-    (``0.1`` is 1/10), anything else through ``Fraction(str(value))``."""
+    positive denominator: ints as they are (a bool as 0 or 1), floats as the decimals their
+    ``str()`` writes (``0.1`` is 1/10), anything else through ``Fraction(str(value))``."""
     try:
         total = sum(values)
     except TypeError:  # a value that is no number: Fraction(str(value)) says what it is
@@ -50,12 +50,12 @@ def exact_sum(values: Sequence[Any]) -> tuple[int, int]:
         return total, 1
     parts = []
     for value in values:
-        if type(value) is int:
-            parts.append((value, 0))
+        if isinstance(value, int):
+            parts.append((int(value), 0))
         elif type(value) is float:
             parts.append(_float_parts(value))
         else:
-            exact = sum((v if type(v) is int else Fraction(str(v)) for v in values),
+            exact = sum((int(v) if isinstance(v, int) else Fraction(str(v)) for v in values),
                         Fraction(0))
             return exact.numerator, exact.denominator
     places = max(p for _, p in parts)
