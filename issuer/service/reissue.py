@@ -18,15 +18,17 @@ import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from verifier import IdCheck, decode_unverified
+from verifier import IdCheck
 from verifier.timefmt import iso
 
-from ..keys.signing import issue_credential
+from ..keys.signing import sign_credential
+from ..policy import Observation
 from ..store import audit, batches
 from ..store.audit_tables import row_mac
 from ..store.credentials import finish_run
@@ -236,46 +238,58 @@ def _finish(service: IssuerService, run_id: int, actor: str, now: int) -> bool:
 
 def _issue_batch(service: IssuerService, session: Session, run_id: int, people: Sequence[str],
                  actor: str, ttl: int, now: int) -> None:
-    observations = service.store.observations_of(session, people,
-                                                 since=now - service.policy.lookback)
-    identities = service.store.identities_of(session, people)
+    """Score, sign and store a slice's people, with their audit entries, in ``session``.
+
+    Per person only what the credential needs: the score and colour in integers
+    (``Policy.score_fast``, on the stored rows as they are), one signature whose cti comes back
+    with it. The full explanation is built only for someone whose colour changed: the audit
+    entry names the rules."""
+    store, policy = service.store, service.policy
+    observations = store.observation_rows_of(session, people, since=now - policy.lookback)
+    identities = store.identities_of(session, people)
     last_colour = _last_recorded_colours(session, people)
-    policy, exp = service.policy, now + ttl
     key, config = service.signer()
-    valid_to = iso(exp)
+    exp, digest, digest_hex = now + ttl, policy.digest, policy.digest.hex()
+    issued = f"under {policy.id}, valid to {iso(exp)} (re-issue run {run_id})"
     rows: list[dict[str, object]] = []
     entries: list[audit.Pending] = []
     for person_id in people:
-        assessment = service.score_observations(observations[person_id], now)
-        colour = assessment.colour.value
+        score, colour = policy.score_fast(observations[person_id], now)
         previous = last_colour.get(person_id)
-        if previous is not None and previous != colour:
-            rules = "; ".join(c.text for c in assessment.contributions
-                              if c.kind.value == "rule")
-            entries.append(audit.Pending(
-                actor, ACTION_COLOUR_CHANGE, f"re-scored by re-issue run {run_id}: "
-                f"{rules or f'score now {assessment.score}'}", person_id,
-                {"from": previous, "to": colour, "score": [None, assessment.score],
-                 "policy": policy.id}, now))
-        text = issue_credential(key, iss=config.iss, colour=assessment.colour,
-                                score=assessment.score, iat=now, ttl=ttl, policy=policy.digest,
-                                id_check=IdCheck.of(*identities[person_id]))
-        cti = decode_unverified(text).cti.hex()
-        row = {"cti": cti, "person_id": person_id, "colour": colour,
-               "score": assessment.score, "policy_id": policy.id,
-               "policy_digest": policy.digest.hex(), "iat": now, "exp": exp,
-               "text": text, "issued_by": actor, "run_id": run_id}
+        if previous is not None and previous != colour.value:
+            entries.append(_colour_change(service, run_id, person_id, previous,
+                                          observations[person_id], actor, now))
+        signed = sign_credential(key, iss=config.iss, colour=colour, score=score, iat=now,
+                                 ttl=ttl, policy=digest,
+                                 id_check=IdCheck.of(*identities[person_id]))
+        cti = signed.cti.hex()
+        row = {"cti": cti, "person_id": person_id, "colour": colour.value, "score": score,
+               "policy_id": policy.id, "policy_digest": digest_hex, "iat": now, "exp": exp,
+               "text": signed.text, "issued_by": actor, "run_id": run_id}
         rows.append(row)
-        mac = row_mac(service.store.data_keys, "credential",
-                      {**row, "device_id": None, "purpose": None})
+        mac = row_mac(store.data_keys, "credential", {**row, "device_id": None, "purpose": None})
         entries.append(audit.Pending(
-            actor, "credential.issue", f"{colour} {assessment.score} under {policy.id}, valid "
-            f"to {valid_to} (re-issue run {run_id})", person_id,
+            actor, "credential.issue", f"{colour.value} {score} {issued}", person_id,
             {"cti": cti, "policy_id": policy.id, "exp": exp, "run": run_id, "mac": mac}, now))
     # Two multi-row inserts per batch. The database's UNIQUE(run_id, person_id) stops a second
     # credential from one run even if two processes ever raced on the same run.
     session.execute(insert(CredentialRecord), rows)
     audit.append_many(session, entries)
+
+
+def _colour_change(service: IssuerService, run_id: int, person_id: str, previous: str,
+                   observations: Sequence[tuple[str, Any, int]], actor: str, now: int
+                   ) -> audit.Pending:
+    """The audit entry of a colour that changed since last recorded, naming the rules that
+    set it (the full assessment, built for the few whose colour changed)."""
+    assessment = service.policy.score(
+        [Observation.stored(kind, value, at, "") for kind, value, at in observations], now)
+    rules = "; ".join(c.text for c in assessment.contributions if c.kind.value == "rule")
+    return audit.Pending(
+        actor, ACTION_COLOUR_CHANGE,
+        f"re-scored by re-issue run {run_id}: {rules or f'score now {assessment.score}'}",
+        person_id, {"from": previous, "to": assessment.colour.value,
+                    "score": [None, assessment.score], "policy": service.policy.id}, now)
 
 
 def _last_recorded_colours(session: Session, people: Sequence[str]) -> dict[str, str]:
