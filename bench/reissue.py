@@ -250,7 +250,8 @@ def run(settings: Settings) -> report.Section:
         f"processes on the same cores for {sign_seconds:g} s next to each run. Median over "
         "rounds (best in brackets); rounds: 3 up to 100,000 people, 1 above. 12M on 8 "
         "cores: linear in cores from the row's rate per core (here the database shares the "
-        "machine's cores with the workers). Not counted: the CLI's start-up, median "
+        "machine's cores with the workers; in a city it would have its own); SQLite, one "
+        "process, on one core. Not counted: the CLI's start-up, median "
         f"{statistics.median(start_up) if start_up else 0:.1f} s a run.",
         "",
         report.table(["database", "people", "workers", "re-issued people/s", "ms per person",
