@@ -149,8 +149,9 @@ def test_audit_verify_passes_then_names_the_edited_entry(service, db_url):
         seq = session.scalar(select(AuditEntry.seq).where(AuditEntry.action == "colour.change"))
     # Someone with database access rewrites why the code turned red. The append-only triggers
     # stop an UPDATE through the application's connection; the attacker drops them first.
-    tamper(db_url, seq)
-    broken = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    tamper(db_url, seq)  # before the checkpoint the first check saved: only --full reads it
+    broken = subprocess.run([*command, "--full"], env=env, capture_output=True, text=True,
+                            timeout=60)
     assert broken.returncode == 1
     assert f"audit chain BROKEN at entry {seq}: hash_mismatch" in broken.stderr
 

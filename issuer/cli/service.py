@@ -170,15 +170,31 @@ def audit() -> None:
     """The append-only, hash-chained audit log."""
 
 
-@audit.command("verify", epilog="Example: healthcode-issuer audit verify --against head.json")
+@audit.command("verify", epilog="""\b
+Examples:
+  healthcode-issuer audit verify          # what was appended since (hourly, say)
+  healthcode-issuer audit verify --full --against head.json   # everything (weekly)""")
 @home_option
 @click.option("--against", "against_file", type=click.File("rb"), default=None,
               help="A head saved before (`audit head`, or /trust/audit-head): fail if the log "
                    "was cut short or rewritten since.")
-def audit_verify(home_dir: Path | None, against_file: BinaryIO | None) -> None:
+@click.option("--full", is_flag=True,
+              help="Read the whole log and every table row again, not only what was appended "
+                   "since the last checkpoint.")
+def audit_verify(home_dir: Path | None, against_file: BinaryIO | None, full: bool) -> None:
     """Check the audit log's hash chain, the tables against what it recorded, and (with
-    --against) a head saved before; print the head; report every problem (exit 1)."""
-    from ..service.auditlog import HeadError, read_head
+    --against) a head saved before; print the head; report every problem (exit 1).
+
+    A check that passes saves a checkpoint (signed, in HOME/audit/). The next one goes on from
+    it: that the log still holds the checkpoint's head, then only the entries appended since
+    and the rows they record (docs/SECURITY.md says what that leaves to --full)."""
+    from ..service.auditlog import (
+        HeadError,
+        checkpoint_path,
+        load_checkpoint,
+        read_head,
+        save_checkpoint,
+    )
 
     service = open_service(home_dir)
     saved = None
@@ -188,12 +204,31 @@ def audit_verify(home_dir: Path | None, against_file: BinaryIO | None) -> None:
         except HeadError as exc:
             click.echo(f"audit head REFUSED: {exc.problem}: {exc}", err=True)
             sys.exit(1)
-    report = service.audit_report((saved.size, saved.hash) if saved is not None else None)
+    try:
+        point = load_checkpoint(service)
+    except HeadError as exc:
+        click.echo(f"audit checkpoint REFUSED: {exc.problem}: {exc}\n  "
+                   f"{checkpoint_path(service)} was not saved by this issuer's `audit verify`: "
+                   f"find out who changed it, then move it away and run `audit verify --full`",
+                   err=True)
+        sys.exit(1)
+    since = None if full or point is None else point.marks
+    report = service.audit_report(None if saved is None else (saved.size, saved.hash), since,
+                                  None if point is None else (point.marks.size, point.marks.hash))
     size, hash_ = report.head
     if report.broken is not None:
         click.echo(f"audit chain BROKEN at {report.broken}", err=True)
+        if point is not None and report.broken.seq == point.marks.size:
+            click.echo(f"  the log no longer holds the checkpoint of {shown(point.iat)} (size "
+                       f"{point.marks.size}). Restored a backup on purpose? Move "
+                       f"{checkpoint_path(service)} away and run `audit verify --full`", err=True)
+    elif since is None:
+        click.echo(f"audit chain OK: {report.count} entries (full check: {report.checked} "
+                   f"verified)")
     else:
-        click.echo(f"audit chain OK: {report.count} entries")
+        click.echo(f"audit chain OK: {report.count} entries ({report.checked} appended since "
+                   f"the checkpoint of {shown(point.iat)} at size {since.size} verified; last "
+                   f"full check {shown(point.full_at)})")
     click.echo(f"head: size {size}, hash {hash_}")
     if report.broken is None:
         _report_tables(report)
@@ -206,11 +241,15 @@ def audit_verify(home_dir: Path | None, against_file: BinaryIO | None) -> None:
                        f"{report.against}", err=True)
     if not report.ok:
         sys.exit(1)
+    new = save_checkpoint(service, report, full_at=None if since is None else point.full_at)
+    click.echo(f"checkpoint saved: size {new.marks.size} ({checkpoint_path(service)})")
 
 
 def _report_tables(report: AuditReport) -> None:
     tables = report.tables
     checked = ", ".join(f"{n} {_PLURAL.get(table, table)}" for table, n in tables.checked.items())
+    if report.since is not None:
+        checked += " (the rows the new entries record)"
     if tables.count == 0:
         click.echo(f"tables OK: {checked} match the log")
     else:

@@ -24,9 +24,11 @@ from ..policy import DEFAULT_POLICY, Outlook, advice, load_policy, outlook
 from ..policy.observations import Observation, ObservationError
 from ..policy.scoring import DAY, Assessment, Policy
 from ..store import Rescored, Store
+from ..store.audit_since import Marks
 from ..store.audit_store import AuditReport, ChainWatch
 from ..store.db import Conflict, NotFound
 from ..store.holders import load_device_key
+from .auditlog import verified_head
 
 __all__ = ["AuditReport", "Conflict", "IssuerService", "NotFound", "colour_change_entry"]
 
@@ -93,6 +95,8 @@ class IssuerService:
 
     def __post_init__(self) -> None:
         self._stamp = self._config_stamp()
+        if self._audit_watch.saved is None:  # from the checkpoint `audit verify` saved
+            self._audit_watch.saved = lambda: verified_head(self)
 
     def _config_stamp(self) -> tuple[int, int] | None:
         try:
@@ -309,13 +313,15 @@ class IssuerService:
         k = max(k or 0, self.ranking_min_members)
         return {"k": k, "organisations": self.store.ranking(k)}
 
-    def audit(self, person_id: str, now: int | None = None) -> dict[str, Any]:
-        """The person's audit entries and whether the chain holds: checked from the head this
-        process last verified, the person's entries with their neighbours, and the whole
-        chain at most every few minutes (:class:`ChainWatch`), not on every request."""
+    def audit(self, person_id: str, now: int | None = None, after: int = 0,
+              limit: int | None = None) -> dict[str, Any]:
+        """The person's audit entries (after entry ``after``, at most ``limit``) and whether
+        the chain holds: checked from the head this process last verified, the entries with
+        their neighbours, and everything from the last checkpoint of ``audit verify`` at
+        most every few minutes (:class:`ChainWatch`), not on every request."""
         self.store.get_person(person_id)  # NotFound for an unknown id
-        return {"person_id": person_id,
-                **self.store.audit_trail(person_id, self._audit_watch, _now(now))}
+        return {"person_id": person_id, **self.store.audit_trail(
+            person_id, self._audit_watch, _now(now), after, limit)}
 
     def create_token(self, scope: str, label: str, now: int, expires_at: int | None = None
                      ) -> tuple[str, str]:
@@ -325,6 +331,8 @@ class IssuerService:
     def verify_audit(self) -> tuple[int, Any]:
         return self.store.verify_audit()
 
-    def audit_report(self, against: tuple[int, str] | None = None) -> AuditReport:
-        """The full check: the chain, the tables against it, and a saved head."""
-        return self.store.audit_report(against)
+    def audit_report(self, against: tuple[int, str] | None = None, since: Marks | None = None,
+                     hold: tuple[int, str] | None = None) -> AuditReport:
+        """The check: the chain, the tables against it, and a saved head; in full, or from
+        the checkpoint ``since`` on (:meth:`issuer.store.Store.audit_report`)."""
+        return self.store.audit_report(against, since, hold)
