@@ -23,6 +23,7 @@ from .phones import parse_phone, phone_message, phone_problem
 from .schemas import (
     AssessmentOut,
     AuditOut,
+    AuditQuery,
     CardIn,
     CredentialIn,
     CredentialOut,
@@ -233,10 +234,12 @@ def ranking(query_data):
 
 @api.get("/people/<person_id>/audit")
 @api.auth_required(auth, roles=["read"])
+@api.input(AuditQuery, location="query")
 @api.output(AuditOut)
-def audit(person_id):
-    """The audit trail of changes to this person's data and codes: who, when, why."""
-    return _service().audit(person_id)
+def audit(person_id, query_data):
+    """The audit trail of changes to this person's data and codes: who, when, why; oldest
+    first, a page at a time (``next_after``)."""
+    return _service().audit(person_id, after=query_data["after"], limit=query_data["limit"])
 
 
 @api.post("/people/<person_id>/card")
