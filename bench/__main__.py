@@ -3,7 +3,7 @@ benchmarks, print a Markdown report.
 
 The report's top heading is level 2, so it pastes as is under docs/PERFORMANCE.md's title.
 
-Sections: verify, issue, base45, scan, size, reissue, api, kiosk, kiosk-browser,
+Sections: verify, issue, qr, base45, scan, size, reissue, api, kiosk, kiosk-browser,
 checkpoint-browser, revocation, audit, guidance, scan-distance, js-verify, score (default: all,
 in that order).
 ``--quick`` takes fewer, shorter rounds: a smoke test of the harness, not figures to publish.
@@ -31,6 +31,7 @@ from . import (
     kiosk,
     kiosk_browser,
     machine,
+    qr,
     qrsize,
     reissue,
     report,
@@ -44,6 +45,7 @@ from .timing import Settings
 SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
     "verify": verify_text.run,
     "issue": issue.run,
+    "qr": qr.run,
     "base45": codec.run,
     "scan": scan.run,
     "size": qrsize.run,
