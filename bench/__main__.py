@@ -1,16 +1,20 @@
-"""``python -m bench [--quick] [SECTION ...]``: run the benchmarks, print a Markdown report.
+"""``python -m bench [--quick] [--sizes N,N] [--workers N,N] [SECTION ...]``: run the
+benchmarks, print a Markdown report.
 
 The report's top heading is level 2, so it pastes as is under docs/PERFORMANCE.md's title.
 
-Sections: verify, issue, base45, scan, size, reissue, api, kiosk, kiosk-browser,
-checkpoint-browser, revocation, audit, guidance, scan-distance, js-verify, load (default: all, in
-that order).
+Sections: verify, issue, qr, base45, scan, size, reissue, api, kiosk, kiosk-browser,
+checkpoint-browser, revocation, audit, guidance, scan-distance, js-verify, score, load
+(default: all, in that order).
 ``--quick`` takes fewer, shorter rounds: a smoke test of the harness, not figures to publish.
+``--sizes``/``--workers``: people per store and worker counts of the reissue section, e.g.
+``python -m bench reissue --sizes 10000,100000,1000000 --workers 1,2``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from collections.abc import Callable
@@ -28,11 +32,13 @@ from . import (
     kiosk_browser,
     load,
     machine,
+    qr,
     qrsize,
     reissue,
     report,
     revocation,
     scan,
+    score,
     verify_text,
 )
 from .timing import Settings
@@ -40,6 +46,7 @@ from .timing import Settings
 SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
     "verify": verify_text.run,
     "issue": issue.run,
+    "qr": qr.run,
     "base45": codec.run,
     "scan": scan.run,
     "size": qrsize.run,
@@ -53,8 +60,19 @@ SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
     "guidance": guidance.run,
     "scan-distance": distance.run,
     "js-verify": js_verify.run,
+    "score": score.run,
     "load": load.run,
 }
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of whole numbers: {text!r}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("each number must be at least 1")
+    return counts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,11 +81,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("sections", nargs="*", metavar="SECTION",
                         help=f"one of {', '.join(SECTIONS)} (default: all)")
     parser.add_argument("--quick", action="store_true", help="smoke run: few short rounds")
+    parser.add_argument("--sizes", type=_counts, help="reissue: people per store, e.g. "
+                        "10000,100000,1000000")
+    parser.add_argument("--workers", type=_counts, help="reissue: worker counts, e.g. 1,2")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.sections) - set(SECTIONS))
     if unknown:
         parser.error(f"unknown section(s): {', '.join(unknown)}")
-    settings = Settings.quick() if args.quick else Settings()
+    settings = dataclasses.replace(Settings.quick() if args.quick else Settings(),
+                                   sizes=args.sizes, workers=args.workers)
     core = machine.pin_to_one_core()
     started = time.perf_counter()
     print(machine.describe(core))

@@ -48,14 +48,15 @@ def draw_for(seed: int, module_px: float, size: tuple[int, int]) -> Draw:
                 quality=rng.choice((70, 75, 80, 85, 90)))
 
 
-def _symbol(text: str | None, screen: bool) -> Image.Image:
-    """The code at SUPERSAMPLE px per module with its quiet zone (a phone adds a bezel)."""
+def _symbol(text: str | None, screen: bool, make=make_qr) -> Image.Image:
+    """The code at SUPERSAMPLE px per module with its quiet zone (a phone adds a bezel);
+    ``make`` draws the symbol (bench/qrmasks.py tries each mask)."""
     if text is None:  # an empty card or a dark phone: the same object, no code
         modules = 61 + 2 * QUIET_ZONE
         image = Image.new("L", (modules * SUPERSAMPLE,) * 2, 255)
     else:
         buffer = io.BytesIO()
-        make_qr(text).save(buffer, kind="png", scale=SUPERSAMPLE, border=QUIET_ZONE)
+        make(text).save(buffer, kind="png", scale=SUPERSAMPLE, border=QUIET_ZONE)
         image = Image.open(buffer).convert("L")
     if screen:
         # Screen pixels: black 25, white 235; a black bezel of two modules around the screen.
@@ -134,12 +135,12 @@ def _glare(frame: Image.Image, box: tuple[int, int, int, int], rng: random.Rando
     return ImageChops.screen(frame, patch)
 
 
-def frame(text: str | None, draw: Draw, seed: int, screen: bool) -> bytes:
+def frame(text: str | None, draw: Draw, seed: int, screen: bool, make=make_qr) -> bytes:
     """A JPEG frame of ``draw.size`` showing the code of ``text`` as ``draw`` says
-    (``None``: the same scene with a card or phone showing no code)."""
+    (``None``: the same scene with a card or phone showing no code), drawn by ``make``."""
     rng = random.Random(f"frame-{seed}")
     picture = _background(draw.size, rng)
-    tile, mask = _warp(_symbol(text, screen), draw, rng)
+    tile, mask = _warp(_symbol(text, screen, make), draw, rng)
     width, height = draw.size
     x = rng.randint(0, max(0, width - tile.width))
     y = rng.randint(0, max(0, height - tile.height))

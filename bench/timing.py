@@ -29,6 +29,10 @@ class Settings:
     #: Rounds and batch length for calls that take milliseconds (image decoding).
     slow_rounds: int = 11
     slow_batch_seconds: float = 0.1
+    #: Store sizes and worker counts of the reissue section (``--sizes``, ``--workers``);
+    #: None: its own defaults.
+    sizes: tuple[int, ...] | None = None
+    workers: tuple[int, ...] | None = None
 
     @classmethod
     def quick(cls) -> Settings:

@@ -1,4 +1,4 @@
-"""``healthcode-issuer`` commands for the service: serve, token, audit (verify, head), reissue."""
+"""``healthcode-issuer`` commands for the service: serve, token, audit (verify, head)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from verifier.timefmt import parse_duration, shown
 
 from ..keys.home import Home
 from ..service import NotFound
-from ..service.issuance import DEFAULT_TTL, AuditReport
-from ..service.reissue import DEFAULT_BATCH, open_run, run_batches
+from ..service.issuance import AuditReport
 from .common import fail, home_option, open_service
 
 DEFAULT_PORT = 8080
@@ -171,15 +170,31 @@ def audit() -> None:
     """The append-only, hash-chained audit log."""
 
 
-@audit.command("verify", epilog="Example: healthcode-issuer audit verify --against head.json")
+@audit.command("verify", epilog="""\b
+Examples:
+  healthcode-issuer audit verify          # what was appended since (hourly, say)
+  healthcode-issuer audit verify --full --against head.json   # everything (weekly)""")
 @home_option
 @click.option("--against", "against_file", type=click.File("rb"), default=None,
               help="A head saved before (`audit head`, or /trust/audit-head): fail if the log "
                    "was cut short or rewritten since.")
-def audit_verify(home_dir: Path | None, against_file: BinaryIO | None) -> None:
+@click.option("--full", is_flag=True,
+              help="Read the whole log and every table row again, not only what was appended "
+                   "since the last checkpoint.")
+def audit_verify(home_dir: Path | None, against_file: BinaryIO | None, full: bool) -> None:
     """Check the audit log's hash chain, the tables against what it recorded, and (with
-    --against) a head saved before; print the head; report every problem (exit 1)."""
-    from ..service.auditlog import HeadError, read_head
+    --against) a head saved before; print the head; report every problem (exit 1).
+
+    A check that passes saves a checkpoint (signed, in HOME/audit/). The next one goes on from
+    it: that the log still holds the checkpoint's head, then only the entries appended since
+    and the rows they record (docs/SECURITY.md says what that leaves to --full)."""
+    from ..service.auditlog import (
+        HeadError,
+        checkpoint_path,
+        load_checkpoint,
+        read_head,
+        save_checkpoint,
+    )
 
     service = open_service(home_dir)
     saved = None
@@ -189,12 +204,31 @@ def audit_verify(home_dir: Path | None, against_file: BinaryIO | None) -> None:
         except HeadError as exc:
             click.echo(f"audit head REFUSED: {exc.problem}: {exc}", err=True)
             sys.exit(1)
-    report = service.audit_report((saved.size, saved.hash) if saved is not None else None)
+    try:
+        point = load_checkpoint(service)
+    except HeadError as exc:
+        click.echo(f"audit checkpoint REFUSED: {exc.problem}: {exc}\n  "
+                   f"{checkpoint_path(service)} was not saved by this issuer's `audit verify`: "
+                   f"find out who changed it, then move it away and run `audit verify --full`",
+                   err=True)
+        sys.exit(1)
+    since = None if full or point is None else point.marks
+    report = service.audit_report(None if saved is None else (saved.size, saved.hash), since,
+                                  None if point is None else (point.marks.size, point.marks.hash))
     size, hash_ = report.head
     if report.broken is not None:
         click.echo(f"audit chain BROKEN at {report.broken}", err=True)
+        if point is not None and report.broken.seq == point.marks.size:
+            click.echo(f"  the log no longer holds the checkpoint of {shown(point.iat)} (size "
+                       f"{point.marks.size}). Restored a backup on purpose? Move "
+                       f"{checkpoint_path(service)} away and run `audit verify --full`", err=True)
+    elif since is None:
+        click.echo(f"audit chain OK: {report.count} entries (full check: {report.checked} "
+                   f"verified)")
     else:
-        click.echo(f"audit chain OK: {report.count} entries")
+        click.echo(f"audit chain OK: {report.count} entries ({report.checked} appended since "
+                   f"the checkpoint of {shown(point.iat)} at size {since.size} verified; last "
+                   f"full check {shown(point.full_at)})")
     click.echo(f"head: size {size}, hash {hash_}")
     if report.broken is None:
         _report_tables(report)
@@ -207,11 +241,15 @@ def audit_verify(home_dir: Path | None, against_file: BinaryIO | None) -> None:
                        f"{report.against}", err=True)
     if not report.ok:
         sys.exit(1)
+    new = save_checkpoint(service, report, full_at=None if since is None else point.full_at)
+    click.echo(f"checkpoint saved: size {new.marks.size} ({checkpoint_path(service)})")
 
 
 def _report_tables(report: AuditReport) -> None:
     tables = report.tables
     checked = ", ".join(f"{n} {_PLURAL.get(table, table)}" for table, n in tables.checked.items())
+    if report.since is not None:
+        checked += " (the rows the new entries record)"
     if tables.count == 0:
         click.echo(f"tables OK: {checked} match the log")
     else:
@@ -235,46 +273,3 @@ def audit_head(home_dir: Path | None) -> None:
 
     service = open_service(home_dir)
     click.echo(signed_head(service).decode(), nl=False)
-
-
-@click.command(epilog="Example: healthcode-issuer reissue --all   (run it again after a crash: "
-                     "it resumes)")
-@home_option
-@click.option("--all", "everyone", is_flag=True, help="Re-issue to everyone (required).")
-@click.option("--batch", "batch_size", default=DEFAULT_BATCH, show_default=True,
-              type=click.IntRange(1, 10_000), help="People per transaction.")
-@click.option("--ttl-hours", default=DEFAULT_TTL // 3600, show_default=True,
-              type=click.IntRange(1, 24 * 30), help="Validity of the new credentials.")
-@click.option("--new", is_flag=True,
-              help="Abandon an unfinished run (closed as failed) instead of resuming it.")
-@click.option("--log", "log_batches", is_flag=True,
-              help="One line per committed batch instead of a progress bar (for logs).")
-def reissue(home_dir: Path | None, everyone: bool, batch_size: int, ttl_hours: int, new: bool,
-            log_batches: bool) -> None:
-    """Re-score everyone and issue fresh credentials, in batches, resumable after a crash."""
-    if not everyone:
-        raise click.UsageError("say --all to re-issue to everyone")
-    service = open_service(home_dir)
-    actor = "cli:reissue"
-    run = open_run(service, actor=actor, new=new)
-    state = "resuming" if run.resumed else "starting"
-    click.echo(f"{state} re-issue run {run.run_id}: {run.done} of {run.total} already issued")
-    started, done = time.perf_counter(), run.done
-    if log_batches:
-        def logged(count: int) -> None:
-            nonlocal done
-            done += count
-            click.echo(f"run {run.run_id}: {done}/{run.total}")
-
-        issued = run_batches(service, run.run_id, actor=actor, batch_size=batch_size,
-                             ttl=ttl_hours * 3600, on_batch=logged)
-    else:
-        with click.progressbar(length=run.total, label=f"run {run.run_id}",
-                               show_pos=True, show_eta=True) as bar:
-            bar.update(run.done)
-            issued = run_batches(service, run.run_id, actor=actor, batch_size=batch_size,
-                                 ttl=ttl_hours * 3600, on_batch=bar.update)
-    elapsed = time.perf_counter() - started
-    rate = f", {issued / elapsed:.0f} people/s" if issued and elapsed > 0 else ""
-    click.echo(f"run {run.run_id} done: {issued} credentials issued in {elapsed:.1f} s{rate}")
-    service.close()

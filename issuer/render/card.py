@@ -25,7 +25,7 @@ from verifier import i18n
 from verifier.labels import Colour
 
 from .pen import CJK_FONTS, Fonts, Pen
-from .qr import QUIET_ZONE, make_qr
+from .qr import QUIET_ZONE, code_matrix
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -214,7 +214,7 @@ def _installed_fonts() -> Fonts:
 def _draw_qr(pdf: FPDF, text: str, x: float, y: float, side: float) -> None:
     """The QR code of ``text`` (alphanumeric mode, ECC M) as one filled path of horizontal
     runs: a single path renders without hairline seams between modules."""
-    matrix = make_qr(text).matrix
+    matrix = code_matrix(text)
     module = side / (len(matrix) + 2 * QUIET_ZONE)
     left, top = x + QUIET_ZONE * module, y + QUIET_ZONE * module
     pdf.set_fill_color(0)

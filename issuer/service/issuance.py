@@ -15,19 +15,21 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from verifier import CLOCK_SKEW, IdCheck, cnf_for, decode_unverified
+from verifier import CLOCK_SKEW, IdCheck, cnf_for
 from verifier.timefmt import iso
 
 from ..keys.home import Home
 from ..keys.keystore import MAX_CREDENTIAL_TTL, IssuerConfig, load_signing_key
-from ..keys.signing import PrivateKey, issue_credential
+from ..keys.signing import PrivateKey, sign_credential
 from ..policy import DEFAULT_POLICY, Outlook, advice, load_policy, outlook
 from ..policy.observations import Observation, ObservationError
 from ..policy.scoring import DAY, Assessment, Policy
 from ..store import Rescored, Store
+from ..store.audit_since import Marks
 from ..store.audit_store import AuditReport, ChainWatch
 from ..store.db import Conflict, NotFound
 from ..store.holders import load_device_key
+from .auditlog import verified_head
 
 __all__ = ["AuditReport", "Conflict", "IssuerService", "NotFound", "colour_change_entry"]
 
@@ -58,6 +60,12 @@ def _issued(record: dict[str, Any]) -> dict[str, Any]:
     """What :meth:`IssuerService.issue` returns, from a stored credential."""
     return {"cti": record["cti"], "text": record["text"], "colour": record["colour"],
             "score": record["score"], "issued_at": record["iat"], "expires_at": record["exp"]}
+
+
+def _stored(rows: list[dict[str, Any]]) -> list[Observation]:
+    """Observations as the store returns them (checked when recorded) for the policy."""
+    stored = Observation.stored
+    return [stored(o["kind"], o["value"], o["observed_at"], o["source"]) for o in rows]
 
 
 def _observed_at(observed_at: datetime | int, now: int) -> int:
@@ -94,6 +102,8 @@ class IssuerService:
 
     def __post_init__(self) -> None:
         self._stamp = self._config_stamp()
+        if self._audit_watch.saved is None:  # from the checkpoint `audit verify` saved
+            self._audit_watch.saved = lambda: verified_head(self)
 
     def _config_stamp(self) -> tuple[int, int] | None:
         try:
@@ -172,9 +182,9 @@ class IssuerService:
         return {**row, "assessment": assessed[-1].as_dict()}
 
     def score_observations(self, observations: list[dict[str, Any]], now: int) -> Assessment:
-        """Score stored observations (dicts as the store returns them) under the policy."""
-        return self.policy.score([Observation(o["kind"], o["value"], o["observed_at"],
-                                              o["source"]) for o in observations], now)
+        """Score stored observations (dicts as the store returns them) under the policy. They
+        were checked when they were recorded and are not checked again."""
+        return self.policy.score(_stored(observations), now)
 
     def assess(self, person_id: str, now: int | None = None) -> Assessment:
         """The person's assessment under the published policy now (only the observations the
@@ -189,8 +199,7 @@ class IssuerService:
         Raises NotFound."""
         now = _now(now)
         stored = self.store.observations(person_id, since=now - self.policy.lookback)
-        return outlook(self.policy, [Observation(o["kind"], o["value"], o["observed_at"],
-                                                 o["source"]) for o in stored], now)
+        return outlook(self.policy, _stored(stored), now)
 
     def guidance(self, person_id: str, locale: str, zone: tzinfo | None = None,
                  now: int | None = None) -> dict[str, Any]:
@@ -203,12 +212,12 @@ class IssuerService:
     def preview(self, person_id: str, declared: list[tuple[str, Any]], now: int | None = None
                 ) -> Assessment:
         """The assessment the person would get if ``declared`` (``(kind, value)`` pairs,
-        observed now) were recorded; nothing is stored. Raises NotFound."""
+        observed now) were recorded; nothing is stored. Raises ObservationError (the
+        declaration is checked as recording it would check it), NotFound."""
         now = _now(now)
         stored = self.store.observations(person_id, since=now - self.policy.lookback)
-        extra = [{"kind": kind, "value": value, "observed_at": now, "source": SELF_DECLARED}
-                 for kind, value in declared]
-        return self.score_observations(stored + extra, now)
+        extra = [Observation(kind, value, now, SELF_DECLARED) for kind, value in declared]
+        return self.policy.score(_stored(stored) + extra, now)
 
     def declare(self, person_id: str, declared: list[tuple[str, Any]],
                 now: int | None = None) -> Assessment:
@@ -270,10 +279,9 @@ class IssuerService:
         else:
             person = self.store.get_person(person_id)
             cnf, id_check = None, IdCheck.of(person["name"], person["id_number"])
-        text = issue_credential(key, iss=config.iss, colour=assessment.colour,
-                                score=assessment.score, iat=now, ttl=ttl,
-                                policy=self.policy.digest, cnf=cnf, id_check=id_check)
-        cti = decode_unverified(text).cti
+        text, cti = sign_credential(key, iss=config.iss, colour=assessment.colour,
+                                    score=assessment.score, iat=now, ttl=ttl,
+                                    policy=self.policy.digest, cnf=cnf, id_check=id_check)
         record = self.store.record_credential(
             person_id, cti=cti, text=text, colour=assessment.colour, score=assessment.score,
             policy_id=self.policy.id, policy_digest=self.policy.digest, iat=now, exp=now + ttl,
@@ -317,13 +325,15 @@ class IssuerService:
         k = max(k or 0, self.ranking_min_members)
         return {"k": k, "organisations": self.store.ranking(k)}
 
-    def audit(self, person_id: str, now: int | None = None) -> dict[str, Any]:
-        """The person's audit entries and whether the chain holds: checked from the head this
-        process last verified, the person's entries with their neighbours, and the whole
-        chain at most every few minutes (:class:`ChainWatch`), not on every request."""
+    def audit(self, person_id: str, now: int | None = None, after: int = 0,
+              limit: int | None = None) -> dict[str, Any]:
+        """The person's audit entries (after entry ``after``, at most ``limit``) and whether
+        the chain holds: checked from the head this process last verified, the entries with
+        their neighbours, and everything from the last checkpoint of ``audit verify`` at
+        most every few minutes (:class:`ChainWatch`), not on every request."""
         self.store.get_person(person_id)  # NotFound for an unknown id
-        return {"person_id": person_id,
-                **self.store.audit_trail(person_id, self._audit_watch, _now(now))}
+        return {"person_id": person_id, **self.store.audit_trail(
+            person_id, self._audit_watch, _now(now), after, limit)}
 
     def create_token(self, scope: str, label: str, now: int, expires_at: int | None = None
                      ) -> tuple[str, str]:
@@ -333,6 +343,8 @@ class IssuerService:
     def verify_audit(self) -> tuple[int, Any]:
         return self.store.verify_audit()
 
-    def audit_report(self, against: tuple[int, str] | None = None) -> AuditReport:
-        """The full check: the chain, the tables against it, and a saved head."""
-        return self.store.audit_report(against)
+    def audit_report(self, against: tuple[int, str] | None = None, since: Marks | None = None,
+                     hold: tuple[int, str] | None = None) -> AuditReport:
+        """The check: the chain, the tables against it, and a saved head; in full, or from
+        the checkpoint ``since`` on (:meth:`issuer.store.Store.audit_report`)."""
+        return self.store.audit_report(against, since, hold)

@@ -26,12 +26,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import Session
 
 from .db import AuditEntry
 
 GENESIS_HASH = "0" * 64
+#: The entries' columns as plain rows (attributes named as :class:`AuditEntry`'s), which the
+#: checks read twice as fast as ORM objects.
+ENTRIES = select(*AuditEntry.__table__.c)
 #: PostgreSQL advisory lock key serialising appends ("hcaudt" 1).
 AUDIT_LOCK_KEY = 0x6863_6175_6474_0001
 _VERIFY_BATCH = 1000
@@ -136,20 +139,23 @@ def verify_chain(session: Session, start: tuple[int, str] = (0, GENESIS_HASH),
 
     ``start``: a head ``(seq, hash)`` verified before; only the entries after it are checked,
     once entry ``seq`` is found still there with that hash. ``on_entry`` sees each entry that
-    holds, in order (:class:`issuer.store.audit_tables.LogIndex` collects what they say).
+    holds (a row with :class:`AuditEntry`'s attributes), in order
+    (:class:`issuer.store.audit_tables.LogIndex` collects what they say).
     """
     if start[0] > 0:
         broken = check_head(session, *start)
         if broken is not None:
             return broken
-    result = session.execute(select(AuditEntry).where(AuditEntry.seq > start[0])
-                             .order_by(AuditEntry.seq).execution_options(yield_per=_VERIFY_BATCH))
+    result = session.execute(ENTRIES.where(AuditEntry.seq > start[0]).order_by(AuditEntry.seq)
+                             .execution_options(yield_per=_VERIFY_BATCH))
     with result:  # closes the server-side cursor when we stop early
-        return _first_break(result.scalars(), start, on_entry)
+        return first_break(result, start, on_entry)
 
 
-def _first_break(entries: Iterable[AuditEntry], start: tuple[int, str] = (0, GENESIS_HASH),
-                 on_entry: Callable[[AuditEntry], None] | None = None) -> ChainBreak | None:
+def first_break(entries: Iterable[AuditEntry], start: tuple[int, str] = (0, GENESIS_HASH),
+                on_entry: Callable[[AuditEntry], None] | None = None) -> ChainBreak | None:
+    """The first break in ``entries`` (read in order, the first following the head
+    ``start``), or None; ``on_entry`` as :func:`verify_chain` takes it."""
     expected_seq, prev_hash = start[0] + 1, start[1]
     for entry in entries:
         if entry.seq != expected_seq:
@@ -228,7 +234,14 @@ def count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(AuditEntry)) or 0
 
 
-def entries_for(session: Session, person_id: str) -> list[AuditEntry]:
-    """Return the entries about ``person_id``, oldest first."""
-    return list(session.scalars(
-        select(AuditEntry).where(AuditEntry.person_id == person_id).order_by(AuditEntry.seq)))
+def entries_for(session: Session, person_id: str, after: int = 0, limit: int | None = None
+                ) -> list[AuditEntry]:
+    """Return the entries about ``person_id``, oldest first: those after entry ``after``, at
+    most ``limit`` of them."""
+    return list(session.scalars(entries_query(person_id, after, limit)))
+
+
+def entries_query(person_id: str, after: int = 0, limit: int | None = None) -> Select:
+    """The query :func:`entries_for` runs: by the ``person_id`` index, paged by ``seq``."""
+    return (select(AuditEntry).where(AuditEntry.person_id == person_id, AuditEntry.seq > after)
+            .order_by(AuditEntry.seq).limit(limit))

@@ -121,7 +121,8 @@ class LogIndex:
     #: Entries written before MACs were recorded (checked on their plain fields only).
     legacy: int = 0
     uncovered: list[int] = field(default_factory=list)
-    _macs_began: bool = False
+    #: Whether an entry carried a MAC yet (from then on, every one must).
+    macs_began: bool = False
 
     def add(self, entry: AuditEntry) -> None:
         try:
@@ -154,8 +155,8 @@ class LogIndex:
              fields: dict[str, Any], details: Mapping[str, Any]) -> None:
         mac = details.get("mac") if isinstance(details.get("mac"), str) else None
         if mac is not None:
-            self._macs_began = True
-        elif self._macs_began:
+            self.macs_began = True
+        elif self.macs_began:
             self.uncovered.append(entry.seq)
         else:
             self.legacy += 1
@@ -180,14 +181,19 @@ def check_tables(session: Session, keys: DataKeys, index: LogIndex) -> TableRepo
     """Compare people, observations and credentials (with their revocations) with what the
     log recorded (``index``, consumed); report every difference."""
     report = TableReport()
-    for seq in index.uncovered:
-        report.add(Mismatch("audit_entry", str(seq), Finding.UNCOVERED, seq,
-                            "written after record MACs began, but carries none"))
+    uncovered(index, report)
     _people(session, index, report)
     _rows(session, keys, "observation", Observation, index.observations, report)
     _rows(session, keys, "credential", CredentialRecord, index.credentials, report,
           index.revocations)
     return report
+
+
+def uncovered(index: LogIndex, report: TableReport) -> None:
+    """Report the entries of ``index`` written without a MAC after MACs began."""
+    for seq in index.uncovered:
+        report.add(Mismatch("audit_entry", str(seq), Finding.UNCOVERED, seq,
+                            "written after record MACs began, but carries none"))
 
 
 def _stream(session: Session, statement: Any) -> Iterator[Any]:
@@ -196,24 +202,37 @@ def _stream(session: Session, statement: Any) -> Iterator[Any]:
         yield from result
 
 
+#: People with the name of their organisation (what ``person.create`` recorded).
+PEOPLE = (select(Person.id, Person.created_at, Organisation.name.label("organisation"))
+          .join(Organisation, Person.organisation_id == Organisation.id))
+
+
 def _people(session: Session, index: LogIndex, report: TableReport) -> None:
-    statement = (select(Person.id, Organisation.name.label("organisation"))
-                 .join(Organisation, Person.organisation_id == Organisation.id)
-                 .order_by(Person.id))
     checked = 0
-    for row in _stream(session, statement):
+    for row in _stream(session, PEOPLE.order_by(Person.id)):
         checked += 1
         logged = index.people.pop(row.id, None)
         if logged is None:
             report.add(Mismatch("person", row.id, Finding.UNLOGGED, None,
                                 "no person.create entry"))
-        elif logged.fields["organisation"] != row.organisation:
-            report.add(Mismatch("person", row.id, Finding.CHANGED, logged.seq,
-                                "organisation differs from the one logged"))
-    for person_id, logged in index.people.items():
-        report.add(Mismatch("person", person_id, Finding.MISSING, logged.seq,
-                            "logged as enrolled, not in the table"))
+        else:
+            compare_person(row, logged, report)
+    missing(report, "person", index.people, "logged as enrolled, not in the table")
     report.checked["person"] = checked
+
+
+def compare_person(row: Any, logged: Logged, report: TableReport) -> None:
+    """Report a person row (of :data:`PEOPLE`) that differs from its ``person.create``."""
+    if logged.fields["organisation"] != row.organisation:
+        report.add(Mismatch("person", row.id, Finding.CHANGED, logged.seq,
+                            "organisation differs from the one logged"))
+
+
+def missing(report: TableReport, table: str, logged_rows: Mapping[Any, Logged],
+            detail: str = "logged, not in the table") -> None:
+    """Report each of ``logged_rows`` (those no row was found for) as missing."""
+    for key, logged in logged_rows.items():
+        report.add(Mismatch(table, str(key), Finding.MISSING, logged.seq, detail))
 
 
 def _rows(session: Session, keys: DataKeys, table: str, model: Any,
@@ -231,23 +250,30 @@ def _rows(session: Session, keys: DataKeys, table: str, model: Any,
             report.add(Mismatch(table, str(key), Finding.UNLOGGED, None,
                                 f"no {table} entry in the log"))
         else:
-            changed = [name for name, value in logged.fields.items() if values[name] != value]
-            if not changed and logged.mac is not None \
-                    and row_mac(keys, table, values) != logged.mac:
-                changed = ["value" if table == "observation" else "content"]
-            if changed:
-                report.add(Mismatch(table, str(key), Finding.CHANGED, logged.seq,
-                                    f"{', '.join(changed)} differ from what was logged"))
+            compare_row(keys, table, values, logged, report)
         if revocations is not None:
-            _revocation(str(key), values["revoked_at"], revocations.pop(key, None), report)
-    for key, logged in logged_rows.items():
-        report.add(Mismatch(table, str(key), Finding.MISSING, logged.seq,
-                            "logged, not in the table"))
+            check_revocation(str(key), values["revoked_at"], revocations.pop(key, None), report)
+    missing(report, table, logged_rows)
     report.checked[table] = checked
 
 
-def _revocation(cti: str, revoked_at: int | None, logged: tuple[int, int] | None,
+def compare_row(keys: DataKeys, table: str, values: Mapping[str, Any], logged: Logged,
                 report: TableReport) -> None:
+    """Report an observation or credential row (``values``: its columns) that differs from
+    what its entry recorded: a field, or (the fields alike) its MAC."""
+    key = values["cti" if table == "credential" else "id"]
+    changed = [name for name, value in logged.fields.items() if values[name] != value]
+    if not changed and logged.mac is not None and row_mac(keys, table, values) != logged.mac:
+        changed = ["value" if table == "observation" else "content"]
+    if changed:
+        report.add(Mismatch(table, str(key), Finding.CHANGED, logged.seq,
+                            f"{', '.join(changed)} differ from what was logged"))
+
+
+def check_revocation(cti: str, revoked_at: int | None, logged: tuple[int, int] | None,
+                     report: TableReport) -> None:
+    """Report a credential revoked in the table and not the log (``logged``: the entry's
+    seq and time, or None), or in the log and not the table, or at another time."""
     if logged is None and revoked_at is not None:
         report.add(Mismatch("credential", cti, Finding.REVOCATION_MISMATCH, None,
                             f"revoked at {revoked_at} in the table, never in the log"))

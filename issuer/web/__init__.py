@@ -32,6 +32,8 @@ from ..service import Conflict, IssuerService, NotFound
 from ..service.revocations import RevocationPublisher
 from .api import api
 from .bounds import check_json_body
+from .codeimages import DEFAULT_CACHE_BYTES
+from .codeimages import init_app as init_code_images
 from .codesender import load_sender
 from .docs import DOCS_CONFIG
 from .holder import holder
@@ -75,6 +77,8 @@ DEFAULTS = {
     # Where phone numbers typed without a country code are read (issuer/store/phones.py):
     # a region code; default $HEALTHCODE_PHONE_REGION, else CN.
     "PHONE_REGION": None,
+    # Issued codes' pictures kept per process, in bytes (issuer/web/codeimages.py).
+    "CODE_IMAGE_CACHE_BYTES": DEFAULT_CACHE_BYTES,
     **DOCS_CONFIG,
 }
 #: The issuer's catalogs; the verifier's (verdicts, reasons) are read after them.
@@ -108,6 +112,7 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     app.extensions["healthcode.code_sender"] = load_sender(app.config["CODE_SENDER"])
     app.extensions["healthcode.throttle"] = Throttle.build(
         service.store, app.config["RATELIMIT_STORAGE"], limits)
+    init_code_images(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = service.home.session_secret()
     csrf = CSRFProtect(app)

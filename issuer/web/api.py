@@ -7,21 +7,23 @@ import time
 import unicodedata
 
 from apiflask import APIBlueprint, FileSchema, abort
-from flask import Response, current_app, jsonify, url_for
+from flask import Response, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 
 from verifier.claims import CTI_LENGTH
 
 from ..keys.keystore import DAY
-from ..render.qr import IMAGE_TYPES, link_svg, render_image
+from ..render.qr import IMAGE_TYPES, link_svg
 from ..service import cards
 from ..store.holders import ENROLMENT_TTL
 from ..store.phones import PhoneError
 from .auth import auth
+from .codeimages import MAX_AGE, code_images
 from .phones import parse_phone, phone_message, phone_problem
 from .schemas import (
     AssessmentOut,
     AuditOut,
+    AuditQuery,
     CardIn,
     CredentialIn,
     CredentialOut,
@@ -177,15 +179,22 @@ _CTI = re.compile(f"[0-9a-fA-F]{{{2 * CTI_LENGTH}}}")
 
 @api.get("/credentials/<cti>.<fmt>")
 @api.auth_required(auth, roles=["read"])
-@api.doc(responses={200: "the QR code image (image/png or image/svg+xml)"})
+@api.doc(responses={200: "the QR code image (image/png or image/svg+xml)",
+                    304: "not modified: the client's copy (If-None-Match) is this image"})
 def credential_image(cti, fmt):
-    """The QR code of an issued credential, as PNG or SVG."""
+    """The QR code of an issued credential, as PNG or SVG. It never changes (a strong ETag;
+    a client may keep it a day); a revoked or expired credential keeps its image."""
     if fmt not in IMAGE_TYPES:
         abort(404, "format must be png or svg")
     if not _CTI.fullmatch(cti):
         abort(404, f"no credential {cti[:64]!r}: a credential id is {2 * CTI_LENGTH} hex digits")
-    data = render_image(_service().credential_text(cti), fmt)
-    return Response(data, mimetype=IMAGE_TYPES[fmt])
+    image = code_images(current_app).get(cti, fmt, _service().credential_text(cti))
+    response = Response(image.data, mimetype=IMAGE_TYPES[fmt])
+    response.set_etag(image.etag)
+    response.cache_control.private = True
+    response.cache_control.max_age = MAX_AGE
+    response.cache_control.immutable = True
+    return response.make_conditional(request)
 
 
 @api.post("/credentials/<cti>/revoke")
@@ -225,10 +234,12 @@ def ranking(query_data):
 
 @api.get("/people/<person_id>/audit")
 @api.auth_required(auth, roles=["read"])
+@api.input(AuditQuery, location="query")
 @api.output(AuditOut)
-def audit(person_id):
-    """The audit trail of changes to this person's data and codes: who, when, why."""
-    return _service().audit(person_id)
+def audit(person_id, query_data):
+    """The audit trail of changes to this person's data and codes: who, when, why; oldest
+    first, a page at a time (``next_after``)."""
+    return _service().audit(person_id, after=query_data["after"], limit=query_data["limit"])
 
 
 @api.post("/people/<person_id>/card")

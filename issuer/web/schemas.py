@@ -16,6 +16,7 @@ from verifier import CLOCK_SKEW
 from ..keys.keystore import DAY, MAX_CREDENTIAL_TTL
 from ..policy import Kind
 from ..service.cards import CARD_TTL
+from ..store.audit_store import AUDIT_PAGE
 
 _ID_NUMBER = Regexp(r"^[0-9A-Za-z][0-9A-Za-z \-]{3,39}$",
                     error="4 to 40 letters, digits, spaces or dashes")
@@ -173,15 +174,35 @@ class AuditEntryOut(Schema):
     details = Dict()
 
 
+class AuditQuery(Schema):
+    after = Integer(load_default=0, validate=Range(0, 2**62), metadata={
+        "description": "only entries after this seq (the previous page's next_after)"})
+    limit = Integer(load_default=AUDIT_PAGE, validate=Range(1, AUDIT_PAGE), metadata={
+        "description": "at most this many entries"})
+
+
+class CheckpointOut(Schema):
+    size = Integer(metadata={"description": "entries verified by `audit verify`"})
+    at = Integer(metadata={"description": "when (epoch seconds)"})
+    full_at = Integer(metadata={"description": "when it last read the whole log (epoch "
+                                               "seconds)"})
+
+
 class AuditOut(Schema):
     person_id = String()
     entries = List(Nested(AuditEntryOut))
+    next_after = Integer(allow_none=True, metadata={
+        "description": "more entries follow: pass this as after; null on the last page"})
     chain_ok = Boolean(metadata={"description": "the chain holds: checked from the head last "
                                                 "verified, with this person's entries and "
                                                 "their neighbours"})
     verified_through = Integer(metadata={"description": "the size of the log verified"})
     full_check_at = Integer(allow_none=True, metadata={
-        "description": "when the whole chain was last verified (epoch seconds)"})
+        "description": "when this process last verified the chain from the checkpoint on "
+                       "(from the first entry when there is none; epoch seconds)"})
+    checkpoint = Nested(CheckpointOut, allow_none=True, metadata={
+        "description": "where `healthcode-issuer audit verify` last verified the log up to, "
+                       "which this process goes on from; null when there is none"})
 
 
 class CardIn(Schema):

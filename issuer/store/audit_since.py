@@ -1,0 +1,281 @@
+"""The audit check resumed from a checkpoint: the entries appended since a head verified
+before, and the table rows those entries record, without reading the rest of the log or of
+the tables.
+
+A checkpoint (:class:`Marks`) is where a check that passed ended: the head ``(size, hash)``,
+the highest observation id, the latest person ``created_at`` and credential ``revoked_at``,
+and whether entries carried record MACs yet. :func:`check_since` then
+
+- checks that entry ``size`` still has that hash (which, the chain holding then, commits to
+  every entry up to it: a log cut short or rewritten and re-hashed shows here);
+- verifies the entries after it, in slices of :data:`SLICE` (memory stays bounded however
+  many were appended), and for each slice compares the rows its entries record, fetched by
+  key: people, observations, credentials, and the revocations the slice records (of any
+  credential, old ones included);
+- reports rows added since the checkpoint that no new entry records: observations above the
+  id mark, people created after the time mark, credentials revoked after the revocation mark.
+
+What it does not read, by design (``audit verify --full`` does): entries up to the checkpoint
+(one edited in place without fixing its hash, which only reading it shows), and table rows
+that only entries up to the checkpoint speak of (an old observation's value changed, an old
+revocation cleared, an organisation renamed). Nor does it see a row slipped in below a mark
+(an observation given an unused old id, a person or a revocation dated back), or a credential
+no entry records (credentials have no order to take a mark of).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .audit_tables import (
+    PEOPLE,
+    Finding,
+    Logged,
+    LogIndex,
+    Mismatch,
+    TableReport,
+    check_revocation,
+    compare_person,
+    compare_row,
+    missing,
+    revoked_ctis,
+    uncovered,
+)
+from .db import AuditEntry, CredentialRecord, Observation, Person
+from .pii import DataKeys
+
+#: Entries verified, and their rows compared, per slice.
+SLICE = 10_000
+#: Keys per ``IN (...)`` lookup.
+_KEYS = 1000
+
+
+@dataclass(frozen=True)
+class Marks:
+    """Where a check that passed ended: the head, and the tables' high-water marks then."""
+
+    size: int
+    hash: str
+    #: The highest observation id.
+    observation: int
+    #: The latest ``created_at`` of a person.
+    person: int
+    #: The latest ``revoked_at`` of a credential.
+    revoked: int
+    #: Whether an entry carried a record MAC yet (from then on, every one must).
+    macs: bool
+
+
+def marks_of(session: Session, head: tuple[int, str], macs: bool) -> Marks:
+    """The marks of the tables in ``session``'s snapshot, with the log's ``head``."""
+    observation = session.scalar(select(func.max(Observation.id)))
+    person = session.scalar(select(func.max(Person.created_at)))
+    revoked = session.scalar(select(func.max(CredentialRecord.revoked_at)))
+    return Marks(head[0], head[1], observation or 0, person or 0, revoked or 0, macs)
+
+
+@dataclass
+class Since:
+    """What :func:`check_since` found: the first break (None: the chain holds from the
+    checkpoint), the tables' differences, the entries checked, the head reached."""
+
+    broken: audit.ChainBreak | None
+    tables: TableReport
+    checked: int
+    head: tuple[int, str]
+    macs: bool
+    #: Entries checked on their plain fields only (written before record MACs existed).
+    legacy: int = 0
+
+
+def check_since(session: Session, keys: DataKeys, marks: Marks, size: int = SLICE) -> Since:
+    """Verify the log from ``marks`` (a checkpoint) on, and the rows its new entries record;
+    report every difference (see the module's docstring for what is and is not read)."""
+    since = Since(audit.check_head(session, marks.size, marks.hash), TableReport(), 0,
+                  (marks.size, marks.hash), marks.macs)
+    if since.broken is not None:
+        return since
+    rows = _Recorded(keys, since.tables, marks, _Ids(marks.observation))
+    while True:
+        entries = session.execute(audit.ENTRIES.where(AuditEntry.seq > since.head[0])
+                                  .order_by(AuditEntry.seq).limit(size)).all()
+        if not entries:
+            break
+        index = LogIndex(macs_began=since.macs)
+        since.broken = audit.first_break(entries, since.head, index.add)
+        if since.broken is not None:
+            return since
+        since.checked += len(entries)
+        since.legacy += index.legacy
+        since.head, since.macs = (entries[-1].seq, entries[-1].hash), index.macs_began
+        rows.compare(session, index)
+    rows.finish(session)
+    return since
+
+
+@dataclass
+class _Recorded:
+    """The rows the new entries record, compared slice by slice; then what is left to see
+    once every slice was: rows added or revoked since the checkpoint that no new entry
+    records. Memory stays bounded: a byte per new observation id, and nothing per person or
+    revocation (those are looked up by the log's ``person_id`` index)."""
+
+    keys: DataKeys
+    report: TableReport
+    marks: Marks
+    observations: _Ids
+    #: cti -> revoked_at of new credentials revoked in the table at or before the revocation
+    #: mark (a clock behind another's) that no slice so far revoked: a later one must.
+    revoked_early: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for table in ("person", "observation", "credential"):
+            self.report.checked.setdefault(table, 0)
+
+    def compare(self, session: Session, index: LogIndex) -> None:
+        report = self.report
+        uncovered(index, report)
+        for row in _by_key(session, PEOPLE, Person.id, index.people):
+            compare_person(row, index.people.pop(row.id), report)
+            self._count("person")
+        missing(report, "person", index.people, "logged as enrolled, not in the table")
+        columns = Observation.__table__.c
+        self.observations.update(index.observations)
+        for row in _by_key(session, select(columns), columns.id, index.observations):
+            compare_row(self.keys, "observation", row._mapping,
+                        index.observations.pop(row.id), report)
+            self._count("observation")
+        missing(report, "observation", index.observations)
+        columns = CredentialRecord.__table__.c
+        for row in _by_key(session, select(columns), columns.cti,
+                           {*index.credentials, *index.revocations}):
+            self._credential(row._mapping, index)
+        missing(report, "credential", index.credentials)
+        missing(report, "credential", {cti: Logged(seq, {}, None) for cti, (seq, _) in
+                                       index.revocations.items()}, "revoked by the log, "
+                                                                   "not in the table")
+
+    def _credential(self, values: Any, index: LogIndex) -> None:
+        cti, revoked_at = values["cti"], values["revoked_at"]
+        logged = index.credentials.pop(cti, None)
+        revocation = index.revocations.pop(cti, None)
+        if logged is not None:
+            compare_row(self.keys, "credential", values, logged, self.report)
+            self._count("credential")
+            if revocation is None and revoked_at is not None:
+                # Issued since the checkpoint, revoked in the table: by a later slice, or
+                # never logged. Above the mark, finish() sees which; below, remember it.
+                if revoked_at <= self.marks.revoked:
+                    self.revoked_early[cti] = revoked_at
+                return
+        elif revocation is not None:
+            self.revoked_early.pop(cti, None)
+        check_revocation(cti, revoked_at, revocation, self.report)
+
+    def _count(self, table: str) -> None:
+        self.report.checked[table] = self.report.checked.get(table, 0) + 1
+
+    def finish(self, session: Session) -> None:
+        """Report the rows added or revoked since the checkpoint (above its marks) that no
+        new entry records."""
+        marks, report = self.marks, self.report
+        for cti, revoked_at in self.revoked_early.items():
+            check_revocation(cti, revoked_at, None, report)
+        for key in _stream(session, select(Observation.id)
+                           .where(Observation.id > marks.observation)):
+            if key not in self.observations:
+                report.add(Mismatch("observation", str(key), Finding.UNLOGGED, None,
+                                    "added since the checkpoint; no entry records it"))
+        for batch in _batches(_stream(session, select(Person.id)
+                                      .where(Person.created_at > marks.person))):
+            logged = {person for person, action, _ in _entries_about(session, marks, batch)
+                      if action == "person.create"}
+            for key in set(batch) - logged:
+                report.add(Mismatch("person", key, Finding.UNLOGGED, None,
+                                    "enrolled since the checkpoint; no entry records it"))
+        revoked = select(CredentialRecord.cti, CredentialRecord.person_id,
+                         CredentialRecord.revoked_at)
+        for batch in _batches(session.execute(revoked.where(
+                CredentialRecord.revoked_at > marks.revoked)
+                .execution_options(yield_per=_KEYS))):
+            logged = {cti for _, action, details in _entries_about(
+                session, marks, {row.person_id for row in batch})
+                for cti in revoked_ctis(action, details)}
+            for row in batch:
+                if row.cti not in logged:
+                    check_revocation(row.cti, row.revoked_at, None, report)
+
+
+def _entries_about(session: Session, marks: Marks, people: Iterable[str]
+                   ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """``(person_id, action, details)`` of the entries since the checkpoint about any of
+    ``people`` (by the ``person_id`` index)."""
+    for person, action, details_json in session.execute(
+            select(AuditEntry.person_id, AuditEntry.action, AuditEntry.details_json)
+            .where(AuditEntry.person_id.in_(list(people)), AuditEntry.seq > marks.size)):
+        try:
+            details = json.loads(details_json)
+        except ValueError:
+            continue
+        if isinstance(details, dict):
+            yield person, action, details
+
+
+def _stream(session: Session, statement: Any) -> Iterator[Any]:
+    yield from session.scalars(statement.execution_options(yield_per=_KEYS))
+
+
+def _batches(rows: Iterable[Any]) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == _KEYS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _by_key(session: Session, statement: Any, column: Any, keys: Iterable[Any]) -> Any:
+    """The rows of ``statement`` whose ``column`` is one of ``keys``, a batch at a time."""
+    wanted = list(keys)
+    for at in range(0, len(wanted), _KEYS):
+        yield from session.execute(statement.where(column.in_(wanted[at:at + _KEYS])))
+
+
+class _Ids:
+    """A set of the integer ids above ``floor``: a byte per id for the first
+    :attr:`DENSE` of them (ids are handed out in order), a set for any beyond."""
+
+    DENSE = 1 << 26
+
+    def __init__(self, floor: int) -> None:
+        self.floor = floor
+        self._dense = bytearray()
+        self._sparse: set[int] = set()
+
+    def update(self, ids: Iterable[int]) -> None:
+        for key in ids:
+            at = key - self.floor - 1
+            if at < 0:
+                continue
+            if at >= self.DENSE:
+                self._sparse.add(key)
+                continue
+            if at >= len(self._dense):  # grow by doubling, up to DENSE
+                grown = min(self.DENSE, max(at + 1, 2 * len(self._dense)))
+                self._dense.extend(bytes(grown - len(self._dense)))
+            self._dense[at] = 1
+
+    def __contains__(self, key: int) -> bool:
+        at = key - self.floor - 1
+        if 0 <= at < len(self._dense):
+            return self._dense[at] == 1
+        return key in self._sparse
