@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -70,20 +70,8 @@ POST = Endpoint("`POST /api/people/<id>/credentials`", "POST", "/credentials", "
 GET = Endpoint("`GET /api/people/<id>/assessment`", "GET", "/assessment", None, 200, "assess")
 
 
-@dataclass(frozen=True)
-class Load:
-    """One load run: completed requests in the measured window, errors, latencies (s)."""
-
-    requests: int
-    seconds: float
-    errors: int
-    p50: float
-    p99: float
-    worst: float
-
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds
+#: One load run: requests answered as expected in the measured window, errors, latencies (s).
+Load = loadrig.WrkRun
 
 
 def seed_people(service: IssuerService, now: int, people: int = PEOPLE) -> list[str]:
@@ -135,8 +123,7 @@ def _wrk(port: int, endpoint: Endpoint, ids: list[str], secret: str, clients: in
                                          [endpoint.kind], secret))
     run = loadrig.wrk(port, script, clients, seconds)
     # wrk's latencies include the unexpected answers; with no errors that is moot.
-    return Load(run.requests - run.bad_status, run.seconds, run.errors, run.p50, run.p99,
-                run.worst)
+    return replace(run, requests=run.requests - run.bad_status)
 
 
 def _wrk_run(port: int, endpoint: Endpoint, ids: list[str], secret: str, clients: int,
@@ -144,8 +131,7 @@ def _wrk_run(port: int, endpoint: Endpoint, ids: list[str], secret: str, clients
     """A warm-up run (only its errors count), then the measured run."""
     warm_errors = _wrk(port, endpoint, ids, secret, clients, warm, script).errors if warm else 0
     load = _wrk(port, endpoint, ids, secret, clients, seconds, script)
-    return Load(load.requests, load.seconds, load.errors + warm_errors, load.p50, load.p99,
-                load.worst)
+    return replace(load, socket_errors=load.socket_errors + warm_errors)
 
 
 def _clients(port: int, endpoint: Endpoint, ids: list[str], secret: str, clients: int,
@@ -199,8 +185,8 @@ def _python_load(port: int, endpoint: Endpoint, ids: list[str], secret: str, cli
     latencies = sorted(x for lat, _ in results for x in lat)
     errors = sum(e for _, e in results)
     if not latencies:
-        return Load(0, seconds, errors, float("nan"), float("nan"), float("nan"))
-    return Load(len(latencies), seconds, errors, _percentile(latencies, 50),
+        return Load(0, seconds, errors, 0, 0, float("nan"), float("nan"), float("nan"))
+    return Load(len(latencies), seconds, errors, 0, 0, _percentile(latencies, 50),
                 _percentile(latencies, 99), latencies[-1])
 
 
