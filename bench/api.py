@@ -3,12 +3,13 @@
 The production server (``healthcode-issuer serve``: waitress, 8 threads) runs in a process of
 its own on a throw-away home: SQLite in the home, 50 people with a week of lifestyle
 observations each (28 rows, as the demo data has), one write token. A closed-loop load generator
-in another process keeps N requests in flight: each client sends its next request (the next
+in another process keeps N requests in flight: each client sends its next request (another
 person) when the previous answer arrives, on a keep-alive connection. The generator is ``wrk``
-when it is on PATH (C, one thread, a Lua script that rotates the person and counts every
-unexpected status), else Python ``http.client`` clients in up to one process per core;
-``$HEALTHCODE_BENCH_LOADGEN=python`` forces the latter. Any status other than 201 (200 for the
-assessment), any connection error or timeout counts as an error, warm-up included.
+when it is on PATH (C, one thread, bench/loadrig.py's Lua script: a random person per request,
+every answer other than 2xx counted), else Python ``http.client`` clients in up to one process
+per core (the next person in turn; any status other than 201, or 200 for the assessment,
+counted); ``$HEALTHCODE_BENCH_LOADGEN=python`` forces the latter. Those statuses, any
+connection error or timeout count as errors, warm-up included.
 
 Baseline, same run: the same store's in-process ``IssuerService.issue`` (``assess`` for the
 GET), timed by the harness just before and just after each load run; the headline is HTTP
@@ -25,138 +26,84 @@ import json
 import math
 import os
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
-
-from sqlalchemy import insert
 
 from issuer.keys.home import PASSPHRASE_ENV, Home
 from issuer.keys.keystore import init_home
 from issuer.keys.signing import issue_credential
 from issuer.service.issuance import IssuerService
+from issuer.store import audit
+from issuer.store.audit_tables import row_mac
 from issuer.store.db import Observation
 from issuer.web import create_app
 
-from . import machine, report
+from . import loadrig, machine, report
 from .fixtures import BENCH_PASSPHRASE, bench_passphrase
 from .timing import Settings, Stats, measure
 
 PEOPLE, THREADS, DAY = 50, 8, 86_400
 _LIFESTYLE = (("steps", (4000, 9000, 15000, 17000)), ("sleep_hours", (5.5, 6.5, 7.5, 8.0)),
               ("alcohol_ml", (0, 0, 100, 200)), ("cigarettes", (0, 0, 5, 10)))
-_WRK_SCRIPT = """
-local ids = {%(ids)s}
-wrk.method = "%(method)s"
-wrk.body = %(body)s
-wrk.headers["Authorization"] = "Bearer %(secret)s"
-wrk.headers["Content-Type"] = "application/json"
-local threads, n = {}, 0
-bad = 0
-function setup(thread) table.insert(threads, thread) end
-function request()
-  n = n + 1
-  return wrk.format(nil, "/api/people/" .. ids[n %% #ids + 1] .. "%(suffix)s")
-end
-function response(status, headers, body)
-  if status ~= %(expect)d then bad = bad + 1 end
-end
-function done(summary, latency, requests)
-  local unexpected = 0
-  for _, t in ipairs(threads) do unexpected = unexpected + t:get("bad") end
-  local e = summary.errors
-  io.write(string.format("RESULT %%d %%d %%d %%d %%.1f %%.1f %%.1f\\n", summary.requests,
-    summary.duration, e.connect + e.read + e.write + e.timeout, unexpected,
-    latency:percentile(50), latency:percentile(99), latency.max))
-end
-"""
-
-
 @dataclass(frozen=True)
 class Endpoint:
-    """One request shape: method, path after the person id, JSON body, expected status."""
+    """One request shape: method, path after the person id, JSON body, expected status, and
+    the request kind of :func:`bench.loadrig.lua_script` that sends it."""
 
     label: str
     method: str
     suffix: str
     body: str | None
     expect: int
+    kind: str
 
 
-POST = Endpoint("`POST /api/people/<id>/credentials`", "POST", "/credentials", "{}", 201)
-GET = Endpoint("`GET /api/people/<id>/assessment`", "GET", "/assessment", None, 200)
+POST = Endpoint("`POST /api/people/<id>/credentials`", "POST", "/credentials", "{}", 201,
+                "post")
+GET = Endpoint("`GET /api/people/<id>/assessment`", "GET", "/assessment", None, 200, "assess")
 
 
-@dataclass(frozen=True)
-class Load:
-    """One load run: completed requests in the measured window, errors, latencies (s)."""
-
-    requests: int
-    seconds: float
-    errors: int
-    p50: float
-    p99: float
-    worst: float
-
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds
+#: One load run: requests answered as expected in the measured window, errors, latencies (s).
+Load = loadrig.WrkRun
 
 
-def _seed(service: IssuerService, now: int) -> list[str]:
+def seed_people(service: IssuerService, now: int, people: int = PEOPLE) -> list[str]:
+    """Enrol ``people`` people, each with a week of lifestyle observations (28 rows, as the
+    demo data has), audited as :meth:`Store.add_observation` audits them (so ``audit
+    verify`` holds), in one transaction; return their ids."""
     ids = [service.create_person(actor="bench", name=f"Bench Person {n}", id_number=f"B{n:09d}",
                                  phone="+86 137 0000 0000", organisation=f"Org {n % 5}", now=now)
-           for n in range(PEOPLE)]
-    rows = [{"person_id": pid, "kind": kind, "value_json": json.dumps(values[(n + day) % 4]),
-             "observed_at": now - day * DAY, "source": "bench", "recorded_at": now,
-             "recorded_by": "bench"}
+           for n in range(people)]
+    rows = [Observation(person_id=pid, kind=kind, value_json=json.dumps(values[(n + day) % 4]),
+                        observed_at=now - day * DAY, source="bench", recorded_at=now,
+                        recorded_by="bench")
             for n, pid in enumerate(ids) for day in range(1, 8) for kind, values in _LIFESTYLE]
+    keys = service.store.data_keys
     with service.store.writing() as session:
-        session.execute(insert(Observation), rows)
+        session.add_all(rows)
+        session.flush()  # the ids, for the log
+        audit.append_many(session, [audit.Pending(
+            "bench", "observation.add", "observation recorded", row.person_id,
+            {"observation": row.id, "kind": row.kind, "source": row.source,
+             "observed_at": row.observed_at,
+             "mac": row_mac(keys, "observation", {c.name: getattr(row, c.name)
+                                                  for c in Observation.__table__.columns})},
+            now) for row in rows])
     return ids
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager
 def _server(home: Path, env: dict[str, str], log: Path) -> Iterator[int]:
     """Run ``healthcode-issuer serve`` on a free port of 127.0.0.1; yield the port."""
-    port = _free_port()
-    command = [str(Path(sys.executable).with_name("healthcode-issuer")), "serve", "--home",
-               str(home), "--port", str(port), "--threads", str(THREADS)]
-    with open(log, "wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the issuer server did not start:\n{log.read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with loadrig.serve_processes(home, env, [log], THREADS) as (served,):
+        yield served.port
 
 
 def _call(port: int, endpoint: Endpoint, person: str, secret: str) -> tuple[int, bytes]:
@@ -172,19 +119,11 @@ def _call(port: int, endpoint: Endpoint, person: str, secret: str) -> tuple[int,
 
 def _wrk(port: int, endpoint: Endpoint, ids: list[str], secret: str, clients: int,
          seconds: int, script: Path) -> Load:
-    script.write_text(_WRK_SCRIPT % {
-        "ids": ", ".join(f'"{i}"' for i in ids), "method": endpoint.method,
-        "body": json.dumps(endpoint.body) if endpoint.body is not None else "nil",
-        "secret": secret, "suffix": endpoint.suffix, "expect": endpoint.expect})
-    done = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--timeout", "30s",
-                           "-s", str(script), f"http://127.0.0.1:{port}/"],
-                          capture_output=True, text=True, timeout=seconds + 60, check=True)
-    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
-    answered, duration_us, failed, unexpected, p50, p99, worst = (
-        float(x) for x in line.split()[1:])
+    script.write_text(loadrig.lua_script([loadrig.Holder(i, "") for i in ids],
+                                         [endpoint.kind], secret))
+    run = loadrig.wrk(port, script, clients, seconds)
     # wrk's latencies include the unexpected answers; with no errors that is moot.
-    return Load(int(answered - unexpected), duration_us / 1e6, int(failed + unexpected),
-                p50 / 1e6, p99 / 1e6, worst / 1e6)
+    return replace(run, requests=run.requests - run.bad_status)
 
 
 def _wrk_run(port: int, endpoint: Endpoint, ids: list[str], secret: str, clients: int,
@@ -192,8 +131,7 @@ def _wrk_run(port: int, endpoint: Endpoint, ids: list[str], secret: str, clients
     """A warm-up run (only its errors count), then the measured run."""
     warm_errors = _wrk(port, endpoint, ids, secret, clients, warm, script).errors if warm else 0
     load = _wrk(port, endpoint, ids, secret, clients, seconds, script)
-    return Load(load.requests, load.seconds, load.errors + warm_errors, load.p50, load.p99,
-                load.worst)
+    return replace(load, socket_errors=load.socket_errors + warm_errors)
 
 
 def _clients(port: int, endpoint: Endpoint, ids: list[str], secret: str, clients: int,
@@ -247,8 +185,8 @@ def _python_load(port: int, endpoint: Endpoint, ids: list[str], secret: str, cli
     latencies = sorted(x for lat, _ in results for x in lat)
     errors = sum(e for _, e in results)
     if not latencies:
-        return Load(0, seconds, errors, float("nan"), float("nan"), float("nan"))
-    return Load(len(latencies), seconds, errors, _percentile(latencies, 50),
+        return Load(0, seconds, errors, 0, 0, float("nan"), float("nan"), float("nan"))
+    return Load(len(latencies), seconds, errors, 0, 0, _percentile(latencies, 50),
                 _percentile(latencies, 99), latencies[-1])
 
 
@@ -282,7 +220,7 @@ def run(settings: Settings) -> report.Section:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHCODE_")}
         env |= {PASSPHRASE_ENV: BENCH_PASSPHRASE, "HEALTHCODE_DATABASE_URL": url}
         try:
-            ids = _seed(service, now)
+            ids = seed_people(service, now)
             _, secret = service.create_token("write", "bench api", now)
             people = itertools.cycle(ids)
             in_process: dict[Endpoint, Callable[[], object]] = {
@@ -333,7 +271,7 @@ def _section(runs: dict[tuple[Endpoint, int], tuple[Load, Stats]], sign: Stats, 
         f"`healthcode-issuer serve` (waitress, {THREADS} threads) in its own process, SQLite in "
         f"a throw-away home on disk, {PEOPLE} people with 28 observations each; load from "
         f"{loadgen} in another process: N clients in a closed loop on keep-alive connections, "
-        f"rotating over the people; {warm} s warm-up, then {seconds} s measured. "
+        f"each request for another person; {warm} s warm-up, then {seconds} s measured. "
         "**Not pinned**: server and client share the machine's cores (and any neighbour's "
         "load). Ratio = HTTP requests/s over in-process calls/s of the same store "
         "(`IssuerService.issue` / `assess`, one thread, no HTTP), timed just before and just "

@@ -31,6 +31,7 @@ def postgres() -> Iterator[str | None]:
         yield url
         return
     folder = Path(tempfile.mkdtemp(prefix="healthcode-bench-pg."))
+    folder.chmod(0o755)  # as root the server runs as postgres, and must reach pg/ in here
     try:
         started = subprocess.run(["bash", str(PG_SCRIPT), "start", str(folder / "pg")],
                                  capture_output=True, text=True, timeout=120, check=False)

@@ -35,6 +35,15 @@ if [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
   apt_install fonts-wqy-microhei
 fi
 
+# nginx and wrk for the city load test (tests/test_load_nginx.py, `python -m bench load`): a
+# real load balancer in front of several `serve` processes, and the load generator. The tests
+# run their own nginx from a temporary folder on a free port; the packaged one is not used.
+if ! command -v wrk >/dev/null 2>&1 \
+    || { [ ! -x /usr/sbin/nginx ] && ! command -v nginx >/dev/null 2>&1; }; then
+  echo "bootstrap: installing nginx and wrk"
+  apt_install nginx wrk
+fi
+
 if [ ! -x .venv/bin/python ]; then
   if ! "$PYTHON" -m venv .venv 2>/dev/null; then
     rm -rf .venv

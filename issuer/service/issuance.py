@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -53,6 +54,12 @@ def colour_change_entry(before: Assessment, after: Assessment, policy_id: str,
 
 def _now(now: int | None) -> int:
     return int(time.time()) if now is None else now
+
+
+def _issued(record: dict[str, Any]) -> dict[str, Any]:
+    """What :meth:`IssuerService.issue` returns, from a stored credential."""
+    return {"cti": record["cti"], "text": record["text"], "colour": record["colour"],
+            "score": record["score"], "issued_at": record["iat"], "expires_at": record["exp"]}
 
 
 def _stored(rows: list[dict[str, Any]]) -> list[Observation]:
@@ -253,14 +260,15 @@ class IssuerService:
 
     def issue(self, person_id: str, *, actor: str, ttl: int = DEFAULT_TTL,
               now: int | None = None, run_id: int | None = None,
-              device: dict[str, Any] | None = None, purpose: str | None = None
-              ) -> dict[str, Any]:
+              device: dict[str, Any] | None = None, purpose: str | None = None,
+              current: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
         """Sign a credential from the current assessment and record it; return its record
         (cti, text, colour, score, issued_at, expires_at). ``device`` (from
         :meth:`Store.device`): bind the credential to that phone's key (``cnf``), making it
         a live code; without one it is a static code and carries the check-ID fields (the
         masked name and the id number's last characters) for checkpoints to compare with an
-        ID document. Raises NotFound, Conflict."""
+        ID document. ``current`` (with ``device``): keep the phone's current code instead if
+        it satisfies this (:meth:`Store.record_credential`). Raises NotFound, Conflict."""
         if not 0 < ttl <= MAX_CREDENTIAL_TTL:
             raise ValueError(f"a credential lives at most {MAX_CREDENTIAL_TTL // 86400} days")
         now = _now(now)
@@ -280,9 +288,8 @@ class IssuerService:
             actor=actor, run_id=run_id, now=now,
             device_id=device["id"] if device is not None else None, purpose=purpose,
             reason=f"{assessment.colour.value} {assessment.score} under {self.policy.id}, "
-                   f"valid to {iso(now + ttl)}")
-        return {"cti": record["cti"], "text": text, "colour": assessment.colour.value,
-                "score": assessment.score, "issued_at": now, "expires_at": now + ttl}
+                   f"valid to {iso(now + ttl)}", current=current)
+        return _issued(record)
 
     def live_credential(self, person_id: str, device: dict[str, Any],
                         now: int | None = None) -> dict[str, Any]:
@@ -291,15 +298,20 @@ class IssuerService:
         has at least half its life left, else a new one (which supersedes it)."""
         now = _now(now)
         assessment = self.assess(person_id, now)
+
+        def fits(row: dict[str, Any]) -> bool:
+            return (row["colour"] == assessment.colour.value
+                    and row["score"] == assessment.score
+                    and row["policy_digest"] == self.policy.digest.hex()
+                    and now < row["exp"] - (row["exp"] - row["iat"]) // 2)
+
         row = self.store.device_credential(person_id, device["id"], now)
-        if (row is not None and row["colour"] == assessment.colour.value
-                and row["score"] == assessment.score
-                and row["policy_digest"] == self.policy.digest.hex()
-                and now < row["exp"] - (row["exp"] - row["iat"]) // 2):
-            return {"cti": row["cti"], "text": row["text"], "colour": row["colour"],
-                    "score": row["score"], "issued_at": row["iat"], "expires_at": row["exp"]}
+        if row is not None and fits(row):
+            return _issued(row)
+        # Checked again under the phone's lock: the same phone asking at once (the page and
+        # its service worker) must get one code, not each its own.
         return self.issue(person_id, actor="holder", ttl=LIVE_TTL, now=now, device=device,
-                          purpose="live")
+                          purpose="live", current=fits)
 
     def credential_text(self, cti: str) -> str:
         """The QR text of an issued credential. Raises NotFound."""

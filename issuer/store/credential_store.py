@@ -4,6 +4,7 @@ write is audited in its own transaction; the row-level rules are in :mod:`.crede
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -28,7 +29,9 @@ class CredentialStore(StoreBase):
                           policy_digest: bytes | str, iat: int, exp: int, actor: str,
                           reason: str = "credential issued", run_id: int | None = None,
                           now: int | None = None, device_id: str | None = None,
-                          purpose: str | None = None) -> dict[str, Any]:
+                          purpose: str | None = None,
+                          current: Callable[[dict[str, Any]], bool] | None = None
+                          ) -> dict[str, Any]:
         """Store an issued credential (``cti``, ``policy_digest``: bytes or hex) and return it
         as :meth:`credential` does. Raises :class:`NotFound` (person or run),
         :class:`Conflict` (``field="run_id"``: the run already issued this person one;
@@ -37,10 +40,19 @@ class CredentialStore(StoreBase):
 
         ``device_id``: the phone a live credential is bound to; its older live credentials are
         revoked in the same transaction (``superseded``), so a phone cannot keep showing a
-        greener code it was once given. ``purpose``: ``live`` or ``card``.
+        greener code it was once given. ``purpose``: ``live`` or ``card``. ``current``: if
+        the phone's current live credential, read once the phone is locked, satisfies it, that
+        one is returned and nothing is stored (the same phone asking twice at once gets one
+        code, not two).
         """
         now = clock(now)
         with self.writing() as session:
+            if device_id is not None:
+                holders.lock_device(session, device_id)
+                if current is not None:
+                    existing = holders.current_credential(session, person_id, device_id, now)
+                    if existing is not None and current(credentials.as_dict(existing)):
+                        return credentials.as_dict(existing)
             row = credentials.record(
                 session, person_id=person_id, cti=cti, text=text, colour=colour, score=score,
                 policy_id=policy_id, policy_digest=policy_digest, iat=iat, exp=exp,

@@ -153,6 +153,13 @@ def add_device(session: Session, person_id: str, public_key: bytes, now: int,
     return device, revoked
 
 
+def lock_device(session: Session, device_id: str) -> None:
+    """Hold the phone's row until the transaction ends (PostgreSQL; SQLite's write lock
+    serialises writers already): one phone's live codes are then written one at a time, and
+    each writer sees the code the one before it stored."""
+    session.execute(select(Device.id).where(Device.id == device_id).with_for_update())
+
+
 def revoke_device_credentials(session: Session, device_id: str, now: int, reason: str,
                               keep: str | None = None) -> list[str]:
     """Revoke the device's unexpired, unrevoked credentials except ``keep``; return their
