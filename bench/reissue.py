@@ -6,12 +6,14 @@ For each database and size a fresh store is seeded (bench/seed.py: invented peop
 lifestyle observations each and their audit entries, as the store writes them). Then, round
 by round, for each worker count N: the CLI runs as an operator runs it (``reissue --all
 --log``, plus ``--workers N`` when N > 1: a new run over everyone, in a subprocess allowed on
-N cores), and, just before or after it (alternating), N processes sign bare on the same N
-cores for a few seconds (bench/baresign.py). People/s is the CLI's own count over its own time
-(the last line it prints; its start-up, imports and unwrapping the keys, is left out and
-reported apart). The ratio per core is people/s over bare signatures/s on the same N cores;
-2 workers against 1 is the speed-up within a round. SQLite is the single-process embedded
-default: one worker only.
+N cores), and just before and just after it N processes sign bare on the same N cores for a
+few seconds each (bench/baresign.py; the mean of the two stands for the load in between).
+People/s is the CLI's own count over its own time (the last line it prints; its start-up,
+imports and unwrapping the keys, is left out and reported apart). The ratio per core is
+people/s over bare signatures/s on the same N cores; 2 workers against 1 is the speed-up
+within a round. The CPU time of the CLI and its workers (not the database server's) per
+person is printed too: it moves far less than wall time when neighbours load the machine.
+SQLite is the single-process embedded default: one worker only.
 
 The extrapolation to 12 million people on 8 cores assumes the rate grows linearly with cores:
 here the database shares the machine (and its 2 cores) with the workers, in a city the
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -73,6 +76,7 @@ class Row:
     people: int
     workers: int
     seconds: list[float] = field(default_factory=list)  # the CLI's own, per run
+    cpu: list[float] = field(default_factory=list)  # CPU seconds of the CLI and its workers
     start_up: list[float] = field(default_factory=list)  # the rest of the process's time
     bare: list[float] = field(default_factory=list)  # signatures/s on the same cores
     missing: str | None = None
@@ -87,18 +91,19 @@ class Row:
 
 
 def _reissue(home: Home, url: str, workers: int, cores: list[int], people: int
-             ) -> tuple[float, float]:
-    """Run ``reissue --all`` once; return (its own seconds, the process's other seconds)."""
+             ) -> tuple[float, float, float]:
+    """Run ``reissue --all`` once; return its own seconds, the CPU seconds of its processes
+    (not the database server's), and the seconds it took to start."""
     command = [CLI, "reissue", "--all", "--log", "--home", str(home.root)]
     if workers > 1:
         command += ["--workers", str(workers)]
     saved = os.sched_getaffinity(0)
     os.sched_setaffinity(0, cores)  # the child inherits it: N cores for N workers
     try:
-        started = time.perf_counter()
+        cpu, started = _children_cpu(), time.perf_counter()
         done = subprocess.run(command, env={**os.environ, DATABASE_URL_ENV: url},
                               capture_output=True, text=True, check=False)
-        wall = time.perf_counter() - started
+        wall, cpu = time.perf_counter() - started, _children_cpu() - cpu
     finally:
         os.sched_setaffinity(0, saved)
     if done.returncode == 2 and "--workers" in done.stderr:
@@ -110,7 +115,13 @@ def _reissue(home: Home, url: str, workers: int, cores: list[int], people: int
                            f"{(lines or [''])[-1]} {done.stderr[-2000:]}")
     # people/s has more digits than the seconds (printed to a tenth) on short runs
     seconds = people / int(found[3]) if found[3] else float(found[2])
-    return seconds, wall - seconds
+    return seconds, cpu, wall - seconds
+
+
+def _children_cpu() -> float:
+    """User and system CPU seconds of this process's finished children (and theirs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 @contextmanager
@@ -130,24 +141,31 @@ def _measure(name: str, url: str | None, people: int, workers: tuple[int, ...], 
              sign_seconds: float, cores: list[int]) -> tuple[Seeded, list[Row]]:
     rows = {count: Row(name, people, count) for count in workers}
     with _seeded_store(url, people) as (home, store_url, seeded):
+        _say(f"{name}, {people:,} people: seeded in {seeded.seconds:.0f} s")
         for number in range(rounds):
             for count in workers[::-1] if number % 2 else workers:
                 row, on = rows[count], (cores * count)[:count]
                 if row.missing:
                     continue
-                try:
-                    if number % 2:
-                        reissue = _reissue(home, store_url, count, on, people)
-                    bare = signatures_per_second(home.root, on, sign_seconds)
-                    if not number % 2:
-                        reissue = _reissue(home, store_url, count, on, people)
+                try:  # bare signing just before and just after: the load in between
+                    before = signatures_per_second(home.root, on, sign_seconds)
+                    seconds, cpu, start_up = _reissue(home, store_url, count, on, people)
+                    bare = (before + signatures_per_second(home.root, on, sign_seconds)) / 2
                 except NeedsWorkers:
                     row.missing = NEEDS_WORKERS
                     continue
-                row.seconds.append(reissue[0])
-                row.start_up.append(reissue[1])
+                row.seconds.append(seconds)
+                row.cpu.append(cpu)
+                row.start_up.append(start_up)
                 row.bare.append(bare)
+                _say(f"{name}, {people:,} people, {count} worker(s), round {number + 1}: "
+                     f"{people / seconds:,.0f} people/s, bare {bare:,.0f}/s")
     return seeded, list(rows.values())
+
+
+def _say(line: str) -> None:
+    """Progress on stderr (a run at a million people takes hours); the report is stdout."""
+    print(f"reissue: {line}", file=sys.stderr, flush=True)
 
 
 def _duration(seconds: float) -> str:
@@ -171,10 +189,10 @@ def _speed_up(row: Row, rows: list[Row]) -> float | None:
 def _table_row(row: Row, rows: list[Row]) -> list[str]:
     head = [row.database, f"{row.people:,}", str(row.workers)]
     if row.missing or not row.seconds:
-        return [*head, row.missing or "skipped", "", "", "", "", ""]
+        return [*head, row.missing or "skipped", "", "", "", "", "", ""]
     speed_up = _speed_up(row, rows)
     return [*head, f"{statistics.median(row.rates):,.0f} ({max(row.rates):,.0f})",
-            f"{_ms(row):.2f}",
+            f"{_ms(row):.2f}", f"{1e3 * statistics.median(row.cpu) / row.people:.2f}",
             f"{statistics.median(row.bare):,.0f}",
             f"**{report.ratio(statistics.median(row.ratios))}** "
             f"({report.ratio(max(row.rates) / max(row.bare))})",
@@ -255,8 +273,8 @@ def run(settings: Settings) -> report.Section:
         f"{statistics.median(start_up) if start_up else 0:.1f} s a run.",
         "",
         report.table(["database", "people", "workers", "re-issued people/s", "ms per person",
-                      "bare signatures/s, same cores", "ratio per core, median (max/max)",
-                      "vs 1 worker", "12M on 8 cores"],
+                      "CPU ms per person (CLI)", "bare signatures/s, same cores",
+                      "ratio per core, median (max/max)", "vs 1 worker", "12M on 8 cores"],
                      [_table_row(row, rows) for row in rows]),
         "",
         "Seeding (`python -m bench.seed`, part of the set-up, not of the figures above):",
