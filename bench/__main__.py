@@ -4,8 +4,8 @@ benchmarks, print a Markdown report.
 The report's top heading is level 2, so it pastes as is under docs/PERFORMANCE.md's title.
 
 Sections: verify, issue, base45, scan, size, reissue, api, kiosk, kiosk-browser,
-checkpoint-browser, revocation, audit, guidance, scan-distance, js-verify (default: all, in that
-order).
+checkpoint-browser, revocation, audit, guidance, scan-distance, js-verify, score (default: all,
+in that order).
 ``--quick`` takes fewer, shorter rounds: a smoke test of the harness, not figures to publish.
 ``--sizes``/``--workers``: people per store and worker counts of the reissue section, e.g.
 ``python -m bench reissue --sizes 10000,100000,1000000 --workers 1,2``.
@@ -36,6 +36,7 @@ from . import (
     report,
     revocation,
     scan,
+    score,
     verify_text,
 )
 from .timing import Settings
@@ -56,6 +57,7 @@ SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
     "guidance": guidance.run,
     "scan-distance": distance.run,
     "js-verify": js_verify.run,
+    "score": score.run,
 }
 
 

@@ -14,7 +14,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from issuer.keys.home import Home
 from issuer.store.db import DATABASE_URL_ENV, Base, database_url, make_engine
@@ -174,3 +174,24 @@ def test_new_sqlite_file_opened_by_many_at_once(tmp_path):
     """Switching a new file to WAL races; SQLite then answers SQLITE_BUSY without waiting."""
     for trial in range(40):
         assert _connect_at_once(f"sqlite:///{tmp_path / f'{trial}.db'}", 6) == []
+
+
+def test_0007_leaves_one_running_run_and_makes_room_for_a_city(engine):
+    """Runs left running side by side by the old race (each operator opened one) are closed
+    as failed but the newest, so the one-running-run index can be built; audit entries and
+    observations then number past 2^31 (PostgreSQL's INTEGER would refuse, within months at
+    12 million people a day)."""
+    upgrade(engine, "0006")
+    with engine.begin() as connection:
+        for started in (1, 2, 3):
+            connection.execute(text("INSERT INTO reissue_run (started_at, started_by, status) "
+                                    "VALUES (:at, 'ops', 'running')"), {"at": started})
+    upgrade(engine)
+    with engine.begin() as connection:
+        statuses = connection.execute(text("SELECT id, status FROM reissue_run ORDER BY id"))
+        assert [status for _, status in statuses] == ["failed", "failed", "running"]
+        big = 2**31 + 7
+        connection.execute(text(
+            "INSERT INTO audit_entry (seq, at, actor, action, reason, details_json, prev_hash, "
+            "hash) VALUES (:seq, 0, 'a', 'x', 'r', '{}', 'p', 'h')"), {"seq": big})
+        assert connection.scalar(text("SELECT max(seq) FROM audit_entry")) == big

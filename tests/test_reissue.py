@@ -3,60 +3,33 @@ resumable after the process is killed midway (a real SIGKILL of the real CLI).""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 from collections import Counter
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
-from conftest import TEST_PASSPHRASE
-from sqlalchemy import create_engine, func, select, text
+from reissuing import (
+    CLI,
+    DAY,
+    NOW,
+    cli_env,
+    enrol,
+    issuer_service,
+    run_credentials,
+    run_status,
+    writers_blocked,
+)
+from sqlalchemy import create_engine, select, text
 
-from issuer.keys.home import PASSPHRASE_ENV, Home
-from issuer.keys.keystore import init_home
-from issuer.service.issuance import IssuerService
 from issuer.service.reissue import open_run, run_batches
-from issuer.store.audit import AUDIT_LOCK_KEY
-from issuer.store.db import AuditEntry, CredentialRecord, ReissueRun
+from issuer.store.db import AuditEntry
 from verifier import IdCheck, TrustList, verify
-
-NOW = 1_790_000_000
-DAY = 86_400
-CLI = str(Path(sys.executable).with_name("healthcode-issuer"))
 
 
 @pytest.fixture
 def service(tmp_path, db_url, monkeypatch):
-    monkeypatch.setenv(PASSPHRASE_ENV, TEST_PASSPHRASE)
-    home = Home(tmp_path / "home")
-    init_home(home, now=NOW)
-    opened = IssuerService.open(home, database_url=db_url)
-    yield opened
-    opened.close()
-
-
-def enrol(service: IssuerService, count: int) -> list[str]:
-    people = []
-    for n in range(count):
-        person = service.create_person(actor="test", name=f"Person {n}",
-                                       id_number=f"ID{n:010d}", phone="+86 137 0000 0001",
-                                       organisation=f"Org {n % 3}", now=NOW)
-        people.append(person)
-    return people
-
-
-def run_credentials(service: IssuerService, run_id: int) -> Counter[str]:
-    with service.store.reading() as session:
-        return Counter(session.scalars(select(CredentialRecord.person_id)
-                                       .where(CredentialRecord.run_id == run_id)))
-
-
-def run_status(service: IssuerService, run_id: int) -> str:
-    with service.store.reading() as session:
-        return session.get(ReissueRun, run_id).status
+    with issuer_service(tmp_path, db_url, monkeypatch) as opened:
+        yield opened
 
 
 def test_everyone_gets_one_verifiable_credential_with_their_current_colour(service):
@@ -126,28 +99,9 @@ def test_a_colour_change_by_time_alone_is_logged_once(service):
     assert f"re-issue run {later.run_id}" in changes[1]["reason"]
 
 
-@contextmanager
-def writers_blocked(db_url: str):
-    """On PostgreSQL, hold the audit advisory lock that every issuing transaction takes at its
-    first audit append: the re-issuer then waits inside its next batch, mid-transaction, and
-    is killed there. (SQLite's busy handler polls with back-off, so a test waiting for the
-    write lock loses every race to a writer that takes it back at once: there the kill
-    simply lands right after the first batch is reported.)"""
-    if db_url.startswith("sqlite"):
-        yield
-        return
-    engine = create_engine(db_url)
-    try:
-        with engine.begin() as connection:
-            connection.execute(select(func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
-            yield
-    finally:
-        engine.dispose()
-
-
 def test_killed_midway_then_run_again_nobody_skipped_or_issued_twice(service, db_url):
     people = enrol(service, 200)
-    env = {**os.environ, PASSPHRASE_ENV: TEST_PASSPHRASE, "HEALTHCODE_DATABASE_URL": db_url}
+    env = cli_env(db_url)
     command = [CLI, "reissue", "--all", "--batch", "10", "--log", "--home",
                str(service.home.root)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
@@ -186,7 +140,7 @@ def test_audit_verify_passes_then_names_the_edited_entry(service, db_url):
     person, = enrol(service, 1)
     service.add_observation(person, actor="lab", kind="test_result", value="positive",
                             observed_at=NOW, source="lab", now=NOW)
-    env = {**os.environ, PASSPHRASE_ENV: TEST_PASSPHRASE, "HEALTHCODE_DATABASE_URL": db_url}
+    env = cli_env(db_url)
     command = [CLI, "audit", "verify", "--home", str(service.home.root)]
     ok = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr

@@ -12,7 +12,8 @@ from .. import __version__
 from .codes import init, issue, print_command, trust_list
 from .common import CONTEXT
 from .keys import keys, revoke
-from .service import audit, reissue, serve, token
+from .reissue import reissue
+from .service import audit, serve, token
 from .sessions import sessions
 
 

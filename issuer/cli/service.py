@@ -1,4 +1,4 @@
-"""``healthcode-issuer`` commands for the service: serve, token, audit (verify, head), reissue."""
+"""``healthcode-issuer`` commands for the service: serve, token, audit (verify, head)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from verifier.timefmt import parse_duration, shown
 
 from ..keys.home import Home
 from ..service import NotFound
-from ..service.issuance import DEFAULT_TTL, AuditReport
-from ..service.reissue import DEFAULT_BATCH, open_run, run_batches
+from ..service.issuance import AuditReport
 from .common import fail, home_option, open_service
 
 DEFAULT_PORT = 8080
@@ -235,46 +234,3 @@ def audit_head(home_dir: Path | None) -> None:
 
     service = open_service(home_dir)
     click.echo(signed_head(service).decode(), nl=False)
-
-
-@click.command(epilog="Example: healthcode-issuer reissue --all   (run it again after a crash: "
-                     "it resumes)")
-@home_option
-@click.option("--all", "everyone", is_flag=True, help="Re-issue to everyone (required).")
-@click.option("--batch", "batch_size", default=DEFAULT_BATCH, show_default=True,
-              type=click.IntRange(1, 10_000), help="People per transaction.")
-@click.option("--ttl-hours", default=DEFAULT_TTL // 3600, show_default=True,
-              type=click.IntRange(1, 24 * 30), help="Validity of the new credentials.")
-@click.option("--new", is_flag=True,
-              help="Abandon an unfinished run (closed as failed) instead of resuming it.")
-@click.option("--log", "log_batches", is_flag=True,
-              help="One line per committed batch instead of a progress bar (for logs).")
-def reissue(home_dir: Path | None, everyone: bool, batch_size: int, ttl_hours: int, new: bool,
-            log_batches: bool) -> None:
-    """Re-score everyone and issue fresh credentials, in batches, resumable after a crash."""
-    if not everyone:
-        raise click.UsageError("say --all to re-issue to everyone")
-    service = open_service(home_dir)
-    actor = "cli:reissue"
-    run = open_run(service, actor=actor, new=new)
-    state = "resuming" if run.resumed else "starting"
-    click.echo(f"{state} re-issue run {run.run_id}: {run.done} of {run.total} already issued")
-    started, done = time.perf_counter(), run.done
-    if log_batches:
-        def logged(count: int) -> None:
-            nonlocal done
-            done += count
-            click.echo(f"run {run.run_id}: {done}/{run.total}")
-
-        issued = run_batches(service, run.run_id, actor=actor, batch_size=batch_size,
-                             ttl=ttl_hours * 3600, on_batch=logged)
-    else:
-        with click.progressbar(length=run.total, label=f"run {run.run_id}",
-                               show_pos=True, show_eta=True) as bar:
-            bar.update(run.done)
-            issued = run_batches(service, run.run_id, actor=actor, batch_size=batch_size,
-                                 ttl=ttl_hours * 3600, on_batch=bar.update)
-    elapsed = time.perf_counter() - started
-    rate = f", {issued / elapsed:.0f} people/s" if issued and elapsed > 0 else ""
-    click.echo(f"run {run.run_id} done: {issued} credentials issued in {elapsed:.1f} s{rate}")
-    service.close()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -31,29 +32,53 @@ def sign_raw(key: PrivateKey, message: bytes) -> bytes:
     return key.sign(message)
 
 
+class Signed(NamedTuple):
+    """A credential just signed: its QR text and the credential id inside it."""
+
+    text: str
+    cti: bytes
+
+
+@lru_cache(maxsize=8)
+def _protected(key: PrivateKey) -> bytes:
+    """The protected header of what ``key`` signs. Cached per key object: the key id is a
+    hash of the public key, worth computing once, not per credential (a few keys at most,
+    one per rotation, are held)."""
+    public = key.public_key()
+    return encode_protected(alg_for(public), kid_for(public))
+
+
 def sign_cose(key: PrivateKey, payload: bytes) -> bytes:
     """Return a COSE_Sign1 over ``payload`` with ``alg`` and ``kid`` in the protected header."""
-    public = key.public_key()
-    protected = encode_protected(alg_for(public), kid_for(public))
+    protected = _protected(key)
     return encode_sign1(protected, payload, sign_raw(key, sig_structure(protected, payload)))
+
+
+def sign_credential(key: PrivateKey, *, iss: str, colour: Colour | str, score: int, iat: int,
+                    ttl: int, policy: bytes | None = None, cti: bytes | None = None,
+                    cnf: dict[Any, Any] | None = None, id_check: IdCheck | None = None
+                    ) -> Signed:
+    """Return a new credential valid from ``iat`` for ``ttl`` seconds (``cnf``: bound to the
+    holder's phone key; ``id_check``: a static code's check-ID fields) as its QR text and its
+    ``cti``, which is fresh and random unless given (test vectors).
+
+    Raises ``ValueError`` for claims the verifier would reject (unknown colour, score outside
+    0–100, non-positive ttl, …).
+    """
+    if ttl <= 0:
+        raise ValueError("ttl must be positive")
+    cti = secrets.token_bytes(CTI_LENGTH) if cti is None else cti
+    payload = encode_claims(iss=iss, iat=iat, exp=iat + ttl, cti=cti, colour=Colour(colour),
+                            score=score, policy=policy, cnf=cnf, id_check=id_check)
+    return Signed(CREDENTIAL_PREFIX + b45encode(sign_cose(key, payload)), cti)
 
 
 def issue_credential(key: PrivateKey, *, iss: str, colour: Colour | str, score: int, iat: int,
                      ttl: int, policy: bytes | None = None, cti: bytes | None = None,
                      cnf: dict[Any, Any] | None = None, id_check: IdCheck | None = None) -> str:
-    """Return the QR text of a new credential valid from ``iat`` for ``ttl`` seconds
-    (``cnf``: bound to the holder's phone key; ``id_check``: a static code's check-ID fields).
-
-    ``cti`` is fresh and random unless given (test vectors). Raises ``ValueError`` for claims
-    the verifier would reject (unknown colour, score outside 0–100, non-positive ttl, …).
-    """
-    if ttl <= 0:
-        raise ValueError("ttl must be positive")
-    payload = encode_claims(
-        iss=iss, iat=iat, exp=iat + ttl, cti=cti if cti is not None else secrets.token_bytes(
-            CTI_LENGTH), colour=Colour(colour), score=score, policy=policy, cnf=cnf,
-        id_check=id_check)
-    return CREDENTIAL_PREFIX + b45encode(sign_cose(key, payload))
+    """Return the QR text of a new credential: :func:`sign_credential`'s ``text``."""
+    return sign_credential(key, iss=iss, colour=colour, score=score, iat=iat, ttl=ttl,
+                           policy=policy, cti=cti, cnf=cnf, id_check=id_check).text
 
 
 def _jws_header(key: PrivateKey, typ: str) -> str:

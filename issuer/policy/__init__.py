@@ -1,8 +1,11 @@
 """The scoring policy: what is observed about a person, the published rules, and the score.
 
 - :mod:`.observations`: the kinds of observation and their checks (the inputs);
-- :mod:`.scoring`: rules, factors and :meth:`Policy.score`, a pure function of the
-  observations and the time, giving an :class:`Assessment` whose contributions add up;
+- :mod:`.terms`: a policy's rules and factors, and how it rounds;
+- :mod:`.scoring`: :meth:`Policy.score`, a pure function of the observations and the time,
+  giving an :class:`Assessment` whose contributions add up;
+- :mod:`.tally`: the same score and colour in integers, without the explanation
+  (:meth:`Policy.score_fast`, for bulk re-issue);
 - :mod:`.document`: reading and checking the published TOML documents in ``policies/``,
   whose exact bytes (and digest) are what each credential pins;
 - :mod:`.outlook`: when a colour changes if nothing new is recorded, and what to do;

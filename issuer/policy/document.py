@@ -24,13 +24,8 @@ from verifier.claims import SCORE_MAX
 from verifier.labels import Colour
 
 from .observations import Kind, ObservationError, validate_observation
-from .scoring import (
-    Factor,
-    Method,
-    Policy,
-    Rounding,
-    Rule,
-)
+from .scoring import Policy
+from .terms import Factor, Method, Rounding, Rule
 from .wording import TAGS, Guidance, Text
 
 #: The policy a service scores with unless told otherwise (HEALTHCODE_POLICY).

@@ -76,14 +76,16 @@ def outlook(policy: Policy, observations: Iterable[Observation], now: int) -> Ou
     seconds) if nothing new is recorded. Pure. Raises ``TypeError`` for a ``now`` that is
     not an int (as :meth:`Policy.score` does)."""
     observations = list(observations)
-    current = policy.score(observations, now)
-    colour, changes = current.colour, []
+    # Only scores and colours are needed here, not their explanation: the fast path.
+    rows = [(o.kind, o.value, o.observed_at) for o in observations]
+    score, colour = policy.score_fast(rows, now)
+    first, changes = colour, []
     for instant in _instants(policy, observations, now):
-        later = policy.score(observations, instant)
-        if later.colour is not colour:
-            changes.append(Change(instant, later.colour, later.score))
-            colour = later.colour
-    return Outlook(now, current.colour, current.score, tuple(changes))
+        later, later_colour = policy.score_fast(rows, instant)
+        if later_colour is not colour:
+            changes.append(Change(instant, later_colour, later))
+            colour = later_colour
+    return Outlook(now, first, score, tuple(changes))
 
 
 def advice(policy: Policy, seen: Outlook, locale: str, tz: tzinfo | None = None

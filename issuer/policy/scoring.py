@@ -4,25 +4,29 @@ point explained out.
 :meth:`Policy.score` reads only its arguments and computes exactly (``Fraction``). Factor
 points are rounded to the policy's decimal places, the total is held within the score's range
 and rounded to a whole number, and each of those steps is listed as a :class:`Contribution`,
-so the listed points (``Decimal``) add up exactly to the integer score. Policies are read from
-their published documents by :mod:`issuer.policy.document`.
+so the listed points (``Decimal``) add up exactly to the integer score. :meth:`Policy.score_fast`
+gives the same score and colour without the explanation (:mod:`.tally`, for bulk re-issue).
+The terms (rules, factors, rounding) are in :mod:`.terms`; policies are read from their
+published documents by :mod:`issuer.policy.document`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timezone
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 from verifier.labels import Colour
 
-from .observations import Kind, Observation
+from .observations import Observation
+from .tally import Row, Tally, exact_sum, round_quotient
+from .terms import DAY, SEVERITY, Factor, Method, Rounding, Rule
 from .wording import (
     N_,
     POINTS_SEPARATOR,
@@ -37,22 +41,6 @@ from .wording import (
 )
 
 DIGEST_LENGTH = 8
-DAY = 86_400
-SEVERITY = {Colour.GREEN: 0, Colour.YELLOW: 1, Colour.RED: 2}
-
-
-class Method(StrEnum):
-    """How a lifestyle factor turns an average into points."""
-
-    THRESHOLD = "threshold"  # all the points once the average reaches ``at_least``
-    PROPORTIONAL = "proportional"  # ``points`` for every ``per``, in proportion
-
-
-class Rounding(StrEnum):
-    """How factor points and the score are rounded."""
-
-    HALF_UP = "half_up"  # half away from zero
-    HALF_EVEN = "half_even"
 
 
 class ContributionKind(StrEnum):
@@ -64,35 +52,6 @@ class ContributionKind(StrEnum):
     ROUNDING = "rounding"  # to a whole score
     RULE = "rule"  # a hard rule fired: it sets the colour (0 points)
     CAP = "cap"  # the score lowered to a fired rule's cap
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A hard epidemic rule: a matching recent observation forces a colour and caps the score."""
-
-    id: str
-    name: Text
-    kind: Kind
-    matches: tuple[Any, ...]
-    window_days: int
-    colour: Colour
-    cap: int | None
-    text: Text
-
-
-@dataclass(frozen=True)
-class Factor:
-    """A lifestyle factor, scored on the average of recent observations of one kind."""
-
-    id: str
-    kind: Kind
-    method: Method
-    window_days: int
-    points: Decimal  # exactly as the document writes them
-    at_least: Decimal | None  # THRESHOLD
-    per: Decimal | None  # PROPORTIONAL
-    text: Text
-    text_unmet: Text
 
 
 @dataclass(frozen=True)
@@ -183,12 +142,12 @@ class Policy:
         stem, _, suffix = self.id.rpartition("-v")
         return stem if stem and suffix.isdigit() else self.id
 
-    @property
+    @cached_property
     def digest(self) -> bytes:
         """The first 8 bytes of SHA-256 over :attr:`document`: a credential's policy claim."""
         return hashlib.sha256(self.document).digest()[:DIGEST_LENGTH]
 
-    @property
+    @cached_property
     def lookback(self) -> int:
         """Seconds back from ``now`` within which an observation can still count: the longest
         window of any rule or factor. Older observations change nothing, so scoring need not
@@ -200,6 +159,21 @@ class Policy:
         if score >= self.green_at:
             return Colour.GREEN
         return Colour.YELLOW if score >= self.yellow_at else Colour.RED
+
+    @cached_property
+    def _tally(self) -> Tally:
+        return Tally(base=self.base, minimum=self.minimum, maximum=self.maximum,
+                     places=self.places, half_even=self.rounding is Rounding.HALF_EVEN,
+                     green_at=self.green_at, yellow_at=self.yellow_at, rules=self.rules,
+                     factors=self.factors)
+
+    def score_fast(self, rows: Sequence[Row], now: int) -> tuple[int, Colour]:
+        """Exactly ``(score, colour)`` of :meth:`score` on the same observations, given as
+        ``(kind, value, observed_at)`` rows, without building the explanation: integer
+        arithmetic where the values allow, exact Fractions otherwise (:mod:`.tally`). The
+        values are taken as stored (validated on the way in). Raises ``TypeError`` for a
+        ``now`` that is not an int."""
+        return self._tally.score(rows, now)
 
     def score(self, observations: Iterable[Observation], now: int) -> Assessment:
         """Return the assessment of ``observations`` at ``now`` (epoch seconds). Pure.
@@ -259,13 +233,14 @@ class Policy:
         if not values:
             return None  # optional data: missing means no points either way
         # Exact: whole numbers add as ints; a decimal such as 7.5 counts as written.
-        total = sum(v if type(v) is int else Fraction(str(v)) for v in values)
-        average = Fraction(total) / len(values)
+        numerator, denominator = exact_sum(values)
+        average = Fraction(numerator, denominator * len(values))
+        weight, at_least, per = factor.exact
         if factor.method is Method.THRESHOLD:
-            met = average >= Fraction(factor.at_least or 0)
-            exact = Fraction(factor.points) if met else Fraction(0)
+            met = average >= at_least
+            exact = weight if met else Fraction(0)
         else:
-            met, exact = True, Fraction(factor.points) * average / Fraction(factor.per or 1)
+            met, exact = True, weight * average / per
         points = self._points(exact)
         template = factor.text if met else factor.text_unmet
         threshold = factor.at_least if factor.method is Method.THRESHOLD else None
@@ -315,12 +290,9 @@ class Policy:
     def _points(self, value: Fraction) -> Decimal:
         return self._round(value, self.places)
 
-    def _round(self, value: Fraction, places: int) -> Decimal:
-        scaled = value * 10**places
-        if self.rounding is Rounding.HALF_EVEN:
-            whole = round(scaled)
-        else:
-            whole = math.floor(abs(scaled) + Fraction(1, 2)) * (1 if scaled >= 0 else -1)
+    def _round(self, value: Fraction | int, places: int) -> Decimal:
+        whole = round_quotient(value.numerator * 10**places, value.denominator,
+                               self.rounding is Rounding.HALF_EVEN)
         return tidy(Decimal(whole).scaleb(-places))
 
 
@@ -332,7 +304,7 @@ def _latest(rule: Rule, seen: list[Observation], now: int) -> Observation | None
 
 def _floor(value: Fraction, places: int = 2) -> Decimal:
     # The input is cut, not rounded, so a listed average never crosses a threshold.
-    return Decimal(math.floor(value * 10**places)).scaleb(-places)
+    return Decimal(value.numerator * 10**places // value.denominator).scaleb(-places)
 
 
 def _json_number(value: Decimal) -> int | float:

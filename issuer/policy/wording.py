@@ -122,9 +122,11 @@ def people_number(value: Fraction, kind: Kind, locale: str, *, threshold: Decima
 
 def _decimal(value: Decimal | Fraction | int, places: int) -> Decimal:
     """``value`` rounded half away from zero to ``places`` decimals."""
-    scaled = Fraction(value) * 10**places
-    whole = math.floor(abs(scaled) + Fraction(1, 2)) * (1 if scaled >= 0 else -1)
-    return Decimal(whole).scaleb(-places)
+    exact = Fraction(value)
+    scaled, denominator = exact.numerator * 10**places, exact.denominator
+    # floor(|scaled / denominator| + 1/2), in integers
+    whole = (2 * abs(scaled) + denominator) // (2 * denominator)
+    return Decimal(whole if scaled >= 0 else -whole).scaleb(-places)
 
 
 def tidy(value: Decimal) -> Decimal:

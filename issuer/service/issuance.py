@@ -14,12 +14,12 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from verifier import CLOCK_SKEW, IdCheck, cnf_for, decode_unverified
+from verifier import CLOCK_SKEW, IdCheck, cnf_for
 from verifier.timefmt import iso
 
 from ..keys.home import Home
 from ..keys.keystore import MAX_CREDENTIAL_TTL, IssuerConfig, load_signing_key
-from ..keys.signing import PrivateKey, issue_credential
+from ..keys.signing import PrivateKey, sign_credential
 from ..policy import DEFAULT_POLICY, Outlook, advice, load_policy, outlook
 from ..policy.observations import Observation, ObservationError
 from ..policy.scoring import DAY, Assessment, Policy
@@ -51,6 +51,12 @@ def colour_change_entry(before: Assessment, after: Assessment, policy_id: str,
 
 def _now(now: int | None) -> int:
     return int(time.time()) if now is None else now
+
+
+def _stored(rows: list[dict[str, Any]]) -> list[Observation]:
+    """Observations as the store returns them (checked when recorded) for the policy."""
+    stored = Observation.stored
+    return [stored(o["kind"], o["value"], o["observed_at"], o["source"]) for o in rows]
 
 
 def _observed_at(observed_at: datetime | int, now: int) -> int:
@@ -165,9 +171,9 @@ class IssuerService:
         return {**row, "assessment": assessed[-1].as_dict()}
 
     def score_observations(self, observations: list[dict[str, Any]], now: int) -> Assessment:
-        """Score stored observations (dicts as the store returns them) under the policy."""
-        return self.policy.score([Observation(o["kind"], o["value"], o["observed_at"],
-                                              o["source"]) for o in observations], now)
+        """Score stored observations (dicts as the store returns them) under the policy. They
+        were checked when they were recorded and are not checked again."""
+        return self.policy.score(_stored(observations), now)
 
     def assess(self, person_id: str, now: int | None = None) -> Assessment:
         """The person's assessment under the published policy now (only the observations the
@@ -182,8 +188,7 @@ class IssuerService:
         Raises NotFound."""
         now = _now(now)
         stored = self.store.observations(person_id, since=now - self.policy.lookback)
-        return outlook(self.policy, [Observation(o["kind"], o["value"], o["observed_at"],
-                                                 o["source"]) for o in stored], now)
+        return outlook(self.policy, _stored(stored), now)
 
     def guidance(self, person_id: str, locale: str, zone: tzinfo | None = None,
                  now: int | None = None) -> dict[str, Any]:
@@ -196,12 +201,12 @@ class IssuerService:
     def preview(self, person_id: str, declared: list[tuple[str, Any]], now: int | None = None
                 ) -> Assessment:
         """The assessment the person would get if ``declared`` (``(kind, value)`` pairs,
-        observed now) were recorded; nothing is stored. Raises NotFound."""
+        observed now) were recorded; nothing is stored. Raises ObservationError (the
+        declaration is checked as recording it would check it), NotFound."""
         now = _now(now)
         stored = self.store.observations(person_id, since=now - self.policy.lookback)
-        extra = [{"kind": kind, "value": value, "observed_at": now, "source": SELF_DECLARED}
-                 for kind, value in declared]
-        return self.score_observations(stored + extra, now)
+        extra = [Observation(kind, value, now, SELF_DECLARED) for kind, value in declared]
+        return self.policy.score(_stored(stored) + extra, now)
 
     def declare(self, person_id: str, declared: list[tuple[str, Any]],
                 now: int | None = None) -> Assessment:
@@ -262,10 +267,9 @@ class IssuerService:
         else:
             person = self.store.get_person(person_id)
             cnf, id_check = None, IdCheck.of(person["name"], person["id_number"])
-        text = issue_credential(key, iss=config.iss, colour=assessment.colour,
-                                score=assessment.score, iat=now, ttl=ttl,
-                                policy=self.policy.digest, cnf=cnf, id_check=id_check)
-        cti = decode_unverified(text).cti
+        text, cti = sign_credential(key, iss=config.iss, colour=assessment.colour,
+                                    score=assessment.score, iat=now, ttl=ttl,
+                                    policy=self.policy.digest, cnf=cnf, id_check=id_check)
         record = self.store.record_credential(
             person_id, cti=cti, text=text, colour=assessment.colour, score=assessment.score,
             policy_id=self.policy.id, policy_digest=self.policy.digest, iat=now, exp=now + ttl,

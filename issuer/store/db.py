@@ -2,8 +2,7 @@
 
 Personal data lives here, encrypted field by field (issuer/store/pii.py); a person is known
 elsewhere only by a random pseudonymous id. Times are integer epoch seconds (BIGINT: no 2038
-overflow). The schema is created and changed only by the Alembic migrations in
-``issuer/store/migrations`` (:func:`issuer.store.migrations.upgrade`);
+overflow). The schema is made only by the Alembic migrations in ``issuer/store/migrations``;
 ``tests/test_migrations.py`` checks that the two agree.
 
 SQLite: foreign keys on, WAL journal, and every transaction but explicitly read-only ones
@@ -33,6 +32,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -47,6 +47,9 @@ PERSON_ID_LENGTH = 14  # "p-" + token_urlsafe(9): 72 random bits
 SHA256_HEX = 64
 COLOURS = ("green", "yellow", "red")  # verifier.labels.Colour values
 RUN_STATUSES = ("running", "done", "failed")
+#: Ids of tables growing by millions a day: 64-bit on PostgreSQL (2^31 runs out in months);
+#: SQLite's INTEGER PRIMARY KEY is 64-bit already (and must stay INTEGER: the rowid).
+BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 
 
 class StoreError(Exception):
@@ -92,6 +95,8 @@ class Person(Base):
     """A person. Name, id number and phone are AES-GCM ciphertexts bound to column and id."""
 
     __tablename__ = "person"
+    #: Enrolment order, the order a re-issue run walks (keyset pages over this index).
+    __table_args__ = (Index(None, "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(PERSON_ID_LENGTH), primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
@@ -112,7 +117,7 @@ class Observation(Base):
     __tablename__ = "observation"
     __table_args__ = (Index(None, "person_id", "observed_at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     person_id: Mapped[str] = mapped_column(ForeignKey("person.id"))
     kind: Mapped[str] = mapped_column(String(32))
     value_json: Mapped[str] = mapped_column(Text)
@@ -123,16 +128,48 @@ class Observation(Base):
 
 
 class ReissueRun(Base):
-    """A batch that re-issues credentials (e.g. after a policy change); resumable per person."""
+    """A re-issue of everyone, walked in slices (:class:`ReissueBatch`) by any workers."""
 
     __tablename__ = "reissue_run"
-    __table_args__ = (CheckConstraint(f"status IN {RUN_STATUSES!r}", name="status"),)
+    __table_args__ = (
+        CheckConstraint(f"status IN {RUN_STATUSES!r}", name="status"),
+        # At most one running run: two operators starting at once get the same run.
+        Index("uq_reissue_run_running", "status", unique=True,
+              sqlite_where=sql_text("status = 'running'"),
+              postgresql_where=sql_text("status = 'running'")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     started_at: Mapped[int] = mapped_column(BigInteger)
     started_by: Mapped[str] = mapped_column(Text)
     finished_at: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16))
+    # Pinned when the run opens, so every worker issues alike (NULL: opened before 0007).
+    policy_id: Mapped[str | None] = mapped_column(Text)
+    policy_digest: Mapped[str | None] = mapped_column(String(SHA256_HEX))  # hex
+    ttl: Mapped[int | None] = mapped_column(Integer)
+    batch_size: Mapped[int | None] = mapped_column(Integer)
+
+
+class ReissueBatch(Base):
+    """One slice of a run: people from ``first`` (inclusive) to ``next`` (exclusive; NULL: to
+    the end) in (created_at, id) order; locked, issued and marked done in one transaction."""
+
+    __tablename__ = "reissue_batch"
+    __table_args__ = (Index("ix_reissue_batch_open", "run_id", "seq",  # a run's open slices
+                            sqlite_where=sql_text("done_at IS NULL"),
+                            postgresql_where=sql_text("done_at IS NULL")),)
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("reissue_run.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    first_created_at: Mapped[int] = mapped_column(BigInteger)
+    first_person_id: Mapped[str] = mapped_column(String(PERSON_ID_LENGTH))
+    next_created_at: Mapped[int | None] = mapped_column(BigInteger)
+    next_person_id: Mapped[str | None] = mapped_column(String(PERSON_ID_LENGTH))
+    size: Mapped[int] = mapped_column(Integer)  # people in it when planned
+    done_at: Mapped[int | None] = mapped_column(BigInteger)
+    done_by: Mapped[str | None] = mapped_column(Text)  # host:pid
+    issued: Mapped[int | None] = mapped_column(Integer)
 
 
 class CredentialRecord(Base):
@@ -219,7 +256,7 @@ class AuditEntry(Base):
 
     __tablename__ = "audit_entry"
 
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=False)
     at: Mapped[int] = mapped_column(BigInteger)
     actor: Mapped[str] = mapped_column(Text)
     person_id: Mapped[str | None] = mapped_column(String(PERSON_ID_LENGTH), index=True)

@@ -240,6 +240,24 @@ class Store(CredentialStore, HolderStore, TokenStore, AuditStore):
             found[row.person_id].append(_observation(row))
         return found
 
+    def observation_rows_of(self, session: Session, person_ids: Sequence[str],
+                            since: int | None = None) -> dict[str, list[tuple[str, Any, int]]]:
+        """In ``session``, the observations of several people at once as the policy scores
+        them (``Policy.score_fast``): ``(kind, value, observed_at)`` tuples, each list oldest
+        first, only the columns scoring reads, nothing checked again (the rows were checked
+        when recorded). ``kind`` is the kind's string (a ``Kind`` is a ``StrEnum``: equal to
+        it, hashed alike; the store does not import the policy)."""
+        found: dict[str, list[tuple[str, Any, int]]] = {pid: [] for pid in person_ids}
+        columns = Observation.__table__.c
+        # In the (person_id, observed_at) index's order: SQLite reads it without sorting.
+        rows = session.execute(_after(
+            select(columns.person_id, columns.kind, columns.value_json, columns.observed_at)
+            .where(columns.person_id.in_(person_ids)), since)
+            .order_by(columns.person_id, columns.observed_at, columns.id)).all()
+        for person_id, kind, value_json, observed_at in rows:
+            found[person_id].append((kind, json_value(value_json), observed_at))
+        return found
+
     def identities_of(self, session: Session, person_ids: Sequence[str]
                       ) -> dict[str, tuple[str, str]]:
         """In ``session``, the decrypted ``(name, id_number)`` of several people at once (for
@@ -275,8 +293,28 @@ def _after(query: Any, since: int | None) -> Any:  # the (person_id, observed_at
     return query if since is None else query.where(Observation.__table__.c.observed_at > since)
 
 
+def json_value(text: str) -> Any:
+    """``json.loads(text)`` for what an observation's value holds, several times faster for
+    what it mostly holds: a whole number, a plain decimal, a plain string, true or false as
+    ``json.dumps`` writes them (anything else, and anything not exactly in that form, goes to
+    ``json.loads``)."""
+    if text.isascii():
+        whole, dot, decimals = text.partition(".")
+        if whole.isdigit() and (whole[0] != "0" or len(whole) == 1):  # no leading zeros
+            if not dot:
+                return int(text)
+            if decimals.isdigit():
+                return float(text)
+        elif text.startswith('"') and text.endswith('"') and len(text) > 1 \
+                and text.isprintable() and "\\" not in text and '"' not in text[1:-1]:
+            return text[1:-1]
+        elif text == "true" or text == "false":
+            return text == "true"
+    return json.loads(text)
+
+
 def _observation(row: Any) -> dict[str, Any]:
     """An observation (an ORM object or a row of its columns) as a dict."""
-    return {"id": row.id, "kind": row.kind, "value": json.loads(row.value_json),
+    return {"id": row.id, "kind": row.kind, "value": json_value(row.value_json),
             "observed_at": row.observed_at, "source": row.source,
             "recorded_at": row.recorded_at, "recorded_by": row.recorded_by}
