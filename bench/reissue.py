@@ -6,12 +6,14 @@ For each database and size a fresh store is seeded (bench/seed.py: invented peop
 lifestyle observations each and their audit entries, as the store writes them). Then, round
 by round, for each worker count N: the CLI runs as an operator runs it (``reissue --all
 --log``, plus ``--workers N`` when N > 1: a new run over everyone, in a subprocess allowed on
-N cores), and, just before or after it (alternating), N processes sign bare on the same N
-cores for a few seconds (bench/baresign.py). People/s is the CLI's own count over its own time
-(the last line it prints; its start-up, imports and unwrapping the keys, is left out and
-reported apart). The ratio per core is people/s over bare signatures/s on the same N cores;
-2 workers against 1 is the speed-up within a round. SQLite is the single-process embedded
-default: one worker only.
+N cores), and just before and just after it N processes sign bare on the same N cores for a
+few seconds each (bench/baresign.py; the mean of the two stands for the load in between).
+People/s is the CLI's own count over its own time (the last line it prints; its start-up,
+imports and unwrapping the keys, is left out and reported apart). The ratio per core is
+people/s over bare signatures/s on the same N cores; 2 workers against 1 is the speed-up
+within a round. The CPU time of the CLI and its workers (not the database server's) per
+person is printed too: it moves far less than wall time when neighbours load the machine.
+SQLite is the single-process embedded default: one worker only.
 
 The extrapolation to 12 million people on 8 cores assumes the rate grows linearly with cores:
 here the database shares the machine (and its 2 cores) with the workers, in a city the
@@ -58,6 +60,7 @@ ROUNDS_UP_TO = {100_000: 3}
 SIGN_SECONDS, QUICK_SIGN_SECONDS = 3.0, 0.5
 CITY, CITY_CORES = 12_000_000, 8
 NEEDS_WORKERS = "needs `--workers` (the parallel re-issue)"
+_STEP = re.compile(r"run \d+: (\d+)/\d+$")
 _DONE = re.compile(r"run \d+ done: (\d+) credentials issued in ([0-9.]+) s(?:, (\d+) people/s)?")
 
 
@@ -72,45 +75,46 @@ class Row:
     database: str
     people: int
     workers: int
-    seconds: list[float] = field(default_factory=list)  # the CLI's own, per run
-    start_up: list[float] = field(default_factory=list)  # the rest of the process's time
+    steady: list[float] = field(default_factory=list)  # people/s, first to last batch
+    whole: list[float] = field(default_factory=list)  # people/s, the CLI's own figure
     bare: list[float] = field(default_factory=list)  # signatures/s on the same cores
     missing: str | None = None
 
     @property
-    def rates(self) -> list[float]:
-        return [self.people / s for s in self.seconds]
-
-    @property
     def ratios(self) -> list[float]:
-        return [r / b for r, b in zip(self.rates, self.bare, strict=True)]
+        return [r / b for r, b in zip(self.steady, self.bare, strict=True)]
 
 
 def _reissue(home: Home, url: str, workers: int, cores: list[int], people: int
              ) -> tuple[float, float]:
-    """Run ``reissue --all`` once; return (its own seconds, the process's other seconds)."""
+    """Run ``reissue --all`` once; return its people/s from the first batch to the last
+    (the workers' start-up and the first batch left out, the same for any N) and the CLI's
+    own figure for the whole run."""
     command = [CLI, "reissue", "--all", "--log", "--home", str(home.root)]
     if workers > 1:
         command += ["--workers", str(workers)]
     saved = os.sched_getaffinity(0)
     os.sched_setaffinity(0, cores)  # the child inherits it: N cores for N workers
     try:
-        started = time.perf_counter()
-        done = subprocess.run(command, env={**os.environ, DATABASE_URL_ENV: url},
-                              capture_output=True, text=True, check=False)
-        wall = time.perf_counter() - started
+        process = subprocess.Popen(command, env={**os.environ, DATABASE_URL_ENV: url},
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     finally:
         os.sched_setaffinity(0, saved)
-    if done.returncode == 2 and "--workers" in done.stderr:
+    with process:
+        lines = [(time.perf_counter(), line.strip()) for line in process.stdout]
+        errors = process.stderr.read()
+    if process.returncode == 2 and "--workers" in errors:
         raise NeedsWorkers
-    lines = done.stdout.strip().splitlines()
-    found = _DONE.search(lines[-1]) if lines else None
-    if done.returncode or found is None or int(found[1]) != people:
-        raise RuntimeError(f"{' '.join(command[:4])} failed ({done.returncode}): "
-                           f"{(lines or [''])[-1]} {done.stderr[-2000:]}")
+    found = _DONE.search(lines[-1][1]) if lines else None
+    if process.returncode or found is None or int(found[1]) != people:
+        raise RuntimeError(f"{' '.join(command[:4])} failed ({process.returncode}): "
+                           f"{lines[-1][1] if lines else ''} {errors[-2000:]}")
     # people/s has more digits than the seconds (printed to a tenth) on short runs
-    seconds = people / int(found[3]) if found[3] else float(found[2])
-    return seconds, wall - seconds
+    whole = float(found[3]) if found[3] else people / float(found[2])
+    steps = [(at, int(m[1])) for at, line in lines if (m := _STEP.match(line))]
+    if len(steps) < 2 or steps[-1][0] <= steps[0][0]:
+        return whole, whole
+    return (steps[-1][1] - steps[0][1]) / (steps[-1][0] - steps[0][0]), whole
 
 
 @contextmanager
@@ -130,24 +134,31 @@ def _measure(name: str, url: str | None, people: int, workers: tuple[int, ...], 
              sign_seconds: float, cores: list[int]) -> tuple[Seeded, list[Row]]:
     rows = {count: Row(name, people, count) for count in workers}
     with _seeded_store(url, people) as (home, store_url, seeded):
+        _say(f"{name}, {people:,} people: seeded in {seeded.seconds:.0f} s")
         for number in range(rounds):
             for count in workers[::-1] if number % 2 else workers:
                 row, on = rows[count], (cores * count)[:count]
                 if row.missing:
                     continue
-                try:
-                    if number % 2:
-                        reissue = _reissue(home, store_url, count, on, people)
-                    bare = signatures_per_second(home.root, on, sign_seconds)
-                    if not number % 2:
-                        reissue = _reissue(home, store_url, count, on, people)
+                try:  # bare signing just before and just after: the load in between
+                    before = signatures_per_second(home.root, on, sign_seconds)
+                    steady, whole = _reissue(home, store_url, count, on, people)
+                    bare = (before + signatures_per_second(home.root, on, sign_seconds)) / 2
                 except NeedsWorkers:
                     row.missing = NEEDS_WORKERS
                     continue
-                row.seconds.append(reissue[0])
-                row.start_up.append(reissue[1])
+                row.steady.append(steady)
+                row.whole.append(whole)
                 row.bare.append(bare)
+                _say(f"{name}, {people:,} people, {count} worker(s), round {number + 1}: "
+                     f"{steady:,.0f} people/s ({whole:,.0f} over the whole run), bare "
+                     f"{bare:,.0f}/s")
     return seeded, list(rows.values())
+
+
+def _say(line: str) -> None:
+    """Progress on stderr (a run at a million people takes hours); the report is stdout."""
+    print(f"reissue: {line}", file=sys.stderr, flush=True)
 
 
 def _duration(seconds: float) -> str:
@@ -157,38 +168,40 @@ def _duration(seconds: float) -> str:
 def _city_seconds(row: Row) -> float:
     """12M people on 8 cores at this row's rate per core (on one process for SQLite)."""
     cores = 1 if row.database == "SQLite" else CITY_CORES
-    return CITY / (statistics.median(row.rates) / row.workers * cores)
+    return CITY / (statistics.median(row.steady) / row.workers * cores)
 
 
 def _speed_up(row: Row, rows: list[Row]) -> float | None:
+    """The median over rounds of this row's people/s over one worker's, same store."""
     one = next((r for r in rows if r.database == row.database and r.people == row.people
-                and r.workers == 1 and r.seconds), None)
-    if row.workers == 1 or one is None or not row.seconds:
+                and r.workers == 1 and r.steady), None)
+    if row.workers == 1 or one is None or not row.steady:
         return None
-    return statistics.median(r / o for r, o in zip(row.rates, one.rates, strict=False))
+    return statistics.median(r / o for r, o in zip(row.steady, one.steady, strict=False))
 
 
 def _table_row(row: Row, rows: list[Row]) -> list[str]:
     head = [row.database, f"{row.people:,}", str(row.workers)]
-    if row.missing or not row.seconds:
-        return [*head, row.missing or "skipped", "", "", "", "", ""]
+    if row.missing or not row.steady:
+        return [*head, row.missing or "skipped", "", "", "", "", "", ""]
     speed_up = _speed_up(row, rows)
-    return [*head, f"{statistics.median(row.rates):,.0f} ({max(row.rates):,.0f})",
-            f"{_ms(row):.2f}",
+    return [*head, f"{statistics.median(row.steady):,.0f} ({max(row.steady):,.0f})",
+            f"{_ms(row):.2f}", f"{statistics.median(row.whole):,.0f}",
             f"{statistics.median(row.bare):,.0f}",
             f"**{report.ratio(statistics.median(row.ratios))}** "
-            f"({report.ratio(max(row.rates) / max(row.bare))})",
+            f"({report.ratio(max(row.steady) / max(row.bare))})",
             f"{speed_up:.2f}×" if speed_up is not None else "",
             _duration(_city_seconds(row)) + (" (one process)" if row.database == "SQLite"
                                              else "")]
 
 
 def _ms(row: Row) -> float:
-    return 1e3 * statistics.median(row.seconds) / row.people
+    """Milliseconds per person (of wall time, N workers together)."""
+    return 1e3 / statistics.median(row.steady)
 
 
 def _summary(rows: list[Row]) -> list[list[str]]:
-    found = [row for row in rows if row.seconds]
+    found = [row for row in rows if row.steady]
     lines = []
     for database in dict.fromkeys(row.database for row in rows):
         ones = [row for row in found if row.database == database and row.workers == 1]
@@ -200,8 +213,10 @@ def _summary(rows: list[Row]) -> list[list[str]]:
                       "bare signing per core", report.ratio(statistics.median(large.ratios)),
                       "target ≥ 0.3"])
         if large is not small:
-            lines.append([f"re-issue, {database}: ms per person at {large.people:,} over "
-                          f"{small.people:,}", f"{_ms(large) / _ms(small):.2f}",
+            relative = statistics.median(small.ratios) / statistics.median(large.ratios)
+            lines.append([f"re-issue, {database}: cost per person at {large.people:,} over "
+                          f"{small.people:,} (in ms; in bare signatures)",
+                          f"{_ms(large) / _ms(small):.2f}; {relative:.2f}",
                           "target: flat (1.00)"])
         for row in rows:
             if row.database == database and row.workers > 1 and row.people == large.people:
@@ -211,9 +226,9 @@ def _summary(rows: list[Row]) -> list[list[str]]:
                               else row.missing or "skipped", "target ≥ 1.8 (2 workers)"])
     scales = [row for row in found if row.database != "SQLite"]
     if scales:
-        best = max(scales, key=lambda r: (r.people, statistics.median(r.rates) / r.workers))
-        lines.append([f"12M people on 8 cores, from {best.database} at {best.people:,} "
-                      f"with {best.workers} worker(s)", _duration(_city_seconds(best)),
+        most = max(scales, key=lambda r: (r.people, r.workers))  # the database shares its cores
+        lines.append([f"12M people on 8 cores, from {most.database} at {most.people:,} "
+                      f"with {most.workers} worker(s)", _duration(_city_seconds(most)),
                       "goal < 1 h (linear in cores)"])
     return lines
 
@@ -240,23 +255,23 @@ def run(settings: Settings) -> report.Section:
                 seeding.append([name, f"{size:,}", f"{seeded.observations:,}",
                                 f"{seeded.seconds:.1f}", f"{seeded.people_per_second:,.0f}"])
                 rows += measured
-    start_up = [s for row in rows for s in row.start_up]
     body = "\n".join([
         "### Re-issue at city scale: `healthcode-issuer reissue --all` against bare signing",
         "",
         f"Stores of {', '.join(f'{s:,}' for s in sizes)} people seeded by `bench/seed.py` "
         "(28 lifestyle observations each, audit log included); each run re-issues to "
-        "everyone (a new run), the CLI in a subprocess on N cores; bare signing by N "
-        f"processes on the same cores for {sign_seconds:g} s next to each run. Median over "
+        "everyone (a new run), the CLI in a subprocess allowed on N cores; bare signing by "
+        f"N processes on the same cores for {sign_seconds:g} s just before and just after "
+        "each run (their mean). People/s from the first batch to the last (the workers' "
+        "start-up left out); the CLI's own figure, start to end, beside it. Median over "
         "rounds (best in brackets); rounds: 3 up to 100,000 people, 1 above. 12M on 8 "
         "cores: linear in cores from the row's rate per core (here the database shares the "
         "machine's cores with the workers; in a city it would have its own); SQLite, one "
-        "process, on one core. Not counted: the CLI's start-up, median "
-        f"{statistics.median(start_up) if start_up else 0:.1f} s a run.",
+        "process, on one core.",
         "",
         report.table(["database", "people", "workers", "re-issued people/s", "ms per person",
-                      "bare signatures/s, same cores", "ratio per core, median (max/max)",
-                      "vs 1 worker", "12M on 8 cores"],
+                      "CLI's own people/s", "bare signatures/s, same cores",
+                      "ratio per core, median (max/max)", "vs 1 worker", "12M on 8 cores"],
                      [_table_row(row, rows) for row in rows]),
         "",
         "Seeding (`python -m bench.seed`, part of the set-up, not of the figures above):",

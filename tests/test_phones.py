@@ -9,6 +9,7 @@ import logging
 import re
 
 import pytest
+from alembic.script import ScriptDirectory
 from conftest import NOW, TEST_PASSPHRASE
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from issuer.keys.keystore import init_home
 from issuer.store import HolderError, Store
 from issuer.store.db import OneTimeCode, Person, make_engine
 from issuer.store.holders import code_hash
-from issuer.store.migrations import current, upgrade
+from issuer.store.migrations import alembic_config, current, upgrade
 from issuer.store.people import COLUMNS, backfill_phone_macs, organisation_id
 from issuer.store.phones import (
     PhoneError,
@@ -55,6 +56,8 @@ REFUSED = [
     ("+86 100 0000 0001", PhoneProblem.INVALID),  # no such range in China
     ("+1 137 0000 0003", PhoneProblem.INVALID),  # a Chinese mobile under the wrong country
 ]
+
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 @pytest.mark.parametrize("written", WRITTEN)
@@ -178,7 +181,7 @@ def test_a_database_from_before_keeps_everyone(db_url, store_home, data_keys, ca
         engine.dispose()
     with caplog.at_level(logging.WARNING, "healthcode.store"), \
             Store.open(store_home, url=db_url, data_keys=data_keys) as store:
-        assert current(store.engine) == "0006"
+        assert current(store.engine) == HEAD  # 0006 and everything after it
         # One stored number is not valid: said in the log, and its person still has a key.
         assert any("1 people" in r.getMessage() for r in caplog.records)
         with store.reading() as session:
