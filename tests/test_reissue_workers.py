@@ -10,6 +10,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from issuer.service.reissue import RunError, open_run, run_batches
 from issuer.store import batches
+from issuer.store.audit import AUDIT_LOCK_KEY
 from issuer.store.db import AuditEntry, ReissueBatch, ReissueRun
 
 
@@ -147,68 +149,97 @@ def postgres_only(db_url: str) -> None:
         pytest.skip("several worker processes need PostgreSQL")
 
 
-def wait_for_progress(process: subprocess.Popen, above: int) -> int:
-    """Read the parent's progress lines until more than ``above`` people are issued."""
-    while True:
-        line = process.stdout.readline()
-        assert line, "the re-issue ended early"
-        if line.startswith("run 1: "):
-            done = int(line.split()[2].split("/")[0])
-            if done > above:
-                return done
+class AuditLock:
+    """The audit advisory lock, taken and released from a connection of the test's own
+    (PostgreSQL). Every issuing transaction takes it at its first audit append, so while the
+    test holds it each worker waits inside a slice, mid-transaction; PostgreSQL queues lock
+    requests in order, so a request made now is served after the workers already waiting."""
+
+    def __init__(self, db_url: str):
+        self.engine = create_engine(db_url)
+        self.connection = self.engine.connect()
+        self.pid = self.connection.scalar(select(func.pg_backend_pid()))
+        self.connection.commit()
+
+    def take(self) -> None:
+        self.connection.execute(select(func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
+
+    def release(self) -> None:
+        self.connection.commit()
+
+    def close(self) -> None:
+        self.connection.close()
+        self.engine.dispose()
+
+
+def lock_waiters(service) -> set[int]:
+    """The backends waiting for an advisory lock."""
+    with service.store.reading() as session:
+        return set(session.scalars(text(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")))
+
+
+def wait_until(predicate, what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, f"still waiting for {what} after {seconds} s"
+        time.sleep(0.02)
 
 
 def test_workers_killed_at_random_then_resumed_nobody_skipped_or_issued_twice(service, db_url):
+    """`reissue --all --workers 3`: one worker is killed mid-slice, the other two go on for a
+    random number of slices, then the whole process group is killed mid-slice. The same
+    command then resumes the run: nobody is skipped and nobody is issued twice."""
     postgres_only(db_url)
     people = enrol(service, 300)
+    open_run(service, actor="test", now=NOW, batch_size=10)  # run 1: 30 slices of 10
     env = cli_env(db_url)
-    rng = random.Random(16)
-    parent = subprocess.Popen(reissue(service, "--all", "--workers", "3", "--batch", "10",
-                                      "--log"), env=env, stdout=subprocess.PIPE, text=True,
+    rng = random.Random()
+    rounds = rng.randint(1, 5)
+    held, spare = AuditLock(db_url), AuditLock(db_url)
+    pool = ThreadPoolExecutor(1)
+    held.take()
+    parent = subprocess.Popen(reissue(service, "--all", "--workers", "3", "--log"), env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               start_new_session=True)
     try:
-        assert parent.stdout.readline().startswith("starting re-issue run 1: 0 of 300")
-        wait_for_progress(parent, 0)
-        with writers_blocked(db_url):  # every worker now waits inside a slice
-            time.sleep(0.5)
-            workers = children(parent.pid)
-            assert len(workers) == 3
-            os.kill(rng.choice(workers), signal.SIGKILL)
-        before = sum(run_credentials(service, 1).values())
-        while sum(run_credentials(service, 1).values()) == before:  # the others carry on
-            time.sleep(0.005)
-        with writers_blocked(db_url):
-            time.sleep(0.5)
-            os.killpg(parent.pid, signal.SIGKILL)  # the parent and the workers left
-            parent.wait(30)
+        assert parent.stdout.readline().startswith("resuming re-issue run 1: 0 of 300")
+        wait_until(lambda: len(lock_waiters(service)) == 3, "three workers inside a slice")
+        workers = children(parent.pid)
+        assert len(workers) == 3
+        os.kill(rng.choice(workers), signal.SIGKILL)
+        for _ in range(rounds):  # each round lets each live worker store one slice
+            taking = pool.submit(spare.take)
+            wait_until(lambda queued=spare.pid: queued in lock_waiters(service),
+                       "the test in the queue")
+            held.release()
+            taking.result(timeout=60)
+            held, spare = spare, held
+            wait_until(lambda: len(lock_waiters(service)) == 2, "two workers in a new slice")
+        os.killpg(parent.pid, signal.SIGKILL)  # the parent and the workers left
+        parent.wait(30)
     finally:
         if parent.poll() is None:
             os.killpg(parent.pid, signal.SIGKILL)
         parent.wait()
         parent.stdout.close()
+        parent.stderr.close()
+        held.release()
+        held.close()
+        spare.close()
+        pool.shutdown()
     issued = run_credentials(service, 1)
-    assert 0 < sum(issued.values()) < 300, "the kills did not land midway"
-    assert sum(issued.values()) % 10 == 0, "a slice was half stored"
+    assert sum(issued.values()) == 20 * rounds  # two live workers, one slice each a round
     assert max(issued.values()) == 1 and run_status(service, 1) == "running"
 
     again = subprocess.run(reissue(service, "--all", "--workers", "2", "--log"), env=env,
                            capture_output=True, text=True, timeout=180)
     assert again.returncode == 0, again.stderr
-    assert again.stdout.startswith(f"resuming re-issue run 1: {sum(issued.values())} of 300")
+    assert again.stdout.startswith(f"resuming re-issue run 1: {20 * rounds} of 300")
     assert run_credentials(service, 1) == Counter(people)
     assert run_status(service, 1) == "done"
     assert len(slices_done_by(service, 1)) >= 3  # workers of both invocations did slices
     assert audit_ok(service, env)
-
-
-def waiting_for_lock(db_url: str) -> bool:
-    engine = create_engine(db_url)
-    try:
-        with engine.connect() as connection:
-            return bool(connection.scalar(select(func.count()).select_from(
-                text("pg_locks")).where(text("locktype = 'advisory' AND NOT granted"))))
-    finally:
-        engine.dispose()
 
 
 def test_a_stalled_worker_loses_its_slice_after_the_lease(service, db_url):
@@ -223,10 +254,9 @@ def test_a_stalled_worker_loses_its_slice_after_the_lease(service, db_url):
     with writers_blocked(db_url):
         stalled = subprocess.Popen(join, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 60
-        while not waiting_for_lock(db_url):
-            assert time.monotonic() < deadline and stalled.poll() is None
-            time.sleep(0.05)
+        wait_until(lambda: lock_waiters(service) or stalled.poll() is not None,
+                   "the worker inside a slice")
+        assert stalled.poll() is None
         stalled.send_signal(signal.SIGSTOP)
     try:
         other = subprocess.run(join, env=env, capture_output=True, text=True, timeout=120)

@@ -82,7 +82,7 @@ def open_run(service: IssuerService, *, actor: str, new: bool = False, now: int 
 def _open(service: IssuerService, session: Session, actor: str, new: bool, now: int,
           batch_size: int | None, ttl: int) -> tuple[int, bool]:
     running = session.scalar(select(ReissueRun).where(ReissueRun.status == "running")
-                             .with_for_update())
+                             .with_for_update(key_share=True))
     if running is not None and new:
         finish_run(session, running.id, "failed", now)
         audit.append(session, actor, "reissue.finish", "failed", None, {"run": running.id}, now)
@@ -175,7 +175,9 @@ def _join(service: IssuerService, run_id: int, batch_size: int, ttl: int) -> int
     first worker, and return the run's ttl (None: the run is done already)."""
     digest = service.policy.digest.hex()
     with service.store.writing() as session:
-        run = session.get(ReissueRun, run_id, with_for_update=True)
+        # FOR NO KEY UPDATE: slices in flight hold KEY SHARE on the run (their credentials
+        # refer to it), and a worker joining must not wait for them to commit.
+        run = session.get(ReissueRun, run_id, with_for_update={"key_share": True})
         if run is None:
             raise RunError(f"no re-issue run {run_id}")
         if run.status == "done":
