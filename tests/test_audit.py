@@ -289,6 +289,25 @@ def _insert_observation(connection) -> None:
         ":t, 'lab')"), {"p": person, "t": NOW + 10})
 
 
+def _unlogged_person(connection) -> None:
+    row = connection.execute(text("SELECT * FROM person")).mappings().first()
+    connection.execute(text(
+        "INSERT INTO person (id, organisation_id, name_enc, id_number_enc, phone_enc, "
+        "id_number_mac, created_at, phone_mac) VALUES ('p-UNLOGGED0000', :org, :n, :i, :p, "
+        ":mac, :at, NULL)"), {"org": row["organisation_id"], "n": row["name_enc"],
+                              "i": row["id_number_enc"], "p": row["phone_enc"],
+                              "mac": b"x" * 16, "at": NOW + 500})
+
+
+def _unlogged_credential(connection) -> None:
+    """A green credential for the person, written beside the log."""
+    connection.execute(text(
+        "INSERT INTO credential (cti, person_id, colour, score, policy_id, policy_digest, iat, "
+        "exp, text, issued_by) SELECT 'ff' || substr(cti, 3), person_id, 'green', 95, "
+        "policy_id, policy_digest, iat, exp, 'HCC1:FORGED', issued_by FROM credential "
+        "WHERE revoked_at IS NULL"))
+
+
 TABLE_TAMPERINGS = {
     "positive turned negative": (
         "UPDATE observation SET value_json = '\"negative\"' WHERE kind = 'test_result'",
@@ -317,6 +336,8 @@ TABLE_TAMPERINGS = {
                                    "credential_missing"),
     "person moved to another organisation": (
         "UPDATE organisation SET name = 'Elsewhere'", "person_changed"),
+    "person slipped in": (_unlogged_person, "person_unlogged"),
+    "green credential slipped in": (_unlogged_credential, "credential_unlogged"),
 }
 
 

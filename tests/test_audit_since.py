@@ -4,11 +4,19 @@ appended since is read, and what that leaves to the full check."""
 import pytest
 from conftest import NOW
 from sqlalchemy import text
-from test_audit import PERSON, _insert_observation, _rewrite_from, populate, tamper
+from test_audit import (
+    PERSON,
+    TABLE_TAMPERINGS,
+    _insert_observation,
+    _rewrite_from,
+    _unlogged_person,
+    populate,
+    tamper,
+)
 
 from issuer.store import audit_since
 from issuer.store.audit import BreakReason
-from issuer.store.audit_since import _Ids, check_since
+from issuer.store.audit_since import _Ids, check_since, origin
 
 NEW_PHONE = "+86 138 0571 9876"
 
@@ -60,16 +68,6 @@ def test_resuming_checks_only_what_was_appended(store):
 def _revoke_behind_the_log(connection) -> None:
     connection.execute(text(f"UPDATE credential SET revoked_at = {NOW + 999} "
                             "WHERE revoked_at IS NULL AND text = 'HCC1:TEST2'"))
-
-
-def _unlogged_person(connection) -> None:
-    row = connection.execute(text("SELECT * FROM person")).mappings().first()
-    connection.execute(text(
-        "INSERT INTO person (id, organisation_id, name_enc, id_number_enc, phone_enc, "
-        "id_number_mac, created_at, phone_mac) VALUES ('p-UNLOGGED0000', :org, :n, :i, :p, "
-        ":mac, :at, NULL)"), {"org": row["organisation_id"], "n": row["name_enc"],
-                              "i": row["id_number_enc"], "p": row["phone_enc"],
-                              "mac": b"x" * 16, "at": NOW + 500})
 
 
 # Table edits after the checkpoint: each found by the resumed check, reading only new rows.
@@ -222,3 +220,19 @@ def test_an_id_set_keeps_dense_ids_in_bytes_and_far_ones_apart():
     assert [k in ids for k in (101, 105, 102, 100, 7, 101 + _Ids.DENSE, 2**62, 2**61)] == [
         True, True, False, False, False, True, True, False]
     assert len(ids._dense) <= _Ids.DENSE
+
+
+@pytest.mark.parametrize(("statement", "code"), TABLE_TAMPERINGS.values(),
+                         ids=TABLE_TAMPERINGS.keys())
+def test_the_full_check_finds_the_same_one_entry_at_a_time(store, statement, code):
+    """`audit verify --full` walks the log from the first entry in slices (memory bounded at
+    any size): slices of one entry, which part every row from the entries after it (an issue
+    from its revocation, a person from their observations), find what one slice finds."""
+    populate(store)
+    tamper(store, statement)
+    with store.reading() as session:
+        found = check_since(session, store.data_keys, origin(session), size=1)
+    assert found.broken is None and found.checked == 6
+    assert {m.code for m in found.tables.mismatches} == {code}
+    assert [str(m) for m in found.tables.mismatches] == \
+        [str(m) for m in store.audit_report().tables.mismatches]

@@ -21,6 +21,12 @@ that only entries up to the checkpoint speak of (an old observation's value chan
 revocation cleared, an organisation renamed). Nor does it see a row slipped in below a mark
 (an observation given an unused old id, a person or a revocation dated back), or a credential
 no entry records (credentials have no order to take a mark of).
+
+The full check is the same walk from :func:`origin`, the marks before the first entry and
+below every row: it reads the whole log and every row, and, every entry having been read,
+also finds a credential no entry records. Its memory stays bounded at any size (a byte per
+observation id; the rest per slice): at a city's tens of millions of entries an index of the
+whole log in memory would take tens of gigabytes.
 """
 
 from __future__ import annotations
@@ -95,9 +101,20 @@ class Since:
     legacy: int = 0
 
 
+def origin(session: Session) -> Marks:
+    """The marks before the first entry, below every row of ``session``'s snapshot: a check
+    from them (``audit verify --full``) reads everything."""
+    def below(column: Any) -> int:
+        return min(0, (session.scalar(select(func.min(column))) or 1) - 1)
+
+    return Marks(0, audit.GENESIS_HASH, below(Observation.id), below(Person.created_at),
+                 below(CredentialRecord.revoked_at), False)
+
+
 def check_since(session: Session, keys: DataKeys, marks: Marks, size: int = SLICE) -> Since:
-    """Verify the log from ``marks`` (a checkpoint) on, and the rows its new entries record;
-    report every difference (see the module's docstring for what is and is not read)."""
+    """Verify the log from ``marks`` (a checkpoint, or :func:`origin`) on, and the rows its
+    new entries record; report every difference (see the module's docstring for what is and
+    is not read)."""
     since = Since(audit.check_head(session, marks.size, marks.hash), TableReport(), 0,
                   (marks.size, marks.hash), marks.macs)
     if since.broken is not None:
@@ -184,21 +201,24 @@ class _Recorded:
 
     def finish(self, session: Session) -> None:
         """Report the rows added or revoked since the checkpoint (above its marks) that no
-        new entry records."""
+        new entry records; from the first entry, the credentials no entry records too."""
         marks, report = self.marks, self.report
+        since = "no entry records it" if marks.size == 0 else \
+            "added since the checkpoint; no entry records it"
         for cti, revoked_at in self.revoked_early.items():
             check_revocation(cti, revoked_at, None, report)
         for key in _stream(session, select(Observation.id)
                            .where(Observation.id > marks.observation)):
             if key not in self.observations:
-                report.add(Mismatch("observation", str(key), Finding.UNLOGGED, None,
-                                    "added since the checkpoint; no entry records it"))
-        for batch in _batches(_stream(session, select(Person.id)
-                                      .where(Person.created_at > marks.person))):
+                report.add(Mismatch("observation", str(key), Finding.UNLOGGED, None, since))
+        people = select(Person.id).where(Person.created_at > marks.person)
+        for batch in _batches(() if self._all_found(session, Person, "person")
+                              else _stream(session, people)):
             logged = {person for person, action, _ in _entries_about(session, marks, batch)
                       if action == "person.create"}
             for key in set(batch) - logged:
                 report.add(Mismatch("person", key, Finding.UNLOGGED, None,
+                                    "no person.create entry" if marks.size == 0 else
                                     "enrolled since the checkpoint; no entry records it"))
         revoked = select(CredentialRecord.cti, CredentialRecord.person_id,
                          CredentialRecord.revoked_at)
@@ -211,6 +231,32 @@ class _Recorded:
             for row in batch:
                 if row.cti not in logged:
                     check_revocation(row.cti, row.revoked_at, None, report)
+        if marks.size == 0:
+            self._unlogged_credentials(session)
+
+    def _all_found(self, session: Session, model: Any, table: str) -> bool:
+        """From the first entry, whether the table has no more rows than the entries that
+        record one found: then no row is unrecorded, and none need be looked for. (Two
+        entries recording one row count it twice, but whoever could append such an entry
+        could as well append one for a row of their own.)"""
+        return self.marks.size == 0 and self.report.checked[table] == session.scalar(
+            select(func.count()).select_from(model))
+
+    def _unlogged_credentials(self, session: Session) -> None:
+        """From the first entry, the credentials no entry records (looked for by their
+        holders' entries, a batch at a time, only when the count says there are some)."""
+        if self._all_found(session, CredentialRecord, "credential"):
+            return
+        credentials = select(CredentialRecord.cti, CredentialRecord.person_id)
+        for batch in _batches(session.execute(credentials.execution_options(
+                yield_per=_KEYS))):
+            logged = {details.get("cti") for _, action, details in _entries_about(
+                session, self.marks, {row.person_id for row in batch})
+                if action == "credential.issue"}
+            for row in batch:
+                if row.cti not in logged:
+                    self.report.add(Mismatch("credential", row.cti, Finding.UNLOGGED, None,
+                                             "no credential.issue entry in the log"))
 
 
 def _entries_about(session: Session, marks: Marks, people: Iterable[str]

@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from . import audit
-from .audit_since import Marks, check_since, marks_of
-from .audit_tables import LogIndex, Mismatch, TableReport, check_tables
+from .audit_since import Marks, check_since, marks_of, origin
+from .audit_tables import Mismatch, TableReport
 from .base import StoreBase, clock
 from .db import AuditEntry
 
@@ -163,20 +163,17 @@ class AuditStore(StoreBase):
         with self.reading() as session:
             _snapshot(session)
             held = audit.check_head(session, *against) if against is not None else None
-            if since is not None:
-                found = check_since(session, self.data_keys, since)
-                return _report(session, found.head, found.broken, found.tables, held,
-                               found.legacy, found.checked, since, found.macs)
-            index = LogIndex()
-            broken = audit.verify_chain(session, on_entry=index.add)
-            head = audit.head(session)
-            if broken is None and hold is not None:
-                broken = audit.check_head(session, *hold)
-            if broken is not None:
-                return AuditReport(audit.count(session), head, broken, against=held)
-            tables = check_tables(session, self.data_keys, index)
-            return _report(session, head, None, tables, held, index.legacy, head[0], None,
-                           index.macs_began)
+            found = check_since(session, self.data_keys,
+                                since if since is not None else origin(session))
+            if since is None:  # the full check: a checkpoint's head must still be there
+                broken = found.broken
+                if broken is None and hold is not None:
+                    broken = audit.check_head(session, *hold)
+                if broken is not None:
+                    return AuditReport(audit.count(session), audit.head(session), broken,
+                                       against=held)
+            return _report(session, found.head, found.broken, found.tables, held,
+                           found.legacy, found.checked, since, found.macs)
 
     def verify_audit(self) -> tuple[int, audit.ChainBreak | Mismatch | None]:
         """Return ``(number of entries, first problem or None)``: a chain break, or a table

@@ -16,23 +16,23 @@ So each write records in its entry what the stored row means (issuer/store/repos
   ``credential.revoke``, ``ctis`` of ``credential.revoke_all``, ``superseded`` of
   ``credential.issue``), revoked at the entry's time.
 
-:func:`check_tables` then reads each table once and reports every row that differs
-(:class:`Mismatch`, with a stable :class:`Finding`). Entries written before MACs were recorded
-are checked on their plain fields only; once one entry carries a MAC, every later one must.
+The check (:func:`issuer.store.audit_since.check_since`, from the first entry or a checkpoint)
+reads the entries a slice at a time and reports every row that differs (:class:`Mismatch`,
+with a stable :class:`Finding`). Entries written before MACs were recorded are checked on
+their plain fields only; once one entry carries a MAC, every later one must.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from .db import AuditEntry, CredentialRecord, Observation, Organisation, Person
+from .db import AuditEntry, Organisation, Person
 from .pii import DataKeys
 
 #: The columns of a row its MAC covers, per table.
@@ -44,7 +44,6 @@ MAC_COLUMNS = {
 }
 #: At most this many mismatches are kept for the report (all are counted).
 MAX_REPORTED = 100
-_BATCH = 1000
 
 
 class Finding(StrEnum):
@@ -110,8 +109,8 @@ def _strings(value: Any) -> list[str]:
 
 @dataclass
 class LogIndex:
-    """What the log says the tables hold, collected entry by entry (pass :meth:`add` as
-    :func:`issuer.store.audit.verify_chain`'s ``on_entry``)."""
+    """What a slice of the log says the tables hold, collected entry by entry (pass
+    :meth:`add` as :func:`issuer.store.audit.first_break`'s ``on_entry``)."""
 
     people: dict[str, Logged] = field(default_factory=dict)
     observations: dict[int, Logged] = field(default_factory=dict)
@@ -165,7 +164,7 @@ class LogIndex:
 
 @dataclass
 class TableReport:
-    """The result of :func:`check_tables`: rows checked per table, and what did not match."""
+    """The tables against the log: rows checked per table, and what did not match."""
 
     checked: dict[str, int] = field(default_factory=dict)
     mismatches: list[Mismatch] = field(default_factory=list)
@@ -177,18 +176,6 @@ class TableReport:
             self.mismatches.append(mismatch)
 
 
-def check_tables(session: Session, keys: DataKeys, index: LogIndex) -> TableReport:
-    """Compare people, observations and credentials (with their revocations) with what the
-    log recorded (``index``, consumed); report every difference."""
-    report = TableReport()
-    uncovered(index, report)
-    _people(session, index, report)
-    _rows(session, keys, "observation", Observation, index.observations, report)
-    _rows(session, keys, "credential", CredentialRecord, index.credentials, report,
-          index.revocations)
-    return report
-
-
 def uncovered(index: LogIndex, report: TableReport) -> None:
     """Report the entries of ``index`` written without a MAC after MACs began."""
     for seq in index.uncovered:
@@ -196,29 +183,9 @@ def uncovered(index: LogIndex, report: TableReport) -> None:
                             "written after record MACs began, but carries none"))
 
 
-def _stream(session: Session, statement: Any) -> Iterator[Any]:
-    result = session.execute(statement.execution_options(yield_per=_BATCH))
-    with result:
-        yield from result
-
-
 #: People with the name of their organisation (what ``person.create`` recorded).
 PEOPLE = (select(Person.id, Person.created_at, Organisation.name.label("organisation"))
           .join(Organisation, Person.organisation_id == Organisation.id))
-
-
-def _people(session: Session, index: LogIndex, report: TableReport) -> None:
-    checked = 0
-    for row in _stream(session, PEOPLE.order_by(Person.id)):
-        checked += 1
-        logged = index.people.pop(row.id, None)
-        if logged is None:
-            report.add(Mismatch("person", row.id, Finding.UNLOGGED, None,
-                                "no person.create entry"))
-        else:
-            compare_person(row, logged, report)
-    missing(report, "person", index.people, "logged as enrolled, not in the table")
-    report.checked["person"] = checked
 
 
 def compare_person(row: Any, logged: Logged, report: TableReport) -> None:
@@ -233,28 +200,6 @@ def missing(report: TableReport, table: str, logged_rows: Mapping[Any, Logged],
     """Report each of ``logged_rows`` (those no row was found for) as missing."""
     for key, logged in logged_rows.items():
         report.add(Mismatch(table, str(key), Finding.MISSING, logged.seq, detail))
-
-
-def _rows(session: Session, keys: DataKeys, table: str, model: Any,
-          logged_rows: dict[Any, Logged], report: TableReport,
-          revocations: dict[str, tuple[int, int]] | None = None) -> None:
-    columns = model.__table__.c
-    key_column = columns.cti if table == "credential" else columns.id
-    checked = 0
-    for row in _stream(session, select(columns).order_by(key_column)):
-        checked += 1
-        values = row._mapping
-        key = values[key_column.name]
-        logged = logged_rows.pop(key, None)
-        if logged is None:
-            report.add(Mismatch(table, str(key), Finding.UNLOGGED, None,
-                                f"no {table} entry in the log"))
-        else:
-            compare_row(keys, table, values, logged, report)
-        if revocations is not None:
-            check_revocation(str(key), values["revoked_at"], revocations.pop(key, None), report)
-    missing(report, table, logged_rows)
-    report.checked[table] = checked
 
 
 def compare_row(keys: DataKeys, table: str, values: Mapping[str, Any], logged: Logged,
