@@ -35,7 +35,7 @@ from ..store.credentials import finish_run
 from ..store.db import AuditEntry, CredentialRecord, Person, ReissueRun
 from .issuance import DEFAULT_TTL, IssuerService
 
-DEFAULT_BATCH = 200
+DEFAULT_BATCH = 500
 DEFAULT_LEASE = batches.DEFAULT_LEASE
 ACTION_COLOUR_CHANGE = "colour.change"
 #: Seconds between looks at the run while other workers hold its last slices.
