@@ -75,10 +75,33 @@ def writers_blocked(db_url: str) -> Iterator[None]:
     if db_url.startswith("sqlite"):
         yield
         return
-    engine = create_engine(db_url)
+    lock = AuditLock(db_url)
     try:
-        with engine.begin() as connection:
-            connection.execute(select(func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
-            yield
+        lock.take()
+        yield
     finally:
-        engine.dispose()
+        lock.release()
+        lock.close()
+
+
+class AuditLock:
+    """The audit advisory lock, taken and released from a connection of the test's own
+    (PostgreSQL). Every issuing transaction takes it at its first audit append, so while the
+    test holds it each worker waits inside a slice, mid-transaction; PostgreSQL queues lock
+    requests in order, so a request made now is served after the workers already waiting."""
+
+    def __init__(self, db_url: str):
+        self.engine = create_engine(db_url)
+        self.connection = self.engine.connect()
+        self.pid = self.connection.scalar(select(func.pg_backend_pid()))
+        self.connection.commit()
+
+    def take(self) -> None:
+        self.connection.execute(select(func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
+
+    def release(self) -> None:
+        self.connection.commit()
+
+    def close(self) -> None:
+        self.connection.close()
+        self.engine.dispose()

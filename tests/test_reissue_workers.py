@@ -17,6 +17,7 @@ import pytest
 from reissuing import (
     CLI,
     NOW,
+    AuditLock,
     cli_env,
     enrol,
     issuer_service,
@@ -24,11 +25,10 @@ from reissuing import (
     run_status,
     writers_blocked,
 )
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import select, text
 
 from issuer.service.reissue import RunError, open_run, run_batches
 from issuer.store import batches
-from issuer.store.audit import AUDIT_LOCK_KEY
 from issuer.store.db import AuditEntry, ReissueBatch, ReissueRun
 
 
@@ -147,29 +147,6 @@ def test_a_worker_under_another_policy_is_refused(service, monkeypatch):
 def postgres_only(db_url: str) -> None:
     if db_url.startswith("sqlite"):
         pytest.skip("several worker processes need PostgreSQL")
-
-
-class AuditLock:
-    """The audit advisory lock, taken and released from a connection of the test's own
-    (PostgreSQL). Every issuing transaction takes it at its first audit append, so while the
-    test holds it each worker waits inside a slice, mid-transaction; PostgreSQL queues lock
-    requests in order, so a request made now is served after the workers already waiting."""
-
-    def __init__(self, db_url: str):
-        self.engine = create_engine(db_url)
-        self.connection = self.engine.connect()
-        self.pid = self.connection.scalar(select(func.pg_backend_pid()))
-        self.connection.commit()
-
-    def take(self) -> None:
-        self.connection.execute(select(func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
-
-    def release(self) -> None:
-        self.connection.commit()
-
-    def close(self) -> None:
-        self.connection.close()
-        self.engine.dispose()
 
 
 def lock_waiters(service) -> set[int]:

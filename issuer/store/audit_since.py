@@ -203,14 +203,14 @@ class _Recorded:
         """Report the rows added or revoked since the checkpoint (above its marks) that no
         new entry records; from the first entry, the credentials no entry records too."""
         marks, report = self.marks, self.report
-        since = "no entry records it" if marks.size == 0 else \
+        unrecorded = "no entry records it" if marks.size == 0 else \
             "added since the checkpoint; no entry records it"
         for cti, revoked_at in self.revoked_early.items():
             check_revocation(cti, revoked_at, None, report)
         for key in _stream(session, select(Observation.id)
                            .where(Observation.id > marks.observation)):
             if key not in self.observations:
-                report.add(Mismatch("observation", str(key), Finding.UNLOGGED, None, since))
+                report.add(Mismatch("observation", str(key), Finding.UNLOGGED, None, unrecorded))
         people = select(Person.id).where(Person.created_at > marks.person)
         for batch in _batches(() if self._all_found(session, Person, "person")
                               else _stream(session, people)):
