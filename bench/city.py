@@ -28,7 +28,7 @@ from sqlalchemy import text
 from issuer.keys.home import Home
 from issuer.keys.keystore import init_home
 from issuer.store import Store
-from issuer.store.db import DATABASE_URL_ENV
+from issuer.store.engine import DATABASE_URL_ENV
 
 from .fixtures import bench_passphrase
 from .pgserver import own_schema, postgres

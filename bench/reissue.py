@@ -43,7 +43,7 @@ from pathlib import Path
 from issuer.keys.home import Home
 from issuer.keys.keystore import init_home
 from issuer.store import Store
-from issuer.store.db import DATABASE_URL_ENV
+from issuer.store.engine import DATABASE_URL_ENV
 
 from . import machine, report
 from .baresign import signatures_per_second

@@ -17,7 +17,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from issuer.keys.home import Home
-from issuer.store.db import DATABASE_URL_ENV, Base, database_url, make_engine
+from issuer.store.db import Base
+from issuer.store.engine import DATABASE_URL_ENV, database_url, make_engine
 from issuer.store.migrations import SCRIPT_LOCATION, alembic_config, current, downgrade, upgrade
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,10 +19,10 @@ from reissuing import (
     run_status,
     writers_blocked,
 )
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text, update
 
 from issuer.service.reissue import open_run, run_batches
-from issuer.store.db import AuditEntry
+from issuer.store.db import AuditEntry, Person
 from verifier import IdCheck, TrustList, verify
 
 
@@ -97,6 +97,60 @@ def test_a_colour_change_by_time_alone_is_logged_once(service):
     assert [(c["details"]["from"], c["details"]["to"]) for c in changes] == [
         ("green", "red"), ("red", "green")]
     assert f"re-issue run {later.run_id}" in changes[1]["reason"]
+
+
+def test_a_second_run_reads_nobody_s_history(service):
+    """The colour a re-issue compares with is the one kept on the person's row: a run reads
+    none of the person's past credentials or audit entries, so a daily re-issue costs the
+    same on day 300 as on day 1 (the search it replaces grew with every run)."""
+    people = enrol(service, 12)
+    service.add_observation(people[3], actor="lab", kind="test_result", value="positive",
+                            observed_at=NOW, source="lab", now=NOW)
+    first = open_run(service, actor="test", now=NOW)
+    run_batches(service, first.run_id, actor="test", batch_size=5, clock=lambda: NOW)
+    statements: list[str] = []
+    listener = lambda _c, _cursor, statement, *_rest: statements.append(statement)  # noqa: E731
+    event.listen(service.store.engine, "before_cursor_execute", listener)
+    try:
+        later = open_run(service, actor="test", now=NOW + 30 * DAY)
+        run_batches(service, later.run_id, actor="test", batch_size=5,
+                    clock=lambda: NOW + 30 * DAY)
+    finally:
+        event.remove(service.store.engine, "before_cursor_execute", listener)
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert reads and not [s for s in reads
+                          if "credential.colour" in s or "audit_entry.person_id" in s]
+    changes = [e for e in service.store.audit_entries(people[3])
+               if e["action"] == "colour.change"]
+    assert [(c["details"]["from"], c["details"]["to"]) for c in changes] == [
+        ("green", "red"), ("red", "green")]
+    assert _row_colours(service) == dict.fromkeys(people, "green")
+
+
+def test_people_whose_row_keeps_no_colour_yet_are_compared_with_their_history(service):
+    """Stores from before migration 0008 keep no colour on the row: for those people the
+    re-issue reads the newest credential or colour change, and then keeps the colour."""
+    people = enrol(service, 3)
+    for person in people[:2]:
+        service.add_observation(person, actor="lab", kind="test_result", value="positive",
+                                observed_at=NOW, source="lab", now=NOW)  # green -> red
+    service.issue(people[1], actor="test", now=NOW + 60)  # red, by a credential
+    assert _row_colours(service) == {people[0]: "red", people[1]: "red", people[2]: None}
+    with service.store.writing() as session:
+        session.execute(update(Person).values(colour=None))
+    run = open_run(service, actor="test", now=NOW + 30 * DAY)
+    run_batches(service, run.run_id, actor="test", clock=lambda: NOW + 30 * DAY)
+    for person, logged in zip(people, ([("green", "red"), ("red", "green")],
+                                       [("green", "red"), ("red", "green")], []), strict=True):
+        changes = [e for e in service.store.audit_entries(person)
+                   if e["action"] == "colour.change"]
+        assert [(c["details"]["from"], c["details"]["to"]) for c in changes] == logged
+    assert _row_colours(service) == dict.fromkeys(people, "green")
+
+
+def _row_colours(service) -> dict[str, str | None]:
+    with service.store.reading() as session:
+        return {pid: colour for pid, colour in session.execute(select(Person.id, Person.colour))}
 
 
 def test_killed_midway_then_run_again_nobody_skipped_or_issued_twice(service, db_url):

@@ -249,21 +249,28 @@ def _issue_batch(service: IssuerService, session: Session, run_id: int, people: 
     store, policy = service.store, service.policy
     observations = store.observation_rows_of(session, people, since=now - policy.lookback)
     identities = store.identities_of(session, people)
-    last_colour = _last_recorded_colours(session, people)
+    last_colour = {person_id: colour for person_id, (_, _, colour) in identities.items()
+                   if colour is not None}
+    if len(last_colour) < len(people):  # enrolled before the colour was kept on the row
+        last_colour.update(_last_recorded_colours(
+            session, [person_id for person_id in people if person_id not in last_colour]))
     key, config = service.signer()
     exp, digest, digest_hex = now + ttl, policy.digest, policy.digest.hex()
     issued = f"under {policy.id}, valid to {iso(exp)} (re-issue run {run_id})"
     rows: list[dict[str, object]] = []
     entries: list[audit.Pending] = []
+    recolour: list[dict[str, str]] = []
     for person_id in people:
         score, colour = policy.score_fast(observations[person_id], now)
         previous = last_colour.get(person_id)
-        if previous is not None and previous != colour.value:
-            entries.append(_colour_change(service, run_id, person_id, previous,
-                                          observations[person_id], actor, now))
+        if previous != colour.value:
+            recolour.append({"id": person_id, "colour": colour.value})
+            if previous is not None:
+                entries.append(_colour_change(service, run_id, person_id, previous,
+                                              observations[person_id], actor, now))
+        name, id_number, _ = identities[person_id]
         signed = sign_credential(key, iss=config.iss, colour=colour, score=score, iat=now,
-                                 ttl=ttl, policy=digest,
-                                 id_check=IdCheck.of(*identities[person_id]))
+                                 ttl=ttl, policy=digest, id_check=IdCheck.of(name, id_number))
         cti = signed.cti.hex()
         row = {"cti": cti, "person_id": person_id, "colour": colour.value, "score": score,
                "policy_id": policy.id, "policy_digest": digest_hex, "iat": now, "exp": exp,
@@ -277,6 +284,8 @@ def _issue_batch(service: IssuerService, session: Session, run_id: int, people: 
     # credential from one run even if two processes ever raced on the same run.
     session.execute(insert(CredentialRecord), rows)
     audit.append_many(session, entries)
+    if recolour:  # the few whose colour changed (everyone, the first time)
+        session.execute(update(Person), recolour)
 
 
 def _colour_change(service: IssuerService, run_id: int, person_id: str, previous: str,
@@ -295,9 +304,11 @@ def _colour_change(service: IssuerService, run_id: int, person_id: str, previous
 
 
 def _last_recorded_colours(session: Session, people: Sequence[str]) -> dict[str, str]:
-    """Each person's colour as last recorded: by their newest credential or their newest
-    colour-change entry, whichever is later (so a change already logged when an observation
-    caused it is not logged again)."""
+    """Each person's colour as last recorded, from their history: by their newest credential
+    or their newest colour-change entry, whichever is later (so a change already logged when
+    an observation caused it is not logged again). Only for people whose row does not keep it
+    yet (``Person.colour``, since migration 0008): this reads all their credentials and
+    entries, more with every run."""
     cred = (select(CredentialRecord.person_id, CredentialRecord.colour, CredentialRecord.iat,
                    func.row_number().over(partition_by=CredentialRecord.person_id,
                                           order_by=(CredentialRecord.iat.desc(),

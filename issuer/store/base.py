@@ -17,7 +17,8 @@ from typing import Self
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from .db import NotFound, Person, read_only
+from .db import NotFound, Person
+from .engine import read_only
 from .phones import DEFAULT_REGION
 from .pii import DataKeys
 

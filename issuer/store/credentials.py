@@ -31,17 +31,19 @@ def as_dict(row: CredentialRecord) -> dict[str, Any]:
 def record(session: Session, *, person_id: str, cti: bytes | str, text: str,
            colour: Colour | str, score: int, policy_id: str, policy_digest: bytes | str,
            iat: int, exp: int, issued_by: str, run_id: int | None = None) -> CredentialRecord:
-    """Add an issued credential (flushed). Raises :class:`NotFound` for an unknown person or
-    run, :class:`Conflict` for a reused cti (``field="cti"``) or a second credential for the
-    person in one run (``field="run_id"``), ``ValueError`` for an unknown colour, a score
-    outside 0–100 or an ``exp`` not after ``iat``."""
+    """Add an issued credential (flushed) and make its colour the person's last recorded one.
+    Raises :class:`NotFound` for an unknown person or run, :class:`Conflict` for a reused cti
+    (``field="cti"``) or a second credential for the person in one run (``field="run_id"``),
+    ``ValueError`` for an unknown colour, a score outside 0–100 or an ``exp`` not after
+    ``iat``."""
     if not 0 <= score <= MAX_SCORE or exp <= iat:
         raise ValueError("the score must be 0–100 and exp after iat")
     row = CredentialRecord(
         cti=to_hex(cti), person_id=person_id, colour=Colour(colour).value, score=score,
         policy_id=policy_id, policy_digest=to_hex(policy_digest), iat=iat, exp=exp, text=text,
         issued_by=issued_by, run_id=run_id)
-    if session.get(Person, person_id) is None:
+    person = session.get(Person, person_id)
+    if person is None:
         raise NotFound(f"no person {person_id}")
     if run_id is not None:
         if session.get(ReissueRun, run_id) is None:
@@ -53,6 +55,7 @@ def record(session: Session, *, person_id: str, cti: bytes | str, text: str,
     if session.get(CredentialRecord, row.cti) is not None:
         raise Conflict(f"credential {row.cti} exists", "cti")
     session.add(row)
+    person.colour = row.colour  # the colour last recorded (what a re-issue compares with)
     session.flush()
     return row
 

@@ -1,26 +1,18 @@
-"""The issuer's database: SQLAlchemy models, engine creation and the storage exceptions.
+"""The issuer's database: SQLAlchemy models and the storage exceptions (the engine, and how it
+runs SQLite: issuer/store/engine.py).
 
 Personal data lives here, encrypted field by field (issuer/store/pii.py); a person is known
 elsewhere only by a random pseudonymous id. Times are integer epoch seconds (BIGINT: no 2038
 overflow). The schema is made only by the Alembic migrations in ``issuer/store/migrations``;
 ``tests/test_migrations.py`` checks that the two agree.
 
-SQLite: foreign keys on, WAL journal, and every transaction but explicitly read-only ones
-starts with ``BEGIN IMMEDIATE``, so writers queue for the lock instead of failing half-way when
-a read turns into a write (the audit chain depends on this; see issuer/store/audit.py).
 """
 
 from __future__ import annotations
 
-import os
-import sqlite3
-import time
-from typing import Any
-
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
-    Engine,
     ForeignKey,
     Index,
     Integer,
@@ -29,20 +21,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    create_engine,
-    event,
 )
 from sqlalchemy import text as sql_text
-from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from ..keys.home import Home
-
-DATABASE_URL_ENV = "HEALTHCODE_DATABASE_URL"
-#: Execution option: a read-only SQLite transaction (``BEGIN DEFERRED``, never blocks writers).
-READ_ONLY = "healthcode_read_only"
-SQLITE_BUSY_TIMEOUT = 30.0  # seconds a writer waits for the lock before giving up
-_WAL_ATTEMPTS, _WAL_RETRY_DELAY = 50, 0.01
 PERSON_ID_LENGTH = 14  # "p-" + token_urlsafe(9): 72 random bits
 SHA256_HEX = 64
 COLOURS = ("green", "yellow", "red")  # verifier.labels.Colour values
@@ -109,6 +91,9 @@ class Person(Base):
     #: Keyed HMAC-SHA256 of the normalised phone number, for sign-in by one-time code. Not
     #: unique: a family may share one phone.
     phone_mac: Mapped[bytes | None] = mapped_column(LargeBinary, index=True)
+    #: The colour last recorded (newest credential or logged colour change): what a re-issue
+    #: compares with, not reading the person's history. NULL: not known yet (migration 0008).
+    colour: Mapped[str | None] = mapped_column(String(8))
 
 
 class Observation(Base):
@@ -280,71 +265,3 @@ class ApiToken(Base):
     revoked_at: Mapped[int | None] = mapped_column(BigInteger)
     #: Refused from this time on (None: never); migration 0005.
     expires_at: Mapped[int | None] = mapped_column(BigInteger)
-
-
-def database_url(home: Home, url: str | None = None) -> str:
-    """Return ``url``, else ``$HEALTHCODE_DATABASE_URL``, else ``sqlite:///HOME/issuer.db``."""
-    return url or os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{home.database}"
-
-
-def make_engine(url: str | URL, **kwargs: Any) -> Engine:
-    """Return an engine for ``url`` (SQLite or PostgreSQL via psycopg 3), configured as above.
-
-    A new SQLite database file is created with mode 0600 (its WAL files inherit the mode).
-    """
-    url = make_url(url)
-    if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **kwargs)
-    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
-        _create_private_file(url.database)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT}, **kwargs)
-    event.listen(engine, "connect", _sqlite_on_connect)
-    event.listen(engine, "begin", _sqlite_on_begin)
-    return engine
-
-
-def read_only(engine: Engine) -> Engine:
-    """Return ``engine`` for read-only transactions: on SQLite deferred (they never wait for
-    a writer), on PostgreSQL ``READ ONLY`` (a write there is an error)."""
-    if engine.dialect.name == "postgresql":
-        return engine.execution_options(postgresql_readonly=True)
-    return engine.execution_options(**{READ_ONLY: True})
-
-
-def _create_private_file(path: str) -> None:
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        pass
-
-
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Take transaction control away from the sqlite3 module (which would start transactions
-    # lazily, at the first write) and issue BEGIN ourselves in _sqlite_on_begin.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA foreign_keys = ON")
-        _set_wal(cursor)
-    finally:
-        cursor.close()
-
-
-def _set_wal(cursor: Any) -> None:
-    # WAL is a property of the file, set once. Connections racing to set it on a new file can
-    # get SQLITE_BUSY at once (SQLite's deadlock avoidance skips the busy handler): retry.
-    for attempt in range(_WAL_ATTEMPTS):
-        try:
-            if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
-                return
-            cursor.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or attempt == _WAL_ATTEMPTS - 1:
-                raise
-            time.sleep(_WAL_RETRY_DELAY * (attempt + 1))
-
-
-def _sqlite_on_begin(connection: Any) -> None:
-    read = connection.get_execution_options().get(READ_ONLY, False)
-    connection.exec_driver_sql("BEGIN DEFERRED" if read else "BEGIN IMMEDIATE")

@@ -24,13 +24,8 @@ from .audit_store import AuditStore
 from .audit_tables import row_mac
 from .base import clock
 from .credential_store import CredentialStore
-from .db import (
-    Conflict,
-    Observation,
-    Person,
-    database_url,
-    make_engine,
-)
+from .db import Conflict, Observation, Person
+from .engine import database_url, make_engine
 from .holder_store import HolderStore
 from .migrations import upgrade
 from .people import (
@@ -196,7 +191,7 @@ class Store(CredentialStore, HolderStore, TokenStore, AuditStore):
         now = clock(now)
         kind = str(getattr(kind, "value", kind))
         with self.writing() as session:
-            self.person_row(session, person_id)
+            person = self.person_row(session, person_id)
             before = _observations(session, person_id, since) if consequence else []
             row = Observation(person_id=person_id, kind=kind, observed_at=observed_at,
                               value_json=json.dumps(value, sort_keys=True, allow_nan=False),
@@ -217,6 +212,7 @@ class Store(CredentialStore, HolderStore, TokenStore, AuditStore):
                     if rescored.entry is not None:
                         action, why, details = rescored.entry
                         audit.append(session, actor, action, why, person_id, details, now)
+                        person.colour = str(getattr(rescored.colour, "value", rescored.colour))
                     self.supersede(session, person_id, rescored.colour, rescored.score,
                                    actor=actor, now=now, observation=row.id)
             return _observation(row)
@@ -259,15 +255,16 @@ class Store(CredentialStore, HolderStore, TokenStore, AuditStore):
         return found
 
     def identities_of(self, session: Session, person_ids: Sequence[str]
-                      ) -> dict[str, tuple[str, str]]:
-        """In ``session``, the decrypted ``(name, id_number)`` of several people at once (for
-        the check-ID fields of a batch of static codes)."""
-        rows = session.execute(select(Person.id, Person.name_enc, Person.id_number_enc)
-                               .where(Person.id.in_(person_ids)))
+                      ) -> dict[str, tuple[str, str, str | None]]:
+        """In ``session``, several people at once (for a batch of static codes): the
+        decrypted ``(name, id_number)`` for the check-ID fields, and the colour last recorded
+        for each (``Person.colour``, None if unknown)."""
+        rows = session.execute(select(Person.id, Person.name_enc, Person.id_number_enc,
+                                      Person.colour).where(Person.id.in_(person_ids)))
         decrypt = self.data_keys.decrypt
         return {pid: (decrypt(COLUMNS["name"], pid, name),
-                      decrypt(COLUMNS["id_number"], pid, id_number))
-                for pid, name, id_number in rows}
+                      decrypt(COLUMNS["id_number"], pid, id_number), colour)
+                for pid, name, id_number, colour in rows}
 
     def ranking(self, k: int) -> list[dict[str, Any]]:
         """Return organisations with at least ``k`` scored members, best mean first (see

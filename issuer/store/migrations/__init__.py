@@ -22,7 +22,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-from ..db import make_engine
+from ..engine import make_engine
 
 SCRIPT_LOCATION = Path(__file__).resolve().parent
 #: PostgreSQL advisory lock held while migrating, so two starting services do not race.

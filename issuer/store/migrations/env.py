@@ -6,7 +6,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import text
 
-from issuer.store.db import Base, make_engine
+from issuer.store.db import Base
+from issuer.store.engine import make_engine
 from issuer.store.migrations import MIGRATION_LOCK_KEY
 
 config = context.config
