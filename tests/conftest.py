@@ -13,7 +13,7 @@ from issuer.keys.signing import issue_credential
 from verifier import TrustList
 
 #: Database fixtures (db_url over SQLite and PostgreSQL, store, data_keys): tests/dbfixtures.py
-pytest_plugins = ["dbfixtures"]
+pytest_plugins = ["dbfixtures", "recoursefixtures"]
 
 #: The fixed "now" of the tests (2026-11-18T...Z); nothing reads the clock at collection time.
 NOW = 1_795_500_000

@@ -14,9 +14,10 @@ from test_audit import (
     tamper,
 )
 
-from issuer.store import audit_since
+from issuer.store import audit_scan, audit_since
 from issuer.store.audit import BreakReason
-from issuer.store.audit_since import _Ids, check_since, origin
+from issuer.store.audit_scan import Ids
+from issuer.store.audit_since import check_since, origin
 
 NEW_PHONE = "+86 138 0571 9876"
 
@@ -120,7 +121,8 @@ def test_lookups_one_key_at_a_time_find_the_same(store, monkeypatch):
     tamper(store, _revoke_behind_the_log)  # so the day's revocation of it changes nothing
     append_some(store, ids)
     tamper(store, _unlogged_person, _insert_observation)
-    monkeypatch.setattr(audit_since, "_KEYS", 1)
+    monkeypatch.setattr(audit_scan, "KEYS", 1)
+    monkeypatch.setattr(audit_since, "KEYS", 1)
     report = store.audit_report(since=marks)
     assert sorted(m.code for m in report.tables.mismatches) == [
         "observation_unlogged", "person_unlogged", "revocation_mismatch"]
@@ -215,11 +217,11 @@ def test_a_revocation_dated_before_the_checkpoint_waits_for_its_slice(store):
 
 
 def test_an_id_set_keeps_dense_ids_in_bytes_and_far_ones_apart():
-    ids = _Ids(floor=100)
-    ids.update([101, 105, 100, 7, 101 + _Ids.DENSE, 2**62])
-    assert [k in ids for k in (101, 105, 102, 100, 7, 101 + _Ids.DENSE, 2**62, 2**61)] == [
+    ids = Ids(floor=100)
+    ids.update([101, 105, 100, 7, 101 + Ids.DENSE, 2**62])
+    assert [k in ids for k in (101, 105, 102, 100, 7, 101 + Ids.DENSE, 2**62, 2**61)] == [
         True, True, False, False, False, True, True, False]
-    assert len(ids._dense) <= _Ids.DENSE
+    assert len(ids._dense) <= Ids.DENSE
 
 
 @pytest.mark.parametrize(("statement", "code"), TABLE_TAMPERINGS.values(),

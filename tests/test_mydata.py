@@ -23,6 +23,7 @@ from issuer.keys.home import PASSPHRASE_ENV, Home
 from issuer.keys.keystore import init_home
 from issuer.policy import DEFAULT_POLICY
 from issuer.policy.observations import Kind
+from issuer.service import appeals, corrections
 from issuer.web import create_app, mydata
 from verifier.keys import b64url
 
@@ -77,6 +78,18 @@ def build_history(service, now: int) -> tuple[str, str]:
         for day in renewals:
             service.live_credential(person, device, now=now - day * DAY + 400)
     service.live_credential(person, device, now=now - 3600)
+    # A record voided by staff; an appeal rejected in writing, another waiting (the holder's
+    # words and the reviewer's are theirs: shown verbatim, never translated).
+    steps = next(o for o in service.store.observations(person) if o["kind"] == "steps")
+    corrections.void(service, person, steps["id"], actor=STAFF, reason="entered twice",
+                     now=now - 2 * DAY)
+    test = next(o for o in service.store.observations(person) if o["kind"] == "test_result")
+    sent = appeals.open_appeal(service, person, observation_id=test["id"],
+                               reason="我没有做过这次检测", now=now - 3 * DAY)
+    appeals.decide(service, sent["id"], upheld=False, reason="检测机构确认是您本人",
+                   actor=STAFF, now=now - 2 * DAY)
+    appeals.open_appeal(service, person, observation_id=None, reason="颜色不对",
+                        now=now - DAY)
     return person, session
 
 
@@ -181,9 +194,9 @@ def test_every_action_the_code_writes_has_a_label(issuer):
     assert {"person.create", "observation.add", "colour.change", "credential.issue",
             "credential.revoke", "device.bind"} <= actions  # the scan finds them
     # The one place an action arrives in a variable: a consequence's entry (colour.change).
-    assert [place.split(":")[0] for place in unresolved] == ["issuer/store/repository.py"]
+    assert [place.split(":")[0] for place in unresolved] == ["issuer/store/observation_store.py"]
     line = int(unresolved[0].split(":")[1])
-    source = (Path(__file__).parent.parent / "issuer/store/repository.py").read_text()
+    source = (Path(__file__).parent.parent / "issuer/store/observation_store.py").read_text()
     assert "audit.append(session, actor, action, why" in source.splitlines()[line - 1]
     with issuer[0].test_request_context(headers={"Accept-Language": "zh-CN"}):
         labels = mydata.action_labels()
@@ -192,12 +205,12 @@ def test_every_action_the_code_writes_has_a_label(issuer):
 
 
 def test_an_unknown_action_gets_a_generic_label_and_shows_its_code(issuer):
-    entry = {"seq": 9, "at": NOW, "actor": "t-x", "action": "appeal.open",
+    entry = {"seq": 9, "at": NOW, "actor": "t-x", "action": "ledger.rotate",
              "reason": "typed by staff", "details": {}}
     for language, generic in (("en", "Other change"), ("zh-CN", "其他变更")):
         with issuer[0].test_request_context(headers={"Accept-Language": language}):
             row = mydata.audit_row(entry)
-        assert (row["label"], row["known"], row["action"]) == (generic, False, "appeal.open")
+        assert (row["label"], row["known"], row["action"]) == (generic, False, "ledger.rotate")
         assert row["parts"] == [{"text": "typed by staff", "verbatim": True}]
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from issuer.keys.keystore import init_home, load_signing_key
 from issuer.policy import DEFAULT_POLICY, Kind, Observation, ObservationError, load_policy
 from issuer.service.issuance import IssuerService
-from issuer.store.repository import json_value
+from issuer.store.observation_store import json_value
 
 WEEK = [("steps", 15_000), ("sleep_hours", 7.5), ("alcohol_ml", 0.1), ("cigarettes", 3),
         ("test_result", "negative"), ("contact", False), ("symptoms", True),

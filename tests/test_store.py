@@ -104,7 +104,8 @@ def test_observations_round_trip(store):
     assert stored == sorted(added, key=lambda o: o["observed_at"])  # oldest first
     assert stored[-1] == {"id": added[0]["id"], "kind": "test_result", "value": "negative",
                           "observed_at": NOW, "source": "city lab", "recorded_at": NOW,
-                          "recorded_by": "lab-7"}
+                          "recorded_by": "lab-7", "voided_at": None, "voided_by": None,
+                          "void_reason": None}
     assert store.observations(enrol(store, LI)) == []
 
 

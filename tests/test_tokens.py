@@ -17,8 +17,10 @@ DAY = 86_400
 @pytest.mark.parametrize(("granted", "allowed"), [
     (["read"], {"read"}),
     (["write"], {"read", "write"}),
-    (["admin"], {"read", "write", "admin"}),
-    (["read", "admin"], {"read", "write", "admin"}),
+    (["review"], {"read", "review"}),
+    (["write", "review"], {"read", "write", "review"}),
+    (["admin"], {"read", "write", "review", "admin"}),
+    (["read", "admin"], {"read", "write", "review", "admin"}),
 ])
 def test_scopes_nest(granted, allowed):
     assert expand_scopes(granted) == allowed

@@ -85,7 +85,7 @@ def _env_config() -> dict[str, str]:
 
 @click.group()
 def token() -> None:
-    """API tokens for authorities (bearer tokens with scopes read, write, admin)."""
+    """API tokens for authorities (bearer tokens with scopes read, write, review, admin)."""
 
 
 class LifetimeType(click.ParamType):
@@ -111,8 +111,9 @@ class LifetimeType(click.ParamType):
 @token.command("create", epilog="Example: healthcode-issuer token create --scope write "
                                 "--label 'city lab' --expires 90d")
 @home_option
-@click.option("--scope", type=click.Choice(["read", "write", "admin"]), default="read",
-              show_default=True, help="write implies read; admin implies write.")
+@click.option("--scope", type=click.Choice(["read", "write", "review", "admin"]),
+              default="read", show_default=True,
+              help="write and review (decide appeals) imply read; admin implies all.")
 @click.option("--label", default="", help="Who the token is for.")
 @click.option("--expires", "lifetime", type=LifetimeType(), default=DEFAULT_TOKEN_LIFETIME,
               show_default=True, help="Refused after this long (30d, 12h, …), or 'never'.")

@@ -36,12 +36,13 @@ from .scoring import (
     Rounding,
     Rule,
 )
+from .terms import Recourse, Retention
 from .wording import Guidance, Text
 
 __all__ = [
     "DEFAULT_POLICY", "DIGEST_LENGTH", "POLICY_ID", "Assessment", "Change", "Contribution",
     "ContributionKind", "Factor", "Guidance", "Kind", "Method", "Observation",
-    "ObservationError", "Outlook", "Policy", "PolicyError", "PolicyProblem", "Rounding", "Rule",
-    "Text", "advice", "list_policies", "load_policy", "outlook", "parse_policy",
-    "validate_observation",
+    "ObservationError", "Outlook", "Policy", "PolicyError", "PolicyProblem", "Recourse",
+    "Retention", "Rounding", "Rule", "Text", "advice", "list_policies", "load_policy",
+    "outlook", "parse_policy", "validate_observation",
 ]

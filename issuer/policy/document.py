@@ -25,7 +25,7 @@ from verifier.labels import Colour
 
 from .observations import Kind, ObservationError, validate_observation
 from .scoring import Policy
-from .terms import Factor, Method, Rounding, Rule
+from .terms import DAY, Factor, Method, Recourse, Retention, Rounding, Rule
 from .wording import TAGS, Guidance, Text
 
 #: The policy a service scores with unless told otherwise (HEALTHCODE_POLICY).
@@ -111,7 +111,8 @@ def parse_policy(document: bytes) -> Policy:
 
 def _build(data: dict[str, Any], document: bytes) -> Policy:
     _only(data, "document", {"id", "version", "title", "description", "score", "colours",
-                             "display", "rules", "factors", "guidance"})
+                             "display", "recourse", "retention", "rules", "factors",
+                             "guidance"})
     if not POLICY_ID.fullmatch(policy_id := _get(data, "id", str)):
         raise _Bad("id: not [a-z0-9-]{1,64}")
     # A document writes every text in both languages ({ zh-CN = "…", en = "…" }), or, as
@@ -147,7 +148,31 @@ def _build(data: dict[str, Any], document: bytes) -> Policy:
         rounding=_choice(Rounding, _get(score, "rounding", str, "score"), "score.rounding"),
         green_at=green_at, yellow_at=yellow_at,
         utc_offset=timezone(sign * timedelta(hours=int(offset[2]), minutes=int(offset[3]))),
-        rules=rules, factors=factors, guidance=guidance)
+        rules=rules, factors=factors, guidance=guidance,
+        recourse=_recourse(_get(data, "recourse", dict, default={})),
+        retention=_retention(_get(data, "retention", dict, default=None)))
+
+
+def _recourse(table: dict[str, Any]) -> Recourse:
+    """``[recourse]``: absent in documents before version 3 (no undo, no review deadline)."""
+    table = _only(table, "recourse", {"holder_undo_hours", "review_days"})
+    undo = _get(table, "holder_undo_hours", int, "recourse", default=0)
+    review = _get(table, "review_days", int, "recourse", default=None)
+    if not 0 <= undo <= 24 * 30 or (review is not None and not 1 <= review <= 365):
+        raise _Bad("recourse: holder_undo_hours 0..720, review_days 1..365")
+    return Recourse(undo=undo * 3600, review=None if review is None else review * DAY)
+
+
+def _retention(table: dict[str, Any] | None) -> Retention | None:
+    """``[retention]``: absent in documents before version 3 (nothing deleted)."""
+    if table is None:
+        return None
+    names = ("observation", "credential", "appeal", "audit")
+    table = _only(table, "retention", {f"{name}_days" for name in names})
+    days = {name: _positive(table, f"{name}_days", "retention") for name in names}
+    if days["audit"] < max(days.values()):
+        raise _Bad("retention: the audit is kept at least as long as anything it speaks of")
+    return Retention(**{name: value * DAY for name, value in days.items()})
 
 
 def _guidance(table: dict[str, Any]) -> dict[Colour, Guidance]:

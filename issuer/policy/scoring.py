@@ -26,7 +26,7 @@ from verifier.labels import Colour
 
 from .observations import Observation
 from .tally import Row, Tally, exact_sum, round_quotient
-from .terms import DAY, SEVERITY, Factor, Method, Rounding, Rule
+from .terms import DAY, SEVERITY, Factor, Method, Recourse, Retention, Rounding, Rule
 from .wording import (
     N_,
     POINTS_SEPARATOR,
@@ -134,6 +134,10 @@ class Policy:
     factors: tuple[Factor, ...]
     #: What to do per colour (documents before version 2 of the demo policy have none).
     guidance: Mapping[Colour, Guidance] = field(default_factory=dict, repr=False)
+    #: Undo and review deadlines, and how long data is kept (before version 3: no undo, no
+    #: deadline, nothing deleted).
+    recourse: Recourse = field(default_factory=Recourse, repr=False)
+    retention: Retention | None = field(default=None, repr=False)
 
     @property
     def family(self) -> str:

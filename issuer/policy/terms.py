@@ -37,6 +37,28 @@ class Rounding(StrEnum):
 
 
 @dataclass(frozen=True)
+class Recourse:
+    """What can be put right, and how fast: ``undo`` seconds after sending it a holder may void
+    their own declaration (0: never); an appeal undecided ``review`` seconds after it was made
+    is overdue (None: no deadline)."""
+
+    undo: int = 0
+    review: int | None = None
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long what is held is kept, in seconds: an observation after it stops counting, a
+    credential after it expires, an appeal after its decision, an audit entry after it was
+    written."""
+
+    observation: int
+    credential: int
+    appeal: int
+    audit: int
+
+
+@dataclass(frozen=True)
 class Rule:
     """A hard epidemic rule: a matching recent observation forces a colour and caps the score."""
 

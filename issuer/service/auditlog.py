@@ -178,7 +178,7 @@ def save_checkpoint(service: Issuer, report: AuditReport, now: int | None = None
     path = checkpoint_path(service)
     fields = {"db": path.stem.removeprefix("checkpoint-"), "size": marks.size,
               "hash": marks.hash, "observation": marks.observation, "person": marks.person,
-              "revoked": marks.revoked, "macs": marks.macs,
+              "revoked": marks.revoked, "macs": marks.macs, "voided": marks.voided,
               "full_at": now if full_at is None else full_at}
     document = _sign(service, CHECKPOINT_TYPE, fields, now)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -201,8 +201,11 @@ def load_checkpoint(service: Issuer) -> Checkpoint | None:
                         f"a checkpoint of database {payload.get('db')!r}, not of this one")
     if type(payload.get("macs")) is not bool:
         raise HeadError(HeadProblem.MALFORMED, f"a {CHECKPOINT_TYPE} needs macs")
+    voided = payload.get("voided", 0)  # absent from checkpoints made before voids
+    if type(voided) is not int or voided < 0:
+        raise HeadError(HeadProblem.MALFORMED, f"a {CHECKPOINT_TYPE}'s voided is a time")
     marks = Marks(payload["size"], payload["hash"], *(payload[n] for n in _MARKS),
-                  payload["macs"])
+                  payload["macs"], voided)
     return Checkpoint(marks, payload["iat"], payload["full_at"], kid)
 
 

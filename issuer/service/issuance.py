@@ -23,12 +23,13 @@ from ..keys.keystore import MAX_CREDENTIAL_TTL, IssuerConfig, load_signing_key
 from ..keys.signing import PrivateKey, sign_credential
 from ..policy import DEFAULT_POLICY, Outlook, advice, load_policy, outlook
 from ..policy.observations import Observation, ObservationError
-from ..policy.scoring import DAY, Assessment, Policy
+from ..policy.scoring import Assessment, Policy
 from ..store import Rescored, Store
 from ..store.audit_since import Marks
 from ..store.audit_store import AuditReport, ChainWatch
 from ..store.db import Conflict, NotFound
 from ..store.holders import load_device_key
+from ..store.observation_store import Consequence
 from .auditlog import verified_head
 
 __all__ = ["AuditReport", "Conflict", "IssuerService", "NotFound", "colour_change_entry"]
@@ -167,19 +168,23 @@ class IssuerService:
         at = _observed_at(observed_at, now)
         checked = Observation(kind, value, at, source)
         assessed: list[Assessment] = []
+        row = self.store.add_observation(person_id, checked.kind, checked.value, at,
+                                         checked.source, actor=actor, reason=reason, now=now,
+                                         consequence=self.rescorer(now, assessed),
+                                         since=now - self.policy.lookback)
+        return {**row, "assessment": assessed[-1].as_dict()}
 
+    def rescorer(self, now: int, assessed: list[Assessment]) -> Consequence:
+        """The store's ``consequence`` of a write at ``now`` that changes what counts (an
+        observation recorded or voided): it scores the counted observations before and after,
+        appends the new assessment to ``assessed``, and logs a colour change with its rules."""
         def rescore(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> Rescored:
             old, new = self.score_observations(before, now), self.score_observations(after, now)
             assessed.append(new)
             entry = colour_change_entry(old, new, self.policy.id) \
                 if old.colour != new.colour else None
             return Rescored(new.colour, new.score, entry)
-
-        row = self.store.add_observation(person_id, checked.kind, checked.value, at,
-                                         checked.source, actor=actor, reason=reason, now=now,
-                                         consequence=rescore,
-                                         since=now - self.policy.lookback)
-        return {**row, "assessment": assessed[-1].as_dict()}
+        return rescore
 
     def score_observations(self, observations: list[dict[str, Any]], now: int) -> Assessment:
         """Score stored observations (dicts as the store returns them) under the policy. They
@@ -229,32 +234,6 @@ class IssuerService:
                                  observed_at=now, source=SELF_DECLARED,
                                  reason="declared by the holder", now=now)
         return self.assess(person_id, now)
-
-    def holder_data(self, person_id: str, now: int | None = None) -> dict[str, Any]:
-        """Everything the issuer holds about the person, and its audit trail: what *My data*
-        shows and exports. Raises NotFound."""
-        now = _now(now)
-        person = self.store.get_person(person_id)
-        credentials = [{k: row[k] for k in ("cti", "colour", "score", "policy_id", "iat", "exp",
-                                            "purpose", "device_id", "revoked_at",
-                                            "revocation_reason")}
-                       for row in self.store.credentials(person_id)]
-        return {"exported_at": now, "issuer": self.signer()[1].name, "person": person,
-                "observations": self.store.observations(person_id),
-                "assessment": self.assess(person_id, now).as_dict(),
-                "credentials": credentials, "phones": self.store.devices(person_id),
-                "audit": self.store.audit_entries(person_id), "retention": self.retention()}
-
-    def retention(self) -> dict[str, Any]:
-        """How long what is held counts and how long it is kept: each observation kind counts
-        toward the code for ``counted_days`` (its longest rule or factor window; kinds the
-        policy does not weigh are absent); nothing is deleted automatically yet, so everything
-        is kept until it is erased."""
-        counted: dict[str, int] = {}
-        for item in (*self.policy.rules, *self.policy.factors):
-            counted[item.kind.value] = max(counted.get(item.kind.value, 0), item.window_days)
-        return {"deleted_automatically": False, "policy_id": self.policy.id,
-                "lookback_days": self.policy.lookback // DAY, "counted_days": counted}
 
     # Credentials ----------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """The issuer's database: everything it keeps, and the only way in.
 
-- :mod:`.repository` (:class:`Store`, with :mod:`.credential_store`, :mod:`.holder_store` and
-  :mod:`.base`): every read and write, each write in one transaction with its audit entry;
-- :mod:`.db`: the tables (SQLAlchemy models), the engine, ``NotFound`` and ``Conflict``;
+- :mod:`.repository` (:class:`Store`, with :mod:`.observation_store` (recorded, voided),
+  :mod:`.credential_store`, :mod:`.holder_store` and :mod:`.base`): every read and write, each
+  write in one transaction with its audit entry;
+- :mod:`.db`: the tables (SQLAlchemy models), ``NotFound`` and ``Conflict``; :mod:`.engine`;
 - the records, each a module of functions that take a session: :mod:`.people`, :mod:`.holders`
   (phones, enrolment links, sign-in codes), :mod:`.credentials` (and re-issue runs),
   :mod:`.tokens`, :mod:`.audit` (the hash chain), :mod:`.ranking`;
@@ -15,8 +16,9 @@
 from .credential_store import SUPERSEDED
 from .db import Conflict, NotFound, StoreError
 from .holders import HolderError, HolderProblem
+from .observation_store import Rescored
 from .pii import DataKeyError
-from .repository import Rescored, Store
+from .repository import Store
 
 __all__ = ["SUPERSEDED", "Conflict", "DataKeyError", "HolderError", "HolderProblem", "NotFound",
            "Rescored", "Store", "StoreError"]

@@ -31,8 +31,6 @@ whole log in memory would take tens of gigabytes.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +38,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit
+from .audit_scan import KEYS, Ids, batches, by_key, entries_about, stream
 from .audit_tables import (
     PEOPLE,
     Finding,
@@ -47,7 +46,9 @@ from .audit_tables import (
     LogIndex,
     Mismatch,
     TableReport,
+    Void,
     check_revocation,
+    check_void,
     compare_person,
     compare_row,
     missing,
@@ -59,8 +60,6 @@ from .pii import DataKeys
 
 #: Entries verified, and their rows compared, per slice.
 SLICE = 10_000
-#: Keys per ``IN (...)`` lookup.
-_KEYS = 1000
 
 
 @dataclass(frozen=True)
@@ -77,6 +76,8 @@ class Marks:
     revoked: int
     #: Whether an entry carried a record MAC yet (from then on, every one must).
     macs: bool
+    #: The latest ``voided_at`` of an observation (0 for checkpoints from before voids).
+    voided: int = 0
 
 
 def marks_of(session: Session, head: tuple[int, str], macs: bool) -> Marks:
@@ -84,7 +85,9 @@ def marks_of(session: Session, head: tuple[int, str], macs: bool) -> Marks:
     observation = session.scalar(select(func.max(Observation.id)))
     person = session.scalar(select(func.max(Person.created_at)))
     revoked = session.scalar(select(func.max(CredentialRecord.revoked_at)))
-    return Marks(head[0], head[1], observation or 0, person or 0, revoked or 0, macs)
+    voided = session.scalar(select(func.max(Observation.voided_at)))
+    return Marks(head[0], head[1], observation or 0, person or 0, revoked or 0, macs,
+                 voided or 0)
 
 
 @dataclass
@@ -108,7 +111,7 @@ def origin(session: Session) -> Marks:
         return min(0, (session.scalar(select(func.min(column))) or 1) - 1)
 
     return Marks(0, audit.GENESIS_HASH, below(Observation.id), below(Person.created_at),
-                 below(CredentialRecord.revoked_at), False)
+                 below(CredentialRecord.revoked_at), False, below(Observation.voided_at))
 
 
 def check_since(session: Session, keys: DataKeys, marks: Marks, size: int = SLICE) -> Since:
@@ -119,7 +122,7 @@ def check_since(session: Session, keys: DataKeys, marks: Marks, size: int = SLIC
                   (marks.size, marks.hash), marks.macs)
     if since.broken is not None:
         return since
-    rows = _Recorded(keys, since.tables, marks, _Ids(marks.observation))
+    rows = _Recorded(keys, since.tables, marks, Ids(marks.observation))
     while True:
         entries = session.execute(audit.ENTRIES.where(AuditEntry.seq > since.head[0])
                                   .order_by(AuditEntry.seq).limit(size)).all()
@@ -147,10 +150,12 @@ class _Recorded:
     keys: DataKeys
     report: TableReport
     marks: Marks
-    observations: _Ids
+    observations: Ids
     #: cti -> revoked_at of new credentials revoked in the table at or before the revocation
     #: mark (a clock behind another's) that no slice so far revoked: a later one must.
     revoked_early: dict[str, int] = field(default_factory=dict)
+    #: The same for new observations voided at or before the void mark.
+    voided_early: dict[int, Void] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for table in ("person", "observation", "credential"):
@@ -159,25 +164,46 @@ class _Recorded:
     def compare(self, session: Session, index: LogIndex) -> None:
         report = self.report
         uncovered(index, report)
-        for row in _by_key(session, PEOPLE, Person.id, index.people):
+        for row in by_key(session, PEOPLE, Person.id, index.people):
             compare_person(row, index.people.pop(row.id), report)
             self._count("person")
         missing(report, "person", index.people, "logged as enrolled, not in the table")
         columns = Observation.__table__.c
         self.observations.update(index.observations)
-        for row in _by_key(session, select(columns), columns.id, index.observations):
-            compare_row(self.keys, "observation", row._mapping,
-                        index.observations.pop(row.id), report)
-            self._count("observation")
+        for row in by_key(session, select(columns), columns.id,
+                          {*index.observations, *index.voids}):
+            self._observation(row._mapping, index)
         missing(report, "observation", index.observations)
+        missing(report, "observation", {key: Logged(seq, {}, None) for key, (seq, _) in
+                                        index.voids.items()}, "voided by the log, not in the "
+                                                              "table")
         columns = CredentialRecord.__table__.c
-        for row in _by_key(session, select(columns), columns.cti,
+        for row in by_key(session, select(columns), columns.cti,
                            {*index.credentials, *index.revocations}):
             self._credential(row._mapping, index)
         missing(report, "credential", index.credentials)
         missing(report, "credential", {cti: Logged(seq, {}, None) for cti, (seq, _) in
                                        index.revocations.items()}, "revoked by the log, "
                                                                    "not in the table")
+
+    def _observation(self, values: Any, index: LogIndex) -> None:
+        key = values["id"]
+        stored = None if values["voided_at"] is None else (
+            values["voided_at"], values["voided_by"], values["void_reason"])
+        logged = index.observations.pop(key, None)
+        void = index.voids.pop(key, None)
+        if logged is not None:
+            compare_row(self.keys, "observation", values, logged, self.report)
+            self._count("observation")
+            if void is None and stored is not None:
+                # Recorded since the checkpoint, voided in the table: by a later slice or
+                # never logged (as for revocations in _credential).
+                if stored[0] <= self.marks.voided:
+                    self.voided_early[key] = stored
+                return
+        elif void is not None:
+            self.voided_early.pop(key, None)
+        check_void(key, stored, void, self.report)
 
     def _credential(self, values: Any, index: LogIndex) -> None:
         cti, revoked_at = values["cti"], values["revoked_at"]
@@ -207,14 +233,17 @@ class _Recorded:
             "added since the checkpoint; no entry records it"
         for cti, revoked_at in self.revoked_early.items():
             check_revocation(cti, revoked_at, None, report)
-        for key in _stream(session, select(Observation.id)
+        for key, stored in self.voided_early.items():
+            check_void(key, stored, None, report)
+        self._unlogged_voids(session)
+        for key in stream(session, select(Observation.id)
                            .where(Observation.id > marks.observation)):
             if key not in self.observations:
                 report.add(Mismatch("observation", str(key), Finding.UNLOGGED, None, unrecorded))
         people = select(Person.id).where(Person.created_at > marks.person)
-        for batch in _batches(() if self._all_found(session, Person, "person")
-                              else _stream(session, people)):
-            logged = {person for person, action, _ in _entries_about(session, marks, batch)
+        for batch in batches(() if self._all_found(session, Person, "person")
+                              else stream(session, people)):
+            logged = {person for person, action, _ in entries_about(session, marks.size, batch)
                       if action == "person.create"}
             for key in set(batch) - logged:
                 report.add(Mismatch("person", key, Finding.UNLOGGED, None,
@@ -222,17 +251,32 @@ class _Recorded:
                                     "enrolled since the checkpoint; no entry records it"))
         revoked = select(CredentialRecord.cti, CredentialRecord.person_id,
                          CredentialRecord.revoked_at)
-        for batch in _batches(session.execute(revoked.where(
+        for batch in batches(session.execute(revoked.where(
                 CredentialRecord.revoked_at > marks.revoked)
-                .execution_options(yield_per=_KEYS))):
-            logged = {cti for _, action, details in _entries_about(
-                session, marks, {row.person_id for row in batch})
+                .execution_options(yield_per=KEYS))):
+            logged = {cti for _, action, details in entries_about(
+                session, marks.size, {row.person_id for row in batch})
                 for cti in revoked_ctis(action, details)}
             for row in batch:
                 if row.cti not in logged:
                     check_revocation(row.cti, row.revoked_at, None, report)
         if marks.size == 0:
             self._unlogged_credentials(session)
+
+    def _unlogged_voids(self, session: Session) -> None:
+        """Observations voided since the checkpoint (above its mark, by the partial index of
+        voided ones) that no new entry voids."""
+        columns = Observation.__table__.c
+        voided = select(columns.id, columns.person_id, columns.voided_at, columns.voided_by,
+                        columns.void_reason).where(columns.voided_at > self.marks.voided)
+        for batch in batches(session.execute(voided.execution_options(yield_per=KEYS))):
+            logged = {details.get("observation") for _, action, details in entries_about(
+                session, self.marks.size, {row.person_id for row in batch})
+                if action == "observation.void"}
+            for row in batch:
+                if row.id not in logged:
+                    check_void(row.id, (row.voided_at, row.voided_by, row.void_reason), None,
+                               self.report)
 
     def _all_found(self, session: Session, model: Any, table: str) -> bool:
         """From the first entry, whether the table has no more rows than the entries that
@@ -248,80 +292,12 @@ class _Recorded:
         if self._all_found(session, CredentialRecord, "credential"):
             return
         credentials = select(CredentialRecord.cti, CredentialRecord.person_id)
-        for batch in _batches(session.execute(credentials.execution_options(
-                yield_per=_KEYS))):
-            logged = {details.get("cti") for _, action, details in _entries_about(
-                session, self.marks, {row.person_id for row in batch})
+        for batch in batches(session.execute(credentials.execution_options(
+                yield_per=KEYS))):
+            logged = {details.get("cti") for _, action, details in entries_about(
+                session, self.marks.size, {row.person_id for row in batch})
                 if action == "credential.issue"}
             for row in batch:
                 if row.cti not in logged:
                     self.report.add(Mismatch("credential", row.cti, Finding.UNLOGGED, None,
                                              "no credential.issue entry in the log"))
-
-
-def _entries_about(session: Session, marks: Marks, people: Iterable[str]
-                   ) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """``(person_id, action, details)`` of the entries since the checkpoint about any of
-    ``people`` (by the ``person_id`` index)."""
-    for person, action, details_json in session.execute(
-            select(AuditEntry.person_id, AuditEntry.action, AuditEntry.details_json)
-            .where(AuditEntry.person_id.in_(list(people)), AuditEntry.seq > marks.size)):
-        try:
-            details = json.loads(details_json)
-        except ValueError:
-            continue
-        if isinstance(details, dict):
-            yield person, action, details
-
-
-def _stream(session: Session, statement: Any) -> Iterator[Any]:
-    yield from session.scalars(statement.execution_options(yield_per=_KEYS))
-
-
-def _batches(rows: Iterable[Any]) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == _KEYS:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _by_key(session: Session, statement: Any, column: Any, keys: Iterable[Any]) -> Any:
-    """The rows of ``statement`` whose ``column`` is one of ``keys``, a batch at a time."""
-    wanted = list(keys)
-    for at in range(0, len(wanted), _KEYS):
-        yield from session.execute(statement.where(column.in_(wanted[at:at + _KEYS])))
-
-
-class _Ids:
-    """A set of the integer ids above ``floor``: a byte per id for the first
-    :attr:`DENSE` of them (ids are handed out in order), a set for any beyond."""
-
-    DENSE = 1 << 26
-
-    def __init__(self, floor: int) -> None:
-        self.floor = floor
-        self._dense = bytearray()
-        self._sparse: set[int] = set()
-
-    def update(self, ids: Iterable[int]) -> None:
-        for key in ids:
-            at = key - self.floor - 1
-            if at < 0:
-                continue
-            if at >= self.DENSE:
-                self._sparse.add(key)
-                continue
-            if at >= len(self._dense):  # grow by doubling, up to DENSE
-                grown = min(self.DENSE, max(at + 1, 2 * len(self._dense)))
-                self._dense.extend(bytes(grown - len(self._dense)))
-            self._dense[at] = 1
-
-    def __contains__(self, key: int) -> bool:
-        at = key - self.floor - 1
-        if 0 <= at < len(self._dense):
-            return self._dense[at] == 1
-        return key in self._sparse

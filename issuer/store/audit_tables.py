@@ -12,6 +12,8 @@ So each write records in its entry what the stored row means (issuer/store/repos
 - ``credential.issue``: the cti, exp, run, and ``mac`` of the whole row (colour, score, times,
   the signed text, the phone it is bound to);
 - ``person.create``: the organisation;
+- ``observation.void``: the observation's id; the row's ``voided_at``, ``voided_by`` and
+  ``void_reason`` are the entry's time, actor and reason;
 - an entry that revokes credentials lists their ctis (``revoked``; also ``cti`` of
   ``credential.revoke``, ``ctis`` of ``credential.revoke_all``, ``superseded`` of
   ``credential.issue``), revoked at the entry's time.
@@ -53,6 +55,7 @@ class Finding(StrEnum):
     UNLOGGED = "unlogged"  # the table has a row the log never recorded
     CHANGED = "changed"  # the row differs from what the log recorded
     REVOCATION_MISMATCH = "revocation_mismatch"  # revoked in one, not (or not then) the other
+    VOID_MISMATCH = "void_mismatch"  # an observation voided in one, not (or not so) the other
     UNCOVERED = "uncovered"  # an entry after MACs began that carries none
 
 
@@ -69,8 +72,8 @@ class Mismatch:
     @property
     def code(self) -> str:
         """The stable reason code: ``observation_changed``, ``credential_missing``, …,
-        ``revocation_mismatch``, ``entry_uncovered``."""
-        if self.reason is Finding.REVOCATION_MISMATCH:
+        ``revocation_mismatch``, ``void_mismatch``, ``entry_uncovered``."""
+        if self.reason in (Finding.REVOCATION_MISMATCH, Finding.VOID_MISMATCH):
             return str(self.reason)
         return f"{'entry' if self.table == 'audit_entry' else self.table}_{self.reason}"
 
@@ -82,6 +85,10 @@ class Mismatch:
 def row_mac(keys: DataKeys, table: str, row: Mapping[str, Any]) -> str:
     """The MAC the log keeps of a row (a mapping with the columns of :data:`MAC_COLUMNS`)."""
     return keys.record_mac({"table": table, **{c: row[c] for c in MAC_COLUMNS[table]}})
+
+
+#: An observation's void as stored or as logged: ``(voided_at, voided_by, void_reason)``.
+Void = tuple[int, str, str]
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,8 @@ class LogIndex:
     credentials: dict[str, Logged] = field(default_factory=dict)
     #: cti -> (seq, time) of the entry that revoked it.
     revocations: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: observation id -> (seq, the void) of the entry that voided it.
+    voids: dict[int, tuple[int, Void]] = field(default_factory=dict)
     #: Entries written before MACs were recorded (checked on their plain fields only).
     legacy: int = 0
     uncovered: list[int] = field(default_factory=list)
@@ -147,6 +156,9 @@ class LogIndex:
             if "purpose" in details:
                 fields.update(purpose=details["purpose"], device_id=details.get("device"))
             self._row(self.credentials, details["cti"], entry, fields, details)
+        elif action == "observation.void" and isinstance(details.get("observation"), int):
+            self.voids.setdefault(details["observation"],
+                                  (entry.seq, (entry.at, entry.actor, entry.reason)))
         for cti in revoked_ctis(action, details):
             self.revocations.setdefault(cti, (entry.seq, entry.at))
 
@@ -228,3 +240,20 @@ def check_revocation(cti: str, revoked_at: int | None, logged: tuple[int, int] |
     elif logged is not None and revoked_at != logged[1]:
         report.add(Mismatch("credential", cti, Finding.REVOCATION_MISMATCH, logged[0],
                             f"revoked at {revoked_at} in the table, at {logged[1]} in the log"))
+
+
+def check_void(observation: int, stored: Void | None, logged: tuple[int, Void] | None,
+               report: TableReport) -> None:
+    """Report an observation voided in the table and not the log (``logged``: the entry's seq
+    and the void it records, or None), or in the log and not the table, or otherwise (another
+    time, actor or reason)."""
+    if logged is None and stored is not None:
+        report.add(Mismatch("observation", str(observation), Finding.VOID_MISMATCH, None,
+                            f"voided at {stored[0]} in the table, never in the log"))
+    elif logged is not None and stored is None:
+        report.add(Mismatch("observation", str(observation), Finding.VOID_MISMATCH, logged[0],
+                            f"voided at {logged[1][0]} in the log, not in the table"))
+    elif logged is not None and stored != logged[1]:
+        report.add(Mismatch("observation", str(observation), Finding.VOID_MISMATCH, logged[0],
+                            "voided in the table otherwise (time, by whom or why) than the "
+                            "log says"))

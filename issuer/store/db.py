@@ -29,6 +29,7 @@ PERSON_ID_LENGTH = 14  # "p-" + token_urlsafe(9): 72 random bits
 SHA256_HEX = 64
 COLOURS = ("green", "yellow", "red")  # verifier.labels.Colour values
 RUN_STATUSES = ("running", "done", "failed")
+APPEAL_STATES = ("open", "upheld", "rejected")
 #: Ids of tables growing by millions a day: 64-bit on PostgreSQL (2^31 runs out in months);
 #: SQLite's INTEGER PRIMARY KEY is 64-bit already (and must stay INTEGER: the rowid).
 BIG_ID = BigInteger().with_variant(Integer, "sqlite")
@@ -100,7 +101,11 @@ class Observation(Base):
     """One input to the scoring policy: a test result, contact, symptom, travel, …"""
 
     __tablename__ = "observation"
-    __table_args__ = (Index(None, "person_id", "observed_at"),)
+    __table_args__ = (Index(None, "person_id", "observed_at"),
+                      # The few voided ones, for the audit check of voids since a checkpoint.
+                      Index("ix_observation_voided", "voided_at",
+                            sqlite_where=sql_text("voided_at IS NOT NULL"),
+                            postgresql_where=sql_text("voided_at IS NOT NULL")))
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     person_id: Mapped[str] = mapped_column(ForeignKey("person.id"))
@@ -110,6 +115,38 @@ class Observation(Base):
     source: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[int] = mapped_column(BigInteger)
     recorded_by: Mapped[str] = mapped_column(Text)
+    #: Voided (a correction, an upheld appeal): kept and shown, no longer counted; when, by
+    #: whom and why, as its ``observation.void`` entry says (migration 0009).
+    voided_at: Mapped[int | None] = mapped_column(BigInteger)
+    voided_by: Mapped[str | None] = mapped_column(Text)
+    void_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Appeal(Base):
+    """A holder contesting one observation, or their colour as a whole (``observation_id``
+    NULL), and the reviewer's decision (migration 0010). The holder's words, the attachment and
+    the reviewer's written reason are personal: AES-GCM ciphertexts bound to column and appeal
+    id, like a person's fields."""
+
+    __tablename__ = "appeal"
+    __table_args__ = (
+        CheckConstraint(f"state IN {APPEAL_STATES!r}", name="state"),
+        Index(None, "state", "created_at"),  # the queue, oldest first
+    )
+
+    id: Mapped[str] = mapped_column(String(PERSON_ID_LENGTH), primary_key=True)  # "a-" + 12
+    person_id: Mapped[str] = mapped_column(ForeignKey("person.id"), index=True)
+    observation_id: Mapped[int | None] = mapped_column(BIG_ID, ForeignKey("observation.id"))
+    reason_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    attachment_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    attachment_type: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    #: The review deadline the policy set (NULL: none).
+    due_at: Mapped[int | None] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(8))
+    decided_at: Mapped[int | None] = mapped_column(BigInteger)
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    decision_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class ReissueRun(Base):

@@ -102,21 +102,33 @@ class DataKeys:
 
     def encrypt(self, column: str, person_id: str, value: str) -> bytes:
         """Return the ciphertext of ``value`` bound to ``column`` of ``person_id``."""
-        nonce = secrets.token_bytes(NONCE_LENGTH)
-        sealed = self._aead.encrypt(nonce, value.encode(), _aad(column, person_id))
-        return bytes([CIPHERTEXT_VERSION]) + nonce + sealed
+        return self.seal(column, person_id, value.encode())
 
     def decrypt(self, column: str, person_id: str, blob: bytes) -> str:
         """Return the plaintext; raises :class:`DecryptionError` if ``blob`` was altered or
         was not encrypted for this ``column`` of this ``person_id``."""
+        try:
+            return self.unseal(column, person_id, blob).decode()
+        except UnicodeDecodeError:
+            raise DecryptionError(column, person_id) from None
+
+    def seal(self, column: str, row_id: str, data: bytes) -> bytes:
+        """:meth:`encrypt` for bytes (an attachment): bound to ``column`` of row ``row_id``."""
+        nonce = secrets.token_bytes(NONCE_LENGTH)
+        sealed = self._aead.encrypt(nonce, data, _aad(column, row_id))
+        return bytes([CIPHERTEXT_VERSION]) + nonce + sealed
+
+    def unseal(self, column: str, row_id: str, blob: bytes) -> bytes:
+        """The bytes :meth:`seal` sealed; raises :class:`DecryptionError` as
+        :meth:`decrypt`."""
         blob = bytes(blob)
         if len(blob) < 1 + NONCE_LENGTH + 16 or blob[0] != CIPHERTEXT_VERSION:
-            raise DecryptionError(column, person_id)
+            raise DecryptionError(column, row_id)
         nonce, sealed = blob[1:1 + NONCE_LENGTH], blob[1 + NONCE_LENGTH:]
         try:
-            return self._aead.decrypt(nonce, sealed, _aad(column, person_id)).decode()
-        except (InvalidTag, UnicodeDecodeError):
-            raise DecryptionError(column, person_id) from None
+            return self._aead.decrypt(nonce, sealed, _aad(column, row_id))
+        except InvalidTag:
+            raise DecryptionError(column, row_id) from None
 
     def id_number_mac(self, id_number: str) -> bytes:
         """Return the lookup key of an id number: HMAC-SHA256 of its normalised form."""

@@ -5,10 +5,8 @@ Personal fields are encrypted before they reach the database, decrypted only in 
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +14,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from verifier.labels import Colour
-
 from ..keys.home import Home
 from . import audit, phones
+from .appeal_store import AppealStore
 from .audit_store import AuditStore
-from .audit_tables import row_mac
 from .base import clock
 from .credential_store import CredentialStore
-from .db import Conflict, Observation, Person
+from .db import Conflict, Person
 from .engine import database_url, make_engine
 from .holder_store import HolderStore
 from .migrations import upgrade
@@ -43,22 +39,9 @@ from .token_store import TokenStore
 _log = logging.getLogger("healthcode.store")
 
 
-@dataclass(frozen=True)
-class Rescored:
-    """What recording an observation did to the person's assessment (see add_observation)."""
-
-    colour: Colour
-    score: int
-    #: An audit entry ``(action, reason, details)`` for what changed (a colour change), or None.
-    entry: tuple[str, str, dict[str, Any]] | None = None
-
-
-#: ``(observations before, after) -> Rescored | None``: see add_observation.
-Consequence = Callable[[list[dict[str, Any]], list[dict[str, Any]]], Rescored | None]
-
-
-class Store(CredentialStore, HolderStore, TokenStore, AuditStore):
-    """People and observations of one issuer; credentials and re-issue runs from
+class Store(AppealStore, CredentialStore, HolderStore, TokenStore, AuditStore):
+    """People of one issuer; their observations (recorded, voided) and appeals from
+    :class:`AppealStore` (on :class:`ObservationStore`), credentials and re-issue runs from
     :class:`CredentialStore`, holders' phones and sign-in from :class:`HolderStore`, API tokens
     from :class:`TokenStore`, the audit log's reads and checks from :class:`AuditStore`."""
 
@@ -172,88 +155,6 @@ class Store(CredentialStore, HolderStore, TokenStore, AuditStore):
         with self.reading() as session:
             return list(session.scalars(select(Person.id).order_by(Person.created_at, Person.id)))
 
-    # Observations ---------------------------------------------------------------------------
-
-    def add_observation(self, person_id: str, kind: str, value: Any, observed_at: int,
-                        source: str, *, actor: str, reason: str = "observation recorded",
-                        now: int | None = None, consequence: Consequence | None = None,
-                        since: int | None = None) -> dict[str, Any]:
-        """Record an observation (``kind`` a string or a string enum, ``value`` JSON-able)
-        and return it as :meth:`observations` does. Raises :class:`NotFound`.
-
-        ``consequence(before, after)`` is called with the person's observations before and
-        after this one (``since``: only those observed after it), inside the same transaction,
-        and returns the new colour and score (:class:`Rescored`) or None. Its audit entry (e.g. a
-        colour change) is appended too, and every unexpired credential of the person that shows
-        a better colour or a higher score is revoked (reason ``superseded``, one audit entry):
-        the observation and what it caused are stored together or not at all.
-        """
-        now = clock(now)
-        kind = str(getattr(kind, "value", kind))
-        with self.writing() as session:
-            person = self.person_row(session, person_id)
-            before = _observations(session, person_id, since) if consequence else []
-            row = Observation(person_id=person_id, kind=kind, observed_at=observed_at,
-                              value_json=json.dumps(value, sort_keys=True, allow_nan=False),
-                              source=source, recorded_at=now, recorded_by=actor)
-            session.add(row)
-            session.flush()
-            # The audit log says what kind of observation came from where and when, never its
-            # value: that only as a keyed MAC of the row, which shows any later change to it.
-            audit.append(session, actor, "observation.add", reason, person_id,
-                         {"observation": row.id, "kind": kind, "source": source,
-                          "observed_at": observed_at,
-                          "mac": row_mac(self.data_keys, "observation", _columns(row))}, now)
-            if consequence is not None:
-                after = sorted([*before, _observation(row)],
-                               key=lambda o: (o["observed_at"], o["id"]))
-                rescored = consequence(before, after)
-                if rescored is not None:
-                    if rescored.entry is not None:
-                        action, why, details = rescored.entry
-                        audit.append(session, actor, action, why, person_id, details, now)
-                        person.colour = str(getattr(rescored.colour, "value", rescored.colour))
-                    self.supersede(session, person_id, rescored.colour, rescored.score,
-                                   actor=actor, now=now, observation=row.id)
-            return _observation(row)
-
-    def observations(self, person_id: str, since: int | None = None) -> list[dict[str, Any]]:
-        """Return the person's observations (those after ``since``), oldest first: dicts with
-        id, kind, value, observed_at, source, recorded_at, recorded_by. Raises NotFound."""
-        with self.reading() as session:
-            self.person_row(session, person_id)
-            return _observations(session, person_id, since)
-
-    def observations_of(self, session: Session, person_ids: Sequence[str],
-                        since: int | None = None) -> dict[str, list[dict[str, Any]]]:
-        """In ``session``, return the observations of several people at once (for batches),
-        each list oldest first, as :meth:`observations` gives them."""
-        found: dict[str, list[dict[str, Any]]] = {pid: [] for pid in person_ids}
-        columns = Observation.__table__.c
-        rows = session.execute(_after(select(columns).where(columns.person_id.in_(person_ids)),
-                                      since).order_by(columns.observed_at, columns.id))
-        for row in rows:
-            found[row.person_id].append(_observation(row))
-        return found
-
-    def observation_rows_of(self, session: Session, person_ids: Sequence[str],
-                            since: int | None = None) -> dict[str, list[tuple[str, Any, int]]]:
-        """In ``session``, the observations of several people at once as the policy scores
-        them (``Policy.score_fast``): ``(kind, value, observed_at)`` tuples, each list oldest
-        first, only the columns scoring reads, nothing checked again (the rows were checked
-        when recorded). ``kind`` is the kind's string (a ``Kind`` is a ``StrEnum``: equal to
-        it, hashed alike; the store does not import the policy)."""
-        found: dict[str, list[tuple[str, Any, int]]] = {pid: [] for pid in person_ids}
-        columns = Observation.__table__.c
-        # In the (person_id, observed_at) index's order: SQLite reads it without sorting.
-        rows = session.execute(_after(
-            select(columns.person_id, columns.kind, columns.value_json, columns.observed_at)
-            .where(columns.person_id.in_(person_ids)), since)
-            .order_by(columns.person_id, columns.observed_at, columns.id)).all()
-        for person_id, kind, value_json, observed_at in rows:
-            found[person_id].append((kind, json_value(value_json), observed_at))
-        return found
-
     def identities_of(self, session: Session, person_ids: Sequence[str]
                       ) -> dict[str, tuple[str, str, str | None]]:
         """In ``session``, several people at once (for a batch of static codes): the
@@ -271,47 +172,3 @@ class Store(CredentialStore, HolderStore, TokenStore, AuditStore):
         :func:`issuer.store.ranking.organisation_ranking`). Raises ``ValueError`` if k < 1."""
         with self.reading() as session:
             return organisation_ranking(session, k)
-
-
-def _observations(session: Session, person_id: str, since: int | None = None) -> list[dict]:
-    # Plain rows, not ORM objects: a person's week of observations loads several times faster.
-    columns = Observation.__table__.c
-    rows = session.execute(_after(select(columns).where(columns.person_id == person_id), since)
-                           .order_by(columns.observed_at, columns.id))
-    return [_observation(row) for row in rows]
-
-
-def _columns(row: Any) -> dict[str, Any]:
-    """An ORM row's columns by name."""
-    return {column.name: getattr(row, column.name) for column in row.__table__.columns}
-
-
-def _after(query: Any, since: int | None) -> Any:  # the (person_id, observed_at) index serves it
-    return query if since is None else query.where(Observation.__table__.c.observed_at > since)
-
-
-def json_value(text: str) -> Any:
-    """``json.loads(text)`` for what an observation's value holds, several times faster for
-    what it mostly holds: a whole number, a plain decimal, a plain string, true or false as
-    ``json.dumps`` writes them (anything else, and anything not exactly in that form, goes to
-    ``json.loads``)."""
-    if text.isascii():
-        whole, dot, decimals = text.partition(".")
-        if whole.isdigit() and (whole[0] != "0" or len(whole) == 1):  # no leading zeros
-            if not dot:
-                return int(text)
-            if decimals.isdigit():
-                return float(text)
-        elif text.startswith('"') and text.endswith('"') and len(text) > 1 \
-                and text.isprintable() and "\\" not in text and '"' not in text[1:-1]:
-            return text[1:-1]
-        elif text == "true" or text == "false":
-            return text == "true"
-    return json.loads(text)
-
-
-def _observation(row: Any) -> dict[str, Any]:
-    """An observation (an ORM object or a row of its columns) as a dict."""
-    return {"id": row.id, "kind": row.kind, "value": json_value(row.value_json),
-            "observed_at": row.observed_at, "source": row.source,
-            "recorded_at": row.recorded_at, "recorded_by": row.recorded_by}

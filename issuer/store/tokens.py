@@ -2,8 +2,11 @@
 
 The secret is 256 random bits, so a single SHA-256 is enough to store it (there is nothing to
 guess; a slow password hash would only slow every request). Scopes nest: ``admin`` implies
-``write``, which implies ``read``. A token may carry an expiry (``expires_at``): from then on it
-is refused like a revoked one (:class:`TokenExpired` tells the repository, which records it).
+``write`` and ``review``, each of which implies ``read``: ``write`` records and corrects
+people's data, ``review`` decides appeals (a reviewer need not enrol anyone, nor a clerk judge
+appeals against their own office's records). A token may carry an expiry (``expires_at``):
+from then on it is refused like a revoked one (:class:`TokenExpired` tells the repository,
+which records it).
 """
 
 from __future__ import annotations
@@ -21,16 +24,17 @@ from sqlalchemy.orm import Session
 from .db import ApiToken, NotFound, StoreError
 
 TOKEN_PREFIX = "hct"  # noqa: S105 (a format marker, not a secret)
-SCOPES = ("read", "write", "admin")  # each implies the ones before it
+SCOPES = ("read", "write", "review", "admin")
 _ID_BYTES = 8
 _HEX = frozenset("0123456789abcdef")
 _SECRET_BYTES = 32
 #: What each granted scope allows.
-_IMPLIED = {scope: frozenset(SCOPES[:i + 1]) for i, scope in enumerate(SCOPES)}
+_IMPLIED = {"read": frozenset({"read"}), "write": frozenset({"read", "write"}),
+            "review": frozenset({"read", "review"}), "admin": frozenset(SCOPES)}
 
 
 class InvalidScope(StoreError, ValueError):
-    """A scope that is not read, write or admin; or none at all."""
+    """A scope that is not read, write, review or admin; or none at all."""
 
 
 class TokenExpired(StoreError):

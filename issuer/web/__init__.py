@@ -39,6 +39,8 @@ from .docs import DOCS_CONFIG
 from .holder import holder
 from .landing import landing
 from .public import public
+from .recourse import allow_a_photo, recourse
+from .review import review
 from .staff import staff
 from .throttle import DEFAULT_LIMITS, Throttle
 from .trust import trust
@@ -115,13 +117,16 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     init_code_images(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = service.home.session_secret()
+    app.before_request(allow_a_photo)  # before the CSRF check reads the form
     csrf = CSRFProtect(app)
-    for bearer_or_read_only in (api, public, trust):
+    for bearer_or_read_only in (api, review, public, trust):
         csrf.exempt(bearer_or_read_only)
     app.register_blueprint(api)
+    app.register_blueprint(review)
     app.register_blueprint(public)
     app.register_blueprint(trust)
     app.register_blueprint(holder)
+    app.register_blueprint(recourse)
     app.register_blueprint(staff)
     app.register_blueprint(landing)
     app.register_blueprint(browser.blueprint(lambda: _anchor_pin(service.home.anchor_public)))

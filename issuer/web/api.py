@@ -14,7 +14,7 @@ from verifier.claims import CTI_LENGTH
 
 from ..keys.keystore import DAY
 from ..render.qr import IMAGE_TYPES, link_svg
-from ..service import cards
+from ..service import cards, corrections
 from ..store.holders import ENROLMENT_TTL
 from ..store.phones import PhoneError
 from .auth import auth
@@ -38,6 +38,7 @@ from .schemas import (
     RankingQuery,
     RevokeIn,
     RevokeOut,
+    VoidIn,
 )
 
 api = APIBlueprint("api", __name__, url_prefix="/api", tag="authority")
@@ -153,6 +154,18 @@ def new_enrolment(person_id):
 def add_observation(person_id, json_data):
     """Record a test result, contact, symptom, travel or lifestyle observation."""
     return _service().add_observation(person_id, actor=_actor(), **json_data)
+
+
+@api.post("/people/<person_id>/observations/<int:observation_id>/void")
+@api.auth_required(auth, roles=["write"])
+@api.input(VoidIn, location="json")
+@api.output(ObservationOut)
+def void_observation(person_id, observation_id, json_data):
+    """Void an observation recorded in error: it stays in the person's data and the audit
+    log, struck through, and no longer counts; the person is re-scored at once (credentials
+    that now show more than the truth are revoked). Voiding it again changes nothing."""
+    return corrections.void(_service(), person_id, observation_id, actor=_actor(),
+                            reason=json_data["reason"])
 
 
 @api.get("/people/<person_id>/assessment")

@@ -1,4 +1,4 @@
-"""Bearer tokens for the authority API. Scopes nest: admin > write > read."""
+"""Bearer tokens for the authority API. Scopes nest: admin > write, review > read."""
 
 from __future__ import annotations
 

@@ -32,11 +32,13 @@ from flask_babel import gettext as _
 from verifier import i18n, webui
 
 from ..policy.observations import ObservationError
+from ..service import records
 from ..store import HolderError, HolderProblem, NotFound
 from ..store.phones import PhoneError
 from . import holder_text, mydata
 from .codesender import SendError
 from .holder_session import (
+    holder_headers,
     holder_json,
     holder_page,
     json_body,
@@ -50,9 +52,6 @@ from .throttle import Throttled, throttle_request, throttle_signin, too_many
 holder = APIBlueprint("holder", __name__, enable_openapi=False)
 _log = logging.getLogger("healthcode.signin")
 
-CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
-       "connect-src 'self'; manifest-src 'self'; worker-src 'self'; frame-ancestors 'none'; "
-       "base-uri 'none'; form-action 'self'")
 MAX_PHONE_LENGTH = 32
 MAX_CODE_LENGTH = 16
 _LINK_STATUS = {HolderProblem.UNKNOWN_LINK: 404, HolderProblem.USED_LINK: 410,
@@ -69,16 +68,7 @@ def _sender():
     return current_app.extensions["healthcode.code_sender"]
 
 
-@holder.after_request
-def _headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    # same-origin: CSRF protection over HTTPS checks that a POST came from one of our pages.
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    # Personal pages are not to be kept by browsers or proxies; the service worker keeps
-    # only the code page (colour, score and the code: nothing else personal).
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
+holder.after_request(holder_headers)
 
 
 # Enrolment and sign-in -----------------------------------------------------------------------
@@ -296,15 +286,17 @@ def declare_send(person_id: str, device: dict[str, Any] | None):
 @holder_page
 def my_data(person_id: str, device: dict[str, Any] | None):
     now = int(time.time())
-    data = {**service().holder_data(person_id, now),
+    data = {**records.holder_data(service(), person_id, now),
             "issuer": _issuer_name()}
-    return render_template("holder/data.html", page=mydata.view(data, now))
+    return render_template("holder/data.html", page=mydata.view(data, now),
+                           withdrawn=request.args.get("withdrawn", type=int),
+                           appealed=request.args.get("appealed", "")[:20])
 
 
 @holder.get("/me/data.json")
 @holder_page
 def my_data_json(person_id: str, device: dict[str, Any] | None):
-    response = Response(json.dumps(service().holder_data(person_id), indent=2,
+    response = Response(json.dumps(records.holder_data(service(), person_id), indent=2,
                                    ensure_ascii=False), mimetype="application/json")
     response.headers["Content-Disposition"] = "attachment; filename=my-health-code-data.json"
     return response

@@ -14,6 +14,22 @@ from flask import Response, current_app, jsonify, redirect, request, session, ur
 from ..store import HolderProblem
 from . import holder_text
 
+CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+       "connect-src 'self'; manifest-src 'self'; worker-src 'self'; frame-ancestors 'none'; "
+       "base-uri 'none'; form-action 'self'")
+
+
+def holder_headers(response: Response) -> Response:
+    """The headers of every holder page (each holder blueprint's ``after_request``)."""
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    # same-origin: CSRF protection over HTTPS checks that a POST came from one of our pages.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    # Personal pages are not to be kept by browsers or proxies; the service worker keeps
+    # only the code page (colour, score and the code: nothing else personal).
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
 
 def service():
     """The app's :class:`issuer.service.IssuerService`."""

@@ -1,5 +1,5 @@
 """What *My data* shows: everything the issuer holds about a person
-(:meth:`IssuerService.holder_data`) in the words people use, in the reader's language.
+(:func:`issuer.service.records.holder_data`) in the words people use, in the reader's language.
 
 Every observation kind, source, audit action, revocation reason, credential purpose and actor
 the code writes has a label here (the strings stored stay machine names: the JSON download
@@ -44,6 +44,9 @@ def action_labels() -> dict[str, str]:
     return {"person.create": pgettext("my data", "Enrolled"),
             "person.search": pgettext("my data", "Looked up by staff"),
             "observation.add": pgettext("my data", "Record added"),
+            "observation.void": pgettext("my data", "Record voided"),
+            "appeal.open": pgettext("my data", "Appeal sent"),
+            "appeal.decide": pgettext("my data", "Appeal decided"),
             "colour.change": pgettext("my data", "Colour changed"),
             "credential.issue": pgettext("my data", "Code issued"),
             "credential.revoke": pgettext("my data", "Code revoked"),
@@ -64,6 +67,11 @@ def reason_labels() -> dict[str, str]:
     return {"enrolment": pgettext("my data", "Enrolment"),
             "observation recorded": pgettext("my data", "Recorded by the issuer"),
             "declared by the holder": pgettext("my data", "Declared by you"),
+            "withdrawn by the holder": pgettext("my data", "Withdrawn by you"),
+            "appeal against a record": pgettext("my data", "Against a record"),
+            "appeal against the colour": pgettext("my data", "Against your colour"),
+            "appeal upheld": pgettext("my data", "Appeal upheld"),
+            "appeal rejected": pgettext("my data", "Appeal rejected"),
             "one-time code": pgettext("my data", "With a code sent to your phone"),
             "enrolment link": pgettext("my data", "With your enrolment link"),
             "phone bound after sign-in by code":
@@ -160,6 +168,8 @@ def _audit_parts(action: str, reason: str, details: Mapping[str, Any]) -> list[d
         if details.get("source"):
             parts.append({"source": labelled(details["source"], source_labels())})
         return parts
+    if action == "observation.void":
+        return [labelled(details.get("kind"), kinds), labelled(reason, reasons)]
     if action == "colour.change":
         scores = details.get("score") or [None, None]
         return [{"from": colour_label(str(details.get("from"))),
@@ -210,28 +220,54 @@ def credential_row(credential: Mapping[str, Any], now: int) -> dict[str, Any]:
             "reason": labelled(credential.get("revocation_reason"), reason_labels())}
 
 
+def appeal_row(appeal: Mapping[str, Any], observations: Mapping[int, Mapping[str, Any]],
+               now: int) -> dict[str, Any]:
+    """An appeal: what it contests (a record, or the colour), the holder's words, its state
+    (``open``, ``overdue``, ``upheld``, ``rejected``) and the reviewer's written reason."""
+    contested = observations.get(appeal["observation_id"]) \
+        if appeal["observation_id"] is not None else None
+    state = appeal["state"]
+    if state == "open" and appeal["due_at"] is not None and appeal["due_at"] < now:
+        state = "overdue"
+    return {"id": appeal["id"], "sent": appeal["created_at"], "state": state,
+            "record": None if contested is None else observation_row(contested),
+            "reason": {"text": appeal["reason"], "verbatim": True},
+            "due": appeal["due_at"], "decided": appeal["decided_at"],
+            "decision": {"text": appeal["decision"] or "", "verbatim": True},
+            "photo": appeal["attachment_type"] is not None}
+
+
 def observation_row(observation: Mapping[str, Any]) -> dict[str, Any]:
-    """An observation's kind, value and source in words."""
+    """An observation's kind, value and source in words; whether the holder may still
+    withdraw it; and, once voided, when, by whom and why (``voided``)."""
     kind = str(observation["kind"])
-    return {"at": observation["observed_at"], "kind": kind,
+    voided = None
+    if observation.get("voided_at") is not None:
+        who, who_id = actor_label(str(observation.get("voided_by")))
+        voided = {"at": observation["voided_at"], "who": who, "who_id": who_id,
+                  "reason": labelled(observation.get("void_reason"), reason_labels())}
+    return {"id": observation.get("id"), "at": observation["observed_at"], "kind": kind,
             "label": labelled(kind, kind_labels()),
             "value": value_text(kind, observation["value"]),
-            "source": labelled(observation.get("source"), source_labels())}
+            "source": labelled(observation.get("source"), source_labels()),
+            "withdrawable": bool(observation.get("withdrawable")), "voided": voided}
 
 
 def view(data: Mapping[str, Any], now: int, recent_audit: int = 20) -> dict[str, Any]:
     """Everything *My data* shows, newest first: ``summary``, ``person``, observations
-    still ``counted`` toward the code and ``older`` ones, ``credentials``, ``phones``, the
+    still ``counted`` toward the code, ``older`` ones and ``voided`` ones, ``credentials``,
+    ``phones``, the
     newest ``recent_audit`` audit entries (``audit``) and the ``older_audit``."""
     retention = data["retention"]
     counted_days: Mapping[str, int] = retention["counted_days"]
     observations = sorted(data["observations"], key=lambda o: (o["observed_at"], o["id"]),
                           reverse=True)
-    counted, older = [], []
+    counted, older, voided = [], [], []
     for observation in observations:
         days = counted_days.get(str(observation["kind"]), 0)
         fresh = now - days * DAY < observation["observed_at"] <= now
-        (counted if fresh else older).append(observation_row(observation))
+        row = observation_row(observation)
+        (voided if row["voided"] else counted if fresh else older).append(row)
     per_kind = Counter(str(o["kind"]) for o in observations)
     labels = kind_labels()
     kinds = [{"kind": k, "label": labels.get(k, k), "count": per_kind.get(k, 0),
@@ -254,6 +290,10 @@ def view(data: Mapping[str, Any], now: int, recent_audit: int = 20) -> dict[str,
     phones = [{"bound": p["created_at"], "replaced": p["revoked_at"],
                "reason": labelled(p.get("revocation_reason"), reason_labels())}
               for p in data["phones"]]
+    by_id = {o["id"]: o for o in observations}
+    appeals = [appeal_row(a, by_id, now) for a in data.get("appeals", ())]
     return {"issuer": data["issuer"], "person": data["person"], "summary": summary,
-            "counted": counted, "older": older, "credentials": credentials, "phones": phones,
+            "appeals": appeals,
+            "counted": counted, "older": older, "voided": voided, "credentials": credentials,
+            "phones": phones,
             "audit": audit[:recent_audit], "older_audit": audit[recent_audit:]}

@@ -121,7 +121,16 @@ class ObservationOut(Schema):
     value = Raw()
     observed_at = Integer()
     source = String()
+    voided_at = Integer(allow_none=True, metadata={
+        "description": "when it was voided (it no longer counts); null while it counts"})
+    voided_by = String(allow_none=True)
+    void_reason = String(allow_none=True)
     assessment = Nested(AssessmentOut)
+
+
+class VoidIn(Schema):
+    reason = String(required=True, validate=_REASON,
+                    metadata={"description": "why it no longer counts: the holder reads it"})
 
 
 class CredentialIn(Schema):
@@ -208,3 +217,67 @@ class AuditOut(Schema):
 class CardIn(Schema):
     days = Integer(load_default=CARD_TTL // DAY, validate=Range(1, MAX_CREDENTIAL_TTL // DAY),
                    metadata={"description": "validity of the printed card, in days"})
+
+
+class AppealsQuery(Schema):
+    state = String(load_default="open", validate=OneOf(["open", "upheld", "rejected"]))
+
+
+class ContestedOut(Schema):
+    """The record an appeal contests (the spec keeps it apart from ObservationOut)."""
+
+    id = Integer()
+    kind = String()
+    value = Raw()
+    observed_at = Integer()
+    source = String()
+    voided_at = Integer(allow_none=True)
+
+
+class DecidedAssessmentOut(AssessmentOut):
+    """The person's assessment after a decision."""
+
+
+class AppealOut(Schema):
+    id = String()
+    person_id = String()
+    observation_id = Integer(allow_none=True, metadata={
+        "description": "the record contested; null: the colour as a whole"})
+    observation = Nested(ContestedOut, allow_none=True)
+    reason = String(metadata={"description": "the holder's words, verbatim"})
+    attachment = String(allow_none=True, metadata={
+        "description": "URL of the holder's photo (a JPEG, metadata removed), or null"})
+    created_at = Integer()
+    due_at = Integer(allow_none=True, metadata={"description": "the review deadline"})
+    overdue = Boolean()
+    state = String(metadata={"description": "open, upheld or rejected"})
+    decided_at = Integer(allow_none=True)
+    decided_by = String(allow_none=True, metadata={"description": "the reviewer's token id"})
+    decision = String(allow_none=True, metadata={"description": "the reviewer's written reason"})
+    assessment = Nested(DecidedAssessmentOut, metadata={"description": "after a decision"})
+
+
+class QueuedAppealOut(AppealOut):
+    """An appeal in the queue (the spec names nested and top-level schemas apart)."""
+
+
+class AppealsOut(Schema):
+    appeals = List(Nested(QueuedAppealOut))
+
+
+class DecisionIn(Schema):
+    decision = String(required=True, validate=OneOf(["uphold", "reject"]))
+    reason = String(required=True, validate=[Length(1, 1000), _not_blank],
+                    metadata={"description": "why, in writing: the holder reads it"})
+    void = List(Integer(validate=Range(1, 2**63 - 1)), load_default=list,
+                validate=Length(0, 50), metadata={
+                    "description": "upholding an appeal against the colour: the person's "
+                                   "records that no longer count (an appeal against a "
+                                   "record voids that record)"})
+
+
+class StatusOut(Schema):
+    policy = String()
+    appeals = Dict(keys=String(), values=Integer(), metadata={
+        "description": "open appeals, and those past their review deadline (overdue)"})
+

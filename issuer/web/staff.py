@@ -1,12 +1,14 @@
 """The authority staff's page (``GET /staff``): find a person by ID number or phone number,
-then print a card (for a person without a smartphone) or make a new enrolment link.
+then print a card (for a person without a smartphone) or make a new enrolment link; and work
+through the appeals, deciding each in writing.
 
-The page is a template with no personal data in it; its script calls the API
-(``GET /api/people``, ``POST /api/people/<id>/card``, ``POST /api/people/<id>/enrolment``)
-with the member of staff's API token as a bearer token. The token lives in the tab's
-sessionStorage only: the page sets no cookie and sends the token nowhere but in that
-Authorization header, so there is nothing here for a cross-site form to ride on. No inline
-script and no external asset (Content-Security-Policy).
+The page is a template with no personal data in it; its scripts call the API
+(``GET /api/people``, ``POST /api/people/<id>/card``, ``POST /api/people/<id>/enrolment``,
+``GET /api/appeals``, ``POST /api/appeals/<id>/decision``) with the member of staff's API
+token as a bearer token. The token lives in the tab's sessionStorage only: the page sets no
+cookie and sends the token nowhere but in that Authorization header, so there is nothing here
+for a cross-site form to ride on. No inline script and no external asset
+(Content-Security-Policy).
 """
 
 from __future__ import annotations
