@@ -305,7 +305,8 @@ def test_the_download_keeps_its_shape_and_says_how_long_things_count(issuer):
     assert data["retention"] == {
         "deleted_automatically": False, "policy_id": DEFAULT_POLICY, "lookback_days": 14,
         "counted_days": {"test_result": 14, "contact": 14, "symptoms": 7, "travel": 14,
-                         "steps": 7, "sleep_hours": 7, "alcohol_ml": 7, "cigarettes": 7}}
+                         "steps": 7, "sleep_hours": 7, "alcohol_ml": 7, "cigarettes": 7},
+        "kept_days": None}
     assert {o["kind"] for o in data["observations"]} == set(Kind)
 
 

@@ -3,6 +3,7 @@ an error becomes a message and exit code 1."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -13,6 +14,9 @@ from verifier.timefmt import parse_duration
 
 from ..keys.home import Home, HomeError
 from ..service import IssuerService
+
+#: The policy the service scores with (the web app reads it as its POLICY setting).
+POLICY_ENV = "HEALTHCODE_POLICY"
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 home_option = click.option(
@@ -37,9 +41,12 @@ def fail(exc: Exception) -> NoReturn:
 
 
 def open_service(home_dir: Path | None) -> IssuerService:
-    """The issuer service of ``--home`` (its store migrated, its key loaded); exits 1 with the
+    """The issuer service of ``--home`` (its store migrated, its key loaded), under the policy
+    the running service uses (``$HEALTHCODE_POLICY``, else the default); exits 1 with the
     reason when the home has no keys."""
     try:
-        return IssuerService.open(home=Home.resolve(home_dir).root)
+        policy = os.environ.get(POLICY_ENV)
+        return IssuerService.open(home=Home.resolve(home_dir).root,
+                                  **({"policy_id": policy} if policy else {}))
     except HomeError as exc:
         fail(exc)

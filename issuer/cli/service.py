@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ from verifier.timefmt import parse_duration, shown
 from ..keys.home import Home
 from ..service import NotFound
 from ..service.issuance import AuditReport
+from ..service.retention import DailyPurge
 from .common import fail, home_option, open_service
 
 DEFAULT_PORT = 8080
@@ -31,6 +33,9 @@ DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME = "90d", 5 * 365 * 86_400
 ENV_SETTINGS = ("DATABASE_URL", "RANKING_MIN_MEMBERS", "POLICY", "PUBLIC_URL", "CODE_SENDER",
                 "RATELIMIT_STORAGE", "SIGNIN_CODE_LIMIT", "SIGNIN_GUESS_LIMIT",
                 "SIGNIN_TOTAL_LIMIT", "DECLARE_LIMIT")
+
+#: Seconds between the running service's purges (``$HEALTHCODE_PURGE_EVERY``).
+PURGE_EVERY, PURGE_EVERY_ENV = 86_400, "HEALTHCODE_PURGE_EVERY"
 
 
 @click.command(epilog="Example: healthcode-issuer serve --port 8080  (then open /api/docs)")
@@ -65,6 +70,9 @@ def serve(home_dir: Path | None, host: str, port: int, threads: int, connection_
     click.echo(f"healthcode issuer on http://{_url_host(host)}:{port}/  (API docs: /api/docs, "
                f"OpenAPI: /api/openapi.json, policy: /policy/{app.config['POLICY']}; "
                f"public URL {app.config['PUBLIC_URL']})")
+    # What is past the policy's retention goes once a day (the first a minute after start).
+    every = float(os.environ.get(PURGE_EVERY_ENV) or PURGE_EVERY)
+    DailyPurge(app.extensions["healthcode"], every, first=min(60.0, every)).start()
     # Idle connections are swept every cleanup_interval: no longer than the timeout itself.
     waitress.serve(app, host=host, port=port, threads=threads, ident="healthcode",
                    connection_limit=connection_limit, channel_timeout=channel_timeout,

@@ -6,10 +6,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..policy import Policy
-from ..policy.terms import DAY
 from .corrections import holder_may_void
 from .issuance import IssuerService
+from .retention import summary
 
 #: The columns of a credential a holder sees (not the signed text: the code itself is shown on
 #: its own page).
@@ -35,16 +34,4 @@ def holder_data(service: IssuerService, person_id: str, now: int | None = None
             "credentials": credentials, "phones": store.devices(person_id),
             "appeals": [{k: v for k, v in a.items() if k != "person_id"}
                         for a in store.appeals_of(person_id)],
-            "audit": store.audit_entries(person_id), "retention": retention(service.policy)}
-
-
-def retention(policy: Policy) -> dict[str, Any]:
-    """How long what is held counts and how long it is kept: each observation kind counts
-    toward the code for ``counted_days`` (its longest rule or factor window; kinds the policy
-    does not weigh are absent); nothing is deleted automatically yet, so everything is kept
-    until it is erased."""
-    counted: dict[str, int] = {}
-    for item in (*policy.rules, *policy.factors):
-        counted[item.kind.value] = max(counted.get(item.kind.value, 0), item.window_days)
-    return {"deleted_automatically": False, "policy_id": policy.id,
-            "lookback_days": policy.lookback // DAY, "counted_days": counted}
+            "audit": store.audit_entries(person_id), "retention": summary(service.policy)}

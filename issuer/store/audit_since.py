@@ -57,6 +57,7 @@ from .audit_tables import (
 )
 from .db import AuditEntry, CredentialRecord, Observation, Person
 from .pii import DataKeys
+from .purge import PurgeLog
 
 #: Entries verified, and their rows compared, per slice.
 SLICE = 10_000
@@ -122,7 +123,8 @@ def check_since(session: Session, keys: DataKeys, marks: Marks, size: int = SLIC
                   (marks.size, marks.hash), marks.macs)
     if since.broken is not None:
         return since
-    rows = _Recorded(keys, since.tables, marks, Ids(marks.observation))
+    rows = _Recorded(keys, since.tables, marks, Ids(marks.observation),
+                     PurgeLog(session, marks.size))
     while True:
         entries = session.execute(audit.ENTRIES.where(AuditEntry.seq > since.head[0])
                                   .order_by(AuditEntry.seq).limit(size)).all()
@@ -151,6 +153,8 @@ class _Recorded:
     report: TableReport
     marks: Marks
     observations: Ids
+    #: The purges since the checkpoint: what they deleted is not missing.
+    purges: PurgeLog
     #: cti -> revoked_at of new credentials revoked in the table at or before the revocation
     #: mark (a clock behind another's) that no slice so far revoked: a later one must.
     revoked_early: dict[str, int] = field(default_factory=dict)
@@ -173,18 +177,32 @@ class _Recorded:
         for row in by_key(session, select(columns), columns.id,
                           {*index.observations, *index.voids}):
             self._observation(row._mapping, index)
-        missing(report, "observation", index.observations)
-        missing(report, "observation", {key: Logged(seq, {}, None) for key, (seq, _) in
-                                        index.voids.items()}, "voided by the log, not in the "
-                                                              "table")
+        purges = self.purges
+        missing(report, "observation", purges.unpurged("observation", index.observations))
+        missing(report, "observation", purges.unpurged("observation", {
+            key: Logged(seq, index.void_fields.get(key, {}), None)
+            for key, (seq, _) in index.voids.items()}), "voided by the log, not in the table")
         columns = CredentialRecord.__table__.c
         for row in by_key(session, select(columns), columns.cti,
                            {*index.credentials, *index.revocations}):
             self._credential(row._mapping, index)
-        missing(report, "credential", index.credentials)
-        missing(report, "credential", {cti: Logged(seq, {}, None) for cti, (seq, _) in
-                                       index.revocations.items()}, "revoked by the log, "
-                                                                   "not in the table")
+        missing(report, "credential", purges.unpurged("credential", index.credentials))
+        missing(report, "credential", self._revoked_gone(session, index),
+                "revoked by the log, not in the table")
+
+    def _revoked_gone(self, session: Session, index: LogIndex) -> dict[str, Logged]:
+        """The credentials a slice revoked that are not in the table, but those a purge
+        deleted after they expired (their expiry from their ``credential.issue`` entries,
+        looked up by holder: rare, only for revoked rows that are gone)."""
+        gone = {cti: Logged(seq, {}, None) for cti, (seq, _) in index.revocations.items()}
+        if not gone or not self.purges:
+            return gone
+        holders = {index.revoked_of.get(cti) for cti in gone} - {None}
+        expiry = {details.get("cti"): details.get("exp") for _, action, details in
+                  entries_about(session, 0, holders) if action == "credential.issue"}
+        return self.purges.unpurged("credential", {
+            cti: Logged(logged.seq, {"exp": expiry.get(cti)}, None)
+            for cti, logged in gone.items()})
 
     def _observation(self, values: Any, index: LogIndex) -> None:
         key = values["id"]

@@ -126,6 +126,10 @@ class LogIndex:
     revocations: dict[str, tuple[int, int]] = field(default_factory=dict)
     #: observation id -> (seq, the void) of the entry that voided it.
     voids: dict[int, tuple[int, Void]] = field(default_factory=dict)
+    #: What a void and a revocation say of their row, to tell a purged one from one deleted
+    #: behind the log: the observation's kind and ``observed_at``; the credential's holder.
+    void_fields: dict[int, dict[str, Any]] = field(default_factory=dict)
+    revoked_of: dict[str, str | None] = field(default_factory=dict)
     #: Entries written before MACs were recorded (checked on their plain fields only).
     legacy: int = 0
     uncovered: list[int] = field(default_factory=list)
@@ -159,8 +163,11 @@ class LogIndex:
         elif action == "observation.void" and isinstance(details.get("observation"), int):
             self.voids.setdefault(details["observation"],
                                   (entry.seq, (entry.at, entry.actor, entry.reason)))
+            self.void_fields.setdefault(details["observation"], {
+                "kind": details.get("kind"), "observed_at": details.get("observed_at")})
         for cti in revoked_ctis(action, details):
             self.revocations.setdefault(cti, (entry.seq, entry.at))
+            self.revoked_of.setdefault(cti, person)
 
     def _row(self, rows: dict[Any, Logged], key: Any, entry: AuditEntry,
              fields: dict[str, Any], details: Mapping[str, Any]) -> None:

@@ -102,6 +102,7 @@ class Observation(Base):
 
     __tablename__ = "observation"
     __table_args__ = (Index(None, "person_id", "observed_at"),
+                      Index(None, "kind", "observed_at"),  # the purge, kind by kind (0011)
                       # The few voided ones, for the audit check of voids since a checkpoint.
                       Index("ix_observation_voided", "voided_at",
                             sqlite_where=sql_text("voided_at IS NOT NULL"),
@@ -277,6 +278,10 @@ class AuditEntry(Base):
     """
 
     __tablename__ = "audit_entry"
+    #: The purge entries (few), which the audit check reads first (migration 0011).
+    __table_args__ = (Index("ix_audit_entry_purge", "seq",
+                            sqlite_where=sql_text("action = 'retention.purge'"),
+                            postgresql_where=sql_text("action = 'retention.purge'")),)
 
     seq: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=False)
     at: Mapped[int] = mapped_column(BigInteger)

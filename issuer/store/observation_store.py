@@ -157,7 +157,7 @@ def void_row(session: Session, person: Person, row: Observation, *, actor: str, 
     row.voided_at, row.voided_by, row.void_reason = now, actor, reason
     session.flush()
     audit.append(session, actor, "observation.void", reason, person.id,
-                 {"observation": row.id, "kind": row.kind}, now)
+                 {"observation": row.id, "kind": row.kind, "observed_at": row.observed_at}, now)
     if consequence is not None:
         after = [o for o in before if o["id"] != row.id]
         _rescore(session, person, consequence(before, after), actor, now, row.id)

@@ -47,6 +47,7 @@ def action_labels() -> dict[str, str]:
             "observation.void": pgettext("my data", "Record voided"),
             "appeal.open": pgettext("my data", "Appeal sent"),
             "appeal.decide": pgettext("my data", "Appeal decided"),
+            "retention.purge": pgettext("my data", "Data past its time deleted"),
             "colour.change": pgettext("my data", "Colour changed"),
             "credential.issue": pgettext("my data", "Code issued"),
             "credential.revoke": pgettext("my data", "Code revoked"),
@@ -286,7 +287,8 @@ def view(data: Mapping[str, Any], now: int, recent_audit: int = 20) -> dict[str,
                "phones_in_use": sum(p["revoked_at"] is None for p in data["phones"]),
                "audit": len(audit), "policy_id": retention["policy_id"],
                "lookback_days": retention["lookback_days"],
-               "deleted_automatically": retention["deleted_automatically"]}
+               "deleted_automatically": retention["deleted_automatically"],
+               "kept_days": retention.get("kept_days")}
     phones = [{"bound": p["created_at"], "replaced": p["revoked_at"],
                "reason": labelled(p.get("revocation_reason"), reason_labels())}
               for p in data["phones"]]
