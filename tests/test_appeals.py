@@ -227,7 +227,10 @@ def test_reviewers_work_the_queue_over_http(api):
     status, photo = call(server, "GET", item["attachment"], reviewer)
     assert status == 200 and photo.startswith(b"\xff\xd8")
     assert call(server, "GET", item["attachment"], write)[0] == 403
-    assert call(server, "GET", "/api/appeals/a-nobody", reviewer)[0] == 404
+    for nobody in ("a-nobody", "a-%00x", "a-%C3%A9", "p-" + "x" * 12, "a-" + "x" * 300):
+        assert call(server, "GET", f"/api/appeals/{nobody}", reviewer)[0] == 404, nobody
+        assert call(server, "POST", f"/api/appeals/{nobody}/decision", reviewer,
+                    {"decision": "reject", "reason": "x"})[0] == 404, nobody
     assert call(server, "GET", "/api/appeals/../people", reviewer)[0] == 404
     path = f"/api/appeals/{sent['id']}/decision"
     assert call(server, "POST", path, reviewer, {"decision": "maybe", "reason": "x"})[0] == 422

@@ -10,6 +10,7 @@ record (``appeal.open``, ``appeal.decide``).
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -23,6 +24,7 @@ from .db import Appeal, Conflict, NotFound
 from .observation_store import Consequence, ObservationStore, observation_of, void_row
 
 APPEAL_PREFIX = "a-"
+APPEAL_ID = re.compile(r"a-[A-Za-z0-9_-]{1,32}")
 #: Columns the encrypted fields are bound to.
 COLUMNS = {"reason": "appeal.reason", "attachment": "appeal.attachment",
            "decision": "appeal.decision"}
@@ -160,8 +162,10 @@ class AppealStore(ObservationStore):
 
 
 def _appeal(session: Session, appeal_id: str, lock: bool = False) -> Appeal:
+    # Only what has the shape of an appeal id reaches a query (a NUL in a URL made PostgreSQL
+    # fail with a 500 where a person id was not checked so).
     row = session.get(Appeal, appeal_id, with_for_update=lock or None) \
-        if isinstance(appeal_id, str) and appeal_id.startswith(APPEAL_PREFIX) else None
+        if isinstance(appeal_id, str) and APPEAL_ID.fullmatch(appeal_id) else None
     if row is None:
         raise NotFound(f"no appeal {str(appeal_id)[:40]}")
     return row
