@@ -23,15 +23,25 @@ HTTPS = "https://localhost"
 SCOPES = ("read", "write", "review", "admin")
 
 
+def _service(folder, db_url: str, policy_id: str, monkeypatch) -> Iterator[IssuerService]:
+    monkeypatch.setenv(PASSPHRASE_ENV, TEST_PASSPHRASE)
+    home = Home(folder)
+    init_home(home, now=NOW - DAY)
+    opened = IssuerService.open(home, database_url=db_url, policy_id=policy_id)
+    yield opened
+    opened.close()
+
+
 @pytest.fixture
 def v3_service(tmp_path, db_url, monkeypatch) -> Iterator[IssuerService]:
     """An issuer service scoring under policy version 3."""
-    monkeypatch.setenv(PASSPHRASE_ENV, TEST_PASSPHRASE)
-    home = Home(tmp_path / "home")
-    init_home(home, now=NOW - DAY)
-    opened = IssuerService.open(home, database_url=db_url, policy_id=V3)
-    yield opened
-    opened.close()
+    yield from _service(tmp_path / "home", db_url, V3, monkeypatch)
+
+
+@pytest.fixture
+def v2_service(tmp_path, db_url, monkeypatch) -> Iterator[IssuerService]:
+    """An issuer service under policy version 2 (no undo window, no retention)."""
+    yield from _service(tmp_path / "v2", db_url, "hangzhou-2020-v2", monkeypatch)
 
 
 @pytest.fixture

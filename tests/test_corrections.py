@@ -9,15 +9,13 @@ import re
 import time
 
 import pytest
-from conftest import DAY, NOW, TEST_PASSPHRASE
+from conftest import DAY, NOW
 from test_audit import PERSON, populate, tamper
 from test_holder import HTTPS, enrol, page_csrf
 from test_service import PERSON as API_PERSON
 from test_service import call
 
-from issuer.keys.home import PASSPHRASE_ENV, Home
-from issuer.keys.keystore import init_home
-from issuer.service import IssuerService, NotFound
+from issuer.service import NotFound
 from issuer.service.corrections import CorrectionError, CorrectionProblem, effect, void
 from issuer.service.records import holder_data
 from issuer.store.audit_since import check_since
@@ -113,21 +111,14 @@ def test_the_holder_cannot_withdraw_late_or_what_they_did_not_declare(
     assert _entries(service, person, "observation.void") == []
 
 
-def test_an_older_policy_lets_a_holder_withdraw_nothing(tmp_path, db_url, monkeypatch):
-    monkeypatch.setenv(PASSPHRASE_ENV, TEST_PASSPHRASE)
-    home = Home(tmp_path / "v2")
-    init_home(home, now=NOW - DAY)
-    v2 = IssuerService.open(home, database_url=db_url, policy_id="hangzhou-2020-v2")
-    try:
-        person = _enrol(v2)
-        v2.declare(person, [("symptoms", True)], now=NOW)
-        recorded, = v2.store.observations(person)
-        with pytest.raises(CorrectionError) as refused:
-            void(v2, person, recorded["id"], actor="holder", reason="no", now=NOW + 1,
-                 by_holder=True)
-        assert refused.value.reason is CorrectionProblem.UNDO_WINDOW_PASSED
-    finally:
-        v2.close()
+def test_an_older_policy_lets_a_holder_withdraw_nothing(v2_service):
+    person = _enrol(v2_service)
+    v2_service.declare(person, [("symptoms", True)], now=NOW)
+    recorded, = v2_service.store.observations(person)
+    with pytest.raises(CorrectionError) as refused:
+        void(v2_service, person, recorded["id"], actor="holder", reason="no", now=NOW + 1,
+             by_holder=True)
+    assert refused.value.reason is CorrectionProblem.UNDO_WINDOW_PASSED
 
 
 @pytest.mark.parametrize("observation_id", [987654, 1 << 63, 1 << 70, -1, 0])

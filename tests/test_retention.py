@@ -20,9 +20,8 @@ from sqlalchemy import text
 from test_audit import PERSON, tamper
 from test_holder import HTTPS, enrol
 
-from issuer.keys.home import PASSPHRASE_ENV, Home
-from issuer.keys.keystore import init_home
-from issuer.service import IssuerService, appeals, retention
+from issuer.keys.home import PASSPHRASE_ENV
+from issuer.service import appeals, retention
 from issuer.store.purge import ACTION
 
 CLI = str(Path(sys.executable).with_name("healthcode-issuer"))
@@ -148,19 +147,12 @@ def test_an_unexpired_revoked_code_deleted_is_still_a_revocation_mismatch(servic
     assert codes == {"credential_missing"}
 
 
-def test_an_older_policy_keeps_everything(tmp_path, db_url, monkeypatch):
-    monkeypatch.setenv(PASSPHRASE_ENV, TEST_PASSPHRASE)
-    home = Home(tmp_path / "v2")
-    init_home(home, now=NOW - DAY)
-    v2 = IssuerService.open(home, database_url=db_url, policy_id="hangzhou-2020-v2")
-    try:
-        ids = _history(v2)
-        assert retention.purge(v2, now=THEN + 999 * DAY) == {
-            "observations": 0, "credentials": 0, "appeals": 0}
-        assert len(_ids(v2, ids["person"])[0]) == 5
-        assert retention.summary(v2.policy)["deleted_automatically"] is False
-    finally:
-        v2.close()
+def test_an_older_policy_keeps_everything(v2_service):
+    ids = _history(v2_service)
+    assert retention.purge(v2_service, now=THEN + 999 * DAY) == {
+        "observations": 0, "credentials": 0, "appeals": 0}
+    assert len(_ids(v2_service, ids["person"])[0]) == 5
+    assert retention.summary(v2_service.policy)["deleted_automatically"] is False
 
 
 def test_the_cli_and_the_running_service_purge_on_the_real_clock(service, db_url):

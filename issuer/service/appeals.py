@@ -147,9 +147,9 @@ def queue(service: IssuerService, state: str = OPEN, now: int | None = None
     found = []
     for appeal in service.store.appeal_queue(state):
         observation = None
-        if appeal["observation_id"] is not None:
-            every = service.store.observations(appeal["person_id"], voided=True)
-            observation = next((o for o in every if o["id"] == appeal["observation_id"]), None)
+        if appeal["observation_id"] is not None:  # kept while an appeal speaks of it
+            observation = service.store.observation(appeal["person_id"],
+                                                    appeal["observation_id"])
         found.append({**with_deadline(appeal, now), "observation": observation})
     return found
 

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..policy.scoring import Assessment
-from .issuance import SELF_DECLARED, IssuerService, NotFound
+from .issuance import SELF_DECLARED, IssuerService
 
 #: The actor the store records for what holders do on their phone.
 HOLDER = "holder"
@@ -62,15 +62,11 @@ def effect(service: IssuerService, person_id: str, observation_id: int,
     ``withdrawable``: whether the holder may void it now), the assessment now and the one
     without it. Raises NotFound."""
     now = int(time.time()) if now is None else now
-    every = service.store.observations(person_id, voided=True)
-    found = [o for o in every if o["id"] == observation_id]
-    if not found:
-        raise NotFound(f"no observation {observation_id} of {person_id}")
-    since = now - service.policy.lookback
-    counted = [o for o in every if o["voided_at"] is None and o["observed_at"] > since]
+    found = service.store.observation(person_id, observation_id)
+    counted = service.store.observations(person_id, since=now - service.policy.lookback)
     before = service.score_observations(counted, now)
     after = service.score_observations([o for o in counted if o["id"] != observation_id], now)
-    return {**found[0], "withdrawable": holder_may_void(service, found[0], now)}, before, after
+    return {**found, "withdrawable": holder_may_void(service, found, now)}, before, after
 
 
 def void(service: IssuerService, person_id: str, observation_id: int, *, actor: str,

@@ -115,6 +115,12 @@ class ObservationStore(StoreBase):
             self.person_row(session, person_id)
             return counted(session, person_id, since, voided=voided)
 
+    def observation(self, person_id: str, observation_id: int) -> dict[str, Any]:
+        """The person's observation ``observation_id`` (voided or not), as
+        :meth:`observations` gives it. Raises :class:`NotFound`."""
+        with self.reading() as session:
+            return as_dict(observation_of(session, person_id, observation_id))
+
     def observations_of(self, session: Session, person_ids: Sequence[str],
                         since: int | None = None) -> dict[str, list[dict[str, Any]]]:
         """In ``session``, return the counted observations of several people at once (for

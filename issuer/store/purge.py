@@ -50,8 +50,8 @@ class Cutoffs:
     def from_details(cls, details: Mapping[str, Any]) -> Cutoffs | None:
         """The cutoffs a purge entry recorded (None if they are not readable)."""
         try:
-            observations = {str(k): int(v) for k, v in details["cutoffs"]["observations"].items()}
             cutoffs = details["cutoffs"]
+            observations = {str(k): int(v) for k, v in cutoffs["observations"].items()}
             return cls(observations, int(cutoffs["other"]), int(cutoffs["credentials"]),
                        int(cutoffs["appeals"]))
         except (KeyError, TypeError, ValueError, AttributeError):

@@ -68,7 +68,7 @@ def _appeal_page(person_id: str, record: int | None, **extra: Any) -> str:
     service_ = service()
     observation = None
     if record is not None:
-        observation = corrections.effect(service_, person_id, record)[0]
+        observation = service_.store.observation(person_id, record)
     assessment = service_.assess(person_id)
     review = service_.policy.recourse.review
     return render_template(
