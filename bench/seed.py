@@ -50,7 +50,7 @@ ENROLMENTS_PER_SECOND = 20
 PEOPLE_PER_ORGANISATION = 250
 DAYS = 7
 PERSON_COLUMNS = ("id", "organisation_id", "name_enc", "id_number_enc", "phone_enc",
-                  "id_number_mac", "created_at", "phone_mac")
+                  "id_number_mac", "created_at", "phone_mac", "data_key")
 OBSERVATION_COLUMNS = ("id", "person_id", "kind", "value_json", "observed_at", "source",
                        "recorded_at", "recorded_by")
 AUDIT_COLUMNS = ("seq", "at", "actor", "person_id", "action", "reason", "details_json",
@@ -144,11 +144,12 @@ def _enrol(store: Store, numbers: range, organisations: Sequence[tuple[int, str]
         organisation, details = organisations[n % len(organisations)]
         e164 = normalise(person.phone, region)
         values = {"name": person.name, "id_number": person.id_number, "phone": e164}
-        encrypted = [keys.encrypt(COLUMNS[field], person_id, value)
+        own, wrapped = keys.new_person_key(person_id)
+        encrypted = [own.encrypt(COLUMNS[field], person_id, value)
                      for field, value in values.items()]
         entries.append((created_at, person_id, "person.create", "enrolment", details))
         yield (person_id, organisation, *encrypted, keys.id_number_mac(person.id_number),
-               created_at, keys.phone_form_mac(e164))
+               created_at, keys.phone_form_mac(e164), wrapped)
 
 
 def _observe(ids: Sequence[str], days_ago: int, now: int, rng: random.Random,

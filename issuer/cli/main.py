@@ -13,7 +13,7 @@ from .codes import init, issue, print_command, trust_list
 from .common import CONTEXT
 from .keys import keys, revoke
 from .reissue import reissue
-from .retention import purge
+from .retention import erase, purge
 from .service import audit, serve, token
 from .sessions import sessions
 
@@ -25,5 +25,5 @@ def main() -> None:
 
 
 for command in (init, issue, trust_list, print_command, keys, revoke, serve, token, audit,
-                reissue, sessions, purge):
+                reissue, sessions, purge, erase):
     main.add_command(command)

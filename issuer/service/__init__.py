@@ -10,6 +10,7 @@
 - :mod:`.auditlog`: the audit log's head, signed, to be kept outside the database.
 """
 
+from ..store.db import Erased
 from .issuance import Conflict, IssuerService, NotFound
 
-__all__ = ["Conflict", "IssuerService", "NotFound"]
+__all__ = ["Conflict", "Erased", "IssuerService", "NotFound"]

@@ -105,7 +105,8 @@ def _open(service: IssuerService, session: Session, actor: str, new: bool, now: 
 
 def _progress(service: IssuerService, run_id: int, resumed: bool) -> RunProgress:
     with service.store.reading() as session:
-        total = session.scalar(select(func.count()).select_from(Person)) or 0
+        total = session.scalar(select(func.count()).select_from(Person)
+                               .where(Person.erased_at.is_(None))) or 0
         done = session.scalar(select(func.count()).select_from(CredentialRecord)
                               .where(CredentialRecord.run_id == run_id)) or 0
     return RunProgress(run_id, done, total, resumed)

@@ -22,6 +22,7 @@ from . import audit
 from .base import clock
 from .db import Appeal, Conflict, NotFound
 from .observation_store import Consequence, ObservationStore, observation_of, void_row
+from .people import key_of
 
 APPEAL_PREFIX = "a-"
 APPEAL_ID = re.compile(r"a-[A-Za-z0-9_-]{1,32}")
@@ -54,7 +55,7 @@ class AppealStore(ObservationStore):
         open; ``appeals``: too many open)."""
         now = clock(now)
         with self.writing() as session:
-            self.person_row(session, person_id, lock=True)
+            person = self.person_row(session, person_id, lock=True)
             if observation_id is not None:
                 if observation_of(session, person_id, observation_id).voided_at is not None:
                     raise Conflict("that record is voided already", "voided")
@@ -64,7 +65,7 @@ class AppealStore(ObservationStore):
                 raise Conflict("an appeal against it is open already", "observation")
             if len(contested) >= MAX_OPEN:
                 raise Conflict(f"at most {MAX_OPEN} appeals may be open at once", "appeals")
-            appeal_id, keys = new_appeal_id(), self.data_keys
+            appeal_id, keys = new_appeal_id(), key_of(self.data_keys, person)
             row = Appeal(id=appeal_id, person_id=person_id, observation_id=observation_id,
                          reason_enc=keys.encrypt(COLUMNS["reason"], appeal_id, reason),
                          created_at=now, due_at=due_at, state=OPEN)
@@ -78,13 +79,13 @@ class AppealStore(ObservationStore):
                          else "appeal against the colour", person_id,
                          {"appeal": appeal_id, "observation": observation_id,
                           "attachment": attachment is not None, "due": due_at}, now)
-            return self._as_dict(row)
+            return self._as_dict(row, session)
 
     def appeal(self, appeal_id: str) -> dict[str, Any]:
         """The appeal, decrypted: id, person_id, observation_id, reason, attachment_type,
         created_at, due_at, state, decided_at, decided_by, decision. Raises NotFound."""
         with self.reading() as session:
-            return self._as_dict(_appeal(session, appeal_id))
+            return self._as_dict(_appeal(session, appeal_id), session)
 
     def appeal_attachment(self, appeal_id: str) -> tuple[bytes, str] | None:
         """The appeal's attachment ``(bytes, media type)``, decrypted; None if it has none.
@@ -93,7 +94,8 @@ class AppealStore(ObservationStore):
             row = _appeal(session, appeal_id)
             if row.attachment_enc is None or row.attachment_type is None:
                 return None
-            return (self.data_keys.unseal(COLUMNS["attachment"], row.id, row.attachment_enc),
+            own = key_of(self.data_keys, self.person_row(session, row.person_id))
+            return (own.unseal(COLUMNS["attachment"], row.id, row.attachment_enc),
                     row.attachment_type)
 
     def appeals_of(self, person_id: str) -> list[dict[str, Any]]:
@@ -101,14 +103,14 @@ class AppealStore(ObservationStore):
         with self.reading() as session:
             rows = session.scalars(select(Appeal).where(Appeal.person_id == person_id)
                                    .order_by(Appeal.created_at.desc(), Appeal.id))
-            return [self._as_dict(row) for row in rows]
+            return [self._as_dict(row, session) for row in rows]
 
     def appeal_queue(self, state: str = OPEN, limit: int = 100) -> list[dict[str, Any]]:
         """Appeals in ``state``, oldest first (the queue a reviewer works through)."""
         with self.reading() as session:
             rows = session.scalars(select(Appeal).where(Appeal.state == state)
                                    .order_by(Appeal.created_at, Appeal.id).limit(limit))
-            return [self._as_dict(row) for row in rows]
+            return [self._as_dict(row, session) for row in rows]
 
     def appeal_counts(self, now: int | None = None) -> dict[str, int]:
         """``{"open": …, "overdue": …}``: open appeals, and those past their deadline."""
@@ -141,17 +143,18 @@ class AppealStore(ObservationStore):
             voided = [observation_of(session, person.id, key) for key in dict.fromkeys(targets)]
             row.state = UPHELD if upheld else REJECTED
             row.decided_at, row.decided_by = now, actor
-            row.decision_enc = self.data_keys.encrypt(COLUMNS["decision"], row.id, reason)
+            row.decision_enc = key_of(self.data_keys, person).encrypt(
+                COLUMNS["decision"], row.id, reason)
             audit.append(session, actor, "appeal.decide", f"appeal {row.state}", person.id,
                          {"appeal": row.id, "decision": row.state,
                           "voided": [observation.id for observation in voided]}, now)
             for observation in voided:
                 void_row(session, person, observation, actor=actor, reason=APPEAL_UPHELD,
                          now=now, consequence=consequence, since=since)
-            return self._as_dict(row)
+            return self._as_dict(row, session)
 
-    def _as_dict(self, row: Appeal) -> dict[str, Any]:
-        decrypt = self.data_keys.decrypt
+    def _as_dict(self, row: Appeal, session: Session) -> dict[str, Any]:
+        decrypt = key_of(self.data_keys, self.person_row(session, row.person_id)).decrypt
         return {"id": row.id, "person_id": row.person_id, "observation_id": row.observation_id,
                 "reason": decrypt(COLUMNS["reason"], row.id, row.reason_enc),
                 "attachment_type": row.attachment_type, "created_at": row.created_at,

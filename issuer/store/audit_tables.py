@@ -164,7 +164,8 @@ class LogIndex:
             self.voids.setdefault(details["observation"],
                                   (entry.seq, (entry.at, entry.actor, entry.reason)))
             self.void_fields.setdefault(details["observation"], {
-                "kind": details.get("kind"), "observed_at": details.get("observed_at")})
+                "kind": details.get("kind"), "observed_at": details.get("observed_at"),
+                "person_id": person})
         for cti in revoked_ctis(action, details):
             self.revocations.setdefault(cti, (entry.seq, entry.at))
             self.revoked_of.setdefault(cti, person)

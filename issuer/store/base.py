@@ -17,7 +17,7 @@ from typing import Self
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from .db import NotFound, Person
+from .db import Erased, NotFound, Person
 from .engine import read_only
 from .phones import DEFAULT_REGION
 from .pii import DataKeys
@@ -26,6 +26,19 @@ from .pii import DataKeys
 def clock(now: int | None) -> int:
     """``now``, or the current time in epoch seconds when it is None."""
     return int(time.time()) if now is None else now
+
+
+#: Longest reason kept for a void or an erasure (staff and holders type it).
+MAX_REASON = 500
+
+
+def required_reason(reason: object, what: str) -> str:
+    """``reason`` stripped and cut to :data:`MAX_REASON`; ``ValueError`` ("``what`` needs a
+    reason") if nothing is left."""
+    text = reason.strip()[:MAX_REASON] if isinstance(reason, str) else ""
+    if not text:
+        raise ValueError(f"{what} needs a reason")
+    return text
 
 
 class StoreBase:
@@ -70,11 +83,14 @@ class StoreBase:
             yield session
 
     @staticmethod
-    def person_row(session: Session, person_id: str, lock: bool = False) -> Person:
+    def person_row(session: Session, person_id: str, lock: bool = False, *,
+                   erased: bool = False) -> Person:
         """The person's row in ``session`` (``lock``: held until the transaction ends, on
         PostgreSQL; SQLite's write lock serialises writers already); raises
-        :class:`NotFound`."""
+        :class:`NotFound`, or :class:`Erased` for an erased person unless ``erased``."""
         person = session.get(Person, person_id, with_for_update=lock or None)
         if person is None:
             raise NotFound(f"no person {person_id}")
+        if person.erased_at is not None and not erased:
+            raise Erased(person_id, person.erased_at)
         return person

@@ -101,14 +101,15 @@ def claim(session: Session, run_id: int) -> Slice | None:
 
 def people(session: Session, batch: Slice) -> list[str]:
     """The people of the slice, in enrolment order, who hold no credential from its run (all
-    of them, unless the run was begun before it was planned in slices)."""
+    of them, unless the run was begun before it was planned in slices); never an erased one."""
     key = tuple_(Person.created_at, Person.id)
     issued = exists().where(CredentialRecord.run_id == batch.run_id,
                             CredentialRecord.person_id == Person.id)
     within = key >= tuple_(*batch.first)
     if batch.next is not None:
         within = and_(within, key < tuple_(*batch.next))
-    return list(session.scalars(select(Person.id).where(within, ~issued)
+    return list(session.scalars(select(Person.id).where(within, ~issued,
+                                                        Person.erased_at.is_(None))
                                 .order_by(Person.created_at, Person.id)))
 
 

@@ -43,6 +43,14 @@ class NotFound(StoreError):
     """No such person, credential, token or run (an API maps this to 404)."""
 
 
+class Erased(NotFound):
+    """The person was erased: only their pseudonymous id is left (an API maps this to 410)."""
+
+    def __init__(self, person_id: str, erased_at: int) -> None:
+        super().__init__(f"{person_id} was erased")
+        self.person_id, self.erased_at = person_id, erased_at
+
+
 class Conflict(StoreError):
     """The write would duplicate a unique fact (409); ``field`` names it."""
 
@@ -75,19 +83,27 @@ class Organisation(Base):
 
 
 class Person(Base):
-    """A person. Name, id number and phone are AES-GCM ciphertexts bound to column and id."""
+    """A person. Name, id number and phone are AES-GCM ciphertexts bound to column and id,
+    under the person's own key (``data_key``). An erased person keeps only the pseudonymous
+    row: id, organisation, enrolment time and ``erased_at`` (migration 0012)."""
 
     __tablename__ = "person"
-    #: Enrolment order, the order a re-issue run walks (keyset pages over this index).
-    __table_args__ = (Index(None, "created_at", "id"),)
+    __table_args__ = (
+        #: Enrolment order, the order a re-issue run walks (keyset pages over this index).
+        Index(None, "created_at", "id"),
+        #: The few people still without a key of their own (from before 0012), found at once.
+        Index("ix_person_keyless", "id",
+              sqlite_where=sql_text("data_key IS NULL AND erased_at IS NULL"),
+              postgresql_where=sql_text("data_key IS NULL AND erased_at IS NULL")),
+    )
 
     id: Mapped[str] = mapped_column(String(PERSON_ID_LENGTH), primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
-    name_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    phone_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    id_number_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     #: Keyed HMAC-SHA256 of the normalised id number: find a person without decrypting anyone.
-    id_number_mac: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    id_number_mac: Mapped[bytes | None] = mapped_column(LargeBinary, unique=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
     #: Keyed HMAC-SHA256 of the normalised phone number, for sign-in by one-time code. Not
     #: unique: a family may share one phone.
@@ -95,6 +111,11 @@ class Person(Base):
     #: The colour last recorded (newest credential or logged colour change): what a re-issue
     #: compares with, not reading the person's history. NULL: not known yet (migration 0008).
     colour: Mapped[str | None] = mapped_column(String(8))
+    #: The person's own data key, wrapped under the data key (:mod:`.pii`); NULL: erased, or
+    #: enrolled before 0012 and not given one yet (``Store.open`` does).
+    data_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: When the person was erased (:mod:`.erasure`); NULL: not erased.
+    erased_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Observation(Base):
@@ -278,10 +299,14 @@ class AuditEntry(Base):
     """
 
     __tablename__ = "audit_entry"
-    #: The purge entries (few), which the audit check reads first (migration 0011).
+    #: The purge entries (few), which the audit check reads first (migration 0011), and the
+    #: erasures (fewer; 0012).
     __table_args__ = (Index("ix_audit_entry_purge", "seq",
                             sqlite_where=sql_text("action = 'retention.purge'"),
-                            postgresql_where=sql_text("action = 'retention.purge'")),)
+                            postgresql_where=sql_text("action = 'retention.purge'")),
+                      Index("ix_audit_entry_erase", "seq",
+                            sqlite_where=sql_text("action = 'person.erase'"),
+                            postgresql_where=sql_text("action = 'person.erase'")))
 
     seq: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=False)
     at: Mapped[int] = mapped_column(BigInteger)

@@ -67,6 +67,9 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA foreign_keys = ON")
+        # What is deleted (an erased person's key and fields, purged rows) is overwritten
+        # with zeros in the file, not left in free space (issuer/store/erasure.py).
+        cursor.execute("PRAGMA secure_delete = ON")
         _set_wal(cursor)
     finally:
         cursor.close()

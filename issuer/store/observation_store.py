@@ -20,12 +20,9 @@ from verifier.labels import Colour
 
 from . import audit
 from .audit_tables import row_mac
-from .base import StoreBase, clock
+from .base import StoreBase, clock, required_reason
 from .credential_store import CredentialStore
 from .db import NotFound, Observation, Person
-
-#: Longest reason kept for a void (staff and holders type it).
-MAX_REASON = 500
 
 
 @dataclass(frozen=True)
@@ -93,9 +90,7 @@ class ObservationStore(StoreBase):
         :meth:`add_observation`. One ``observation.void`` audit entry records who, when and
         why. Raises :class:`NotFound` (no such observation of this person), ``ValueError``
         for an empty reason."""
-        reason = reason.strip()[:MAX_REASON] if isinstance(reason, str) else ""
-        if not reason:
-            raise ValueError("a void needs a reason")
+        reason = required_reason(reason, "a void")
         now = clock(now)
         with self.writing() as session:
             person = self.person_row(session, person_id, lock=True)

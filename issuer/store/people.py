@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from verifier.claims import IdCheck
 
-from .db import Device, OneTimeCode, Organisation, Person
+from .db import Device, Erased, OneTimeCode, Organisation, Person
 from .phones import DEFAULT_REGION, legacy_form, normalise, stored_form
-from .pii import DataKeys
+from .pii import DataKeys, PersonKey
 
 PERSON_ID_PREFIX = "p-"
 _PERSON_ID_BYTES = 9  # 72 random bits: unguessable, and says nothing about the person
@@ -53,13 +53,43 @@ def enrol(session: Session, keys: DataKeys, name: str, id_number: str, phone: st
     person_id = new_person_id()
     e164 = normalise(phone, region)
     values = {"name": name.strip(), "id_number": id_number.strip(), "phone": e164}
-    encrypted = {f"{field}_enc": keys.encrypt(COLUMNS[field], person_id, value)
+    own, wrapped = keys.new_person_key(person_id)
+    encrypted = {f"{field}_enc": own.encrypt(COLUMNS[field], person_id, value)
                  for field, value in values.items()}
     session.add(Person(id=person_id, organisation_id=organisation, created_at=now,
-                       id_number_mac=keys.id_number_mac(id_number),
+                       id_number_mac=keys.id_number_mac(id_number), data_key=wrapped,
                        phone_mac=keys.phone_form_mac(e164), **encrypted))
     session.flush()
     return person_id
+
+
+def key_of(keys: DataKeys, person: Any) -> PersonKey:
+    """The person's own key (``person``: a row with ``id``, ``data_key`` and ``erased_at``);
+    raises :class:`Erased`."""
+    if person.erased_at is not None:
+        raise Erased(person.id, person.erased_at)
+    return keys.person_key(person.id, person.data_key)
+
+
+#: How many people :func:`give_keys` re-encrypts per transaction.
+KEY_BATCH = 1000
+
+
+def give_keys(session: Session, keys: DataKeys, limit: int = KEY_BATCH) -> int:
+    """Give up to ``limit`` people enrolled before per-person keys (migration 0012) a key of
+    their own, their fields re-encrypted under it (read by the partial index of such people);
+    return how many. Their appeals' words and photos stay under the data key (version 1
+    ciphertexts), readable as before; erasing them deletes those rows."""
+    people = session.scalars(select(Person).where(
+        Person.data_key.is_(None), Person.erased_at.is_(None))
+        .order_by(Person.id).limit(limit).with_for_update()).all()
+    for person in people:
+        own, person.data_key = keys.new_person_key(person.id)
+        for field, column in COLUMNS.items():
+            plain = keys.decrypt(column, person.id, getattr(person, f"{field}_enc"))
+            setattr(person, f"{field}_enc", own.encrypt(column, person.id, plain))
+    session.flush()
+    return len(people)
 
 
 def backfill_phone_macs(session: Session, keys: DataKeys, region: str = DEFAULT_REGION,
@@ -73,10 +103,11 @@ def backfill_phone_macs(session: Session, keys: DataKeys, region: str = DEFAULT_
     used (at ``now``): they still count against the number's hourly quota, and none of them
     could be checked any more (a code's hash is keyed by the lookup key it was made under).
     """
-    people = session.scalars(select(Person).where(Person.phone_mac.is_(None))).all()
+    people = session.scalars(select(Person).where(Person.phone_mac.is_(None),
+                                                  Person.erased_at.is_(None))).all()
     not_valid = 0
     for person in people:
-        phone = keys.decrypt(COLUMNS["phone"], person.id, person.phone_enc)
+        phone = key_of(keys, person).decrypt(COLUMNS["phone"], person.id, person.phone_enc)
         form, valid = stored_form(phone, region)
         not_valid += not valid
         person.phone_mac = keys.phone_form_mac(form)
@@ -93,8 +124,9 @@ def backfill_phone_macs(session: Session, keys: DataKeys, region: str = DEFAULT_
 
 def person_fields(session: Session, keys: DataKeys, person: Person) -> dict[str, Any]:
     """Return the decrypted fields of ``person`` (raises ``DecryptionError``)."""
+    own = key_of(keys, person)
     organisation = session.get(Organisation, person.organisation_id)
-    decrypted = {field: keys.decrypt(column, person.id, getattr(person, f"{field}_enc"))
+    decrypted = {field: own.decrypt(column, person.id, getattr(person, f"{field}_enc"))
                  for field, column in COLUMNS.items()}
     return {"id": person.id, **decrypted, "organisation": organisation.name,
             "created_at": person.created_at}
@@ -112,8 +144,9 @@ def search_results(session: Session, keys: DataKeys, people: Sequence[Person]
         Organisation.id.in_({person.organisation_id for person in people}))).all())
     found = []
     for person in sorted(people, key=lambda p: (p.created_at, p.id)):
-        name = keys.decrypt(COLUMNS["name"], person.id, person.name_enc)
-        id_number = keys.decrypt(COLUMNS["id_number"], person.id, person.id_number_enc)
+        own = key_of(keys, person)
+        name = own.decrypt(COLUMNS["name"], person.id, person.name_enc)
+        id_number = own.decrypt(COLUMNS["id_number"], person.id, person.id_number_enc)
         try:
             check = IdCheck.of(name, id_number)
         except ValueError:  # nothing to show of one of them: show nothing of either

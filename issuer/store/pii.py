@@ -9,6 +9,12 @@ another column fails to decrypt instead of showing the wrong person's data.
 The database never sees the keys, so a copy of the database alone (a backup, a stolen disk)
 reveals no name, id number or phone. Anyone running the service with the passphrase can read
 everything; that is what the audit log is for.
+
+Each person's fields (and their appeals' words and photos) are encrypted under a key of their
+own (:class:`PersonKey`, ciphertext version 2), kept in the person's row wrapped under the data
+key. Erasing a person deletes that key (crypto-shredding): every copy of their ciphertexts the
+database still holds somewhere (a freed page, a dead row version, an export) is unreadable from
+then on. Ciphertexts of version 1, under the data key itself, are from before per-person keys.
 """
 
 from __future__ import annotations
@@ -34,6 +40,9 @@ from .db import StoreError
 from .phones import DEFAULT_REGION, normalise
 
 CIPHERTEXT_VERSION = 1
+#: A ciphertext under a person's own key (:class:`PersonKey`).
+PERSON_CIPHERTEXT_VERSION = 2
+_PERSON_KEY_COLUMN = "person.data_key"
 NONCE_LENGTH = 12
 KEY_LENGTH = 32
 KEY_FILE_FORMAT = "healthcode-data-keys"
@@ -130,6 +139,20 @@ class DataKeys:
         except InvalidTag:
             raise DecryptionError(column, row_id) from None
 
+    def new_person_key(self, person_id: str) -> tuple[PersonKey, bytes]:
+        """A fresh random key for ``person_id``, and what the database keeps of it: the key
+        wrapped under the data key, bound to the person."""
+        key = secrets.token_bytes(KEY_LENGTH)
+        return PersonKey(key, self), self.seal(_PERSON_KEY_COLUMN, person_id, key)
+
+    def person_key(self, person_id: str, wrapped: bytes | None) -> PersonKey:
+        """The key of ``person_id`` from its wrapped form (:meth:`new_person_key`). None (a
+        person from before per-person keys) gives a key that opens their version 1
+        ciphertexts only. Raises :class:`DecryptionError` for a damaged or moved key."""
+        if wrapped is None:
+            return PersonKey(None, self)
+        return PersonKey(self.unseal(_PERSON_KEY_COLUMN, person_id, wrapped), self)
+
     def id_number_mac(self, id_number: str) -> bytes:
         """Return the lookup key of an id number: HMAC-SHA256 of its normalised form."""
         message = _MAC_DOMAIN + normalise_id_number(id_number).encode()
@@ -180,6 +203,49 @@ class DataKeys:
         except InvalidTag:
             raise DataKeyError("cannot open the data keys: wrong passphrase?") from None
         return cls(_unb64(secret["enc"]), _unb64(secret["mac"]))
+
+
+class PersonKey:
+    """One person's own key: encrypts their fields as version 2 ciphertexts, and opens those
+    and (through the data keys) the version 1 ones written before they had a key."""
+
+    __slots__ = ("_aead", "_keys")
+
+    def __init__(self, key: bytes | None, keys: DataKeys) -> None:
+        self._aead = AESGCM(key) if key is not None else None
+        self._keys = keys
+
+    def __repr__(self) -> str:
+        return "PersonKey(<secret>)"
+
+    def encrypt(self, column: str, row_id: str, value: str) -> bytes:
+        return self.seal(column, row_id, value.encode())
+
+    def decrypt(self, column: str, row_id: str, blob: bytes) -> str:
+        try:
+            return self.unseal(column, row_id, blob).decode()
+        except UnicodeDecodeError:
+            raise DecryptionError(column, row_id) from None
+
+    def seal(self, column: str, row_id: str, data: bytes) -> bytes:
+        if self._aead is None:
+            return self._keys.seal(column, row_id, data)
+        nonce = secrets.token_bytes(NONCE_LENGTH)
+        aad = bytes([PERSON_CIPHERTEXT_VERSION]) + f"{column}\x00{row_id}".encode()
+        return bytes([PERSON_CIPHERTEXT_VERSION]) + nonce + self._aead.encrypt(nonce, data, aad)
+
+    def unseal(self, column: str, row_id: str, blob: bytes) -> bytes:
+        blob = bytes(blob)
+        if blob[:1] == bytes([CIPHERTEXT_VERSION]):
+            return self._keys.unseal(column, row_id, blob)
+        if self._aead is None or len(blob) < 1 + NONCE_LENGTH + 16 \
+                or blob[0] != PERSON_CIPHERTEXT_VERSION:
+            raise DecryptionError(column, row_id)
+        aad = bytes([PERSON_CIPHERTEXT_VERSION]) + f"{column}\x00{row_id}".encode()
+        try:
+            return self._aead.decrypt(blob[1:1 + NONCE_LENGTH], blob[1 + NONCE_LENGTH:], aad)
+        except InvalidTag:
+            raise DecryptionError(column, row_id) from None
 
 
 def load_data_keys(home: Home, *, create: bool = True) -> DataKeys:

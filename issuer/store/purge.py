@@ -25,6 +25,8 @@ from . import audit
 from .db import Appeal, AuditEntry, CredentialRecord, Observation
 
 ACTION = "retention.purge"
+#: The entry of an erasure (issuer/store/erasure.py, which imports this module).
+ERASE = "person.erase"
 #: Rows deleted per transaction (and per audit entry).
 BATCH = 10_000
 
@@ -99,7 +101,8 @@ def _rows(session: Session, model: Any, key: Any, condition: Any, batch: int) ->
 
 
 class PurgeLog:
-    """The purge entries of the log (after entry ``after``), to excuse the rows they deleted:
+    """The purge and erasure entries of the log (after entry ``after``), to excuse the rows
+    they deleted. Purges:
     a row the log recorded at entry ``seq`` is purged if a purge entry after ``seq`` has a
     cutoff beyond it (the largest cutoff of any later purge counts: a policy may lengthen a
     retention, and what was deleted before stays deleted)."""
@@ -108,6 +111,19 @@ class PurgeLog:
         rows = session.execute(select(AuditEntry.seq, AuditEntry.details_json)
                                .where(AuditEntry.action == ACTION, AuditEntry.seq > after)
                                .order_by(AuditEntry.seq)).all()
+        #: person -> the entry that erased them (issuer/store/erasure.py): their rows the log
+        #: recorded before it were deleted or cleared by it.
+        self._erased: dict[str, int] = {}
+        #: cti -> the MAC of the credential's row as an erasure left it (its text cleared).
+        self.cleared: dict[str, str] = {}
+        for seq, person, details_json in session.execute(
+                select(AuditEntry.seq, AuditEntry.person_id, AuditEntry.details_json).where(
+                    AuditEntry.action == ERASE, AuditEntry.seq > after)):
+            if person is not None:
+                self._erased.setdefault(person, seq)
+            cleared = _json(details_json).get("cleared")
+            if isinstance(cleared, dict):
+                self.cleared.update((k, v) for k, v in cleared.items() if isinstance(v, str))
         self._seqs: list[int] = []
         self._latest: list[Cutoffs] = []  # the largest cutoffs from each entry to the end
         found = []
@@ -129,10 +145,14 @@ class PurgeLog:
     def __bool__(self) -> bool:
         return bool(self._seqs)
 
+    def erased(self, person: Any, seq: int) -> bool:
+        """Whether ``person`` was erased after entry ``seq``."""
+        return self._erased.get(person, 0) > seq
+
     def unpurged(self, table: str, logged: Mapping[Any, Any]) -> dict[Any, Any]:
         """Those of ``logged`` (row key -> :class:`issuer.store.audit_tables.Logged`) that no
-        purge deleted."""
-        if not self._seqs:
+        purge or erasure deleted."""
+        if not self._seqs and not self._erased:
             return dict(logged)
         return {key: row for key, row in logged.items()
                 if not self.purged(table, row.fields, row.seq)}
@@ -140,7 +160,10 @@ class PurgeLog:
     def purged(self, table: str, fields: Mapping[str, Any], seq: int) -> bool:
         """Whether a row the log recorded at entry ``seq`` (its logged ``fields``) is one a
         later purge deleted: an observation observed before its kind's cutoff, a credential
-        that expired before the credential cutoff."""
+        that expired before the credential cutoff; an observation of a person erased after
+        ``seq``."""
+        if table == "observation" and self.erased(fields.get("person_id"), seq):
+            return True
         at = bisect.bisect_right(self._seqs, seq)
         if at == len(self._seqs):
             return False
@@ -160,3 +183,11 @@ def _widest(a: Cutoffs, b: Cutoffs) -> Cutoffs:
     return Cutoffs({k: max(a.observation(k), b.observation(k)) for k in kinds},
                    max(a.other, b.other), max(a.credentials, b.credentials),
                    max(a.appeals, b.appeals))
+
+
+def _json(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -22,12 +22,16 @@ from .base import clock
 from .credential_store import CredentialStore
 from .db import Conflict, Person
 from .engine import database_url, make_engine
+from .erasure import ErasureStore
 from .holder_store import HolderStore
 from .migrations import upgrade
 from .people import (
     COLUMNS,
+    KEY_BATCH,
     backfill_phone_macs,
     enrol,
+    give_keys,
+    key_of,
     organisation_id,
     person_fields,
     search_results,
@@ -39,11 +43,12 @@ from .token_store import TokenStore
 _log = logging.getLogger("healthcode.store")
 
 
-class Store(AppealStore, CredentialStore, HolderStore, TokenStore, AuditStore):
+class Store(AppealStore, CredentialStore, HolderStore, TokenStore, AuditStore, ErasureStore):
     """People of one issuer; their observations (recorded, voided) and appeals from
     :class:`AppealStore` (on :class:`ObservationStore`), credentials and re-issue runs from
     :class:`CredentialStore`, holders' phones and sign-in from :class:`HolderStore`, API tokens
-    from :class:`TokenStore`, the audit log's reads and checks from :class:`AuditStore`."""
+    from :class:`TokenStore`, the audit log's reads and checks from :class:`AuditStore`,
+    erasure from :class:`ErasureStore`."""
 
     @classmethod
     def open(cls, home: Home | str | Path | None = None, url: str | None = None, *,
@@ -70,6 +75,10 @@ class Store(AppealStore, CredentialStore, HolderStore, TokenStore, AuditStore):
                         raise DataKeyError(f"{home.data_keys} is missing but the database "
                                            f"holds {people} people: restore it from a backup")
                 data_keys = load_data_keys(home)
+            while True:  # people from before per-person keys get theirs, a batch at a time
+                with Session(engine) as session, session.begin():
+                    if give_keys(session, data_keys) < KEY_BATCH:
+                        break
             with Session(engine) as session, session.begin():
                 _, not_valid = backfill_phone_macs(session, data_keys, phone_region, clock(None))
             if not_valid:
@@ -151,9 +160,10 @@ class Store(AppealStore, CredentialStore, HolderStore, TokenStore, AuditStore):
             return person_fields(session, self.data_keys, self.person_row(session, person_id))
 
     def person_ids(self) -> list[str]:
-        """Return every person's id (for batch jobs such as re-issuing)."""
+        """Return every person's id but the erased (for batch jobs such as re-issuing)."""
         with self.reading() as session:
-            return list(session.scalars(select(Person.id).order_by(Person.created_at, Person.id)))
+            return list(session.scalars(select(Person.id).where(Person.erased_at.is_(None))
+                                        .order_by(Person.created_at, Person.id)))
 
     def identities_of(self, session: Session, person_ids: Sequence[str]
                       ) -> dict[str, tuple[str, str, str | None]]:
@@ -161,11 +171,15 @@ class Store(AppealStore, CredentialStore, HolderStore, TokenStore, AuditStore):
         decrypted ``(name, id_number)`` for the check-ID fields, and the colour last recorded
         for each (``Person.colour``, None if unknown)."""
         rows = session.execute(select(Person.id, Person.name_enc, Person.id_number_enc,
-                                      Person.colour).where(Person.id.in_(person_ids)))
-        decrypt = self.data_keys.decrypt
-        return {pid: (decrypt(COLUMNS["name"], pid, name),
-                      decrypt(COLUMNS["id_number"], pid, id_number), colour)
-                for pid, name, id_number, colour in rows}
+                                      Person.colour, Person.data_key, Person.erased_at)
+                               .where(Person.id.in_(person_ids)))
+        found = {}
+        for row in rows:
+            own = key_of(self.data_keys, row)
+            found[row.id] = (own.decrypt(COLUMNS["name"], row.id, row.name_enc),
+                             own.decrypt(COLUMNS["id_number"], row.id, row.id_number_enc),
+                             row.colour)
+        return found
 
     def ranking(self, k: int) -> list[dict[str, Any]]:
         """Return organisations with at least ``k`` scored members, best mean first (see

@@ -28,7 +28,7 @@ from verifier.errors import TrustListError
 from verifier.trust import load_anchor
 
 from ..policy import DEFAULT_POLICY, ObservationError
-from ..service import Conflict, IssuerService, NotFound
+from ..service import Conflict, Erased, IssuerService, NotFound
 from ..service.revocations import RevocationPublisher
 from .api import api
 from .bounds import check_json_body
@@ -170,6 +170,11 @@ def _register_errors(app: APIFlask) -> None:
     @app.errorhandler(NotFound)
     def _not_found(exc: NotFound):
         return _error(404, str(exc))
+
+    @app.errorhandler(Erased)
+    def _erased(exc: Erased):
+        return jsonify({"message": f"{exc.person_id} was erased: nothing of them is kept",
+                        "detail": {}, "problem": "erased", "erased_at": exc.erased_at}), 410
 
     @app.errorhandler(Conflict)
     def _conflict(exc: Conflict):

@@ -27,6 +27,7 @@ from .schemas import (
     CardIn,
     CredentialIn,
     CredentialOut,
+    EraseOut,
     NewEnrolmentOut,
     ObservationIn,
     ObservationOut,
@@ -234,6 +235,21 @@ def revoke_person(person_id, json_data):
     revoked = _service().store.revoke_person(person_id, actor=_actor(),
                                              reason=json_data["reason"])
     return {"revoked": revoked, "revocation_list": url_for("trust.revocations")}
+
+
+@api.post("/people/<person_id>/erase")
+@api.auth_required(auth, roles=["admin"])
+@api.input(RevokeIn, location="json")
+@api.output(EraseOut)
+@api.doc(responses={410: "erased already (`problem`: erased)"})
+def erase_person(person_id, json_data):
+    """Erase a person (admin scope): their own data key is deleted, so nothing personal of
+    theirs can be decrypted again; their records and appeals are deleted, their phones
+    unbound, their codes revoked. Only the pseudonymous id and the audit log remain
+    (docs/STORAGE.md, "Erasure"). Cannot be undone."""
+    erased = _service().store.erase_person(person_id, actor=_actor(),
+                                           reason=json_data["reason"])
+    return {**erased, "revocation_list": url_for("trust.revocations")}
 
 
 @api.get("/organisations/ranking")

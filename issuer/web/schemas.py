@@ -150,7 +150,21 @@ class CredentialOut(Schema):
 
 class RevokeIn(Schema):
     reason = String(required=True, validate=_REASON,
-                    metadata={"description": "why, for the audit log"})
+                    metadata={"description": "why, for the audit log, which keeps it for good: "
+                                             "no personal data"})
+
+
+class EraseOut(Schema):
+    person = String(metadata={"description": "the pseudonymous id, all that is kept"})
+    erased_at = Integer()
+    observations = Integer(metadata={"description": "records deleted"})
+    appeals = Integer(metadata={"description": "appeals deleted (words, photos, decisions)"})
+    revoked = Integer(metadata={"description": "unexpired codes revoked"})
+    credentials = Integer(metadata={"description": "codes whose signed text was cleared"})
+    devices = Integer(metadata={"description": "phones unbound"})
+    sessions = Integer(metadata={"description": "phone sign-ins ended"})
+    enrolments = Integer(metadata={"description": "enrolment links deleted"})
+    revocation_list = String(metadata={"description": "URL of the signed revocation list"})
 
 
 class RevokeOut(Schema):
