@@ -155,7 +155,7 @@ def test_card_says_everything_in_words(service, person, printed):
     assert "该怎么做 What to do · 绿码 GREEN" in text  # the back panel
     assert "沿此线对折 Fold here" in text
     assert f"卡号 {record['cti'][:8]}，签发于" in text and f"Card {record['cti'][:8]}" in text
-    assert "评分规则 hangzhou-2020-v2 · Scoring policy hangzhou-2020-v2" in text
+    assert "评分规则 hangzhou-2020-v3 · Scoring policy hangzhou-2020-v3" in text
     for secret in ("3301 0619", "33010619", PERSON["phone"], PERSON["organisation"]):
         assert secret not in text
 

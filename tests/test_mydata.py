@@ -263,8 +263,9 @@ def test_the_summary_says_colour_what_is_held_and_how_long(issuer):
                          .join(["<main><details ", "</details></main>"]))
     assert "绿码" in summary and "健康分 79" in summary
     for said in ("健康和生活习惯记录 60 条", "已签发 8 个健康码，其中 1 个现在有效",
-                 "手机 2 部，其中 1 部正在使用", "目前不会自动删除任何数据",
-                 "最多 14 天", "更早的记录不再影响您的健康码，但仍然保存"):
+                 "手机 2 部，其中 1 部正在使用", "超过保存期限的内容每天自动删除",
+                 "不再计入健康码后 30 天", "作出决定后 365 天", "10 年", "最多 14 天",
+                 "您可以要求签发机构删除您的全部数据"):
         assert said in summary, said
     rows = re.findall(r'<tr data-kind="(\w+)"><th scope="row">([^<]+)</th>'
                       r'<td class="n"><span class="nw num">(\d+)</span></td>\s*'
@@ -303,10 +304,10 @@ def test_the_download_keeps_its_shape_and_says_how_long_things_count(issuer):
     assert {"exported_at", "issuer", "person", "observations", "assessment", "credentials",
             "phones", "audit"} <= data.keys()
     assert data["retention"] == {
-        "deleted_automatically": False, "policy_id": DEFAULT_POLICY, "lookback_days": 14,
+        "deleted_automatically": True, "policy_id": DEFAULT_POLICY, "lookback_days": 14,
         "counted_days": {"test_result": 14, "contact": 14, "symptoms": 7, "travel": 14,
                          "steps": 7, "sleep_hours": 7, "alcohol_ml": 7, "cigarettes": 7},
-        "kept_days": None}
+        "kept_days": {"observation": 30, "credential": 30, "appeal": 365, "audit": 3650}}
     assert {o["kind"] for o in data["observations"]} == set(Kind)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -197,7 +198,12 @@ def test_my_data_says_how_long_each_thing_is_kept(v3_app):
     assert data["retention"]["kept_days"] == {"observation": 30, "credential": 30,
                                               "appeal": 365, "audit": 3650}
     page = client.get("/me/data", base_url=HTTPS).get_data(as_text=True)
-    kept = page.split('id="kept"', 1)[1].split("</ul>", 1)[0]
-    assert "30 days after it stops counting" in kept and "365 days after the decision" in kept
-    assert "deleted automatically, every day" in page
-    assert "Nothing is deleted automatically yet" not in page
+    kept = page.split('id="kept"', 1)[1].split("</dl>", 1)[0]
+    held = re.findall(r'data-held="(\w+)"><dt>[^<]+</dt>\s*<dd>[^<]+</dd>\s*'
+                      r'<dd class="how-long">([^<]+)</dd>', kept)
+    assert dict(held) == {  # every kind of thing held: why (a line each), and how long
+        "identity": "Until you are erased",
+        "observation": "30 days after it stops counting toward your code",
+        "credential": "30 days after it expires", "appeal": "365 days after the decision",
+        "phone": "Until you bind another phone, or are erased", "audit": "10 years"}
+    assert "deleted automatically, every day" in page and 'id="erasure"' in page

@@ -29,7 +29,7 @@ from .terms import DAY, Factor, Method, Recourse, Retention, Rounding, Rule
 from .wording import TAGS, Guidance, Text
 
 #: The policy a service scores with unless told otherwise (HEALTHCODE_POLICY).
-DEFAULT_POLICY = "hangzhou-2020-v2"
+DEFAULT_POLICY = "hangzhou-2020-v3"
 #: Policy ids double as file names: nothing that could leave the policies folder.
 POLICY_ID = re.compile(r"[a-z0-9-]{1,64}")
 _OFFSET = re.compile(r"([+-])(0\d|1[0-4]):([0-5]\d)")
