@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -262,3 +263,48 @@ def test_the_cli_erases(service, db_url):
     assert again.returncode == 1 and "erased already" in again.stderr
     with service.store.reading() as session:
         assert session.scalar(select(Person.erased_at).where(Person.id == person)) is not None
+
+
+@pytest.mark.parametrize("write", ["observation", "code", "reissue"])
+def test_a_write_racing_an_erasure_waits_for_it_and_stores_nothing(service, db_url, write):
+    """PostgreSQL: a write that reads the person while their erasure is in progress (the row
+    held FOR UPDATE, not yet committed) waits for it, then sees them erased: nothing is stored
+    about them after their erasure (a code issued then would be valid, and never revoked)."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite lets one writer in at a time: there is no race")
+    person = _history(service)
+    others = [_history(service, {"name": "李四", "id_number": f"33010619900101{n:04d}",
+                                 "phone": f"+86137000001{n:02d}"}) for n in range(2)]
+    before = len(service.store.credentials(person))
+    erasing = service.store.engine.connect()  # an erasure in progress, as erase_person does
+    erasing.execute(text("SELECT id FROM person WHERE id = :p FOR UPDATE"), {"p": person})
+    erasing.execute(text("UPDATE person SET erased_at = :t, data_key = NULL WHERE id = :p"),
+                    {"p": person, "t": NOW})
+    outcome: list[object] = []
+
+    def racing() -> None:
+        try:
+            if write == "observation":
+                service.add_observation(person, actor="lab", kind="steps", value=1,
+                                        observed_at=NOW, source="lab", now=NOW)
+            elif write == "code":
+                service.issue(person, actor="clerk", now=NOW, ttl=DAY)
+            else:
+                run = open_run(service, actor="test", now=NOW + 60)
+                run_batches(service, run.run_id, actor="test", batch_size=10,
+                            clock=lambda: NOW + 60)
+            outcome.append("stored")
+        except Erased:
+            outcome.append("erased")
+
+    worker = threading.Thread(target=racing)
+    worker.start()
+    worker.join(1.5)
+    assert worker.is_alive()  # waiting for the erasure
+    erasing.commit()
+    erasing.close()
+    worker.join(30)
+    assert outcome == (["stored"] if write == "reissue" else ["erased"])
+    assert len(service.store.credentials(person)) == before
+    if write == "reissue":
+        assert all(len(service.store.credentials(o)) == 3 for o in others)

@@ -248,8 +248,9 @@ def _issue_batch(service: IssuerService, session: Session, run_id: int, people: 
     with it. The full explanation is built only for someone whose colour changed: the audit
     entry names the rules."""
     store, policy = service.store, service.policy
-    observations = store.observation_rows_of(session, people, since=now - policy.lookback)
     identities = store.identities_of(session, people)
+    people = [person_id for person_id in people if person_id in identities]  # not erased
+    observations = store.observation_rows_of(session, people, since=now - policy.lookback)
     last_colour = {person_id: colour for person_id, (_, _, colour) in identities.items()
                    if colour is not None}
     if len(last_colour) < len(people):  # enrolled before the colour was kept on the row

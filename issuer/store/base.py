@@ -87,10 +87,26 @@ class StoreBase:
                    erased: bool = False) -> Person:
         """The person's row in ``session`` (``lock``: held until the transaction ends, on
         PostgreSQL; SQLite's write lock serialises writers already); raises
-        :class:`NotFound`, or :class:`Erased` for an erased person unless ``erased``."""
-        person = session.get(Person, person_id, with_for_update=lock or None)
+        :class:`NotFound`, or :class:`Erased` for an erased person unless ``erased``.
+
+        In a write transaction on PostgreSQL, the row is read ``FOR KEY SHARE`` even without
+        ``lock`` (the lock a foreign key to it takes anyway): a write to the person then waits
+        for an erasure in progress (which holds the row ``FOR UPDATE``) and sees it once it is
+        committed, instead of storing something about them after they were erased."""
+        if lock:
+            how: bool | dict[str, bool] | None = True
+        else:
+            how = {"key_share": True} if _writes(session) else None
+        person = session.get(Person, person_id, with_for_update=how)
         if person is None:
             raise NotFound(f"no person {person_id}")
         if person.erased_at is not None and not erased:
             raise Erased(person_id, person.erased_at)
         return person
+
+
+def _writes(session: Session) -> bool:
+    """Whether ``session`` is a PostgreSQL write transaction (row locks: SQLite has none)."""
+    bind = session.get_bind()
+    return bind.dialect.name == "postgresql" \
+        and not bind.get_execution_options().get("postgresql_readonly", False)

@@ -47,6 +47,7 @@ class CredentialStore(StoreBase):
         """
         now = clock(now)
         with self.writing() as session:
+            self.person_row(session, person_id)  # Erased; waits for an erasure in progress
             if device_id is not None:
                 holders.lock_device(session, device_id)
                 if current is not None:

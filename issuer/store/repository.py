@@ -169,12 +169,18 @@ class Store(AppealStore, CredentialStore, HolderStore, TokenStore, AuditStore, E
                       ) -> dict[str, tuple[str, str, str | None]]:
         """In ``session``, several people at once (for a batch of static codes): the
         decrypted ``(name, id_number)`` for the check-ID fields, and the colour last recorded
-        for each (``Person.colour``, None if unknown)."""
+        for each (``Person.colour``, None if unknown). The erased are left out. On PostgreSQL
+        the rows are read ``FOR KEY SHARE`` (the lock their credentials' foreign key takes
+        anyway): an erasure in progress is waited for, and one begun later waits for this
+        transaction, then revokes what it issued."""
         rows = session.execute(select(Person.id, Person.name_enc, Person.id_number_enc,
                                       Person.colour, Person.data_key, Person.erased_at)
-                               .where(Person.id.in_(person_ids)))
+                               .where(Person.id.in_(person_ids))
+                               .with_for_update(key_share=True, of=Person))
         found = {}
         for row in rows:
+            if row.erased_at is not None:
+                continue
             own = key_of(self.data_keys, row)
             found[row.id] = (own.decrypt(COLUMNS["name"], row.id, row.name_enc),
                              own.decrypt(COLUMNS["id_number"], row.id, row.id_number_enc),
