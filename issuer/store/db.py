@@ -242,6 +242,31 @@ class Device(Base):
     revocation_reason: Mapped[str | None] = mapped_column(Text)
 
 
+class FamilyLink(Base):
+    """A guardian's phone may show a dependant's live codes (migration 0012): made by staff
+    or by the dependant's enrolment letter, ended by staff or the guardian (which revokes the
+    dependant's codes bound to the guardian's phones). A person is never their own guardian,
+    and a pair has at most one live link."""
+
+    __tablename__ = "family_link"
+    __table_args__ = (
+        CheckConstraint("guardian_id <> dependant_id", name="not_self"),
+        Index("uq_family_link_live", "guardian_id", "dependant_id", unique=True,
+              sqlite_where=sql_text("revoked_at IS NULL"),
+              postgresql_where=sql_text("revoked_at IS NULL")),
+    )
+
+    id: Mapped[str] = mapped_column(String(PERSON_ID_LENGTH), primary_key=True)  # "f-" + 12
+    guardian_id: Mapped[str] = mapped_column(ForeignKey("person.id"), index=True)
+    dependant_id: Mapped[str] = mapped_column(ForeignKey("person.id"), index=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    #: A staff token's id, or ``holder`` (the guardian redeemed the dependant's letter).
+    created_by: Mapped[str] = mapped_column(Text)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger)
+    revoked_by: Mapped[str | None] = mapped_column(Text)
+    revocation_reason: Mapped[str | None] = mapped_column(Text)
+
+
 class Enrolment(Base):
     """A one-time enrolment link; only a SHA-256 of its token is kept."""
 
