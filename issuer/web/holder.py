@@ -35,8 +35,9 @@ from ..policy.observations import ObservationError
 from ..service import records
 from ..store import HolderError, HolderProblem, NotFound
 from ..store.phones import PhoneError
-from . import family, holder_text, mydata
+from . import holder_text, mydata
 from .codesender import SendError
+from .family import enrol_choice
 from .holder_session import (
     holder_headers,
     holder_json,
@@ -81,7 +82,7 @@ def enrol(token: str):
         service().store.enrolment_person(token)
         who = signed_in()
         if who is not None and request.args.get("own") != "1":
-            return family.enrol_choice(token)  # a guardian adding a family member?
+            return enrol_choice(token)  # a guardian adding a family member?
     except HolderError as exc:
         return render_template("holder/problem.html", title=_("Enrolment link"),
                                message=holder_text.problem_message(exc.problem),
