@@ -150,7 +150,7 @@ CLAIM_KEYS = {"iss": 1, "exp": 4, "iat": 6, "cti": 7, "cnf": 8, "health": -65537
 
 
 def base_claims(rng: random.Random, iss: str = "HZ", cnf: bytes | None = None,
-                id_check: bool = False) -> dict[str, bytes]:
+                id_check: bool = False, family: bool = False) -> dict[str, bytes]:
     iat = NOW - rng.choice([HOUR, 600, 301, 300, 0, -300, -301])
     health = [(uint(1), uint(rng.choice([0, 1, 2]))), (uint(2), uint(rng.randrange(101)))]
     if rng.random() < 0.3:
@@ -158,6 +158,8 @@ def base_claims(rng: random.Random, iss: str = "HZ", cnf: bytes | None = None,
     if id_check:
         health.append((uint(4), cmap([(uint(1), tstr(rng.choice(["李*", "A*", "😷*"]))),
                                       (uint(2), tstr(rng.choice(["123X", "7", "0000"])))])))
+    if family:
+        health.append((uint(5), b"\xf5"))
     claims = {"iss": tstr(iss), "iat": uint(iat), "exp": uint(iat + rng.choice([HOUR, 86400])),
               "cti": bstr(rng.randbytes(12)), "health": cmap(health)}
     if cnf is not None:
@@ -183,6 +185,9 @@ def health_variants(rng: random.Random) -> bytes:
                                            weird(rng)])))
     elif roll < 0.4:
         pairs.append((uint(4), id_check_variant(rng)))
+    elif roll < 0.45:  # the family mark: true, or what is not true
+        pairs.append((rng.choice(int_forms(5)), rng.choice([b"\xf5", b"\xf5", b"\xf4", uint(1),
+                                                           b"\xf6", b"\xf7", weird(rng)])))
     elif roll < 0.5:
         pairs.append((uint(rng.randrange(5, 30)), weird(rng)))
     elif roll < 0.6:

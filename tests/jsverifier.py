@@ -37,7 +37,8 @@ function claims(c) {
   return { iss: c.iss, iat: c.iat, exp: c.exp, cti: hex(c.cti), colour: c.colour, score: c.score,
     policy: c.policy === null ? null : hex(c.policy), device_bound: c.cnf !== null,
     presented_at: c.presentedAt, kid: c.kid, alg: c.alg, static: c.static,
-    id_check: c.idCheck === null ? null : { name: c.idCheck.name, id_tail: c.idCheck.idTail } };
+    id_check: c.idCheck === null ? null : { name: c.idCheck.name, id_tail: c.idCheck.idTail },
+    family: c.family };
 }
 async function outcome(fn) {
   try { return { valid: true, reason: null, value: await fn() }; }
@@ -160,7 +161,8 @@ def py_claims(c) -> dict[str, Any]:
             "device_bound": d["device_bound"], "presented_at": d["presented_at"],
             "kid": d["kid"], "alg": d["alg"], "static": c.static,
             "id_check": (None if c.id_check is None
-                         else {"name": c.id_check.name, "id_tail": c.id_check.id_tail})}
+                         else {"name": c.id_check.name, "id_tail": c.id_check.id_tail}),
+            "family": d["family"]}
 
 
 def py_verify(text: Any, trust: TrustList, now: int, lists: list[RevocationList],

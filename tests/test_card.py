@@ -167,7 +167,8 @@ def test_the_code_carries_only_the_check_id_fields(printed):
     assert claims.cnf is None
     assert set(claims._asdict()) - {"presented_at"} == {
         "iss", "iat", "exp", "cti", "colour", "score", "policy", "cnf", "kid", "alg",
-        "id_check"}
+        "id_check", "family"}
+    assert claims.family is False  # a card is never a family code (the mark needs a phone)
     assert claims.id_check == IdCheck("Z*", "1234")
     # The signed claims, without the random bytes (cti) in which two letters turn up by
     # chance (the key id and the signature, outside the claims, are random too).

@@ -136,7 +136,7 @@ def test_erasure_leaves_the_pseudonym_revokes_the_codes_and_the_log_verifies(ser
                                       now=NOW)
     assert went == {"person": person, "erased_at": NOW, "observations": 2, "appeals": 1,
                     "revoked": 2, "credentials": 2, "devices": 0, "sessions": 0,
-                    "enrolments": 0}
+                    "enrolments": 0, "family_links": 0}
     with pytest.raises(Erased):
         service.store.get_person(person)
     with pytest.raises(Erased):

@@ -275,7 +275,8 @@ def _case(rng, world) -> tuple[str, int, int]:
         _, x, odd = _cnf(rng.choice(phones[:1] * 5 + phones[1:]))
         cnf = cnf_variant(rng, x, odd)
     claims = base_claims(rng, iss if rng.random() < 0.95 else "SH", cnf=cnf,
-                         id_check=not bound and rng.random() < 0.3)
+                         id_check=not bound and rng.random() < 0.3,
+                         family=rng.random() < (0.3 if bound else 0.03))
     if rng.random() < 0.1:
         claims["cti"] = bstr(rng.choice(world["revoked"]))
     iat = cbor2.loads(claims["iat"])
@@ -326,11 +327,15 @@ def test_mutated_codes_get_the_same_verdict(both, world, page):
     started = time.monotonic()
     bad = both.verify(cases)
     elapsed = time.monotonic() - started
-    verdicts = Counter(py_verify(c, both.trusts["main"], n, [both.lists[i] for i in lids], w)
-                       ["reason"] or "valid" for c, _, n, lids, w in cases[:2000])
+    results = [py_verify(c, both.trusts["main"], n, [both.lists[i] for i in lids], w)
+               for c, _, n, lids, w in cases[:2000]]
+    verdicts = Counter(r["reason"] or "valid" for r in results)
+    verdicts["valid family codes"] = sum(bool(r["valid"] and r["claims"]["family"])
+                                         for r in results)
     print(f"{len(cases)} mutated codes in {elapsed:.1f} s; mismatches {len(bad)}; "
           f"verdicts of the first 2000: {dict(verdicts)}")
     assert bad == []
+    assert verdicts["valid family codes"] > 0  # the family mark was exercised, valid too
     assert page.errors == []
     # The same codes, read without checking (what a refusal for time shows) and told apart.
     texts = [c[0] for c in cases[:4000] if isinstance(c[0], str)]

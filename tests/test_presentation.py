@@ -197,12 +197,26 @@ def test_decode_presentation_reads_the_time(device, bound):
     assert parsed.credential == b45decode(bound[len(CREDENTIAL_PREFIX):])
 
 
-def test_a_presentation_fits_qr_version_12_at_ecc_m(device, make_code):
-    # The longest issuer id a demo trust list uses, a policy digest, the largest score.
-    code = make_code(cnf=cnf_for(device.public_key()), score=100, policy=b"\xff" * 8)
+@pytest.mark.parametrize("family", [False, True], ids=["own", "family"])
+def test_a_presentation_fits_qr_version_12_at_ecc_m(device, make_code, family):
+    # The longest issuer id a demo trust list uses, a policy digest, the largest score; a
+    # family code's mark costs 2 bytes more (docs/FORMAT.md: 406 characters of 419).
+    code = make_code(cnf=cnf_for(device.public_key()), score=100, policy=b"\xff" * 8,
+                     family=family)
     text = present(device, code, 2**32 - 1)
+    assert len(text) == 388 + 15 + 3 * family
     qr = segno.make(text, error="m", boost_error=False, mode="alphanumeric")
     assert qr.version <= 12, (len(text), qr.version)
+
+
+def test_a_family_code_says_so_and_nothing_more(trust, device, make_code):
+    own = verify(present(device, make_code(cnf=cnf_for(device.public_key())), NOW), trust, NOW)
+    family = verify(present(device, make_code(cnf=cnf_for(device.public_key()), family=True),
+                            NOW), trust, NOW)
+    assert (own.family, family.family) == (False, True)
+    assert family.as_dict()["family"] is True and family.id_check is None
+    with pytest.raises(ValueError):  # the issuer never signs a family mark without a phone
+        make_code(family=True)
 
 
 def test_a_presentation_is_read_from_an_image(trust, device, bound, tmp_path):

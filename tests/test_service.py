@@ -202,7 +202,8 @@ def test_openapi_matches_the_routes(app):
     # <iss> and <path:iss> are both {iss} in OpenAPI (a converter is no part of the name).
     routes = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", str(rule))
               for rule in app.url_map.iter_rules()
-              if rule.endpoint.startswith(("api.", "review.", "public.", "trust."))}
+              if rule.endpoint.startswith(("api.", "review.", "family_api.", "public.",
+                                           "trust."))}
     assert routes == set(spec["paths"])
 
 

@@ -37,7 +37,8 @@ INVALID = load("invalid.json")
 REVOCATIONS = load("revocations.json")
 PRESENTATIONS = [v for v in load("presentations.json") if "stages" in v]
 REFUSED_PRESENTATIONS = [v for v in load("presentations.json") if "reason" in v]
-_FIELDS = ("iss", "iat", "exp", "cti", "colour", "score", "policy", "kid", "alg", "id_check")
+_FIELDS = ("iss", "iat", "exp", "cti", "colour", "score", "policy", "kid", "alg", "id_check",
+           "family")
 
 
 def _public(jwk: dict[str, str]) -> dict[str, str]:
@@ -58,7 +59,8 @@ def _check_credential_stages(jwk: dict[str, str], inputs: dict[str, Any],
         iss=inputs["iss"], iat=inputs["iat"], exp=inputs["exp"], cti=bytes.fromhex(inputs["cti"]),
         colour=Colour(inputs["colour"]), score=inputs["score"],
         policy=bytes.fromhex(inputs["policy"]) if inputs.get("policy") else None, cnf=cnf,
-        id_check=IdCheck(**inputs["id_check"]) if inputs.get("id_check") else None)
+        id_check=IdCheck(**inputs["id_check"]) if inputs.get("id_check") else None,
+        family=inputs.get("family", False))
     assert claims == stages["claims_cbor"]
     assert encode_protected(alg, kid) == stages["protected"]
     assert sig_structure(stages["protected"], claims) == stages["sig_structure"]

@@ -26,8 +26,8 @@ ID_TAIL_LENGTH = 4
 MAX_MASKED_NAME = 8
 _ID_TAIL_TEXT = re.compile(rf"[0-9A-Z]{{1,{ID_TAIL_LENGTH}}}")
 _MASK = "*"
-_COLOUR, _SCORE, _POLICY, _ID_CHECK = (h.value for h in (
-    Health.COLOUR, Health.SCORE, Health.POLICY, Health.ID_CHECK))
+_COLOUR, _SCORE, _POLICY, _ID_CHECK, _FAMILY = (h.value for h in (
+    Health.COLOUR, Health.SCORE, Health.POLICY, Health.ID_CHECK, Health.FAMILY))
 _NAME, _ID_TAIL = IdCheckField.NAME.value, IdCheckField.ID_TAIL.value
 
 
@@ -70,6 +70,9 @@ class Credential(NamedTuple):
     presented_at: int | None = None
     #: A static code's check-ID fields (masked name, id number's tail), or None.
     id_check: IdCheck | None = None
+    #: A family code: a dependant's live code on a guardian's phone (docs/FORMAT.md, health
+    #: key 5). Checkpoints say so, and nothing about whose it is.
+    family: bool = False
 
     @property
     def static(self) -> bool:
@@ -85,13 +88,15 @@ class Credential(NamedTuple):
             "device_bound": self.cnf is not None, "presented_at": self.presented_at,
             "kid": kid_text(self.kid), "alg": self.alg.jose_name,
             "id_check": self.id_check._asdict() if self.id_check is not None else None,
+            "family": self.family,
         }
 
 
 def encode_claims(*, iss: str, iat: int, exp: int, cti: bytes, colour: Colour, score: int,
                   policy: bytes | None = None, cnf: dict[Any, Any] | None = None,
-                  id_check: IdCheck | None = None) -> bytes:
-    """Return the CBOR claims map (the COSE payload).
+                  id_check: IdCheck | None = None, family: bool = False) -> bytes:
+    """Return the CBOR claims map (the COSE payload). ``family``: mark a device-bound
+    credential as a family code (a dependant's, shown on a guardian's phone).
 
     Raises ``ValueError`` for values the verifier would reject, so the issuer never signs one.
     """
@@ -101,6 +106,8 @@ def encode_claims(*, iss: str, iat: int, exp: int, cti: bytes, colour: Colour, s
         health[_POLICY] = policy
     if id_check is not None:
         health[_ID_CHECK] = {_NAME: id_check.name, _ID_TAIL: id_check.id_tail}
+    if family:
+        health[_FAMILY] = True
     claims: dict[int, Any] = {
         Claim.ISS: iss, Claim.IAT: iat, Claim.EXP: exp, Claim.CTI: cti, Claim.HEALTH: health,
     }
@@ -142,6 +149,12 @@ def _check_claims(claims: dict[Any, Any]) -> None:
         if cnf is not None:
             raise ValueError("a code bound to a phone carries no check-ID fields")
         _read_id_check(id_check)
+    family = health.get(Health.FAMILY)
+    if family is not None:
+        if family is not True:
+            raise ValueError("the family mark must be true")
+        if cnf is None:
+            raise ValueError("a family code is bound to a phone")
 
 
 def _read_id_check(fields: Any) -> IdCheck:
@@ -178,4 +191,5 @@ def parse_claims(payload: bytes, *, kid: bytes = b"", alg: Alg = Alg.ES256) -> C
         score=health[Health.SCORE], policy=health.get(Health.POLICY),
         cnf=claims.get(Claim.CNF), kid=kid, alg=alg,
         id_check=_read_id_check(id_check) if id_check is not None else None,
+        family=health.get(Health.FAMILY) is True,
     )

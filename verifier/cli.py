@@ -117,7 +117,7 @@ def _human(result: dict[str, Any], now: int) -> str:
         left = result["exp"] - now
         when = f"in {humanize(left)}" if left >= 0 else f"{humanize(left)} ago, within skew"
         return (f"VALID  {result['colour'].upper()}  score {result['score']}  "
-                f"{_liveness(result['presented_ago'], result['id_check'])}  "
+                f"{_liveness(result['presented_ago'], result['id_check'], result['family'])}  "
                 f"expires {shown(result['exp'])} ({when})  "
                 f"issuer {result['issuer_name']} ({result['iss']})  key {result['kid']}")
     line = f"REJECTED ({result['reason']}): {result['message']}"
@@ -126,15 +126,16 @@ def _human(result: dict[str, Any], now: int) -> str:
     return line
 
 
-def _liveness(ago: int | None, id_check: dict[str, str] | None) -> str:
-    """How the code came: a phone's live presentation and its age, or a static code (which
-    proves the colour, not the person: staff check an ID against the fields it carries)."""
+def _liveness(ago: int | None, id_check: dict[str, str] | None, family: bool = False) -> str:
+    """How the code came: a phone's live presentation and its age (a family code: a
+    dependant's, on a guardian's phone), or a static code (staff check an ID against it)."""
     if ago is None:
         if id_check is None:
             return "static code (check ID)"
         return (f"static code (check ID: name {id_check['name']}, "
                 f"ID number ending {id_check['id_tail']})")
-    return f"live code, made {ago} s ago" if ago >= 0 else f"live code, dated {-ago} s ahead"
+    kind = "family code (live)" if family else "live code"
+    return f"{kind}, made {ago} s ago" if ago >= 0 else f"{kind}, dated {-ago} s ahead"
 
 
 @click.group(context_settings=CONTEXT)

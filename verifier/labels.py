@@ -51,6 +51,9 @@ class Health(IntEnum):
     POLICY = 3
     #: A static code's check-ID fields, a map of :class:`IdCheckField` (docs/FORMAT.md).
     ID_CHECK = 4
+    #: ``true`` on a family code: a dependant's live code shown on a guardian's phone (it
+    #: needs ``cnf``). It names no one: checkpoints say "family code", nothing more.
+    FAMILY = 5
 
 
 class IdCheckField(IntEnum):

@@ -146,7 +146,7 @@ def _verify_data(data: bytes, trust: TrustList, at: int, bound: bool = False) ->
             raise VerificationError(Reason.BAD_SIGNATURE, kid=kid_text(key.kid)) from None
     if colour <= 2 and score <= SCORE_MAX and iat < exp:
         credential = _new_tuple(Credential, (iss, iat, exp, cti, _COLOURS[colour], score, policy,
-                                             None, key.kid, key.alg, None, None))
+                                             None, key.kid, key.alg, None, None, False))
         if (iss == key.iss and at <= exp + CLOCK_SKEW and iat <= at + CLOCK_SKEW
                 and key.not_before <= iat <= key.not_after):
             return credential  # the common case: _accept's checks, inlined

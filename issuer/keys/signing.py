@@ -56,11 +56,12 @@ def sign_cose(key: PrivateKey, payload: bytes) -> bytes:
 
 def sign_credential(key: PrivateKey, *, iss: str, colour: Colour | str, score: int, iat: int,
                     ttl: int, policy: bytes | None = None, cti: bytes | None = None,
-                    cnf: dict[Any, Any] | None = None, id_check: IdCheck | None = None
-                    ) -> Signed:
+                    cnf: dict[Any, Any] | None = None, id_check: IdCheck | None = None,
+                    family: bool = False) -> Signed:
     """Return a new credential valid from ``iat`` for ``ttl`` seconds (``cnf``: bound to the
-    holder's phone key; ``id_check``: a static code's check-ID fields) as its QR text and its
-    ``cti``, which is fresh and random unless given (test vectors).
+    holder's phone key; ``id_check``: a static code's check-ID fields; ``family``: a
+    dependant's code on a guardian's phone, with ``cnf``) as its QR text and its ``cti``,
+    which is fresh and random unless given (test vectors).
 
     Raises ``ValueError`` for claims the verifier would reject (unknown colour, score outside
     0–100, non-positive ttl, …).
@@ -69,16 +70,19 @@ def sign_credential(key: PrivateKey, *, iss: str, colour: Colour | str, score: i
         raise ValueError("ttl must be positive")
     cti = secrets.token_bytes(CTI_LENGTH) if cti is None else cti
     payload = encode_claims(iss=iss, iat=iat, exp=iat + ttl, cti=cti, colour=Colour(colour),
-                            score=score, policy=policy, cnf=cnf, id_check=id_check)
+                            score=score, policy=policy, cnf=cnf, id_check=id_check,
+                            family=family)
     return Signed(CREDENTIAL_PREFIX + b45encode(sign_cose(key, payload)), cti)
 
 
 def issue_credential(key: PrivateKey, *, iss: str, colour: Colour | str, score: int, iat: int,
                      ttl: int, policy: bytes | None = None, cti: bytes | None = None,
-                     cnf: dict[Any, Any] | None = None, id_check: IdCheck | None = None) -> str:
+                     cnf: dict[Any, Any] | None = None, id_check: IdCheck | None = None,
+                     family: bool = False) -> str:
     """Return the QR text of a new credential: :func:`sign_credential`'s ``text``."""
     return sign_credential(key, iss=iss, colour=colour, score=score, iat=iat, ttl=ttl,
-                           policy=policy, cti=cti, cnf=cnf, id_check=id_check).text
+                           policy=policy, cti=cti, cnf=cnf, id_check=id_check,
+                           family=family).text
 
 
 def _jws_header(key: PrivateKey, typ: str) -> str:

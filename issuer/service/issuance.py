@@ -240,14 +240,17 @@ class IssuerService:
     def issue(self, person_id: str, *, actor: str, ttl: int = DEFAULT_TTL,
               now: int | None = None, run_id: int | None = None,
               device: dict[str, Any] | None = None, purpose: str | None = None,
-              current: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+              current: Callable[[dict[str, Any]], bool] | None = None,
+              family_link: str | None = None) -> dict[str, Any]:
         """Sign a credential from the current assessment and record it; return its record
         (cti, text, colour, score, issued_at, expires_at). ``device`` (from
         :meth:`Store.device`): bind the credential to that phone's key (``cnf``), making it
         a live code; without one it is a static code and carries the check-ID fields (the
         masked name and the id number's last characters) for checkpoints to compare with an
         ID document. ``current`` (with ``device``): keep the phone's current code instead if
-        it satisfies this (:meth:`Store.record_credential`). Raises NotFound, Conflict."""
+        it satisfies this (:meth:`Store.record_credential`). ``family_link`` (with ``device``, a
+        guardian's phone): a family code, issued only while that link is live (checked under
+        its lock: :meth:`Store.record_credential`). Raises NotFound, Conflict."""
         if not 0 < ttl <= MAX_CREDENTIAL_TTL:
             raise ValueError(f"a credential lives at most {MAX_CREDENTIAL_TTL // 86400} days")
         now = _now(now)
@@ -260,21 +263,25 @@ class IssuerService:
             cnf, id_check = None, IdCheck.of(person["name"], person["id_number"])
         text, cti = sign_credential(key, iss=config.iss, colour=assessment.colour,
                                     score=assessment.score, iat=now, ttl=ttl,
-                                    policy=self.policy.digest, cnf=cnf, id_check=id_check)
+                                    policy=self.policy.digest, cnf=cnf, id_check=id_check,
+                                    family=family_link is not None)
         record = self.store.record_credential(
             person_id, cti=cti, text=text, colour=assessment.colour, score=assessment.score,
             policy_id=self.policy.id, policy_digest=self.policy.digest, iat=now, exp=now + ttl,
             actor=actor, run_id=run_id, now=now,
             device_id=device["id"] if device is not None else None, purpose=purpose,
             reason=f"{assessment.colour.value} {assessment.score} under {self.policy.id}, "
-                   f"valid to {iso(now + ttl)}", current=current)
+                   f"valid to {iso(now + ttl)}", current=current, family_link=family_link)
         return _issued(record)
 
     def live_credential(self, person_id: str, device: dict[str, Any],
-                        now: int | None = None) -> dict[str, Any]:
+                        now: int | None = None, *, family_link: str | None = None
+                        ) -> dict[str, Any]:
         """The live credential of the person's bound phone ``device`` (from
         :meth:`Store.device`): the phone's current one if it still matches the assessment and
-        has at least half its life left, else a new one (which supersedes it)."""
+        has at least half its life left, else a new one (which supersedes it). ``family_link``:
+        ``device`` is a guardian's phone and the code a family code under that link
+        (:mod:`issuer.service.family`)."""
         now = _now(now)
         assessment = self.assess(person_id, now)
 
@@ -289,8 +296,10 @@ class IssuerService:
             return _issued(row)
         # Checked again under the phone's lock: the same phone asking at once (the page and
         # its service worker) must get one code, not each its own.
-        return self.issue(person_id, actor="holder", ttl=LIVE_TTL, now=now, device=device,
-                          purpose="live", current=fits)
+        family = family_link is not None
+        return self.issue(person_id, actor="guardian" if family else "holder", ttl=LIVE_TTL,
+                          now=now, device=device, purpose="family" if family else "live",
+                          current=fits, family_link=family_link)
 
     def credential_text(self, cti: str) -> str:
         """The QR text of an issued credential. Raises NotFound."""

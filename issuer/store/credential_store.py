@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from verifier.labels import Colour
 
-from . import audit, credentials, holders
+from . import audit, credentials, family, holders
 from .audit_tables import row_mac
 from .base import StoreBase, clock
-from .db import CredentialRecord
+from .db import CredentialRecord, NotFound
 
 #: The reason recorded when a credential is revoked because it shows more than the truth.
 SUPERSEDED = "superseded"
@@ -30,8 +30,8 @@ class CredentialStore(StoreBase):
                           reason: str = "credential issued", run_id: int | None = None,
                           now: int | None = None, device_id: str | None = None,
                           purpose: str | None = None,
-                          current: Callable[[dict[str, Any]], bool] | None = None
-                          ) -> dict[str, Any]:
+                          current: Callable[[dict[str, Any]], bool] | None = None,
+                          family_link: str | None = None) -> dict[str, Any]:
         """Store an issued credential (``cti``, ``policy_digest``: bytes or hex) and return it
         as :meth:`credential` does. Raises :class:`NotFound` (person or run),
         :class:`Conflict` (``field="run_id"``: the run already issued this person one;
@@ -43,11 +43,17 @@ class CredentialStore(StoreBase):
         greener code it was once given. ``purpose``: ``live`` or ``card``. ``current``: if
         the phone's current live credential, read once the phone is locked, satisfies it, that
         one is returned and nothing is stored (the same phone asking twice at once gets one
-        code, not two).
+        code, not two). ``family_link``: a family code, stored only while that link is live
+        (its row locked, so ending the link at the same time revokes this code or refuses
+        it: :class:`NotFound`).
         """
         now = clock(now)
         with self.writing() as session:
             self.person_row(session, person_id)  # Erased; waits for an erasure in progress
+            if family_link is not None:
+                link = family.get(session, family_link, lock=True)
+                if link is None or link.revoked_at is not None or link.dependant_id != person_id:
+                    raise NotFound(f"no live family link {family_link[:40]}")
             if device_id is not None:
                 holders.lock_device(session, device_id)
                 if current is not None:
@@ -60,8 +66,8 @@ class CredentialStore(StoreBase):
                 issued_by=actor, run_id=run_id)
             row.device_id, row.purpose = device_id, purpose
             superseded = holders.revoke_device_credentials(
-                session, device_id, now, "superseded by a newer live code", keep=row.cti) \
-                if device_id is not None else []
+                session, device_id, now, "superseded by a newer live code", keep=row.cti,
+                person_id=person_id) if device_id is not None else []
             # What was issued under which rules, never the person's colour or score.
             details = {"cti": row.cti, "policy_id": policy_id, "exp": exp, "run": run_id}
             if purpose is not None:

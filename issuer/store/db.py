@@ -1,5 +1,5 @@
-"""The issuer's database: SQLAlchemy models and the storage exceptions (the engine, and how it
-runs SQLite: issuer/store/engine.py).
+"""The issuer's database: SQLAlchemy models (the storage exceptions: issuer/store/errors.py; the
+engine, and how it runs SQLite: issuer/store/engine.py).
 
 Personal data lives here, encrypted field by field (issuer/store/pii.py); a person is known
 elsewhere only by a random pseudonymous id. Times are integer epoch seconds (BIGINT: no 2038
@@ -25,6 +25,12 @@ from sqlalchemy import (
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# The storage exceptions, from where they were always imported.
+from .errors import Conflict as Conflict
+from .errors import Erased as Erased
+from .errors import NotFound as NotFound
+from .errors import StoreError as StoreError
+
 PERSON_ID_LENGTH = 14  # "p-" + token_urlsafe(9): 72 random bits
 SHA256_HEX = 64
 COLOURS = ("green", "yellow", "red")  # verifier.labels.Colour values
@@ -33,30 +39,6 @@ APPEAL_STATES = ("open", "upheld", "rejected")
 #: Ids of tables growing by millions a day: 64-bit on PostgreSQL (2^31 runs out in months);
 #: SQLite's INTEGER PRIMARY KEY is 64-bit already (and must stay INTEGER: the rowid).
 BIG_ID = BigInteger().with_variant(Integer, "sqlite")
-
-
-class StoreError(Exception):
-    """Root of the storage errors."""
-
-
-class NotFound(StoreError):
-    """No such person, credential, token or run (an API maps this to 404)."""
-
-
-class Erased(NotFound):
-    """The person was erased: only their pseudonymous id is left (an API maps this to 410)."""
-
-    def __init__(self, person_id: str, erased_at: int) -> None:
-        super().__init__(f"{person_id} was erased")
-        self.person_id, self.erased_at = person_id, erased_at
-
-
-class Conflict(StoreError):
-    """The write would duplicate a unique fact (409); ``field`` names it."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 # Deterministic constraint names: the same on SQLite and PostgreSQL, so later migrations can
@@ -260,6 +242,31 @@ class Device(Base):
     public_key: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[int] = mapped_column(BigInteger)
     revoked_at: Mapped[int | None] = mapped_column(BigInteger)
+    revocation_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class FamilyLink(Base):
+    """A guardian's phone may show a dependant's live codes (migration 0013): made by staff
+    or by the dependant's enrolment letter, ended by staff or the guardian (which revokes the
+    dependant's codes bound to the guardian's phones). A person is never their own guardian,
+    and a pair has at most one live link."""
+
+    __tablename__ = "family_link"
+    __table_args__ = (
+        CheckConstraint("guardian_id <> dependant_id", name="not_self"),
+        Index("uq_family_link_live", "guardian_id", "dependant_id", unique=True,
+              sqlite_where=sql_text("revoked_at IS NULL"),
+              postgresql_where=sql_text("revoked_at IS NULL")),
+    )
+
+    id: Mapped[str] = mapped_column(String(PERSON_ID_LENGTH), primary_key=True)  # "f-" + 12
+    guardian_id: Mapped[str] = mapped_column(ForeignKey("person.id"), index=True)
+    dependant_id: Mapped[str] = mapped_column(ForeignKey("person.id"), index=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    #: A staff token's id, or ``holder`` (the guardian redeemed the dependant's letter).
+    created_by: Mapped[str] = mapped_column(Text)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger)
+    revoked_by: Mapped[str | None] = mapped_column(Text)
     revocation_reason: Mapped[str | None] = mapped_column(Text)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, credentials, holders, sessions, throttle
 from .base import StoreBase, clock
+from .family_store import FamilyStore
 from .holders import HolderError, HolderProblem
 
 
@@ -69,6 +70,8 @@ class HolderStore(StoreBase):
               now: int, keep: str | None = None) -> str:
         # Lock the person: two phones bound at once must not both stay bound.
         self.person_row(session, person_id, lock=True)
+        # The family codes the old phone showed go with it (each on its dependant's trail).
+        FamilyStore.revoke_family_codes_of_phones(session, person_id, now)
         device, revoked = holders.add_device(session, person_id, public_key, now)
         ended = sessions.end_all(session, person_id, now, "a new phone was bound", keep=keep)
         audit.append(session, "holder", "device.bind", reason, person_id,

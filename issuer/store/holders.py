@@ -161,12 +161,17 @@ def lock_device(session: Session, device_id: str) -> None:
 
 
 def revoke_device_credentials(session: Session, device_id: str, now: int, reason: str,
-                              keep: str | None = None) -> list[str]:
-    """Revoke the device's unexpired, unrevoked credentials except ``keep``; return their
+                              keep: str | None = None, person_id: str | None = None
+                              ) -> list[str]:
+    """Revoke the device's unexpired, unrevoked credentials except ``keep`` (``person_id``:
+    only that person's; a guardian's phone holds its family's codes too); return their
     ctis."""
-    rows = session.scalars(select(CredentialRecord).where(
+    query = select(CredentialRecord).where(
         CredentialRecord.device_id == device_id, CredentialRecord.exp >= now,
-        CredentialRecord.revoked_at.is_(None)))
+        CredentialRecord.revoked_at.is_(None))
+    if person_id is not None:
+        query = query.where(CredentialRecord.person_id == person_id)
+    rows = session.scalars(query)
     revoked = []
     for row in rows:
         if row.cti == keep:

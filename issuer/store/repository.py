@@ -23,6 +23,7 @@ from .credential_store import CredentialStore
 from .db import Conflict, Person
 from .engine import database_url, make_engine
 from .erasure import ErasureStore
+from .family_store import FamilyStore
 from .holder_store import HolderStore
 from .migrations import upgrade
 from .people import (
@@ -43,12 +44,14 @@ from .token_store import TokenStore
 _log = logging.getLogger("healthcode.store")
 
 
-class Store(AppealStore, CredentialStore, HolderStore, TokenStore, AuditStore, ErasureStore):
+class Store(AppealStore, CredentialStore, HolderStore, FamilyStore, TokenStore, AuditStore,
+            ErasureStore):
     """People of one issuer; their observations (recorded, voided) and appeals from
     :class:`AppealStore` (on :class:`ObservationStore`), credentials and re-issue runs from
     :class:`CredentialStore`, holders' phones and sign-in from :class:`HolderStore`, API tokens
-    from :class:`TokenStore`, the audit log's reads and checks from :class:`AuditStore`,
-    erasure from :class:`ErasureStore`."""
+    from :class:`TokenStore`, the audit log's reads and checks from :class:`AuditStore`, family
+    links (a guardian's phone showing dependants' codes) from :class:`FamilyStore`, erasure
+    from :class:`ErasureStore`."""
 
     @classmethod
     def open(cls, home: Home | str | Path | None = None, url: str | None = None, *,

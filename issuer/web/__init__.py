@@ -36,6 +36,8 @@ from .codeimages import DEFAULT_CACHE_BYTES
 from .codeimages import init_app as init_code_images
 from .codesender import load_sender
 from .docs import DOCS_CONFIG
+from .family import family
+from .family_api import family_api
 from .holder import holder
 from .landing import landing
 from .public import public
@@ -119,14 +121,16 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
         app.config["SECRET_KEY"] = service.home.session_secret()
     app.before_request(allow_a_photo)  # before the CSRF check reads the form
     csrf = CSRFProtect(app)
-    for bearer_or_read_only in (api, review, public, trust):
+    for bearer_or_read_only in (api, review, family_api, public, trust):
         csrf.exempt(bearer_or_read_only)
     app.register_blueprint(api)
     app.register_blueprint(review)
+    app.register_blueprint(family_api)
     app.register_blueprint(public)
     app.register_blueprint(trust)
     app.register_blueprint(holder)
     app.register_blueprint(recourse)
+    app.register_blueprint(family)
     app.register_blueprint(staff)
     app.register_blueprint(landing)
     app.register_blueprint(browser.blueprint(lambda: _anchor_pin(service.home.anchor_public)))

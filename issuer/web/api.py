@@ -55,13 +55,14 @@ def _actor() -> str:
 
 #: The shape of a person id ("p-" and URL-safe letters): anything else is no one, and never
 #: reaches a query (a NUL in a path made PostgreSQL fail with a 500).
-_PERSON_ID = re.compile(r"p-[A-Za-z0-9_-]{1,32}")
+PERSON_ID = re.compile(r"p-[A-Za-z0-9_-]{1,32}")
 
 
 @api.url_value_preprocessor
-def _check_person_id(endpoint, values) -> None:
+def check_person_id(endpoint, values) -> None:
+    """404 for a ``person_id`` in the path that is not of a person id's shape."""
     person_id = (values or {}).get("person_id")
-    if person_id is not None and not _PERSON_ID.fullmatch(person_id):
+    if person_id is not None and not PERSON_ID.fullmatch(person_id):
         abort(404, f"no person {person_id[:64]!r}")
 
 

@@ -37,6 +37,7 @@ from ..store import HolderError, HolderProblem, NotFound
 from ..store.phones import PhoneError
 from . import holder_text, mydata
 from .codesender import SendError
+from .family import enrol_choice
 from .holder_session import (
     holder_headers,
     holder_json,
@@ -44,6 +45,7 @@ from .holder_session import (
     json_body,
     problem,
     service,
+    signed_in,
     start_session,
 )
 from .phones import parse_phone, phone_message
@@ -78,6 +80,9 @@ def enrol(token: str):
     """The page an enrolment letter links to; its script binds this phone."""
     try:
         service().store.enrolment_person(token)
+        who = signed_in()
+        if who is not None and request.args.get("own") != "1":
+            return enrol_choice(token)  # a guardian adding a family member?
     except HolderError as exc:
         return render_template("holder/problem.html", title=_("Enrolment link"),
                                message=holder_text.problem_message(exc.problem),
@@ -174,7 +179,8 @@ def signout():
 def code(person_id: str, device: dict[str, Any] | None):
     """The code page: the script shows the live code and keeps working offline."""
     return render_template("holder/code.html", bound=device is not None,
-                           policy_id=service().policy.id)
+                           policy_id=service().policy.id,
+                           dependants=service().store.dependants(person_id))
 
 
 @holder.get("/me/credential.json")

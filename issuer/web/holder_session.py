@@ -42,7 +42,7 @@ def problem(status: int, code: str, message: str = "") -> tuple[Response, int]:
                     "message": message or holder_text.problem_message(code)}), status
 
 
-def _signed_in() -> tuple[str, dict[str, Any] | None] | None:
+def signed_in() -> tuple[str, dict[str, Any] | None] | None:
     """``(person id, bound phone or None)`` of this session (the phone as
     :meth:`Store.device` gives it), or None. A cookie whose session has ended (signed out,
     a new phone, an operator) is cleared."""
@@ -61,7 +61,7 @@ def _for_holders(signed_out: Callable[[], Any]):
     def decorate(view):
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any):
-            who = _signed_in()
+            who = signed_in()
             if who is None:
                 return signed_out()
             return view(*who, *args, **kwargs)

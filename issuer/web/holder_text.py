@@ -27,7 +27,7 @@ from ..policy.observations import (
     validate_observation,
 )
 from ..policy.scoring import Assessment, ContributionKind, Method, Policy, signed_points
-from ..store import HolderProblem
+from ..store import FamilyProblem, HolderProblem
 
 #: What a holder may declare themselves; test results come from laboratories and authorities.
 DECLARABLE = (Kind.SYMPTOMS, Kind.CONTACT, Kind.TRAVEL, Kind.STEPS, Kind.SLEEP_HOURS,
@@ -69,6 +69,14 @@ PROBLEMS: dict[str, Any] = {
     HolderProblem.SIGNED_OUT: _l("You are signed out. Sign in again."),
     "bad_request": _l("This page sent something unexpected. Reload the page and try again."),
     "no_device": _l("This phone has no key yet."),
+    FamilyProblem.SELF_LINK: _l("This is your own letter: you cannot add yourself as a "
+                                "family member."),
+    FamilyProblem.ALREADY_LINKED: _l("This family member's code is already on this phone."),
+    FamilyProblem.TOO_MANY_DEPENDANTS: _l("This phone already shows as many family members' "
+                                          "codes as it may. Remove one first."),
+    FamilyProblem.TOO_MANY_GUARDIANS: _l("This person's code is already on as many phones as "
+                                         "it may be. Ask the health office."),
+    "not_family": _l("This family member's code is not on this phone (any more)."),
 }
 
 

@@ -25,6 +25,7 @@ from ..policy.observations import Kind
 from ..policy.scoring import DAY
 from ..service.issuance import SELF_DECLARED
 from ..store.credential_store import SUPERSEDED
+from ..store.family_store import GUARDIAN, LINK_ENDED, REMOVED
 
 
 def kind_labels() -> dict[str, str]:
@@ -53,6 +54,8 @@ def action_labels() -> dict[str, str]:
             "credential.revoke": pgettext("my data", "Code revoked"),
             "credential.revoke_all": pgettext("my data", "Codes revoked"),
             "enrolment.create": pgettext("my data", "Enrolment link made"),
+            "family.link": pgettext("my data", "Family code link made"),
+            "family.unlink": pgettext("my data", "Family code link ended"),
             "device.bind": pgettext("my data", "Phone bound"),
             "holder.sign_in": pgettext("my data", "Signed in with a code"),
             "session.revoke_all": pgettext("my data", "Signed out on every phone"),
@@ -80,6 +83,8 @@ def reason_labels() -> dict[str, str]:
             SUPERSEDED: pgettext("my data", "Replaced by a newer code"),
             "superseded by a newer live code": pgettext("my data", "Replaced by a newer live code"),
             "replaced by a new phone": pgettext("my data", "Replaced by a new phone"),
+            LINK_ENDED: pgettext("my data", "The family code link was ended"),
+            REMOVED: pgettext("my data", "Removed by the guardian from their phone"),
             "re-issue everyone": pgettext("my data", "Everyone's codes were re-issued"),
             "ended by an operator": pgettext("my data", "Ended by staff"),
             "signed out": pgettext("my data", "Signed out"),
@@ -98,8 +103,10 @@ def source_labels() -> dict[str, str]:
 
 
 def purpose_label(purpose: str | None) -> str:
-    """A credential's purpose: ``live`` (the phone's), ``card`` (printed), else static."""
+    """A credential's purpose: ``live`` (the phone's), ``family`` (on a guardian's phone),
+    ``card`` (printed), else static."""
     return {"live": pgettext("my data", "Live code"),
+            "family": pgettext("my data", "Family code (on a guardian's phone)"),
             "card": pgettext("my data", "Printed card")}.get(
         purpose or "", pgettext("my data", "Static code"))
 
@@ -115,6 +122,8 @@ def actor_label(actor: str) -> tuple[str, str | None]:
     their access key, so that a person can ask who it was)."""
     if actor == "holder":
         return pgettext("my data", "You"), None
+    if actor == GUARDIAN:
+        return pgettext("my data", "A guardian's phone (family code)"), None
     if actor == "system" or actor.startswith("system:"):
         return pgettext("my data", "Automatic"), None
     if actor == "cli" or actor.startswith("cli:"):

@@ -295,3 +295,38 @@ class StatusOut(Schema):
     appeals = Dict(keys=String(), values=Integer(), metadata={
         "description": "open appeals, and those past their review deadline (overdue)"})
 
+
+
+class FamilyLinkIn(Schema):
+    guardian = String(required=True, validate=Regexp(r"^p-[A-Za-z0-9_-]{1,32}$",
+                                                     error="a person id (p-…)"),
+                      metadata={"description": "the person whose phone will show the code"})
+    reason = String(required=True, validate=_REASON,
+                    metadata={"description": "why (a birth certificate seen, a signed "
+                                             "consent…), for the audit log"})
+
+
+class FamilyLinkOut(Schema):
+    id = String(metadata={"description": "the link's id (f-…)"})
+    guardian_id = String()
+    dependant_id = String()
+    created_at = Integer()
+    created_by = String()
+    revoked_at = Integer(allow_none=True)
+    revoked_by = String(allow_none=True)
+    revocation_reason = String(allow_none=True)
+
+
+class NewFamilyLinkOut(FamilyLinkOut):
+    """A link just made (its own name in the OpenAPI document, as NewEnrolmentOut)."""
+
+
+class FamilyOut(Schema):
+    dependants = List(Nested(FamilyLinkOut), metadata={"description": "whose codes this "
+                                                                      "person's phone shows"})
+    guardians = List(Nested(FamilyLinkOut), metadata={"description": "whose phones show "
+                                                                     "this person's code"})
+
+
+class FamilyRevokeOut(RevokeOut):
+    link = Nested(FamilyLinkOut)

@@ -116,7 +116,8 @@ def raw_claims(inputs: dict[str, Any], **override) -> bytes:
               Health.SCORE: inputs["score"]}
     body = {Claim.ISS: inputs["iss"], Claim.IAT: inputs["iat"], Claim.EXP: inputs["exp"],
             Claim.CTI: bytes.fromhex(inputs["cti"]), Claim.HEALTH: health}
-    in_health = {"colour": Health.COLOUR, "score": Health.SCORE, "id_check": Health.ID_CHECK}
+    in_health = {"colour": Health.COLOUR, "score": Health.SCORE, "id_check": Health.ID_CHECK,
+                 "family": Health.FAMILY}
     for label, value in override.items():
         target = health if label in in_health else body
         key = in_health.get(label) or Claim[label.upper()]
@@ -152,7 +153,7 @@ def main() -> None:
             "title": title, "now": NOW, "key": private_jwk(key), "trust": [trusted(key)],
             "inputs": inputs, "stages": st,
             "expected": {**inputs, "policy": inputs.get("policy"),
-                         "id_check": inputs.get("id_check"),
+                         "id_check": inputs.get("id_check"), "family": False,
                          "kid": kid_for(key.public_key()).decode("ascii"),
                          "alg": key_to_jwk(key.public_key())["alg"]},
         })
@@ -179,6 +180,8 @@ def main() -> None:
          raw_claims(base, id_check={1: "李*", 2: "01234"}), NOW, "invalid_claims"),
         ("check-ID fields on a code bound to a phone", issuer,
          raw_claims(base, cnf=cnf, id_check={1: "李*", 2: "1234"}), NOW, "invalid_claims"),
+        ("family mark on a static code (a family code is bound to a phone)", issuer,
+         raw_claims(base, family=True), NOW, "invalid_claims"),
     ]
     out_invalid = []
     for title, key, body, now, reason in invalid:
@@ -260,6 +263,9 @@ def presentation_vectors(issuer, edkey, base: dict[str, Any]) -> list[dict[str, 
         ("red 12, the phone's clock 30 s ahead: the edge of the future skew", issuer,
          {**base, "colour": "red", "score": 12}, NOW + 30),
         ("EdDSA issuer key; the phone's key is ES256 all the same", edkey, base, NOW),
+        ("a family code: a dependant's yellow 59 on the guardian's phone", issuer,
+         {**base, "colour": "yellow", "score": 59, "policy": "8f3c2a1d00e4b7a9",
+          "family": True}, NOW - 5),
     ]
     vectors: list[dict[str, Any]] = []
     for title, key, inputs, at in valid:
@@ -272,7 +278,8 @@ def presentation_vectors(issuer, edkey, base: dict[str, Any]) -> list[dict[str, 
             "stages": {"cnf_cbor": cbor2.dumps(cnf).hex(),
                        "credential": credential, **outer},
             "expected": {**inputs, "policy": inputs.get("policy"), "device_bound": True,
-                         "id_check": None, "presented_at": at,
+                         "id_check": None, "family": inputs.get("family", False),
+                         "presented_at": at,
                          "kid": kid_for(key.public_key()).decode("ascii"),
                          "alg": key_to_jwk(key.public_key())["alg"]},
         })
@@ -303,6 +310,10 @@ def presentation_vectors(issuer, edkey, base: dict[str, Any]) -> list[dict[str, 
          NOW, "malformed"),
         ("cnf key with the uncompressed y coordinate", present(
             claims(**base, cnf=uncompressed)), NOW, "invalid_claims"),
+        ("family mark false instead of true", present(
+            raw_claims(base, cnf=cnf, family=False)), NOW, "invalid_claims"),
+        ("family mark as the integer 1", present(
+            raw_claims(base, cnf=cnf, family=1)), NOW, "invalid_claims"),
     ]:
         vectors.append({"title": title, "now": now, "trust": [trusted(issuer)], "text": text,
                         "reason": reason})

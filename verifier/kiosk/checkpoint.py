@@ -168,6 +168,7 @@ class Checkpoint:
             if self.trust.trust else credential.iss,
             "static": static, "message": str(ADMIT_WORD) if refusal is None else refusal,
             "id_check": credential.id_check._asdict() if credential.id_check else None,
+            "family": credential.family,
             "presented_ago": None if credential.presented_at is None
             else now - credential.presented_at,
             "code": fingerprint}

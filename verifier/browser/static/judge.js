@@ -81,6 +81,7 @@ export class Judge {
       issuer_name: issuerName, static: !!credential.static,
       message: refusal === null ? ADMIT_MESSAGE() : refusal,
       id_check: credential.idCheck ? { name: credential.idCheck.name, id_tail: credential.idCheck.idTail } : null,
+      family: !!credential.family,
       presented_ago: credential.presentedAt == null ? null : now - credential.presentedAt,
       code: identity,
     };

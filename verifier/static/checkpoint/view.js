@@ -89,6 +89,11 @@ export class VerdictView {
 }
 
 export function staticNote(v) {
+  if (!v.static && v.family) {
+    // A dependant's code on a guardian's phone: the code names no one, nor does the screen.
+    return _("Family code, live from the phone it is bound to, made {age} ago",
+             { age: humanize(v.presented_ago) });
+  }
   if (!v.static) return _("Live code from its phone, made {age} ago", { age: humanize(v.presented_ago) });
   if (v.id_check) {
     return _("Static code — check ID: name {name} · ID number ending {tail}",
@@ -103,5 +108,6 @@ export function spoken(v) {
   const params = { colour: SPOKEN_COLOURS[v.colour], score: v.score, why: v.message };
   if (v.state === "deny") return _("Deny, {colour}, score {score}: {why}", params);
   const admitted = _("Admit, {colour}, score {score}", params);
-  return v.static ? _("{verdict}. {note}", { verdict: admitted, note: staticNote(v) }) : admitted;
+  return v.static || v.family ? _("{verdict}. {note}", { verdict: admitted, note: staticNote(v) })
+    : admitted;
 }

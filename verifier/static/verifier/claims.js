@@ -1,7 +1,7 @@
 /**
  * The credential's claims, parsed strictly as verifier/claims.py parses them: a map
  * (malformed otherwise) whose iss, iat, exp, cti, health claim (colour, score, policy,
- * check-ID fields) and cnf have the types and ranges of docs/FORMAT.md (invalid_claims
+ * check-ID fields, family mark) and cnf have the types and ranges of docs/FORMAT.md (invalid_claims
  * otherwise). Times are not checked here (verify.js does).
  */
 
@@ -18,7 +18,7 @@ export const MAX_ISS_LENGTH = 32;
 export const MAX_MASKED_NAME = 8;
 export const COLOURS = Object.freeze(["green", "yellow", "red"]); // i18n: not shown
 const Claim = Object.freeze({ ISS: 1n, EXP: 4n, IAT: 6n, CTI: 7n, CNF: 8n, HEALTH: -65537n });
-const Health = Object.freeze({ COLOUR: 1n, SCORE: 2n, POLICY: 3n, ID_CHECK: 4n });
+const Health = Object.freeze({ COLOUR: 1n, SCORE: 2n, POLICY: 3n, ID_CHECK: 4n, FAMILY: 5n });
 const ID_TAIL = /^[0-9A-Z]{1,4}$/;
 
 /** A key id for display (verifier.keys.kid_text): its characters, or hex if not printable ASCII. */
@@ -59,12 +59,14 @@ function checkClaims(claims) {
   if (present(cnf) && !(isDict(cnf) && cnf.size > 0)) return false;
   const idCheck = health.get(Health.ID_CHECK);
   if (present(idCheck) && (present(cnf) || readIdCheck(idCheck) === null)) return false;
+  const family = health.get(Health.FAMILY);
+  if (present(family) && (family !== true || !present(cnf))) return false;
   return true;
 }
 
 /**
  * The Credential in a COSE payload: {iss, iat, exp, cti, colour, score, policy, cnf, kid,
- * alg, idCheck, presentedAt: null, static: true}. Throws VerificationError: malformed when
+ * alg, idCheck, family, presentedAt: null, static: true}. Throws VerificationError: malformed when
  * the payload is not a CBOR map, invalid_claims when a claim is missing or out of range.
  */
 export function parseClaims(payload, kid = new Uint8Array(0), alg = "ES256") {
@@ -80,6 +82,7 @@ export function parseClaims(payload, kid = new Uint8Array(0), alg = "ES256") {
     cti: claims.get(Claim.CTI), colour: COLOURS[Number(health.get(Health.COLOUR))],
     score: Number(health.get(Health.SCORE)), policy: policy ?? null, cnf: cnf ?? null,
     kid: kidText(kid), kidBytes: kid, alg,
-    idCheck: present(idCheck) ? readIdCheck(idCheck) : null, presentedAt: null, static: true,
+    idCheck: present(idCheck) ? readIdCheck(idCheck) : null,
+    family: health.get(Health.FAMILY) === true, presentedAt: null, static: true,
   };
 }

@@ -26,6 +26,8 @@ const csrf = document.querySelector('meta[name="csrf-token"]').content;
 /** The colour as the band shows it, and as a sentence (and a screen reader) says it. */
 const BAND = { green: _("GREEN"), yellow: _("YELLOW"), red: _("RED") };
 const COLOUR = { green: _("green"), yellow: _("yellow"), red: _("red") };
+// Whose code: the holder's own ("current"), or a family member's ("family:<link id>").
+const storeKey = card.dataset.storeKey || "current"; // i18n: not shown
 let current = null;
 let keys = null;
 let publicX = null;
@@ -104,6 +106,10 @@ async function fetchCredential() {
     location.assign("/signin");
     return null;
   }
+  if (response.status === 404 && card.dataset.family) { // removed from this phone
+    location.assign("/me/family");
+    return null;
+  }
   if (!response.ok) throw new Error(`HTTP ${response.status}`); // i18n: not shown
   let credential = await response.json();
   if (credential.device_x !== publicX) { // this browser's key was lost: bind the new one
@@ -120,10 +126,10 @@ async function refresh() {
     const fresh = await fetchCredential();
     if (!fresh) return;
     current = fresh;
-    await saveCredential(current);
+    await saveCredential(current, storeKey);
     setStatus(_("Up to date"));
   } catch (error) {
-    const saved = await loadCredential();
+    const saved = await loadCredential(storeKey);
     if (saved) current = saved;
     if (error instanceof TypeError) { // fetch itself failed: no network
       setStatus(current ? _("Offline: showing your last code")
@@ -184,7 +190,7 @@ async function main() {
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register(card.dataset.swUrl, { scope: "/me" }).catch(() => {});
   }
-  const saved = await loadCredential();
+  const saved = await loadCredential(storeKey);
   if (saved) {
     current = saved;
     await show();

@@ -7,7 +7,8 @@
  * itself. Only the public key leaves the phone, as a JWK, at enrolment.
  *
  * Database "healthcode" (version 1): store "keys" holds the pair under "device", store
- * "credentials" the last credential (a JSON-like object from the issuer) under "current".
+ * "credentials" the last credential (a JSON-like object from the issuer) under "current", and
+ * a family member's last code (on a guardian's phone) under "family:<link id>".
  */
 
 const DB_NAME = "healthcode";
@@ -93,15 +94,16 @@ export async function forgetDeviceKey() {
   });
 }
 
-/** Store `credential` (a structured-clonable object, e.g. parsed JSON) as the current one. */
-export async function saveCredential(credential) {
+/** Store `credential` (a structured-clonable object, e.g. parsed JSON) as the current one
+ * (`name`: whose, "current" for the phone's holder). */
+export async function saveCredential(credential, name = CURRENT) {
   await transact([CREDENTIALS], "readwrite",
-                 (s) => settle(s[CREDENTIALS].put(credential, CURRENT)));
+                 (s) => settle(s[CREDENTIALS].put(credential, name)));
 }
 
-/** Return the stored credential object, or null when there is none. */
-export async function loadCredential() {
+/** Return the stored credential object (`name`: whose), or null when there is none. */
+export async function loadCredential(name = CURRENT) {
   const stored = await transact([CREDENTIALS], "readonly",
-                                (s) => settle(s[CREDENTIALS].get(CURRENT)));
+                                (s) => settle(s[CREDENTIALS].get(name)));
   return stored ?? null;
 }
