@@ -15,10 +15,12 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(PY) -m issuer.demo
 
-## test: set up, then lint and run every test
+## test: set up, then lint and run every test (in parallel, one worker a core; a test file
+## stays on one worker: TEST_WORKERS=0 runs them in this process, one after another)
+TEST_WORKERS ?= auto
 test: $(STAMP)
 	$(PY) -m ruff check issuer verifier tests bench scripts
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## bench: set up, then run the benchmarks (figures for docs/PERFORMANCE.md)
 bench: $(STAMP)
