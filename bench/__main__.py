@@ -4,7 +4,7 @@ benchmarks, print a Markdown report.
 The report's top heading is level 2, so it pastes as is under docs/PERFORMANCE.md's title.
 
 Sections: verify, issue, qr, base45, scan, size, reissue, api, kiosk, kiosk-browser,
-checkpoint-browser, revocation, audit, guidance, scan-distance, js-verify, score, load
+checkpoint-browser, revocation, audit, guidance, scan-distance, js-verify, score, load, tlog
 (default: all, in that order).
 ``--quick`` takes fewer, shorter rounds: a smoke test of the harness, not figures to publish.
 ``--sizes``/``--workers``: people per store and worker counts of the reissue section, e.g.
@@ -39,6 +39,7 @@ from . import (
     revocation,
     scan,
     score,
+    tlog,
     verify_text,
 )
 from .timing import Settings
@@ -62,6 +63,7 @@ SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
     "js-verify": js_verify.run,
     "score": score.run,
     "load": load.run,
+    "tlog": tlog.run,
 }
 
 

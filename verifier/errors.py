@@ -66,18 +66,24 @@ EXPLANATIONS: dict[Reason, str] = {
 
 
 class HealthCodeError(Exception):
-    """Root of the verifier's exceptions: ``reason`` says why, ``context`` says about what."""
+    """Root of the verifier's exceptions: ``reason`` says why, ``context`` says about what.
 
-    def __init__(self, reason: Reason, detail: str | None = None, **context: Any) -> None:
-        self.reason = Reason(reason)
-        self.detail = detail or EXPLANATIONS[self.reason]
+    A subtree with reasons of its own (``verifier.tlog``'s ``TlogError``) sets ``reasons`` and
+    ``explanations``."""
+
+    reasons: type[StrEnum] = Reason
+    explanations: dict[Any, str] = EXPLANATIONS
+
+    def __init__(self, reason: StrEnum, detail: str | None = None, **context: Any) -> None:
+        self.reason = self.reasons(reason)
+        self.detail = detail or self.explanations[self.reason]
         self.context = context
         super().__init__(f"{self.reason.value}: {self.detail}")
 
     @property
     def explanation(self) -> str:
         """The reason in plain words, fit for a verdict screen."""
-        return EXPLANATIONS[self.reason]
+        return self.explanations[self.reason]
 
 
 class VerificationError(HealthCodeError):
