@@ -97,7 +97,9 @@ def test_append_many_continues_the_same_chain(store):
         assert [e.seq for e in entries] == [1, 2, 3, 4, 5, 6, 7]
         assert [e.reason for e in entries[3:6]] == [f"batch entry {n}" for n in range(3)]
         assert audit.verify_chain(session) is None
-    assert [e["details"] for e in store.audit_entries("p-C")] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    # Each is published in the public log too, its leaf's index recorded with it.
+    assert [e["details"] for e in store.audit_entries("p-C")] == [
+        {"n": 0, "log": 0}, {"n": 1, "log": 1}, {"n": 2, "log": 2}]
 
 
 def test_append_is_part_of_the_callers_transaction(store):
@@ -347,7 +349,8 @@ def test_tables_edited_beside_the_log_are_found(store, statement, code):
     populate(store)
     report = store.audit_report()
     assert report.ok and report.tables.count == 0
-    assert report.tables.checked == {"person": 1, "observation": 2, "credential": 2}
+    assert report.tables.checked == {"person": 1, "observation": 2, "credential": 2,
+                                     "log_leaf": 5}
     tamper(store, statement)
     report = store.audit_report()
     assert not report.ok and report.broken is None  # the chain itself holds
@@ -361,7 +364,7 @@ def test_the_log_keeps_a_keyed_mac_of_values_not_the_values(store, data_keys):
     details = [e["details"] for e in store.audit_entries(ids["person"])
                if e["action"] == "observation.add"]
     assert [sorted(d) for d in details] == [
-        ["kind", "mac", "observation", "observed_at", "source"]] * 2
+        ["kind", "log", "mac", "observation", "observed_at", "source"]] * 2
     assert "positive" not in json.dumps(details)
     row = {"id": details[0]["observation"], "person_id": ids["person"], "kind": "test_result",
            "value_json": '"positive"', "observed_at": NOW - 3600, "source": "city lab",
@@ -477,7 +480,8 @@ def test_audit_verify_checks_the_tables(service, statements, code):
     ok = run_cli(service, "verify")
     assert ok.returncode == 0, ok.stderr
     assert "audit chain OK: 5 entries" in ok.stdout
-    assert "tables OK: 1 people, 1 observations, 1 credentials match the log" in ok.stdout
+    assert ("tables OK: 1 people, 1 observations, 1 credentials, 4 public log leaves match "
+            "the log") in ok.stdout
     tamper(service.store, *statements)
     broken = run_cli(service, "verify", "--full")  # rows recorded before the checkpoint
     assert broken.returncode == 1

@@ -54,13 +54,14 @@ def test_audit_verify_resumes_from_its_checkpoint(service):  # noqa: F811
     assert resumed.returncode == 0, resumed.stderr
     assert (f"audit chain OK: {5 + appended} entries ({appended} appended since the checkpoint"
             in resumed.stdout) and "at size 5 verified" in resumed.stdout
-    assert ("tables OK: 0 people, 3 observations, 0 credentials (the rows the new entries "
-            "record) match the log") in resumed.stdout
+    assert ("tables OK: 0 people, 3 observations, 0 credentials, 3 public log leaves (the rows "
+            "the new entries record) match the log") in resumed.stdout
     after = load_checkpoint(service)
     assert after.marks.size == 5 + appended and after.full_at == saved.full_at  # not a full one
     full = run_cli(service, "verify", "--full")
     assert f"full check: {5 + appended} verified" in full.stdout
-    assert "tables OK: 1 people, 4 observations, 1 credentials match the log" in full.stdout
+    assert "tables OK: 1 people, 4 observations, 1 credentials, 7 public log leaves match the " \
+        "log" in full.stdout
 
 
 def test_only_full_reads_an_old_row_again(service):  # noqa: F811

@@ -61,7 +61,8 @@ def test_resuming_checks_only_what_was_appended(store):
     assert report.checked == appended == 6 and report.count == marks.size + appended
     # Only the rows the new entries record: the new person, two observations, the new
     # credential and the old one it revoked (not the first, revoked before the checkpoint).
-    assert report.tables.checked == {"person": 1, "observation": 2, "credential": 1}
+    assert report.tables.checked == {"person": 1, "observation": 2, "credential": 1,
+                                     "log_leaf": 5}
     assert report.marks.size == report.count and report.marks.observation > marks.observation
     assert store.audit_report(since=report.marks).checked == 0
 

@@ -51,7 +51,8 @@ def test_a_voided_result_stays_in_the_data_but_no_longer_counts(service):
     entry, = _entries(service, person, "observation.void")
     assert (entry["actor"], entry["reason"], entry["details"]) == (
         "t-reviewer", "sample swapped",
-        {"observation": added["id"], "kind": "test_result", "observed_at": NOW - 3600})
+        {"observation": added["id"], "kind": "test_result", "observed_at": NOW - 3600,
+         "log": entry["details"]["log"]})  # its leaf in the public log
     changes = _entries(service, person, "colour.change")
     assert [(c["details"]["from"], c["details"]["to"]) for c in changes] == [
         ("green", "red"), ("red", "green")]

@@ -24,7 +24,7 @@ from issuer.keys.keystore import init_home
 from issuer.service.issuance import IssuerService
 from issuer.store import audit
 from issuer.store.audit_tables import row_mac
-from issuer.store.db import AuditEntry, CredentialRecord, Observation, Person
+from issuer.store.db import AuditEntry, CredentialRecord, LogLeaf, Observation, Person
 from issuer.store.pii import DataKeys
 
 CLI = str(Path(sys.executable).with_name("healthcode-issuer"))
@@ -76,8 +76,11 @@ def test_everyone_seeded_is_readable_assessed_reissued_and_logged(seeded, db_url
     assert issued == Counter(service.store.person_ids())
     report = service.audit_report()
     assert report.ok, report.problem
+    with service.store.reading() as session:  # the seed writes no leaves; the re-issue does
+        leaves = session.scalar(select(func.count()).select_from(LogLeaf))
+    assert leaves >= everyone  # a credential.issue each, and the colour changes
     assert report.tables.checked == {"person": everyone, "observation": 28 * everyone,
-                                     "credential": everyone}
+                                     "credential": everyone, "log_leaf": leaves}
 
 
 def _enrolments_share_times_and_weeks_are_spread(service: IssuerService, now: int) -> None:

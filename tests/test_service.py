@@ -203,7 +203,7 @@ def test_openapi_matches_the_routes(app):
     routes = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", str(rule))
               for rule in app.url_map.iter_rules()
               if rule.endpoint.startswith(("api.", "review.", "family_api.", "public.",
-                                           "trust."))}
+                                           "trust.", "public_log."))}
     assert routes == set(spec["paths"])
 
 

@@ -20,7 +20,8 @@ from .common import fail, home_option, open_service
 
 DEFAULT_PORT = 8080
 MAX_HEAD_BYTES = 64 * 1024  # a signed head is well under 1 KiB
-_PLURAL = {"person": "people", "observation": "observations", "credential": "credentials"}
+_PLURAL = {"person": "people", "observation": "observations", "credential": "credentials",
+           "log_leaf": "public log leaves"}
 #: Sockets waitress keeps open at once. Idle ones cost a file descriptor and no thread, so the
 #: limit is well above what a flood of half-open connections reaches before they time out
 #: (at waitress's default of 100, 110 idle sockets stopped the issuer).

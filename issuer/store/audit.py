@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import Session
 
+from . import public_log
 from .db import AuditEntry
 
 GENESIS_HASH = "0" * 64
@@ -86,13 +87,19 @@ def append(session: Session, actor: str, action: str, reason: str,
     never hold personal data: the log outlives it. The caller commits.
     """
     at = int(time.time()) if now is None else now
-    details_json = canonical_json(dict(details or {}))
+    details = dict(details or {})
+    canonical_json(details)  # refused before anything is locked or written
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
     last = session.execute(
         select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
     ).first()
     seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS_HASH)
+    leaves = _Leaves(session)
+    details = leaves.publish(seq, at=at, actor=actor, action=action, reason=reason,
+                             person_id=person_id, details=details)
+    leaves.store()
+    details_json = canonical_json(details)
     fields = {"seq": seq, "at": at, "actor": actor, "person_id": person_id, "action": action,
               "reason": reason, "details_json": details_json, "prev_hash": prev_hash}
     entry = AuditEntry(**fields, hash=entry_hash(**fields))
@@ -121,16 +128,50 @@ def append_many(session: Session, entries: Iterable[Pending]) -> int:
     session.flush()  # entries appended one by one earlier in this transaction come first
     seq, prev_hash = head(session)
     rows = []
+    leaves = _Leaves(session)
     for entry in entries:
         seq += 1
+        details = leaves.publish(seq, at=entry.at, actor=entry.actor, action=entry.action,
+                                 reason=entry.reason, person_id=entry.person_id,
+                                 details=entry.details)
         fields = {"seq": seq, "at": entry.at, "actor": entry.actor,
                   "person_id": entry.person_id, "action": entry.action, "reason": entry.reason,
-                  "details_json": canonical_json(dict(entry.details)), "prev_hash": prev_hash}
+                  "details_json": canonical_json(details), "prev_hash": prev_hash}
         prev_hash = entry_hash(**fields)
         rows.append({**fields, "hash": prev_hash})
     if rows:
         session.execute(insert(AuditEntry), rows)
+    leaves.store()
     return len(rows)
+
+
+class _Leaves:
+    """The public log's leaves of entries being appended (:mod:`.public_log`): each entry that
+    changes what a person's code says gets the next index, recorded in its details as
+    ``log``. Nothing, in a session the store did not open (it carries no publisher)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session, self.publisher = session, public_log.publisher(session)
+        self.next: int | None = None
+        self.rows: list[tuple[int, int, bytes]] = []
+
+    def publish(self, seq: int, *, at: int, actor: str, action: str, reason: str,
+                person_id: str | None, details: Mapping[str, Any]) -> dict[str, Any]:
+        """The entry's details, with its leaf's index if it gets one."""
+        details = dict(details)
+        if self.publisher is None or action not in public_log.PUBLIC_ACTIONS:
+            return details
+        if self.next is None:
+            self.next = self.publisher.next_index(self.session)
+        index, self.next = self.next, self.next + 1
+        self.rows.append((index, seq, public_log.leaf(
+            index, at=at, actor=actor, action=action, reason=reason, person_id=person_id,
+            details=details, mac_key=self.publisher.mac_key)))
+        return {**details, "log": index}
+
+    def store(self) -> None:
+        if self.publisher is not None:
+            self.publisher.add(self.session, self.rows)
 
 
 def verify_chain(session: Session, start: tuple[int, str] = (0, GENESIS_HASH),

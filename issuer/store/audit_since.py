@@ -38,6 +38,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit
+from .audit_leaves import compare_leaves, logged_leaves, unlogged_leaves
 from .audit_scan import KEYS, Ids, batches, by_key, entries_about, stream
 from .audit_tables import (
     PEOPLE,
@@ -134,6 +135,7 @@ def check_since(session: Session, keys: DataKeys, marks: Marks, size: int = SLIC
         since.broken = audit.first_break(entries, since.head, index.add)
         if since.broken is not None:
             return since
+        compare_leaves(session, keys, logged_leaves(entries), since.tables)
         since.checked += len(entries)
         since.legacy += index.legacy
         since.head, since.macs = (entries[-1].seq, entries[-1].hash), index.macs_began
@@ -283,6 +285,7 @@ class _Recorded:
                     check_revocation(row.cti, row.revoked_at, None, report)
         if marks.size == 0:
             self._unlogged_credentials(session)
+            unlogged_leaves(session, report)
 
     def _unlogged_voids(self, session: Session) -> None:
         """Observations voided since the checkpoint (above its mark, by the partial index of

@@ -17,6 +17,7 @@ from typing import Self
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import public_log
 from .db import Erased, NotFound, Person
 from .engine import read_only
 from .phones import DEFAULT_REGION
@@ -50,7 +51,10 @@ class StoreBase:
         self.data_keys = data_keys
         #: Where a phone number typed without a country code is read (:mod:`.phones`).
         self.phone_region = phone_region
-        self._writes = sessionmaker(engine, expire_on_commit=False)
+        # Every write session appends the public log's leaves with its audit entries.
+        publisher = public_log.Publisher(data_keys.derived(public_log.KEY_PURPOSE))
+        self._writes = sessionmaker(engine, expire_on_commit=False,
+                                    info={public_log.INFO_KEY: publisher})
         self._reads = sessionmaker(read_only(engine), expire_on_commit=False)
         # SQLite lets one writer in at a time, and a writer that finds the lock taken polls it
         # with sleeps of up to 100 ms (the busy timeout), so under concurrent requests some

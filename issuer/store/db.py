@@ -17,43 +17,27 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy import text as sql_text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .dbbase import APPEAL_STATES as APPEAL_STATES
+from .dbbase import BIG_ID as BIG_ID
+from .dbbase import COLOURS as COLOURS
+from .dbbase import NAMING_CONVENTION as NAMING_CONVENTION
+from .dbbase import PERSON_ID_LENGTH as PERSON_ID_LENGTH
+from .dbbase import RUN_STATUSES as RUN_STATUSES
+from .dbbase import SHA256_HEX as SHA256_HEX
+from .dbbase import Base as Base
 
 # The storage exceptions, from where they were always imported.
 from .errors import Conflict as Conflict
 from .errors import Erased as Erased
 from .errors import NotFound as NotFound
 from .errors import StoreError as StoreError
-
-PERSON_ID_LENGTH = 14  # "p-" + token_urlsafe(9): 72 random bits
-SHA256_HEX = 64
-COLOURS = ("green", "yellow", "red")  # verifier.labels.Colour values
-RUN_STATUSES = ("running", "done", "failed")
-APPEAL_STATES = ("open", "upheld", "rejected")
-#: Ids of tables growing by millions a day: 64-bit on PostgreSQL (2^31 runs out in months);
-#: SQLite's INTEGER PRIMARY KEY is 64-bit already (and must stay INTEGER: the rowid).
-BIG_ID = BigInteger().with_variant(Integer, "sqlite")
-
-
-# Deterministic constraint names: the same on SQLite and PostgreSQL, so later migrations can
-# name what they alter (SQLite's batch mode needs names to find constraints).
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class Organisation(Base):
@@ -339,3 +323,6 @@ class ApiToken(Base):
     revoked_at: Mapped[int | None] = mapped_column(BigInteger)
     #: Refused from this time on (None: never); migration 0005.
     expires_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+from .log_models import LogLeaf as LogLeaf  # noqa: E402  (declared on Base, beside the rest)

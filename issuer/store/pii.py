@@ -153,6 +153,12 @@ class DataKeys:
             return PersonKey(None, self)
         return PersonKey(self.unseal(_PERSON_KEY_COLUMN, person_id, wrapped), self)
 
+    def derived(self, purpose: bytes) -> bytes:
+        """A key for one other purpose (``purpose`` names it), derived from the MAC key:
+        HMAC-SHA256(MAC key, ``"healthcode/derived/1" 0x00 purpose``)."""
+        return hmac.new(self._mac_key, b"healthcode/derived/1\x00" + purpose,
+                        hashlib.sha256).digest()
+
     def id_number_mac(self, id_number: str) -> bytes:
         """Return the lookup key of an id number: HMAC-SHA256 of its normalised form."""
         message = _MAC_DOMAIN + normalise_id_number(id_number).encode()

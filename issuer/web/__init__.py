@@ -29,6 +29,7 @@ from verifier.trust import load_anchor
 
 from ..policy import DEFAULT_POLICY, ObservationError
 from ..service import Conflict, Erased, IssuerService, NotFound
+from ..service.publiclog import PublicLog, default_origin, note_signer
 from ..service.revocations import RevocationPublisher
 from .api import api
 from .bounds import check_json_body
@@ -41,6 +42,7 @@ from .family_api import family_api
 from .holder import holder
 from .landing import landing
 from .public import public
+from .publiclog import public_log
 from .recourse import allow_a_photo, recourse
 from .review import review
 from .staff import staff
@@ -113,6 +115,10 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
         phone_region=app.config["PHONE_REGION"])
     service = app.extensions["healthcode"]
     app.extensions["healthcode.revocations"] = RevocationPublisher(service.home, service.store)
+    origin = app.config.get("LOG_ORIGIN") or default_origin(
+        app.config["PUBLIC_URL"], service.signer()[1].iss)
+    app.extensions["healthcode.log"] = PublicLog(service.store,
+                                                 note_signer(service.home, origin), origin)
     app.extensions["healthcode.code_sender"] = load_sender(app.config["CODE_SENDER"])
     app.extensions["healthcode.throttle"] = Throttle.build(
         service.store, app.config["RATELIMIT_STORAGE"], limits)
@@ -121,13 +127,14 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
         app.config["SECRET_KEY"] = service.home.session_secret()
     app.before_request(allow_a_photo)  # before the CSRF check reads the form
     csrf = CSRFProtect(app)
-    for bearer_or_read_only in (api, review, family_api, public, trust):
+    for bearer_or_read_only in (api, review, family_api, public, trust, public_log):
         csrf.exempt(bearer_or_read_only)
     app.register_blueprint(api)
     app.register_blueprint(review)
     app.register_blueprint(family_api)
     app.register_blueprint(public)
     app.register_blueprint(trust)
+    app.register_blueprint(public_log)
     app.register_blueprint(holder)
     app.register_blueprint(recourse)
     app.register_blueprint(family)
