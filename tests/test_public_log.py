@@ -110,6 +110,7 @@ def _client(api, **kwargs) -> LogClient:
 
 def test_the_issuer_serves_a_log_the_client_checks(api):
     service = api.service
+    api.app.config["LOG_CHECKPOINT_INTERVAL"] = 0  # a new checkpoint as soon as it grows
     _history(service, int(time.time()))
     client = _client(api)
     first = client.checkpoint()
@@ -133,6 +134,7 @@ def test_the_issuer_serves_a_log_the_client_checks(api):
 
 def test_a_rewritten_history_is_refused_by_a_client_that_kept_a_checkpoint(api):
     service = api.service
+    api.app.config["LOG_CHECKPOINT_INTERVAL"] = 0
     _history(service, int(time.time()))
     client = _client(api)
     kept = client.checkpoint()
@@ -144,6 +146,11 @@ def test_a_rewritten_history_is_refused_by_a_client_that_kept_a_checkpoint(api):
             connection.execute(text("UPDATE log_leaf SET data = :d, hash = :h WHERE idx = :i"),
                                {"d": new, "h": leaf_hash(new.encode()), "i": idx})
     api.app.extensions["healthcode.log"]._full.clear()  # a fresh process, no memory of it
+    with pytest.raises(TlogError) as contradicted:  # the published checkpoint says otherwise
+        _client(api).checkpoint()
+    assert contradicted.value.reason is TlogReason.BAD_PROOF
+    with service.store.engine.begin() as connection:  # so the operator signs it afresh
+        connection.execute(text("DELETE FROM log_checkpoint"))
     rewritten = _client(api).checkpoint()
     assert rewritten.checkpoint.size == kept.checkpoint.size
     assert rewritten.checkpoint.root != kept.checkpoint.root

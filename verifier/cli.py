@@ -4,8 +4,8 @@ A code is a static credential (``HCC1:``, a printed card or a plain code) or a p
 presentation of a device-bound one (``HCP1:``, at most ``--window`` seconds old). Times people
 read are in the deployment's zone, offset shown (``timefmt.shown``); ``--json``: ISO 8601 UTC.
 
-Exit codes: 0 the code is valid; 1 the code was rejected (any reason, ``no_code`` included);
-2 usage error, unreadable input file, or an unusable trust list.
+Exit codes: 0 valid; 1 rejected (any reason, ``no_code`` too); 2 usage error, unreadable
+input, or an unusable trust list. The transparency log's commands: verifier/logcli.py.
 """
 
 from __future__ import annotations
@@ -32,8 +32,7 @@ from .trust import ANCHOR_FILE, TRUST_LIST_FILE, TrustList, load_anchor
 from .verify import MAX_TEXT_LENGTH, now_seconds, verify
 
 EXIT_VALID, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
-#: The kiosk's waitress limits: connections open at once, and seconds a connection may stay idle
-#: (or trickle nothing) before it is closed (waitress: 100 and 120), shedding half-open sockets.
+#: The kiosk's waitress limits: connections open at once, and idle seconds before one is closed.
 CONNECTION_LIMIT, CHANNEL_TIMEOUT = 100, 15
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 _PATH_SUFFIXES = (".png", ".jpg", ".jpeg", ".txt", ".svg")
@@ -68,10 +67,8 @@ class DurationType(click.ParamType):
 
 
 def read_input(spec: str) -> str | bytes:
-    """Return the code text, or the image bytes, that INPUT names.
-
-    Raises ``click.UsageError`` for a missing or unreadable file (exit 2).
-    """
+    """Return the code text, or the image bytes, that INPUT names. Raises
+    ``click.UsageError`` for a missing or unreadable file (exit 2)."""
     if spec == "-":
         data = sys.stdin.buffer.read(MAX_IMAGE_BYTES + 1)
     else:
@@ -241,7 +238,6 @@ def sync(urls: tuple[str, ...], trust_path: Path | None, anchor_path: Path | Non
     from .sync import SyncReport
     from .sync import sync as run_sync
     from .syncwatch import BackgroundSync
-
     trust_path = trust_path or default_trust_path()
 
     def show(report: SyncReport) -> None:
@@ -324,7 +320,6 @@ def kiosk(trust_path: Path | None, anchor_path: Path | None, host: str, port: in
     import waitress
 
     from .kiosk import RuleError, create_app
-
     try:
         app = create_app({"TRUST": trust_path or default_trust_path(), "ANCHOR": anchor_path,
                           "RULE": rule, "ACCEPT_STATIC": accept_static, "WINDOW": window,
@@ -348,3 +343,7 @@ def kiosk(trust_path: Path | None, anchor_path: Path | None, host: str, port: in
                        cleanup_interval=max(1, min(channel_timeout // 2, 30)))
     except OSError as exc:
         raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+from .logcli import witness  # noqa: E402
+
+main.add_command(witness)

@@ -21,9 +21,10 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import func, select
 
 from verifier.tlog import TlogError, TlogReason
-from verifier.tlog.checkpoint import Checkpoint, sign_checkpoint
+from verifier.tlog.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+from verifier.tlog.cosignature import CosignatureVerifier
 from verifier.tlog.merkle import root_hash
-from verifier.tlog.note import Ed25519Signer, Ed25519Verifier
+from verifier.tlog.note import Ed25519Signer, Ed25519Verifier, split_note
 from verifier.tlog.tiles import (
     ENTRIES,
     TILE_HEIGHT,
@@ -37,9 +38,13 @@ from verifier.tlog.tiles import (
 
 from ..keys.home import Home, HomeError, write_atomic
 from ..store import Store
-from ..store.db import LogLeaf
+from ..store.db import LogCheckpoint, LogLeaf
 
 NOTE_KEY_FILE = "log-note-key.pem"
+#: The witnesses whose cosignatures the log collects: their vkeys, one a line, in the home.
+WITNESSES_FILE = "log-witnesses.txt"
+#: Seconds between published checkpoints (each stays put that long for witnesses to cosign).
+CHECKPOINT_INTERVAL = 60
 #: Full tiles kept in memory (32 bytes × 256 each: 8 KiB; 4,096 of them is 32 MiB).
 FULL_TILES_KEPT = 4096
 
@@ -79,6 +84,46 @@ class PublicLog:
         with self.store.reading() as session:
             last = session.scalar(select(func.max(LogLeaf.idx)))
         return 0 if last is None else last + 1
+
+    def published(self, now: int, interval: int = CHECKPOINT_INTERVAL) -> str:
+        """The checkpoint the log serves: the newest it published, with the cosignatures
+        witnesses sent for it; a new one, signed for the log's size now, once the log grew and
+        ``interval`` seconds have passed (witnesses get time to cosign each)."""
+        with self.store.reading() as session:
+            newest = session.scalars(select(LogCheckpoint).order_by(
+                LogCheckpoint.size.desc()).limit(1)).first()
+        size = self.size()
+        if newest is not None and (newest.size == size
+                                   or now - newest.published_at < interval):
+            return newest.note
+        note = self.checkpoint(size)
+        with self.store.writing() as session:
+            if session.get(LogCheckpoint, size) is None:
+                session.add(LogCheckpoint(size=size, note=note, published_at=now))
+                return note
+            return session.get(LogCheckpoint, size).note
+
+    def cosign(self, note: str, witnesses: list[CosignatureVerifier]) -> str:
+        """Add the cosignatures in ``note`` (a checkpoint this log published, cosigned by one
+        or more of ``witnesses``) to the published one; return it. Raises
+        :class:`verifier.tlog.TlogError`: ``unknown_key`` (no witness of this log cosigned
+        it, or the log did not sign it), ``bad_checkpoint`` (not a checkpoint this log
+        published: another size or root), the note's own reasons."""
+        opened = open_checkpoint(note, self.origin, [self.verifier], witnesses)
+        if not opened.witnesses:
+            raise TlogError(TlogReason.UNKNOWN_KEY, "no witness of this log cosigned it")
+        text, lines = split_note(note)
+        names = {(w.name, w.key_id) for w in witnesses}
+        fresh = [s for s in lines if (s.name, s.key_id) in names]
+        with self.store.writing() as session:
+            row = session.get(LogCheckpoint, opened.checkpoint.size, with_for_update=True)
+            if row is None or split_note(row.note)[0] != text:
+                raise TlogError(TlogReason.BAD_CHECKPOINT, "not a checkpoint this log published",
+                                size=opened.checkpoint.size)
+            kept = [s for s in split_note(row.note)[1]
+                    if (s.name, s.key_id) not in {(f.name, f.key_id) for f in fresh}]
+            row.note = text + "\n" + "".join(s.line for s in kept + fresh)
+            return row.note
 
     def checkpoint(self, size: int | None = None) -> str:
         """The signed checkpoint of the log at ``size`` (default: as it is now)."""
@@ -130,10 +175,20 @@ def _split(joined: bytes) -> list[bytes]:
     return [joined[i:i + 32] for i in range(0, len(joined), 32)]
 
 
+def witnesses(home: Home) -> list[CosignatureVerifier]:
+    """The witnesses named in the home's :data:`WITNESSES_FILE` (none if there is none)."""
+    path = home.root / WITNESSES_FILE
+    if not path.exists():
+        return []
+    return [CosignatureVerifier.from_vkey(line.strip())
+            for line in path.read_text().splitlines() if line.strip() and line[0] != "#"]
+
+
 def default_origin(public_url: str | None, iss: str) -> str:
     """The log's origin: the public URL's host and ``/log``, or the issuer id's."""
     host = urlsplit(public_url).hostname if public_url else None
     return f"{host or iss.lower() + '.healthcode'}/log"
 
 
-__all__ = ["FULL_TILES_KEPT", "PublicLog", "TILE_HEIGHT", "default_origin", "note_signer"]
+__all__ = ["CHECKPOINT_INTERVAL", "FULL_TILES_KEPT", "PublicLog", "TILE_HEIGHT",
+           "default_origin", "note_signer", "witnesses"]

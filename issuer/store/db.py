@@ -325,4 +325,5 @@ class ApiToken(Base):
     expires_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
-from .log_models import LogLeaf as LogLeaf  # noqa: E402  (declared on Base, beside the rest)
+from .log_models import LogCheckpoint as LogCheckpoint  # noqa: E402  (on Base, as the rest)
+from .log_models import LogLeaf as LogLeaf  # noqa: E402

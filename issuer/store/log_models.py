@@ -1,4 +1,5 @@
-"""The public transparency log's table (:mod:`.public_log`; migration 0014)."""
+"""The public transparency log's tables: leaves (:mod:`.public_log`; migration 0014) and published
+checkpoints (:mod:`issuer.service.publiclog`; 0015)."""
 
 from __future__ import annotations
 
@@ -18,3 +19,14 @@ class LogLeaf(Base):
     seq: Mapped[int] = mapped_column(BigInteger, unique=True)
     data: Mapped[str] = mapped_column(Text)
     hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LogCheckpoint(Base):
+    """A checkpoint the log published: its size, the signed note (with the witnesses'
+    cosignatures collected since) and when (migration 0015)."""
+
+    __tablename__ = "log_checkpoint"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    note: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[int] = mapped_column(BigInteger)

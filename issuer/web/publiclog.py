@@ -7,14 +7,18 @@ cache). A path that is not a tile this log has is 404, with its reason.
 
 from __future__ import annotations
 
+import time
+
 from apiflask import APIBlueprint
-from flask import Response, current_app, jsonify
+from flask import Response, current_app, jsonify, request
 
 from verifier.tlog import TlogError
 from verifier.tlog.tiles import TILE_WIDTH, parse_tile_path
 
-from ..service.publiclog import PublicLog
+from ..service.publiclog import CHECKPOINT_INTERVAL, PublicLog, witnesses
 
+#: The largest note accepted (the tlog client's limit too).
+MAX_NOTE = 64 * 1024
 public_log = APIBlueprint("public_log", __name__, url_prefix="/log", tag="transparency log")
 
 
@@ -31,10 +35,33 @@ def _text(body: str | bytes, mimetype: str, immutable: bool = False) -> Response
 
 
 @public_log.get("/checkpoint")
-@public_log.doc(responses={200: "the log's newest checkpoint, a C2SP signed note"})
+@public_log.doc(responses={200: "the log's published checkpoint, a C2SP signed note"})
 def checkpoint():
-    """The newest checkpoint: origin, size, root hash, signed by the issuer's log key."""
-    return _text(_log().checkpoint(), "text/plain; charset=utf-8")
+    """The published checkpoint: origin, size, root hash, signed by the issuer's log key,
+    with the cosignatures of the witnesses that checked it (a new one at most every
+    ``LOG_CHECKPOINT_INTERVAL`` seconds, default 60)."""
+    interval = int(current_app.config.get("LOG_CHECKPOINT_INTERVAL", CHECKPOINT_INTERVAL))
+    return _text(_log().published(int(time.time()), interval), "text/plain; charset=utf-8")
+
+
+@public_log.post("/cosignature")
+@public_log.doc(responses={200: "the checkpoint with every cosignature collected",
+                           400: "not a cosigned checkpoint of this log (`problem`: reason)",
+                           413: "over 64 KiB"})
+def cosignature():
+    """A witness sends the published checkpoint, cosigned (C2SP tlog-cosignature): kept
+    and served with it. Only the witnesses named in the home's log-witnesses.txt count: a
+    signature is the authentication."""
+    body = request.get_data(cache=False)
+    if len(body) > MAX_NOTE:
+        return jsonify({"problem": "too_large", "message": "a note is at most 64 KiB"}), 413
+    service = current_app.extensions["healthcode"]
+    try:
+        note = _log().cosign(body.decode("utf-8"), witnesses(service.home))
+    except (TlogError, UnicodeDecodeError) as exc:
+        reason = str(getattr(exc, "reason", "bad_note"))
+        return jsonify({"problem": reason, "message": "not a cosigned checkpoint of this log"}), 400
+    return _text(note, "text/plain; charset=utf-8")
 
 
 @public_log.get("/key")
