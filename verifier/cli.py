@@ -23,6 +23,7 @@ from .claims import Credential
 from .errors import HealthCodeError, TrustListError, VerificationError
 from .image import MAX_IMAGE_BYTES, Backend
 from .labels import CREDENTIAL_PREFIX, PRESENTATION_PREFIX
+from .monitorcli import monitor
 from .presentation import PRESENTATION_WINDOW
 from .revocation import Revocations
 from .scan import verify_image
@@ -106,8 +107,7 @@ def _result(credential: Credential | None, error: HealthCodeError | None, now: i
         "valid": False, "reason": error.reason.value, "message": error.detail,
         "colour": None, "score": None,
         "expires": iso(context["exp"]) if "exp" in context else None,
-        "exp": context.get("exp"), "kid": context.get("kid"), "iss": None,
-        "checked_at": iso(now),
+        "exp": context.get("exp"), "kid": context.get("kid"), "iss": None, "checked_at": iso(now),
         "presented_ago": now - context["presented_at"] if "presented_at" in context else None,
     }
 
@@ -138,7 +138,7 @@ def _liveness(ago: int | None, id_check: dict[str, str] | None, family: bool = F
     return f"{kind}, made {ago} s ago" if ago >= 0 else f"{kind}, dated {-ago} s ahead"
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(context_settings=CONTEXT, commands=[monitor])  # monitor: its own module
 @click.version_option(__version__, prog_name="healthcode-verifier")
 def main() -> None:
     """Verify healthcode credentials offline, with nothing but public keys."""
