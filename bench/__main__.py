@@ -4,8 +4,8 @@ benchmarks, print a Markdown report.
 The report's top heading is level 2, so it pastes as is under docs/PERFORMANCE.md's title.
 
 Sections: verify, issue, qr, base45, scan, size, reissue, api, kiosk, kiosk-browser,
-checkpoint-browser, revocation, audit, guidance, scan-distance, js-verify, score, load, tlog
-(default: all, in that order).
+checkpoint-browser, revocation, audit, guidance, scan-distance, js-verify, score, load, tlog,
+monitor (default: all, in that order).
 ``--quick`` takes fewer, shorter rounds: a smoke test of the harness, not figures to publish.
 ``--sizes``/``--workers``: people per store and worker counts of the reissue section, e.g.
 ``python -m bench reissue --sizes 10000,100000,1000000 --workers 1,2``.
@@ -32,6 +32,7 @@ from . import (
     kiosk_browser,
     load,
     machine,
+    monitor,
     qr,
     qrsize,
     reissue,
@@ -64,6 +65,7 @@ SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
     "score": score.run,
     "load": load.run,
     "tlog": tlog.run,
+    "monitor": monitor.run,
 }
 
 

@@ -23,6 +23,8 @@ from .claims import Credential
 from .errors import HealthCodeError, TrustListError, VerificationError
 from .image import MAX_IMAGE_BYTES, Backend
 from .labels import CREDENTIAL_PREFIX, PRESENTATION_PREFIX
+from .logcli import witness
+from .monitorcli import monitor
 from .presentation import PRESENTATION_WINDOW
 from .revocation import Revocations
 from .scan import verify_image
@@ -103,8 +105,7 @@ def _result(credential: Credential | None, error: HealthCodeError | None, now: i
         "valid": False, "reason": error.reason.value, "message": error.detail,
         "colour": None, "score": None,
         "expires": iso(context["exp"]) if "exp" in context else None,
-        "exp": context.get("exp"), "kid": context.get("kid"), "iss": None,
-        "checked_at": iso(now),
+        "exp": context.get("exp"), "kid": context.get("kid"), "iss": None, "checked_at": iso(now),
         "presented_ago": now - context["presented_at"] if "presented_at" in context else None,
     }
 
@@ -135,7 +136,7 @@ def _liveness(ago: int | None, id_check: dict[str, str] | None, family: bool = F
     return f"{kind}, made {ago} s ago" if ago >= 0 else f"{kind}, dated {-ago} s ahead"
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(context_settings=CONTEXT, commands=[monitor, witness])  # the log's: own modules
 @click.version_option(__version__, prog_name="healthcode-verifier")
 def main() -> None:
     """Verify healthcode credentials offline, with nothing but public keys."""
@@ -343,7 +344,3 @@ def kiosk(trust_path: Path | None, anchor_path: Path | None, host: str, port: in
                        cleanup_interval=max(1, min(channel_timeout // 2, 30)))
     except OSError as exc:
         raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-
-from .logcli import witness  # noqa: E402
-
-main.add_command(witness)

@@ -12,6 +12,7 @@ they are returned. Requests go through ``urllib`` with a timeout and a size boun
 
 from __future__ import annotations
 
+import http.client
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -64,7 +65,7 @@ def http_fetcher(base_url: str, timeout: float = TIMEOUT) -> Fetch:
             error.close()
             raise TlogError(TlogReason.FETCH_FAILED, f"{url}: HTTP {error.code}",
                             url=url) from None
-        except (urllib.error.URLError, OSError, ValueError) as error:
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
             raise TlogError(TlogReason.FETCH_FAILED, f"{url}: {error}", url=url) from None
         if len(data) > max_bytes:
             raise TlogError(TlogReason.FETCH_FAILED, f"{url}: over {max_bytes} bytes", url=url)
