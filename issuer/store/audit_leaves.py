@@ -9,7 +9,6 @@ too, even if the audit log were rewritten to match (docs/SECURITY.md).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,35 +25,24 @@ from .pii import DataKeys
 TABLE = "log_leaf"
 
 
-def logged_leaves(entries: list[AuditEntry]) -> dict[int, AuditEntry]:
-    """The entries of a slice that record a leaf, by the leaf's index."""
-    found = {}
-    for entry in entries:
-        if '"log":' not in entry.details_json:
-            continue
-        try:
-            index = json.loads(entry.details_json).get("log")
-        except (ValueError, AttributeError):
-            continue
-        if isinstance(index, int) and not isinstance(index, bool):
-            found.setdefault(index, entry)
-    return found
-
-
-def compare_leaves(session: Session, keys: DataKeys, logged: dict[int, AuditEntry],
+def compare_leaves(session: Session, keys: DataKeys,
+                   logged: dict[int, tuple[AuditEntry, dict[str, Any]]],
                    report: TableReport) -> None:
-    """Report each leaf ``logged`` names that is missing, or differs from its entry."""
+    """Report each leaf ``logged`` names (:attr:`issuer.store.audit_tables.LogIndex.leaves`:
+    index -> the entry and its details, parsed once) that is missing, or differs from its
+    entry."""
     mac_key = keys.derived(public_log.KEY_PURPOSE)
     columns = LogLeaf.__table__.c
     for row in by_key(session, select(columns), columns.idx, list(logged)):
-        entry = logged.pop(row.idx)
+        entry, details = logged.pop(row.idx)
         report.checked[TABLE] = report.checked.get(TABLE, 0) + 1
-        if row.seq != entry.seq or row.data.encode() != _expected(row.idx, entry, mac_key) \
+        if row.seq != entry.seq \
+                or row.data.encode() != _expected(row.idx, entry, details, mac_key) \
                 or bytes(row.hash) != leaf_hash(row.data.encode()):
             report.add(Mismatch(TABLE, str(row.idx), Finding.CHANGED, entry.seq,
                                 "differs from the audit entry that records it"))
     missing(report, TABLE, {index: Logged(entry.seq, {}, None)
-                            for index, entry in logged.items()})
+                            for index, (entry, _) in logged.items()})
 
 
 def unlogged_leaves(session: Session, report: TableReport) -> None:
@@ -71,9 +59,9 @@ def unlogged_leaves(session: Session, report: TableReport) -> None:
                                 "no audit entry records it"))
 
 
-def _expected(index: int, entry: AuditEntry, mac_key: bytes) -> bytes:
-    details: dict[str, Any] = json.loads(entry.details_json)
-    details.pop("log", None)
+def _expected(index: int, entry: AuditEntry, details: dict[str, Any], mac_key: bytes
+              ) -> bytes:
+    details = {key: value for key, value in details.items() if key != "log"}
     return public_log.leaf(index, at=entry.at, actor=entry.actor, action=entry.action,
                            reason=entry.reason, person_id=entry.person_id, details=details,
                            mac_key=mac_key)

@@ -38,7 +38,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .audit_leaves import compare_leaves, logged_leaves, unlogged_leaves
+from .audit_leaves import compare_leaves, unlogged_leaves
 from .audit_scan import KEYS, Ids, batches, by_key, entries_about, stream
 from .audit_tables import (
     PEOPLE,
@@ -135,7 +135,7 @@ def check_since(session: Session, keys: DataKeys, marks: Marks, size: int = SLIC
         since.broken = audit.first_break(entries, since.head, index.add)
         if since.broken is not None:
             return since
-        compare_leaves(session, keys, logged_leaves(entries), since.tables)
+        compare_leaves(session, keys, index.leaves, since.tables)
         since.checked += len(entries)
         since.legacy += index.legacy
         since.head, since.macs = (entries[-1].seq, entries[-1].hash), index.macs_began

@@ -130,6 +130,8 @@ class LogIndex:
     #: behind the log: the observation's kind and ``observed_at``; the credential's holder.
     void_fields: dict[int, dict[str, Any]] = field(default_factory=dict)
     revoked_of: dict[str, str | None] = field(default_factory=dict)
+    #: The public log's leaves the entries record (their ``log``): index -> (entry, details).
+    leaves: dict[int, tuple[AuditEntry, dict[str, Any]]] = field(default_factory=dict)
     #: Entries written before MACs were recorded (checked on their plain fields only).
     legacy: int = 0
     uncovered: list[int] = field(default_factory=list)
@@ -144,6 +146,9 @@ class LogIndex:
         if not isinstance(details, dict):
             return
         person, action = entry.person_id, entry.action
+        leaf = details.get("log")
+        if isinstance(leaf, int) and not isinstance(leaf, bool):
+            self.leaves.setdefault(leaf, (entry, details))
         if action == "person.create" and person is not None:
             self.people.setdefault(person, Logged(entry.seq, {
                 "organisation": details.get("organisation")}, None))
