@@ -90,7 +90,31 @@ def normalise_phone(phone: str, region: str = DEFAULT_REGION) -> str:
     return normalise(phone, region)
 
 
-class DataKeys:
+class _Fields:
+    """Text fields over a key's :meth:`seal` and :meth:`unseal`."""
+
+    __slots__ = ()
+
+    def seal(self, column: str, row_id: str, data: bytes) -> bytes:
+        raise NotImplementedError
+
+    def unseal(self, column: str, row_id: str, blob: bytes) -> bytes:
+        raise NotImplementedError
+
+    def encrypt(self, column: str, person_id: str, value: str) -> bytes:
+        """Return the ciphertext of ``value`` bound to ``column`` of ``person_id``."""
+        return self.seal(column, person_id, value.encode())
+
+    def decrypt(self, column: str, person_id: str, blob: bytes) -> str:
+        """Return the plaintext; raises :class:`DecryptionError` if ``blob`` was altered or
+        was not encrypted for this ``column`` of this ``person_id``."""
+        try:
+            return self.unseal(column, person_id, blob).decode()
+        except UnicodeDecodeError:
+            raise DecryptionError(column, person_id) from None
+
+
+class DataKeys(_Fields):
     """The unwrapped data keys: encrypt, decrypt and MAC personal fields."""
 
     __slots__ = ("_aead", "_enc_key", "_mac_key")
@@ -109,35 +133,14 @@ class DataKeys:
         """Return two fresh random keys."""
         return cls(secrets.token_bytes(KEY_LENGTH), secrets.token_bytes(KEY_LENGTH))
 
-    def encrypt(self, column: str, person_id: str, value: str) -> bytes:
-        """Return the ciphertext of ``value`` bound to ``column`` of ``person_id``."""
-        return self.seal(column, person_id, value.encode())
-
-    def decrypt(self, column: str, person_id: str, blob: bytes) -> str:
-        """Return the plaintext; raises :class:`DecryptionError` if ``blob`` was altered or
-        was not encrypted for this ``column`` of this ``person_id``."""
-        try:
-            return self.unseal(column, person_id, blob).decode()
-        except UnicodeDecodeError:
-            raise DecryptionError(column, person_id) from None
-
     def seal(self, column: str, row_id: str, data: bytes) -> bytes:
         """:meth:`encrypt` for bytes (an attachment): bound to ``column`` of row ``row_id``."""
-        nonce = secrets.token_bytes(NONCE_LENGTH)
-        sealed = self._aead.encrypt(nonce, data, _aad(column, row_id))
-        return bytes([CIPHERTEXT_VERSION]) + nonce + sealed
+        return _seal(self._aead, CIPHERTEXT_VERSION, column, row_id, data)
 
     def unseal(self, column: str, row_id: str, blob: bytes) -> bytes:
         """The bytes :meth:`seal` sealed; raises :class:`DecryptionError` as
         :meth:`decrypt`."""
-        blob = bytes(blob)
-        if len(blob) < 1 + NONCE_LENGTH + 16 or blob[0] != CIPHERTEXT_VERSION:
-            raise DecryptionError(column, row_id)
-        nonce, sealed = blob[1:1 + NONCE_LENGTH], blob[1 + NONCE_LENGTH:]
-        try:
-            return self._aead.decrypt(nonce, sealed, _aad(column, row_id))
-        except InvalidTag:
-            raise DecryptionError(column, row_id) from None
+        return _unseal(self._aead, CIPHERTEXT_VERSION, column, row_id, bytes(blob))
 
     def new_person_key(self, person_id: str) -> tuple[PersonKey, bytes]:
         """A fresh random key for ``person_id``, and what the database keeps of it: the key
@@ -211,7 +214,7 @@ class DataKeys:
         return cls(_unb64(secret["enc"]), _unb64(secret["mac"]))
 
 
-class PersonKey:
+class PersonKey(_Fields):
     """One person's own key: encrypts their fields as version 2 ciphertexts, and opens those
     and (through the data keys) the version 1 ones written before they had a key."""
 
@@ -224,34 +227,16 @@ class PersonKey:
     def __repr__(self) -> str:
         return "PersonKey(<secret>)"
 
-    def encrypt(self, column: str, row_id: str, value: str) -> bytes:
-        return self.seal(column, row_id, value.encode())
-
-    def decrypt(self, column: str, row_id: str, blob: bytes) -> str:
-        try:
-            return self.unseal(column, row_id, blob).decode()
-        except UnicodeDecodeError:
-            raise DecryptionError(column, row_id) from None
-
     def seal(self, column: str, row_id: str, data: bytes) -> bytes:
         if self._aead is None:
             return self._keys.seal(column, row_id, data)
-        nonce = secrets.token_bytes(NONCE_LENGTH)
-        aad = bytes([PERSON_CIPHERTEXT_VERSION]) + f"{column}\x00{row_id}".encode()
-        return bytes([PERSON_CIPHERTEXT_VERSION]) + nonce + self._aead.encrypt(nonce, data, aad)
+        return _seal(self._aead, PERSON_CIPHERTEXT_VERSION, column, row_id, data)
 
     def unseal(self, column: str, row_id: str, blob: bytes) -> bytes:
         blob = bytes(blob)
-        if blob[:1] == bytes([CIPHERTEXT_VERSION]):
+        if blob[:1] == bytes([CIPHERTEXT_VERSION]) or self._aead is None:
             return self._keys.unseal(column, row_id, blob)
-        if self._aead is None or len(blob) < 1 + NONCE_LENGTH + 16 \
-                or blob[0] != PERSON_CIPHERTEXT_VERSION:
-            raise DecryptionError(column, row_id)
-        aad = bytes([PERSON_CIPHERTEXT_VERSION]) + f"{column}\x00{row_id}".encode()
-        try:
-            return self._aead.decrypt(blob[1:1 + NONCE_LENGTH], blob[1 + NONCE_LENGTH:], aad)
-        except InvalidTag:
-            raise DecryptionError(column, row_id) from None
+        return _unseal(self._aead, PERSON_CIPHERTEXT_VERSION, column, row_id, blob)
 
 
 def load_data_keys(home: Home, *, create: bool = True) -> DataKeys:
@@ -298,8 +283,25 @@ def _kek(passphrase: bytes, kdf: dict[str, Any]) -> bytes:
     return Scrypt(salt=_unb64(kdf["salt"]), length=KEY_LENGTH, n=n, r=r, p=p).derive(passphrase)
 
 
-def _aad(column: str, person_id: str) -> bytes:
-    return bytes([CIPHERTEXT_VERSION]) + f"{column}\x00{person_id}".encode()
+def _aad(version: int, column: str, row_id: str) -> bytes:
+    return bytes([version]) + f"{column}\x00{row_id}".encode()
+
+
+def _seal(aead: AESGCM, version: int, column: str, row_id: str, data: bytes) -> bytes:
+    """``version || nonce || AES-GCM(data)``, bound to the version, column and row."""
+    nonce = secrets.token_bytes(NONCE_LENGTH)
+    return bytes([version]) + nonce + aead.encrypt(nonce, data, _aad(version, column, row_id))
+
+
+def _unseal(aead: AESGCM, version: int, column: str, row_id: str, blob: bytes) -> bytes:
+    """What :func:`_seal` sealed; :class:`DecryptionError` for anything else."""
+    if len(blob) < 1 + NONCE_LENGTH + 16 or blob[0] != version:
+        raise DecryptionError(column, row_id)
+    try:
+        return aead.decrypt(blob[1:1 + NONCE_LENGTH], blob[1 + NONCE_LENGTH:],
+                            _aad(version, column, row_id))
+    except InvalidTag:
+        raise DecryptionError(column, row_id) from None
 
 
 def _canon(value: Any) -> bytes:
