@@ -78,12 +78,14 @@ class Store(AppealStore, CredentialStore, HolderStore, FamilyStore, TokenStore, 
                         raise DataKeyError(f"{home.data_keys} is missing but the database "
                                            f"holds {people} people: restore it from a backup")
                 data_keys = load_data_keys(home)
-            while True:  # people from before per-person keys get theirs, a batch at a time
+            # People from before per-person keys get theirs, a batch a transaction; the last
+            # (at every start after that: the only one) also gives phone lookup keys.
+            while True:
                 with Session(engine) as session, session.begin():
                     if give_keys(session, data_keys) < KEY_BATCH:
+                        _, not_valid = backfill_phone_macs(session, data_keys, phone_region,
+                                                           clock(None))
                         break
-            with Session(engine) as session, session.begin():
-                _, not_valid = backfill_phone_macs(session, data_keys, phone_region, clock(None))
             if not_valid:
                 _log.warning("%d people have a stored phone number that is not valid in "
                              "region %s: they cannot sign in by code until it is corrected "
