@@ -18,6 +18,7 @@ import pytest
 from conftest import DAY
 from sqlalchemy import text
 from test_audit import tamper
+from test_erasure import APPEAL_WORDS, WHO
 
 from issuer.service import appeals
 from issuer.store import public_log
@@ -25,9 +26,6 @@ from issuer.store.db import LogLeaf
 from verifier.tlog import LogClient, TlogError, TlogReason
 from verifier.tlog.merkle import leaf_hash
 from verifier.tlog.tiles import ENTRIES, Tile, tiles_for_size
-
-WHO = {"name": "欧阳娜娜", "id_number": "33010619850312417X", "phone": "+8613912345678"}
-APPEAL_WORDS = "The swab was mislabelled at the Xihu station"
 
 
 def _history(service, at: int) -> tuple[str, list[str]]:
@@ -47,6 +45,17 @@ def _history(service, at: int) -> tuple[str, list[str]]:
     private = [*WHO.values(), person, "Xihu Clinic", "Xihu lab", APPEAL_WORDS, code["cti"],
                code["text"], sent["id"], "the lab confirmed", "her request"]
     return person, private
+
+
+def rewrite_leaves(api, old: str, new: str) -> None:
+    """Every leaf that says ``old`` says ``new``, rehashed, as whoever runs the database could
+    make it; the issuer's log forgets the tiles it had made (a fresh process)."""
+    with api.service.store.engine.begin() as connection:
+        for idx, data in connection.execute(text("SELECT idx, data FROM log_leaf")).all():
+            changed = data.replace(old, new)
+            connection.execute(text("UPDATE log_leaf SET data = :d, hash = :h WHERE idx = :i"),
+                               {"d": changed, "h": leaf_hash(changed.encode()), "i": idx})
+    api.app.extensions["healthcode.log"]._full.clear()
 
 
 def _leaves(service) -> list[tuple[int, int, dict]]:
@@ -138,14 +147,7 @@ def test_a_rewritten_history_is_refused_by_a_client_that_kept_a_checkpoint(api):
     _history(service, int(time.time()))
     client = _client(api)
     kept = client.checkpoint()
-    # Everything rewritten and rehashed: the leaf that said red now says green.
-    with service.store.engine.begin() as connection:
-        rows = connection.execute(text("SELECT idx, data FROM log_leaf")).all()
-        for idx, data in rows:
-            new = data.replace('"to":"red"', '"to":"green"')
-            connection.execute(text("UPDATE log_leaf SET data = :d, hash = :h WHERE idx = :i"),
-                               {"d": new, "h": leaf_hash(new.encode()), "i": idx})
-    api.app.extensions["healthcode.log"]._full.clear()  # a fresh process, no memory of it
+    rewrite_leaves(api, '"to":"red"', '"to":"green"')  # the leaf that said red says green
     with pytest.raises(TlogError) as contradicted:  # the published checkpoint says otherwise
         _client(api).checkpoint()
     assert contradicted.value.reason is TlogReason.BAD_PROOF

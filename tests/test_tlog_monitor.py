@@ -22,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import text
+from test_public_log import rewrite_leaves
 
 from issuer.store.db import LogLeaf
 from verifier.cli import main
@@ -96,12 +97,7 @@ def test_a_spike_of_red_changes_by_one_actor_is_flagged(api):
 
 def _rewrite(api) -> None:
     """Every leaf rewritten and rehashed in the database: red now says green."""
-    with api.service.store.engine.begin() as connection:
-        for idx, data in connection.execute(text("SELECT idx, data FROM log_leaf")).all():
-            new = data.replace('"to":"red"', '"to":"green"')
-            connection.execute(text("UPDATE log_leaf SET data = :d, hash = :h WHERE idx = :i"),
-                               {"d": new, "h": leaf_hash(new.encode()), "i": idx})
-    api.app.extensions["healthcode.log"]._full.clear()  # a fresh process, no memory of it
+    rewrite_leaves(api, '"to":"red"', '"to":"green"')
 
 
 def test_a_history_rewritten_in_the_database_is_caught_on_the_next_run(api, tmp_path):

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 import requests
 from sqlalchemy import text
+from test_public_log import rewrite_leaves
 
 from issuer.service.publiclog import WITNESSES_FILE
 from verifier.tlog import LogClient
 from verifier.tlog.cosignature import CosignatureVerifier
-from verifier.tlog.merkle import leaf_hash
 from verifier.tlog.witness import PASSPHRASE_ENV
 
 CLI = str(Path(sys.executable).with_name("healthcode-verifier"))
@@ -79,15 +79,11 @@ def test_a_witness_cosigns_and_the_log_serves_the_cosignature(witnessed):
 def _rewrite(api, same_size: bool) -> None:
     """The operator rewrites every leaf that said red, rehashing them; for the same size,
     it also drops the checkpoints it published, so that it signs the new history afresh."""
-    with api.service.store.engine.begin() as connection:
-        for idx, data in connection.execute(text("SELECT idx, data FROM log_leaf")).all():
-            new = data.replace('"kind":"steps"', '"kind":"sleep_hours"')
-            connection.execute(text("UPDATE log_leaf SET data = :d, hash = :h WHERE idx = :i"),
-                               {"d": new, "h": leaf_hash(new.encode()), "i": idx})
-        if same_size:
+    rewrite_leaves(api, '"kind":"steps"', '"kind":"sleep_hours"')
+    if same_size:
+        with api.service.store.engine.begin() as connection:
             connection.execute(text("DELETE FROM log_checkpoint"))
-    api.app.extensions["healthcode.log"]._full.clear()
-    if not same_size:
+    else:
         _grow(api.service, 1)
 
 
