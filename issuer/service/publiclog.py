@@ -24,7 +24,7 @@ from verifier.tlog import TlogError, TlogReason
 from verifier.tlog.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from verifier.tlog.cosignature import CosignatureVerifier
 from verifier.tlog.merkle import root_hash
-from verifier.tlog.note import Ed25519Signer, Ed25519Verifier, split_note
+from verifier.tlog.note import Ed25519Signer, Ed25519Verifier, sign_note, split_note
 from verifier.tlog.tiles import (
     ENTRIES,
     TILE_HEIGHT,
@@ -117,12 +117,13 @@ class PublicLog:
         fresh = [s for s in lines if (s.name, s.key_id) in names]
         with self.store.writing() as session:
             row = session.get(LogCheckpoint, opened.checkpoint.size, with_for_update=True)
-            if row is None or split_note(row.note)[0] != text:
+            published, signatures = split_note(row.note) if row is not None else (None, [])
+            if published != text:
                 raise TlogError(TlogReason.BAD_CHECKPOINT, "not a checkpoint this log published",
                                 size=opened.checkpoint.size)
-            kept = [s for s in split_note(row.note)[1]
-                    if (s.name, s.key_id) not in {(f.name, f.key_id) for f in fresh}]
-            row.note = text + "\n" + "".join(s.line for s in kept + fresh)
+            replaced = {(f.name, f.key_id) for f in fresh}
+            kept = [s for s in signatures if (s.name, s.key_id) not in replaced]
+            row.note = sign_note(text, [], keep=kept + fresh)
             return row.note
 
     def checkpoint(self, size: int | None = None) -> str:
