@@ -21,9 +21,14 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import func, select
 
 from verifier.tlog import TlogError, TlogReason
-from verifier.tlog.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+from verifier.tlog.checkpoint import (
+    Checkpoint,
+    open_checkpoint,
+    parse_checkpoint,
+    sign_checkpoint,
+)
 from verifier.tlog.cosignature import CosignatureVerifier
-from verifier.tlog.merkle import root_hash
+from verifier.tlog.merkle import consistency_proof, inclusion_proof, root_hash
 from verifier.tlog.note import Ed25519Signer, Ed25519Verifier, sign_note, split_note
 from verifier.tlog.tiles import (
     ENTRIES,
@@ -39,6 +44,7 @@ from verifier.tlog.tiles import (
 from ..keys.home import Home, HomeError, write_atomic
 from ..store import Store
 from ..store.db import LogCheckpoint, LogLeaf
+from ..store.public_log import KEY_PURPOSE, log_key
 
 NOTE_KEY_FILE = "log-note-key.pem"
 #: The witnesses whose cosignatures the log collects: their vkeys, one a line, in the home.
@@ -126,6 +132,35 @@ class PublicLog:
             row.note = sign_note(text, [], keep=kept + fresh)
             return row.note
 
+    def hashes(self, size: int) -> TileHashes:
+        """The subtree hashes of the log at ``size`` leaves, read from its tiles (one
+        object for several proofs: each tile is read once)."""
+        return TileHashes(size, lambda tile: self.tile(tile, size))
+
+    def inclusion(self, index: int, size: int, hashes: TileHashes | None = None
+                  ) -> list[bytes]:
+        """The inclusion proof of leaf ``index`` in the log at ``size`` (RFC 9162).
+        Raises :class:`verifier.tlog.TlogError` (``bad_index``) outside the log."""
+        self._within(size)
+        return inclusion_proof(index, size, (hashes or self.hashes(size)).subtree)
+
+    def consistency(self, old: int, new: int) -> list[bytes]:
+        """The consistency proof from the log at ``old`` leaves to the log at ``new``.
+        Raises :class:`verifier.tlog.TlogError` (``bad_index``) unless 0 < old <= new <=
+        the log's size."""
+        self._within(new)
+        return consistency_proof(old, new, self.hashes(new).subtree)
+
+    def _within(self, size: int) -> None:
+        if type(size) is not int or size > self.size():
+            raise TlogError(TlogReason.BAD_INDEX, "beyond the log", size=size)
+
+    def leaves(self, indices: list[int]) -> dict[int, str]:
+        """The leaves (their JSON text) at ``indices``."""
+        with self.store.reading() as session:
+            return {idx: data for idx, data in session.execute(
+                select(LogLeaf.idx, LogLeaf.data).where(LogLeaf.idx.in_(indices)))}
+
     def checkpoint(self, size: int | None = None) -> str:
         """The signed checkpoint of the log at ``size`` (default: as it is now)."""
         size = self.size() if size is None else size
@@ -172,6 +207,11 @@ class PublicLog:
                 LogLeaf.idx >= start, LogLeaf.idx < end).order_by(LogLeaf.idx)))
 
 
+def checkpoint_of(note: str) -> Checkpoint:
+    """The checkpoint in a note this log signed (its signatures are not checked again)."""
+    return parse_checkpoint(split_note(note)[0])
+
+
 def _split(joined: bytes) -> list[bytes]:
     return [joined[i:i + 32] for i in range(0, len(joined), 32)]
 
@@ -185,6 +225,11 @@ def witnesses(home: Home) -> list[CosignatureVerifier]:
             for line in path.read_text().splitlines() if line.strip() and line[0] != "#"]
 
 
+def holder_key(store: Store, person_id: str) -> bytes:
+    """The person's log key: their phone finds their own leaves with it (``who``)."""
+    return log_key(store.data_keys.derived(KEY_PURPOSE), person_id)
+
+
 def default_origin(public_url: str | None, iss: str) -> str:
     """The log's origin: the public URL's host and ``/log``, or the issuer id's."""
     host = urlsplit(public_url).hostname if public_url else None
@@ -192,4 +237,4 @@ def default_origin(public_url: str | None, iss: str) -> str:
 
 
 __all__ = ["CHECKPOINT_INTERVAL", "FULL_TILES_KEPT", "PublicLog", "TILE_HEIGHT",
-           "default_origin", "note_signer", "witnesses"]
+           "checkpoint_of", "default_origin", "holder_key", "note_signer", "witnesses"]

@@ -40,6 +40,7 @@ from .docs import DOCS_CONFIG
 from .family import family
 from .family_api import family_api
 from .holder import holder
+from .holderlog import holder_log
 from .landing import landing
 from .public import public
 from .publiclog import public_log
@@ -136,6 +137,7 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     app.register_blueprint(trust)
     app.register_blueprint(public_log)
     app.register_blueprint(holder)
+    app.register_blueprint(holder_log)
     app.register_blueprint(recourse)
     app.register_blueprint(family)
     app.register_blueprint(staff)

@@ -3,16 +3,21 @@
 log's note verifier key, to pin). Static-file semantics, so any web server or CDN can mirror
 it: a full tile never changes (cached for a year), a partial tile and the checkpoint do (no
 cache). A path that is not a tile this log has is 404, with its reason.
+
+Beside the tiles, for clients that would rather not read them: ``proof/inclusion`` and
+``proof/consistency`` (RFC 9162 proofs as JSON, base64 hashes), which anyone can check
+against a signed checkpoint and recompute from the tiles.
 """
 
 from __future__ import annotations
 
+import base64
 import time
 
 from apiflask import APIBlueprint
 from flask import Response, current_app, jsonify, request
 
-from verifier.tlog import TlogError
+from verifier.tlog import TlogError, TlogReason
 from verifier.tlog.tiles import TILE_WIDTH, parse_tile_path
 
 from ..service.publiclog import CHECKPOINT_INTERVAL, PublicLog, witnesses
@@ -81,3 +86,36 @@ def tile(rest: str):
     except TlogError as exc:
         return jsonify({"problem": str(exc.reason), "message": "no such tile in this log"}), 404
     return _text(data, "application/octet-stream", immutable=wanted.width == TILE_WIDTH)
+
+
+def _proof(names: tuple[str, str], make, refused: str):
+    """``{name: value, name: value, "proof": [base64]}`` for the two counts ``names`` of the
+    query, or a 400 with the reason (``bad_index``) when they are not a pair the log has."""
+    values = [request.args.get(name, type=int) for name in names]
+    try:
+        if any(value is None or value < 0 for value in values):
+            raise TlogError(TlogReason.BAD_INDEX, "whole numbers")
+        proof = make(*values)
+    except TlogError as exc:
+        return jsonify({"problem": str(exc.reason), "message": refused}), 400
+    return jsonify({**dict(zip(names, values, strict=True)),
+                    "proof": [base64.b64encode(h).decode("ascii") for h in proof]})
+
+
+@public_log.get("/proof/inclusion")
+@public_log.doc(responses={200: "`{index, size, proof}`: the hashes, base64",
+                           400: "`index` and `size` (0 <= index < size <= the log's size)"})
+def inclusion():
+    """The inclusion proof of leaf ``index`` in the log at ``size`` leaves (RFC 9162
+    §2.1.3): with the leaf (from the entry bundle) it leads to the root of the checkpoint of
+    that size."""
+    return _proof(("index", "size"), _log().inclusion, "no such leaf in this log")
+
+
+@public_log.get("/proof/consistency")
+@public_log.doc(responses={200: "`{from, to, proof}`: the hashes, base64",
+                           400: "`from` and `to` (0 < from <= to <= the log's size)"})
+def consistency():
+    """The consistency proof from the log at ``from`` leaves to the log at ``to`` (RFC 9162
+    §2.1.4): that the larger tree extends the smaller one, leaf for leaf."""
+    return _proof(("from", "to"), _log().consistency, "no such pair of sizes")
