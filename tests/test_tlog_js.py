@@ -358,7 +358,8 @@ ROOT_B64 = base64.b64encode(ROOT).decode()
 def test_checkpoint_bodies(page):
     bodies = [v["body"] for v in CHECKPOINTS["valid"] + CHECKPOINTS["invalid"]]
     bodies += [f"log\n{size}\n{ROOT_B64}\n" for size in
-               ("0", "00", "012", "-1", "+1", "\uff11", "1e3", " 1", "1 ", str(2**53 - 1))]
+               ("0", "00", "012", "-1", "+1", "\uff11", "1e3", " 1", "1 ", "0x10",
+                                str(2**53 - 1), str(2**64), "9" * 400)]
     bodies += [f"log\n1\n{ROOT_B64}\n\n", f"log\n1\n{ROOT_B64.rstrip('=')}\n",
                f"log\n1\n{ROOT_B64}\next one\next two\n", f"log\n1\n{ROOT_B64}",
                f"log\n1\n{ROOT_B64[:-2]}E=\n", f"log\n1\n{base64.b64encode(ROOT * 2).decode()}\n",
@@ -453,12 +454,13 @@ def test_what_only_python_takes_javascript_refuses(page):
     """Past 2^53-1, where a JS number is no longer exact: a checkpoint's size, a cosignature's
     time. Python takes both."""
     origin = "example.org/log"
-    huge = cp.Checkpoint(origin, 2**53, ROOT).body()
+    huge = [f"{origin}\n{size}\n{ROOT_B64}\n" for size in (2**53, 2**53 + 1, 2**64 - 1)]
     late = note.sign_note(cp.Checkpoint(origin, 10, ROOT).body(), [LOG])
     text = note.split_note(late)[0]
     w0 = WITNESSES[0]
     late += _cosignature(w0.name, w0.key_id, 2**53, text)
-    calls = [("parseCheckpoint", (huge,)),
-             ("openCheckpoint", (late, origin, [LOG.verifier.vkey], [w0.verifier.vkey], 1))]
-    assert [python(*c)["reason"] for c in calls] == [None, None]
-    assert [r["reason"] for r in javascript(page, calls)] == ["bad_checkpoint", "bad_signature"]
+    calls = [("parseCheckpoint", (body,)) for body in huge]
+    calls.append(("openCheckpoint", (late, origin, [LOG.verifier.vkey], [w0.verifier.vkey], 1)))
+    assert [python(*c)["reason"] for c in calls] == [None] * 4
+    assert [r["reason"] for r in javascript(page, calls)] == ["bad_checkpoint"] * 3 + [
+        "bad_signature"]

@@ -191,7 +191,7 @@ export function parseCheckpoint(text) {
   if (lines.length < 3 || lines.includes("")) fail("bad_checkpoint", "three or more non-empty lines"); // i18n: not shown
   const [origin, sizeText, rootText, ...extensions] = lines;
   if (!/^(0|[1-9][0-9]*)$/.test(sizeText)) fail("bad_checkpoint", "tree size not a plain decimal number"); // i18n: not shown
-  const size = sizeText.length <= 16 ? Number(sizeText) : Infinity;
+  const size = Number(sizeText); // past 2^53-1 it rounds to 2^53 or more: not a safe integer
   if (!Number.isSafeInteger(size)) fail("bad_checkpoint", "tree size above 2^53-1"); // i18n: not shown
   const root = b64decode(rootText, "bad_checkpoint");
   if (root.length !== HASH_SIZE) fail("bad_checkpoint", "root hash not 32 bytes in base64"); // i18n: not shown
