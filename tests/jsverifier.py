@@ -4,6 +4,7 @@ same cases through both and return what each said (tests/test_js_verifier.py).""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import threading
@@ -152,6 +153,26 @@ def serve(path: str = PAGE, html: str = PAGE_HTML) -> Iterator[str]:
         server.server_close()
 
 
+
+@contextlib.contextmanager
+def open_page(playwright, url: str, profile: Path) -> Iterator[Any]:
+    """A headless Chromium (webcam.browser) showing ``url``, once the page has set
+    ``html[data-ready]``; ``page.asked`` lists the URLs it requested, ``page.errors`` the
+    errors it threw."""
+    import webcam
+
+    with webcam.browser(playwright, None, profile) as context:
+        asked: list[str] = []
+        context.on("request", lambda request: asked.append(request.url))
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.wait_for_selector("html[data-ready]", state="attached")
+        page.asked = asked
+        page.errors = errors
+        yield page
+
 # ---- the Python side, answering in the page's shape ----
 
 def py_claims(c) -> dict[str, Any]:
@@ -228,5 +249,5 @@ def signed(payload: bytes, *anchors) -> str:
     return sign_jws_multi(list(anchors), payload, "healthcode-trust-list")
 
 
-__all__ = ["PAGE", "py_claims", "py_list_summary", "py_trust_summary", "py_verify", "serve",
-           "signed", "trust_payload", "new_key", "pin_of"]
+__all__ = ["PAGE", "open_page", "py_claims", "py_list_summary", "py_trust_summary", "py_verify",
+           "serve", "signed", "trust_payload", "new_key", "pin_of"]

@@ -40,6 +40,7 @@ from jsmutations import (
 from jsverifier import (
     PAGE,
     new_key,
+    open_page,
     pin_of,
     py_list_summary,
     py_trust_summary,
@@ -76,16 +77,7 @@ def origin() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def page(origin, playwright, tmp_path_factory):
-    with webcam.browser(playwright, None, tmp_path_factory.mktemp("verifier")) as context:
-        asked: list[str] = []
-        context.on("request", lambda request: asked.append(request.url))
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(origin + PAGE)
-        page.wait_for_selector("html[data-ready]", state="attached")
-        page.asked = asked
-        page.errors = errors
+    with open_page(playwright, origin + PAGE, tmp_path_factory.mktemp("verifier")) as page:
         yield page
 
 
