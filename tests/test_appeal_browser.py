@@ -41,16 +41,23 @@ def _verdict(kiosk_base: str, text: str) -> dict:
         return json.loads(response.read())
 
 
+def red_phone(open_phone, api, who: str):
+    """A person whose positive test made them red, enrolled on a fresh phone showing their
+    red code: ``(page, person id, time of the code shown)``."""
+    service = api.service
+    person = service.create_person(actor="test", **PEOPLE[who])
+    service.add_observation(person, actor="lab", kind="test_result", value="positive",
+                            observed_at=int(time.time()) - 3600, source="city lab")
+    page = open_phone(who).new_page()
+    page.goto(f"{api.base}/enrol/{service.store.create_enrolment(person, actor='test')}")
+    page.wait_for_url(f"{api.base}/me", timeout=20_000)
+    return page, person, wait_for_code(page, "red")
+
+
 def test_contest_uphold_and_the_checkpoint_sees_the_new_code(phone, api, tmp_path):  # noqa: F811
     base, service = api.base, api.service
     trust = TrustList.load(service.home.trust_list)
-    person = service.create_person(actor="test", **PEOPLE["wang"])
-    service.add_observation(person, actor="lab", kind="test_result", value="positive",
-                            observed_at=int(time.time()) - 3600, source="city lab")
-    page = phone("holder").new_page()
-    page.goto(f"{base}/enrol/{service.store.create_enrolment(person, actor='test')}")
-    page.wait_for_url(f"{base}/me", timeout=20_000)
-    red_at = wait_for_code(page, "red")
+    page, person, red_at = red_phone(phone, api, "wang")
     red = presentation_in(keep(page, "appeal-red-code.png"))
 
     # The holder contests the result from My data, with a photo of their negative test.

@@ -204,11 +204,14 @@ def _audit_parts(action: str, reason: str, details: Mapping[str, Any]) -> list[d
 
 def audit_row(entry: Mapping[str, Any]) -> dict[str, Any]:
     """An audit entry (as :meth:`Store.audit_entries` gives it) as the page shows it: its
-    label (a generic one, ``known`` False, for an action without one), who, and ``parts``."""
+    label (a generic one, ``known`` False, for an action without one), who, ``parts``, and
+    ``log``: the index of its leaf in the public log (None if it has none)."""
     action = str(entry["action"])
     label = action_labels().get(action)
     who, who_id = actor_label(str(entry["actor"]))
+    log = (entry.get("details") or {}).get("log")
     return {"at": entry["at"], "action": action, "known": label is not None,
+            "log": log if isinstance(log, int) and not isinstance(log, bool) else None,
             "label": label or pgettext("my data", "Other change"), "who": who, "who_id": who_id,
             "parts": [p for p in _audit_parts(action, str(entry.get("reason") or ""),
                                               entry.get("details") or {})

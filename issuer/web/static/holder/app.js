@@ -121,6 +121,22 @@ async function fetchCredential() {
   return credential;
 }
 
+/**
+ * Check the issuer's public log against what this phone saw before (./logcheck.js), and show
+ * the warning if this phone ever found a contradiction. Loaded apart, so that nothing in it
+ * can keep the code from showing.
+ */
+async function checkHistory(online = true) {
+  try {
+    const log = await import("./logcheck.js");
+    try {
+      if (online) await log.checkLog();
+    } finally {
+      $("log-alarm").hidden = !log.alarm();
+    }
+  } catch { /* offline, or the issuer did not answer: checked at the next refresh */ }
+}
+
 async function refresh() {
   try {
     const fresh = await fetchCredential();
@@ -128,6 +144,7 @@ async function refresh() {
     current = fresh;
     await saveCredential(current, storeKey);
     setStatus(_("Up to date"));
+    checkHistory();
   } catch (error) {
     const saved = await loadCredential(storeKey);
     if (saved) current = saved;
@@ -182,6 +199,7 @@ function rememberedLargeText() {
 
 async function main() {
   largeText(rememberedLargeText());
+  checkHistory(false);
   $("large-text").addEventListener("click",
     () => largeText(!document.body.classList.contains("large-text")));
   tick();

@@ -5,7 +5,7 @@
  * page is cached, never the pages with personal data.
  */
 
-const CACHE = "healthcode-holder-v3"; // v3: cbor.js and base45.js moved to /shared/verifier/
+const CACHE = "healthcode-holder-v4"; // v4: the public log's check (logcheck.js, tlog.js)
 const SHELL = [
   "/me",
   "/me/manifest.webmanifest",
@@ -18,6 +18,10 @@ const SHELL = [
   "/shared/verifier/base45.js",
   "/static/holder/qr.js",
   "/static/holder/guidance.js",
+  "/static/holder/logcheck.js",
+  "/shared/verifier/tlog.js",
+  "/shared/verifier/merkle.js",
+  "/shared/verifier/keys.js",
   "/static/holder/icon-192.png",
   "/static/vendor/qrcode-generator/qrcode.mjs",
 ];
