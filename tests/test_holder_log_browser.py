@@ -2,10 +2,10 @@
 checks each of the holder's changes against the issuer's public log in JavaScript (the leaf is
 theirs, its inclusion proof leads to the root of a checkpoint signed by the log's key and
 cosigned by a witness); a change after the checkpoint waits for the next one; and when whoever
-runs the database rewrites the holder's red history, rehashes every leaf and signs the new
-history afresh, the phone, which kept the last checkpoint it saw, finds the contradiction, keeps
-both signed checkpoints as evidence, and says so on My data and on the code page. A rewrite
-that keeps the old checkpoint is found by the inclusion proofs instead.
+runs the database rewrites the holder's red history (or deletes the red), rehashes every leaf
+and signs the new history afresh, the phone, which kept the last checkpoint it saw, finds the
+contradiction, keeps both signed checkpoints as evidence, and says so on My data and on the code
+page. A rewrite that keeps the old checkpoint is found by the inclusion proofs instead.
 Screenshots in tests/artifacts/log-*.png."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 from test_appeal_browser import red_phone
 from test_holder_browser import keep, phone  # noqa: F401
-from test_public_log import rewrite_leaves
+from test_public_log import delete_leaf, rewrite_leaves
 from test_witness import CLI, ENV, _witness
 
 from issuer.service.publiclog import WITNESSES_FILE
@@ -138,3 +138,18 @@ def test_a_rewrite_under_the_old_checkpoint_fails_the_inclusion_proofs(phone, ap
         f"#audit tr[data-log='{change}'] .log").inner_text()
     page.locator(f"#audit tr[data-log='{change}']").scroll_into_view_if_needed()
     keep(page, "log-mismatch.png")
+
+
+def test_a_deleted_colour_change_is_caught_by_the_phone(phone, api):  # noqa: F811
+    api.app.config["LOG_CHECKPOINT_INTERVAL"] = 0
+    page, person, _ = red_phone(phone, api, "zhao")
+    assert set(_checked(page).values()) == {"ok"}
+    delete_leaf(api, '"to":"red"')  # the red never happened, and the shorter log is signed
+    _checked(page)
+    assert _status(page) == "contradiction"
+    assert "reason: rollback" in page.locator("#log-evidence").text_content()
+    for value in (9000, 9100):  # nor is it hidden once the log has grown past it
+        api.service.add_observation(person, actor="lab", kind="steps", value=value,
+                                    source="watch", observed_at=int(time.time()))
+    _checked(page)
+    assert _status(page) == "contradiction" and page.locator("#log-alarm").is_visible()

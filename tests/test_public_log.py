@@ -58,6 +58,22 @@ def rewrite_leaves(api, old: str, new: str) -> None:
     api.app.extensions["healthcode.log"]._full.clear()
 
 
+def delete_leaf(api, says: str) -> int:
+    """The first leaf that says ``says`` deleted, and the later ones moved down one, as
+    whoever runs the database could do to make a colour change never have happened (the
+    next checkpoint the log signs is of the shorter history); return the deleted index."""
+    with api.service.store.engine.begin() as connection:
+        rows = connection.execute(text("SELECT idx, data FROM log_leaf ORDER BY idx")).all()
+        gone = next(idx for idx, data in rows if says in data)
+        connection.execute(text("DELETE FROM log_leaf WHERE idx = :i"), {"i": gone})
+        for idx, _ in rows[gone + 1:]:
+            connection.execute(text("UPDATE log_leaf SET idx = :n WHERE idx = :i"),
+                               {"n": idx - 1, "i": idx})
+        connection.execute(text("DELETE FROM log_checkpoint"))
+    api.app.extensions["healthcode.log"]._full.clear()
+    return gone
+
+
 def _leaves(service) -> list[tuple[int, int, dict]]:
     with service.store.reading() as session:
         return [(row.idx, row.seq, json.loads(row.data)) for row in

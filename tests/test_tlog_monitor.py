@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import text
-from test_public_log import rewrite_leaves
+from test_public_log import delete_leaf, rewrite_leaves
 
 from issuer.store.db import LogLeaf
 from verifier.cli import main
@@ -122,6 +122,18 @@ def test_a_history_rewritten_in_the_database_is_caught_on_the_next_run(api, tmp_
     text_run = CliRunner().invoke(main, ["monitor", log, "--log-key", key, "--state", str(state)])
     assert text_run.exit_code == 3 and "REFUSED (inconsistent)" in text_run.output
     assert "Traceback" not in text_run.output and kept["note"].splitlines()[2] in text_run.output
+
+
+def test_a_colour_change_deleted_from_the_database_is_caught(api, tmp_path):
+    state, log, key = tmp_path / "monitor.json", f"{api.base}/log", _vkey(api)
+    api.app.config["LOG_CHECKPOINT_INTERVAL"] = 0
+    _people(api.service, 2)
+    assert _monitor(log, "--log-key", key, "--state", str(state))[0] == 0
+    delete_leaf(api, '"to":"red"')  # one red never happened; the shorter log is re-signed
+    assert _monitor(log, "--log-key", key, "--state", str(state))[1]["reason"] == "rolled_back"
+    _people(api.service, 2, positive=False)  # and once it has grown past what was seen
+    code, result = _monitor(log, "--log-key", key, "--state", str(state))
+    assert (code, result["reason"]) == (3, "inconsistent") and result["proof"]
 
 
 def test_the_html_report_is_self_contained_and_bilingual(api, tmp_path):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 from sqlalchemy import text
-from test_public_log import rewrite_leaves
+from test_public_log import delete_leaf, rewrite_leaves
 
 from issuer.service.publiclog import WITNESSES_FILE
 from verifier.tlog import LogClient
@@ -100,6 +100,17 @@ def test_a_rewritten_history_is_refused_with_the_evidence(witnessed, same_size, 
     assert "--- cosigned checkpoint ---" in refused.stderr
     assert "--- shown checkpoint ---" in refused.stderr
     assert key.with_name(key.name + ".state").read_text() == state  # nothing signed
+
+
+def test_a_deleted_change_is_refused(witnessed):
+    api, key, _ = witnessed
+    assert _witness(api, key).returncode == 0
+    delete_leaf(api, '"kind":"steps"')  # a past change taken out, the rest moved down
+    refused = _witness(api, key)
+    assert refused.returncode == 1 and "REFUSED: rollback" in refused.stderr
+    _grow(api.service, 2)  # the shorter history grown past the size the witness cosigned
+    refused = _witness(api, key)
+    assert refused.returncode == 1 and "REFUSED: inconsistent" in refused.stderr
 
 
 def test_the_log_takes_cosignatures_only_from_its_witnesses(witnessed, tmp_path):
