@@ -127,6 +127,18 @@ def test_audit_verify_finds_a_leaf_changed_behind_the_log(v3_service, what, stat
     assert code in {m.code for m in service.store.audit_report().tables.mismatches}
 
 
+def test_audit_verify_finds_a_change_deleted_and_the_rest_moved_down(api):
+    api.service.create_person(actor="clerk", organisation="Xihu", **WHO)
+    person = api.service.store.find_person(WHO["id_number"])
+    for value in ("positive", "negative"):
+        api.service.add_observation(person, actor="lab", kind="test_result", value=value,
+                                    observed_at=int(time.time()) - 60, source="Xihu lab")
+    assert api.service.store.audit_report().ok
+    delete_leaf(api, '"to":"red"')
+    codes = {m.code for m in api.service.store.audit_report().tables.mismatches}
+    assert {"log_leaf_changed", "log_leaf_missing"} <= codes
+
+
 def _client(api, **kwargs) -> LogClient:
     log = api.app.extensions["healthcode.log"]
     return LogClient(kwargs.pop("base", f"{api.base}/log"), log.origin, [log.verifier],
