@@ -102,6 +102,17 @@ def test_a_rewritten_history_is_refused_with_the_evidence(witnessed, same_size, 
     assert key.with_name(key.name + ".state").read_text() == state  # nothing signed
 
 
+def test_leaves_rewritten_under_the_checkpoint_it_cosigned_are_refused(witnessed):
+    api, key, _ = witnessed
+    api.app.config["LOG_CHECKPOINT_INTERVAL"] = 3600  # the operator signs nothing new
+    assert _witness(api, key).returncode == 0
+    state = key.with_name(key.name + ".state").read_text()
+    rewrite_leaves(api, '"kind":"steps"', '"kind":"sleep_hours"')
+    refused = _witness(api, key)  # exit 2: the log's own files disagree (no signed evidence)
+    assert refused.returncode == 2 and "REFUSED: bad_proof" in refused.stderr
+    assert key.with_name(key.name + ".state").read_text() == state
+
+
 def test_a_deleted_change_is_refused(witnessed):
     api, key, _ = witnessed
     assert _witness(api, key).returncode == 0
