@@ -76,7 +76,7 @@ def log_view(person_id: str, device: dict[str, Any] | None):
     note = log.published(int(time.time()), interval)
     size = checkpoint_of(note).size
     mine = {e["details"]["log"] for e in service().store.audit_entries(person_id)
-            if isinstance((e.get("details") or {}).get("log"), int)}
+            if isinstance((e.get("details") or {}).get("log"), int)} if wanted else set()
     asked = [i for i in wanted if i in mine]
     included = [i for i in asked if i < size]
     hashes = log.hashes(size)
