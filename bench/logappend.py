@@ -73,7 +73,7 @@ def _entries(first: int, count: int) -> list[audit.Pending]:
     return out
 
 
-def _in_batches(write: Write, entries: list[audit.Pending]) -> None:
+def in_batches(write: Write, entries: list[audit.Pending]) -> None:
     for at in range(0, len(entries), DEFAULT_BATCH):
         with write() as session:
             audit.append_many(session, entries[at:at + DEFAULT_BATCH])
@@ -112,7 +112,7 @@ class Result:
     skipped: str | None = None
 
 
-def _interleaved(how: Callable[[Write, list[audit.Pending]], None], writes: tuple[Write, Write],
+def interleaved(how: Callable[[Write, list[audit.Pending]], None], writes: tuple[Write, Write],
                  first: int, total: int, rounds: int, rates: Rates, say: str) -> None:
     """Append ``total`` entries from number ``first`` in ``rounds`` rounds, the same chunk to
     each store, alternating which goes first."""
@@ -197,9 +197,9 @@ def measure(database: str, server: str | None, leaves: int, rounds: int = ROUNDS
         with Store.open(home, with_leaves, data_keys=keys) as store, \
                 Store.open(home, without, data_keys=keys) as bare:
             writes = (store.writing, _bare_writes(bare))
-            _interleaved(_in_batches, writes, 0, leaves, rounds, result.batched,
+            interleaved(in_batches, writes, 0, leaves, rounds, result.batched,
                          f"{database}, batches of {DEFAULT_BATCH}:")
-            _interleaved(_one_by_one, writes, leaves, result.singles, single_rounds,
+            interleaved(_one_by_one, writes, leaves, result.singles, single_rounds,
                          result.single, f"{database}, one by one:")
             with store.reading() as session:
                 last = session.scalar(select(LogLeaf.idx).order_by(LogLeaf.idx.desc()).limit(1))
