@@ -267,7 +267,8 @@ def section(results: list[Result]) -> report.Section:
         "without, median of the per-round ratios (min–max).",
         "",
         report.table(["database", "appended as", "leaves", "leaves/s, median (first → last)",
-                      "entries/s without a leaf", "ratio, median (min–max)"], rates),
+                      "entries/s without a leaf", "ratio, median (min–max)"], rates,
+                     align="llrrrr"),
         "",
         "On disk at the end (`log_leaf` with its indexes; the store with leaves less the "
         "store without, over the leaves: the audit entries' `\"log\"` index included):",
