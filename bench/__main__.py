@@ -1,14 +1,15 @@
-"""``python -m bench [--quick] [--sizes N,N] [--workers N,N] [SECTION ...]``: run the
-benchmarks, print a Markdown report.
+"""``python -m bench [--quick] [--sizes N,N] [--workers N,N] [--leaves N] [SECTION ...]``: run
+the benchmarks, print a Markdown report.
 
 The report's top heading is level 2, so it pastes as is under docs/PERFORMANCE.md's title.
 
 Sections: verify, issue, qr, base45, scan, size, reissue, api, kiosk, kiosk-browser,
 checkpoint-browser, revocation, audit, guidance, scan-distance, js-verify, score, load, tlog,
-monitor (default: all, in that order).
+monitor, logappend (default: all, in that order).
 ``--quick`` takes fewer, shorter rounds: a smoke test of the harness, not figures to publish.
 ``--sizes``/``--workers``: people per store and worker counts of the reissue section, e.g.
 ``python -m bench reissue --sizes 10000,100000,1000000 --workers 1,2``.
+``--leaves``: leaves the logappend section appends (default 1,000,000; ``--quick``: 2,000).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from . import (
     kiosk,
     kiosk_browser,
     load,
+    logappend,
     machine,
     monitor,
     qr,
@@ -66,6 +68,7 @@ SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
     "load": load.run,
     "tlog": tlog.run,
     "monitor": monitor.run,
+    "logappend": logappend.run,
 }
 
 
@@ -79,6 +82,13 @@ def _counts(text: str) -> tuple[int, ...]:
     return counts
 
 
+def _count(text: str) -> int:
+    counts = _counts(text)
+    if len(counts) != 1:
+        raise argparse.ArgumentTypeError(f"not one whole number: {text!r}")
+    return counts[0]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -88,12 +98,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=_counts, help="reissue: people per store, e.g. "
                         "10000,100000,1000000")
     parser.add_argument("--workers", type=_counts, help="reissue: worker counts, e.g. 1,2")
+    parser.add_argument("--leaves", type=_count, help="logappend: leaves appended in "
+                        "batches (default 1,000,000)")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.sections) - set(SECTIONS))
     if unknown:
         parser.error(f"unknown section(s): {', '.join(unknown)}")
     settings = dataclasses.replace(Settings.quick() if args.quick else Settings(),
-                                   sizes=args.sizes, workers=args.workers)
+                                   sizes=args.sizes, workers=args.workers, leaves=args.leaves)
     core = machine.pin_to_one_core()
     started = time.perf_counter()
     print(machine.describe(core))

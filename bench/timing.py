@@ -33,6 +33,8 @@ class Settings:
     #: None: its own defaults.
     sizes: tuple[int, ...] | None = None
     workers: tuple[int, ...] | None = None
+    #: Leaves the logappend section appends in batches (``--leaves``); None: its default.
+    leaves: int | None = None
 
     @classmethod
     def quick(cls) -> Settings:
