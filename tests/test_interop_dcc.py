@@ -28,6 +28,8 @@ import pytest
 from conftest import DAY, NOW
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from verifier.base45 import b45decode, b45encode
 from verifier.cose import sig_structure
@@ -515,12 +517,17 @@ def _health(**change: Any) -> dict[str, Any]:
      ("invalid_claims", "claims")),
     (cbor2.dumps(dccmaker.claims(dccmaker.certificate("t", sc="soon"))),
      ("invalid_claims", "claims")),
+    (cbor2.dumps(dccmaker.claims(dccmaker.certificate(
+        "t", sc=cbor2.CBORTag(0, "0001-01-01T00:00:00+14:00")))), ("invalid_claims", "claims")),
+    (cbor2.dumps(dccmaker.claims(_health(dob=cbor2.CBORTag(0, "9999-12-31T23:59:59-23:59")))),
+     ("invalid_claims", "claims")),
 ], ids=["not CBOR", "not a map", "bignum tag", "nested", "iat a text", "exp NaN",
         "exp infinite", "exp too far", "iat negative", "iat a boolean", "iss a list",
         "no hcert", "hcert a text", "hcert without version 1", "no kind", "two kinds",
         "no entry", "an entry not a map", "entries not a list", "no name", "an empty name",
         "a name too long", "a name a float", "a birth date not a date", "a product a map",
-        "a sample time not a time"])
+        "a sample time not a time", "a sample time before year 1 in UTC",
+        "a birth after year 9999 in UTC"])
 def test_signed_but_unreadable_claims(signer, payload, expected):
     key, der, keys = signer
     assert _refusal(dccmaker.text(dccmaker.cose(key, der, payload)), keys) == expected
@@ -602,6 +609,47 @@ def test_the_leniencies(signer, options, why):
     if options.get("unprotected") == "kid and alg":
         options["unprotected"] = {1: -7, 4: keys.certificates[0].kid}
     assert dcc.verify(dccmaker.text(dccmaker.cose(key, der, **options)), keys, NOW), why
+
+
+#: Dates as tags 0 and 1 may carry them, at the edges of what datetime can hold.
+_DATES = (st.sampled_from(["2026-11-24T05:00:00Z", "0001-01-01T00:00:00+14:00", "2021-02-30",
+                           "9999-12-31T23:59:59-23:59", "not a date"]).map(
+              lambda t: cbor2.CBORTag(0, t))
+          | (st.integers(-(2**63), 2**63) | st.floats()).map(lambda n: cbor2.CBORTag(1, n)))
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**64), 2**64 - 1) | st.floats()
+    | st.text(max_size=12) | st.binary(max_size=12) | _DATES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.integers(-300, 10) | st.text(max_size=3), inner, max_size=3), max_leaves=12)
+#: Where a signed value may sit in a certificate: a path of keys from the claims.
+_PLACES = [(), (1,), (4,), (6,), (-260,), (-260, 1), (-260, 1, "nam"), (-260, 1, "nam", "fn"),
+           (-260, 1, "dob"), (-260, 1, "t"), (-260, 1, "t", 0), (-260, 1, "t", 0, "sc"),
+           (-260, 1, "t", 0, "tr"), (-260, 1, "t", 0, "tt"), (-260, 1, "v")]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(place=st.sampled_from(_PLACES), value=_DATES | _VALUES)
+def test_any_signed_value_anywhere_is_read_or_refused(signer, place, value):
+    """What an issuer signs is as hostile as any: a certificate with any value at any place is
+    a ForeignCode or a VerificationError, nothing else."""
+    key, der, keys = signer
+    payload: Any = dccmaker.claims(dccmaker.certificate("t"))
+    if place:
+        holder = payload
+        for step in place[:-1]:
+            holder = holder[step]
+        holder[place[-1]] = value
+    else:
+        payload = value
+    try:
+        text = dccmaker.text(dccmaker.cose(key, der, cbor2.dumps(payload)))
+    except (ValueError, TypeError, OverflowError):  # cbor2 cannot write it: nothing to test
+        return
+    try:
+        assert dcc.verify(text, keys, NOW).format == "dcc"
+    except VerificationError as exc:
+        assert exc.context["format"] == "dcc" and exc.context["step"] in ORDER
 
 
 def test_random_damage_never_escapes_as_anything_but_a_refusal(signer):

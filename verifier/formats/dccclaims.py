@@ -91,10 +91,19 @@ def _epoch(value: Any, name: str) -> int:
     return value
 
 
+def _moment(value: Any, name: str) -> datetime:
+    """A date and time (tagged, or ISO 8601 text; without a zone: UTC), in UTC."""
+    try:
+        if not isinstance(value, datetime):
+            value = datetime.fromisoformat(_text(value, name))
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):  # e.g. year 1 at +14:00, before UTC's year 1
+        _invalid(f"{name} is not a date and time")
+
+
 def _text(value: Any, name: str) -> str:
     if isinstance(value, datetime):
-        value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
-        return value.isoformat().replace("+00:00", "Z")
+        return _moment(value, name).isoformat().replace("+00:00", "Z")
     if type(value) is int:
         return str(value)
     if not isinstance(value, str) or len(value) > MAX_FIELD:
@@ -131,14 +140,7 @@ def _shows(kind: str, entry: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 
 def _sample_time(entry: dict[str, Any]) -> int | None:
     value = entry.get("sc")
-    if value is None:
-        return None
-    if not isinstance(value, datetime):
-        try:
-            value = datetime.fromisoformat(_text(value, "sc"))
-        except ValueError:
-            _invalid("the sample time is not a date and time")
-    return int((value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp())
+    return None if value is None else int(_moment(value, "sc").timestamp())
 
 
 def read_claims(payload: bytes) -> Claims:
