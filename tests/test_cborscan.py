@@ -76,6 +76,22 @@ def test_tag_18_only_around_the_outermost_item():
             scan(bytes.fromhex(data), 18)
 
 
+def test_inner_tags_only_where_the_caller_lists_them():
+    """A foreign format's payload may carry date tags (0, 1) inside; never as a map key, never
+    a tag the caller did not list, and each tag is a level of nesting."""
+    dates = frozenset((0, 1))
+    for data in ("c11a6a8d6e80", "a16173c06131", "81c1c000", "d8018100"):
+        scan(bytes.fromhex(data), inner_tags=dates)
+        with pytest.raises(CborRefused):
+            scan(bytes.fromhex(data))
+    for data in ("a1c10001", "81c249010000000000000000", "c2c000"):
+        with pytest.raises(CborRefused):
+            scan(bytes.fromhex(data), inner_tags=dates)
+    scan(bytes.fromhex("c1" * MAX_DEPTH + "00"), inner_tags=dates)
+    with pytest.raises(CborRefused):
+        scan(bytes.fromhex("c1" * (MAX_DEPTH + 1) + "00"), inner_tags=dates)
+
+
 # ---- where the bytes come from ----
 
 def _forge_unprotected(cose: bytes, unprotected: str) -> str:

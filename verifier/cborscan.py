@@ -10,9 +10,11 @@ that the JavaScript verifier reads the same way by construction.
 Accepted: integers (major types 0 and 1, any head length); byte and text strings, definite or
 indefinite (chunks of the same major type, definite); arrays and maps, definite or indefinite;
 false, true, null, undefined; half, single and double floats; tag 18 (COSE_Sign1) only as the
-outermost item and only where the caller names it. Map keys are integers or text strings, no
-two equal. Nesting is at most :data:`MAX_DEPTH` deep. Anything else raises :class:`CborRefused`.
-One pass, linear in the input, recursion bounded by :data:`MAX_DEPTH`.
+outermost item and only where the caller names it; and, only where the caller lists them as
+``inner_tags``, those tags around any value that is not a map key (a foreign format's payload
+may carry standard date tags, 0 and 1: the EU certificate's). Map keys are integers or text
+strings, no two equal. Nesting is at most :data:`MAX_DEPTH` deep. Anything else raises
+:class:`CborRefused`. One pass, linear in the input, recursion bounded by :data:`MAX_DEPTH`.
 """
 
 from __future__ import annotations
@@ -27,20 +29,23 @@ class CborRefused(ValueError):
     """The bytes are not one item of the CBOR a verifier reads."""
 
 
-def scan(data: bytes, tag: int | None = None) -> None:
+def scan(data: bytes, tag: int | None = None, *,
+         inner_tags: frozenset[int] = frozenset()) -> None:
     """Check that ``data`` is exactly one item of the accepted CBOR; ``tag`` (if given) may
-    wrap the outermost item. Raises :class:`CborRefused` otherwise."""
-    end = _Scanner(data, tag).item(0, 0)[0]
+    wrap the outermost item, ``inner_tags`` any value that is not a map key (each tag counts
+    as a level of nesting). Raises :class:`CborRefused` otherwise."""
+    end = _Scanner(data, tag, inner_tags).item(0, 0)[0]
     if end != len(data):
         raise CborRefused("trailing bytes after CBOR item")
 
 
 class _Scanner:
-    __slots__ = ("data", "tag")
+    __slots__ = ("data", "inner_tags", "tag")
 
-    def __init__(self, data: bytes, tag: int | None) -> None:
+    def __init__(self, data: bytes, tag: int | None, inner_tags: frozenset[int]) -> None:
         self.data = data
         self.tag = tag
+        self.inner_tags = inner_tags
 
     def head(self, pos: int) -> tuple[int, int, int, int]:
         """``(major, info, argument, position after the head)``; the argument is -1 for an
@@ -77,6 +82,8 @@ class _Scanner:
         if major < 6:
             return self.container(pos, major, n, depth), None
         if major == 6:
+            if n in self.inner_tags:
+                return self.item(pos, depth + 1)[0], None
             if depth or n != self.tag or self.tag is None:
                 raise CborRefused(f"tag {n} is not part of the format")
             return self.item(pos, depth + 1)[0], None
