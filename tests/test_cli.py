@@ -107,7 +107,7 @@ def test_issue_and_check_round_trip(t0, cli_home, tmp_path, suffix):
     assert (result["colour"], result["score"]) == ("green", 87)
     assert (result["static"], result["presented_at"], result["presented_ago"]) == (True, None, None)
     assert result["expires"] == iso(t0 + DAY)
-    assert result["iss"] == "HZ"
+    assert result["iss"] == "HZ" and result["format"] == "healthcode"
     assert result["kid"] == summary["kid"]
 
 

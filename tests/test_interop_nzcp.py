@@ -67,7 +67,7 @@ CASES = {
                    "this pass is NOT ACTIVE", (Reason.NOT_YET_VALID, "not_before")),
     # In the examples, not in main.md (no text file, no expected result): its issuer is not the
     # examples' and its cti is a byte string under CBOR tag 64, outside the CBOR a checkpoint
-    # reads, so it is refused before its issuer is looked at (docs/interop/nzcp.md).
+    # reads, so it is refused before its issuer is looked at (docs/INTEROP.md).
     "revoked public key": ("invalid/nzcp-revoked-public-key", None,
                            (Reason.MALFORMED, "payload")),
 }

@@ -7,7 +7,7 @@ A case is *matched* when the verdicts agree: the corpus reports no error and the
 accepted, or it reports errors and the card is refused with a reason (and at the step) one of
 those errors maps to. It is *not checked* when the corpus's only errors are ones a checkpoint
 deliberately does not refuse for (NOT_CHECKED, each with why) and the card is accepted. Every
-other outcome is a mismatch, explained in MISMATCHES; docs/interop/shc.md reports the counts.
+other outcome is a mismatch, explained in MISMATCHES; docs/INTEROP.md reports the counts.
 """
 
 from __future__ import annotations

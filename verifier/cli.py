@@ -19,18 +19,21 @@ from typing import Any
 import click
 
 from . import __version__
+from .checkout import OURS, human, result
 from .claims import Credential
 from .errors import HealthCodeError, TrustListError, VerificationError
-from .image import MAX_IMAGE_BYTES, Backend
+from .formats import ForeignCode, detect
+from .image import MAX_IMAGE_BYTES, Backend, decode_image
 from .labels import CREDENTIAL_PREFIX, PRESENTATION_PREFIX
 from .logcli import witness
 from .monitorcli import monitor
 from .presentation import PRESENTATION_WINDOW
 from .revocation import Revocations
-from .scan import verify_image
+from .scan import health_codes, verify_image
 from .syncwatch import DEFAULT_EVERY, MAX_REVOCATION_AGE
-from .timefmt import humanize, iso, parse_duration, parse_instant, shown
+from .timefmt import humanize, parse_duration, parse_instant, shown
 from .trust import ANCHOR_FILE, TRUST_LIST_FILE, TrustList, load_anchor
+from .trustcli import foreign_options, foreign_trust, trust
 from .verify import MAX_TEXT_LENGTH, now_seconds, verify
 
 EXIT_VALID, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -76,7 +79,7 @@ def read_input(spec: str) -> str | bytes:
     else:
         path = Path(spec)
         if not path.is_file():
-            if spec.startswith((CREDENTIAL_PREFIX, PRESENTATION_PREFIX)) or not (
+            if spec.startswith((CREDENTIAL_PREFIX, PRESENTATION_PREFIX)) or detect(spec) or not (
                     "/" in spec or spec.lower().endswith(_PATH_SUFFIXES)):
                 return spec  # the QR text itself
             raise click.UsageError(f"no such file: {spec}")
@@ -90,53 +93,7 @@ def read_input(spec: str) -> str | bytes:
     return data[: 4 * MAX_TEXT_LENGTH].decode("utf-8", "replace").strip()
 
 
-def _result(credential: Credential | None, error: HealthCodeError | None, now: int,
-            trust: TrustList | None = None) -> dict[str, Any]:
-    if credential is not None:
-        name = trust.issuers.get(credential.iss, credential.iss) if trust else credential.iss
-        ago = None if credential.presented_at is None else now - credential.presented_at
-        return {"valid": True, "reason": None, "message": "valid", **credential.as_dict(),
-                "static": credential.static, "presented_ago": ago,
-                "issuer_name": name, "expires": iso(credential.exp),
-                "issued": iso(credential.iat), "checked_at": iso(now)}
-    assert error is not None
-    context = error.context
-    return {
-        "valid": False, "reason": error.reason.value, "message": error.detail,
-        "colour": None, "score": None,
-        "expires": iso(context["exp"]) if "exp" in context else None,
-        "exp": context.get("exp"), "kid": context.get("kid"), "iss": None, "checked_at": iso(now),
-        "presented_ago": now - context["presented_at"] if "presented_at" in context else None,
-    }
-
-
-def _human(result: dict[str, Any], now: int) -> str:
-    if result["valid"]:
-        left = result["exp"] - now
-        when = f"in {humanize(left)}" if left >= 0 else f"{humanize(left)} ago, within skew"
-        return (f"VALID  {result['colour'].upper()}  score {result['score']}  "
-                f"{_liveness(result['presented_ago'], result['id_check'], result['family'])}  "
-                f"expires {shown(result['exp'])} ({when})  "
-                f"issuer {result['issuer_name']} ({result['iss']})  key {result['kid']}")
-    line = f"REJECTED ({result['reason']}): {result['message']}"
-    if result["reason"] == "expired" and result["exp"] is not None:
-        line += f" (expired {shown(result['exp'])}, {humanize(now - result['exp'])} ago)"
-    return line
-
-
-def _liveness(ago: int | None, id_check: dict[str, str] | None, family: bool = False) -> str:
-    """How the code came: a phone's live presentation and its age (a family code: a
-    dependant's, on a guardian's phone), or a static code (staff check an ID against it)."""
-    if ago is None:
-        if id_check is None:
-            return "static code (check ID)"
-        return (f"static code (check ID: name {id_check['name']}, "
-                f"ID number ending {id_check['id_tail']})")
-    kind = "family code (live)" if family else "live code"
-    return f"{kind}, made {ago} s ago" if ago >= 0 else f"{kind}, dated {-ago} s ahead"
-
-
-@click.group(context_settings=CONTEXT, commands=[monitor, witness])  # the log's: own modules
+@click.group(context_settings=CONTEXT, commands=[monitor, witness, trust])  # own modules
 @click.version_option(__version__, prog_name="healthcode-verifier")
 def main() -> None:
     """Verify healthcode credentials offline, with nothing but public keys."""
@@ -147,6 +104,7 @@ Examples:
   healthcode-verifier check code.png
   healthcode-verifier check 'HCC1:...' --json
   healthcode-verifier check 'HCP1:...' --window 30
+  healthcode-verifier check eu.png --dcc-trust dsc.json --at 2021-06-01T08:00:00Z
   cat code.txt | healthcode-verifier check - --at 2026-12-01T08:00:00Z
 \b
 Exit codes: 0 valid, 1 rejected, 2 usage error / unreadable input / unusable trust list.""")
@@ -164,38 +122,53 @@ Exit codes: 0 valid, 1 rejected, 2 usage error / unreadable input / unusable tru
                    "stale_presentation (a photo or a recording).")
 @click.option("--backend", type=click.Choice([b.value for b in Backend]),
               default=Backend.ZXING.value, show_default=True, help="QR decoder for images.")
+@foreign_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def check(input_spec: str, trust_path: Path | None, anchor_path: Path | None, at: int | None,
-          window: int, backend: str, as_json: bool) -> None:
+          window: int, backend: str, dcc_files: tuple[Path, ...], shc_specs: tuple[str, ...],
+          nzcp_files: tuple[Path, ...], as_json: bool) -> None:
     """Check the health code in INPUT: an image (PNG/JPEG), a text file, the code text
-    (HCC1: or a live HCP1:), or - for standard input."""
+    (HCC1: or a live HCP1:; an EU certificate HC1:, a SMART Health Card shc:/, an NZ COVID
+    Pass NZCP:/, checked with the keys stored by `trust` or given here), or - for standard
+    input."""
     now = at if at is not None else now_seconds()
     trust_path = trust_path or default_trust_path()
-    error: HealthCodeError | None = None
-    credential: Credential | None = None
+    credential: Credential | ForeignCode | None = None
+    source = read_input(input_spec)
+    form = None if isinstance(source, bytes) else detect(source) or OURS
+    foreign = foreign_trust(trust_path, dcc_files, shc_specs, nzcp_files)
     trust: TrustList | None = None
+    error: HealthCodeError | None = None
     try:
         trust = TrustList.load(trust_path, anchor_path, now=now)
-    except OSError as exc:
-        raise click.UsageError(f"cannot read trust list or anchor: {exc}") from None
-    except TrustListError as exc:
-        error = exc
-    else:
-        revocations = _revocations(trust_path.parent, trust, now)
-        source = read_input(input_spec)
+    except (OSError, TrustListError) as exc:
+        if not _foreign_only(source, backend):  # a foreign code needs none of ours
+            if isinstance(exc, OSError):
+                raise click.UsageError(f"cannot read trust list or anchor: {exc}") from None
+            error = exc
+    if error is None:
+        revocations = None if trust is None else _revocations(trust_path.parent, trust, now)
         try:
             if isinstance(source, bytes):
                 credential = verify_image(source, trust, now, backend, revocations,
-                                          window=window)
+                                          window=window, foreign=foreign)
             else:
-                credential = verify(source, trust, now, revocations, window=window)
+                credential = verify(source, trust, now, revocations, window=window,
+                                    foreign=foreign)
         except VerificationError as exc:
             error = exc
-    result = _result(credential, error, now, trust)
-    click.echo(json.dumps(result) if as_json else _human(result, now))
+    outcome = result(credential, error, now, trust, form)
+    click.echo(json.dumps(outcome) if as_json else human(outcome, now))
     if isinstance(error, TrustListError):
         sys.exit(EXIT_USAGE)
     sys.exit(EXIT_VALID if credential is not None else EXIT_REJECTED)
+
+
+def _foreign_only(source: str | bytes, backend: str) -> bool:
+    """Whether the input holds codes of foreign formats only (checked without our trust
+    list)."""
+    texts = [source] if isinstance(source, str) else health_codes(decode_image(source, backend))
+    return bool(texts) and all(detect(text) for text in texts)
 
 
 def _revocations(folder: Path, trust: TrustList, now: int) -> Revocations:

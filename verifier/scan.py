@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from .claims import Credential
 from .errors import Reason, VerificationError
+from .formats import ForeignCode, ForeignTrust, detect
 from .image import Backend, ImageSource, decode_image
 from .labels import CREDENTIAL_PREFIX, PRESENTATION_PREFIX
 from .presentation import PRESENTATION_WINDOW
@@ -17,16 +18,20 @@ if TYPE_CHECKING:
 
 
 def health_codes(texts: list[str]) -> list[str]:
-    """Return the texts that carry one of our prefixes (a credential or a presentation), in
-    order; other QR codes in a frame are ignored."""
-    return [text for text in texts if text.startswith((CREDENTIAL_PREFIX, PRESENTATION_PREFIX))]
+    """Return the texts that carry one of our prefixes (a credential or a presentation) or a
+    foreign format's (:mod:`verifier.formats`), in order; other QR codes in a frame are
+    ignored."""
+    return [text for text in texts
+            if text.startswith((CREDENTIAL_PREFIX, PRESENTATION_PREFIX)) or detect(text)]
 
 
 def verify_image(source: ImageSource, trust: TrustList, now: Now = None,
                  backend: Backend | str = Backend.ZXING,
                  revocations: Revocations | None = None, *,
-                 window: int = PRESENTATION_WINDOW) -> Credential:
-    """Verify the health code in an image and return its :class:`Credential`.
+                 window: int = PRESENTATION_WINDOW, foreign: ForeignTrust | None = None
+                 ) -> Credential | ForeignCode:
+    """Verify the health code in an image and return its :class:`Credential` (or the
+    :class:`~verifier.formats.ForeignCode` of a foreign format's code, with ``foreign``'s keys).
 
     With several health codes in the frame, the first valid one wins; if none is valid, the
     first one's rejection is raised. Raises :class:`VerificationError`: ``no_code`` when the
@@ -42,7 +47,7 @@ def verify_image(source: ImageSource, trust: TrustList, now: Now = None,
     first_error: VerificationError | None = None
     for text in codes:
         try:
-            return verify(text, trust, now, revocations, window=window)
+            return verify(text, trust, now, revocations, window=window, foreign=foreign)
         except VerificationError as exc:
             first_error = first_error or exc
     assert first_error is not None

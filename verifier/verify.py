@@ -19,6 +19,7 @@ from .base45 import Base45Error, b45decode
 from .claims import SCORE_MAX, Credential, parse_claims
 from .cose import decode_protected, decode_sign1, sig_structure
 from .errors import HealthCodeError, Reason, VerificationError
+from .formats.base import ForeignCode, ForeignTrust, detect, verify_foreign
 from .keys import kid_text, verify_signature
 from .labels import CREDENTIAL_PREFIX, PRESENTATION_PREFIX, Alg, Colour
 from .presentation import (
@@ -102,11 +103,16 @@ def _known_alg(alg: int, kid: bytes) -> Alg:
                                 kid=kid_text(kid)) from None
 
 
-def verify(text: str, trust: TrustList, now: Now = None,
+def verify(text: str, trust: TrustList | None, now: Now = None,
            revocations: Revocations | None = None, *,
-           window: int = PRESENTATION_WINDOW) -> Credential:
+           window: int = PRESENTATION_WINDOW,
+           foreign: ForeignTrust | None = None) -> Credential | ForeignCode:
     """Verify a code's text, a credential (``HCC1:``) or a holder's live presentation of one
     (``HCP1:``), and return its :class:`Credential` (``presented_at`` set for a presentation).
+    A code of a foreign format (an EU certificate ``HC1:``, a SMART Health Card ``shc:/``, an
+    NZ COVID Pass ``NZCP:/``: :mod:`verifier.formats`) is verified with the keys in
+    ``foreign`` and returned as a :class:`~verifier.formats.ForeignCode` (``trust``, ours, is
+    not read then, and may be None).
 
     ``now`` defaults to the clock; ``revocations`` are the issuers' revocation lists, checked
     last (only a code that is otherwise valid can be ``revoked``); ``window`` is how many
@@ -117,6 +123,8 @@ def verify(text: str, trust: TrustList, now: Now = None,
     ``stale_presentation``, ``revoked``; or :class:`TrustListError` if ``trust`` has expired.
     """
     at = now if type(now) is int else to_epoch(now)
+    if isinstance(text, str) and not text.startswith(CREDENTIAL_PREFIX) and detect(text):
+        return verify_foreign(text, foreign or ForeignTrust(), at)  # ``trust`` is not read
     if at > trust.expires_at:
         trust.check_current(at)  # raises
     if isinstance(text, str) and text.startswith(PRESENTATION_PREFIX):

@@ -9,7 +9,7 @@ checkpoint. A key with an ``x5c`` chain is checked for what can be checked offli
 certificate holds this very key and names ``iss`` as a URI subject alternative name, and each
 certificate is signed by the next. The chain is not taken to a root and its dates are not
 checked: this verifier trusts an issuer because its key set was added, not through an X.509
-trust framework (docs/interop/shc.md).
+trust framework (docs/INTEROP.md).
 
 A revocation list (``{"kid", "method": "rid", "ctr", "rids"}``) must belong to a key of the
 set, use the ``rid`` method and carry the counter the key announces as ``crlVersion``; its

@@ -1,0 +1,147 @@
+"""Issue 19 from the command line: `healthcode-verifier check` reads an EU certificate, a SMART
+Health Card and an NZ COVID Pass (text and picture: a PNG from each corpus, the SMART one drawn
+from the corpus's own SVG in Chromium) with keys stored by `trust add-dcc`, `add-shc`,
+`add-nzcp` or given for one check (`--dcc-trust`, `--shc-jwks`, `--nzcp-did`), the clock pinned
+with `--at`; `--json` says the format (ours: `healthcode`, tests/test_cli.py). Refused key files
+store nothing."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from verifier.cli import main
+
+INTEROP = Path(__file__).parent / "interop"
+SHC = INTEROP / "shc" / "examples"
+SHC_ISS = "https://spec.smarthealth.cards/examples/issuer"
+SHC_AT = "2023-06-24T00:00:00Z"
+NZCP = INTEROP / "nzcp" / "examples"
+NZCP_AT = "2021-11-10T00:00:00Z"
+DCC = INTEROP / "dcc"
+
+
+def _check(home: Path, *args: str) -> tuple[int, dict]:
+    run = CliRunner().invoke(main, ["check", *args, "--trust", str(home), "--json"])
+    return run.exit_code, json.loads(run.output) if run.output.startswith("{") else run.output
+
+
+@pytest.fixture
+def home(tmp_path) -> Path:
+    """Where a checkpoint keeps its trust list: foreign keys are stored beside it. A foreign
+    code needs none of our own trust list, so there is none."""
+    return tmp_path / "keys" / "trust-list.json"
+
+
+def _add(home: Path, *args: str):
+    return CliRunner().invoke(main, ["trust", *args, "--trust", str(home)])
+
+
+def test_a_smart_health_card_with_keys_stored_and_given(home, tmp_path):
+    text = (SHC / "example-00-f-qr-code-numeric-value-0.txt").read_text().strip()
+    jwks = SHC / "issuer" / ".well-known" / "jwks.json"
+    code, result = _check(home, text, "--at", SHC_AT)
+    assert (code, result["valid"], result["reason"], result["format"]) == \
+        (1, False, "unknown_key", "shc")
+    code, result = _check(home, text, "--at", SHC_AT,
+                          "--shc-jwks", f"{SHC_ISS}={jwks}")
+    assert (code, result["valid"], result["format"], result["issuer"]) == (0, True, "shc", SHC_ISS)
+    assert result["holder"]["name"] and result["holder"]["birth_date"]
+    stored = _add(home, "add-shc", SHC_ISS, str(jwks))
+    assert stored.exit_code == 0, stored.output
+    code, result = _check(home, text, "--at", SHC_AT)
+    assert (code, result["kind"]) == (0, "immunization")
+
+
+def _dcc_case(name: str) -> dict:
+    return json.loads((DCC / name).read_text())
+
+
+def _pem(case: dict) -> bytes:
+    body = case["TESTCTX"]["CERTIFICATE"]
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    return ("-----BEGIN CERTIFICATE-----\n" + "\n".join(lines)
+            + "\n-----END CERTIFICATE-----\n").encode()
+
+
+def test_an_eu_certificate_text_and_picture(home, tmp_path):
+    case = _dcc_case("common/2DCode/raw/CO3.json")
+    pem = tmp_path / "dsc.pem"
+    pem.write_bytes(_pem(case))
+    at = case["TESTCTX"]["VALIDATIONCLOCK"]
+    code, result = _check(home, case["PREFIX"], "--at", at, "--dcc-trust", str(pem))
+    assert (code, result["format"], result["kind"]) == (0, "dcc", "vaccination"), result
+    assert result["holder"] == {"name": "Gabriele Musterfrau-Gößinger",
+                                "birth_date": "1998-02-26"}
+    assert not list(home.parent.glob("foreign/*"))  # given for one check: nothing stored
+    assert _add(home, "add-dcc", str(pem)).exit_code == 0
+    code, result = _check(home, case["PREFIX"], "--at", at)
+    assert (code, result["valid"]) == (0, True)
+    # A picture from the corpus (its PNG), with its own certificate.
+    pictured = next(c for c in (_dcc_case(p.relative_to(DCC).as_posix())
+                                for p in sorted(DCC.rglob("*.json")))
+                    if c.get("2DCODE") and c.get("EXPECTEDRESULTS", {}).get("EXPECTEDVERIFY")
+                    and c.get("TESTCTX", {}).get("CERTIFICATE"))
+    (tmp_path / "dsc2.pem").write_bytes(_pem(pictured))
+    (tmp_path / "eu.png").write_bytes(base64.b64decode(pictured["2DCODE"]))
+    code, result = _check(home, str(tmp_path / "eu.png"), "--dcc-trust",
+                          str(tmp_path / "dsc2.pem"), "--at",
+                          pictured["TESTCTX"]["VALIDATIONCLOCK"])
+    assert (code, result["format"]) == (0, "dcc"), result
+
+
+def test_refused_key_files_store_nothing(home, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"certificates": "no"}')
+    for args in (("add-dcc", str(bad)), ("add-nzcp", str(bad)),
+                 ("add-shc", "https://x.example/issuer", str(bad))):
+        run = _add(home, *args)
+        assert run.exit_code == 2 and "refused (trust_list_malformed)" in run.output, run.output
+    assert not list((home.parent / "foreign").rglob("*.json"))
+
+
+def test_an_nz_covid_pass_text_and_picture(home):
+    did = NZCP / "valid" / "did.json"
+    assert _add(home, "add-nzcp", str(did)).exit_code == 0
+    text = (NZCP / "valid" / "nzcp.txt").read_text().strip()
+    for given in (text, str(NZCP / "valid" / "nzcp.png")):
+        code, result = _check(home, given, "--at", NZCP_AT)
+        assert (code, result["format"], result["kind"]) == (0, "nzcp", "pass"), result
+        assert result["holder"] == {"name": "Jack Sparrow", "birth_date": "1960-04-16"}
+    code, result = _check(home, str(NZCP / "invalid" / "nzcp-expired-payload.png"),
+                          "--at", NZCP_AT)
+    assert (code, result["reason"], result["format"]) == (1, "expired", "nzcp")
+
+
+def test_a_smart_health_card_picture_drawn_from_the_corpus_svg(home, tmp_path, playwright):
+    """The corpus has the card's QR as SVG only: Chromium draws it, `check` reads the PNG."""
+    from webcam import CHROMIUM
+
+    svg = (SHC / "example-00-g-qr-code-0.svg").read_text()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    try:
+        page = browser.new_page(viewport={"width": 900, "height": 900})
+        page.set_content(f'<body style="margin:40px;background:#fff">{svg}</body>')
+        page.locator("svg").first.evaluate(
+            "s => { s.style.width = '800px'; s.style.height = '800px'; }")
+        (tmp_path / "card.png").write_bytes(page.screenshot())
+    finally:
+        browser.close()
+    jwks = SHC / "issuer" / ".well-known" / "jwks.json"
+    code, result = _check(home, str(tmp_path / "card.png"), "--at", SHC_AT,
+                          "--shc-jwks", f"{SHC_ISS}={jwks}")
+    assert (code, result["format"]) == (0, "shc"), result
+
+
+def test_a_revoked_smart_health_card(home):
+    jwks = SHC / "issuer" / ".well-known" / "jwks.json"
+    [crl] = sorted((SHC / "issuer" / ".well-known" / "crl").glob("*.json"))
+    assert _add(home, "add-shc", SHC_ISS, str(jwks), "--crl", str(crl)).exit_code == 0
+    text = (SHC / "example-03-f-qr-code-numeric-value-0.txt").read_text().strip()
+    code, result = _check(home, text, "--at", SHC_AT)
+    assert (code, result["reason"], result["format"]) == (1, "revoked", "shc")
+
