@@ -207,7 +207,7 @@ def _run_tests(tree: Path, tests: list[str], timeout: float, python: str) -> str
     env = dict(os.environ, PYTHONPATH=str(tree), PYTHONDONTWRITEBYTECODE="1",
                PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
     command = [python, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-               "-p", "_hypothesis_pytestplugin",
+               "-p", "_hypothesis_pytestplugin", "-p", "pytest_timeout",
                f"--basetemp={tree}.tmp", *tests]
     process = subprocess.Popen(command, cwd=tree, env=env,  # noqa: S603 (our own tests)
                                stdout=subprocess.DEVNULL,

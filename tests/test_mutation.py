@@ -101,3 +101,13 @@ def test_a_failing_baseline_stops_the_run(toy):
     (toy / "test_toy.py").write_text(TOY_TESTS + "\n\ndef test_broken():\n    assert False\n")
     with pytest.raises(RuntimeError, match="without any mutant"):
         _runner().run(toy, ["toy.py"], ["test_toy.py"], workers=1, timeout=5)
+
+
+def test_a_tree_configured_like_ours_runs(toy):
+    """This project's pytest settings name pytest-timeout's option and make warnings errors:
+    the mutation run loads plugins by name only, so it must name that one too."""
+    (toy / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\ntimeout = 60\nfilterwarnings = ["error"]\n')
+    results = _runner().run(toy, ["toy.py"], ["test_toy.py"], workers=2, timeout=120,
+                            select=lambda m: (m.line, m.description) != HANGS)
+    assert len(results["killed"]) == 9
