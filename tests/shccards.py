@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import zlib
 from typing import Any
 
@@ -101,3 +102,10 @@ def chunks(jws: str, count: int) -> list[str]:
     size = -(-len(jws) // count)
     return [f"shc:/{i + 1}/{count}/" + qr(jws[i * size:(i + 1) * size])[5:]
             for i in range(count)]
+
+
+def case_id(value: Any, length: int = 50) -> str:
+    """A test id for ``value`` that is the same in every process: the random parts (keys,
+    key ids, signatures: long base64 runs) written as an ellipsis, so that pytest-xdist's
+    workers collect the same tests."""
+    return re.sub(r"[A-Za-z0-9_-]{20,}", "…", repr(value))[:length]

@@ -20,6 +20,7 @@ from shccards import (
     PATIENT,
     b64u,
     bundle,
+    case_id,
     chunks,
     claims,
     crl,
@@ -316,7 +317,7 @@ def test_the_payload_bound_is_exact(keys):
     claims(vc_credentialSubject={"fhirBundle": bundle(PATIENT, PATIENT)}),
     claims(vc_rid=7), claims(vc_rid="r" * 25), claims(vc_rid="a.1"), claims(vc_rid=""),
     claims(vc_rid=None),
-], ids=lambda p: repr(p)[:60])
+], ids=lambda p: case_id(p, 60))
 def test_the_claims(keys, payload):
     assert reason(card(payload), keys) == ("invalid_claims", "claims")
 

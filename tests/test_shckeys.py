@@ -7,7 +7,7 @@ import json
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from shccards import ISS, NOW, b64u, claims, crl, header, jwk, jwks, qr, sign
+from shccards import ISS, NOW, b64u, case_id, claims, crl, header, jwk, jwks, qr, sign
 
 from verifier.errors import Reason, RevocationListError, TrustListError, VerificationError
 from verifier.formats.shc import verify
@@ -67,7 +67,7 @@ def _point_off_the_curve() -> dict:
     jwks(jwk(_KEY, crlVersion=1), jwk(_KEY, crlVersion=2)),
     jwks(jwk(_KEY, x5c="MIIB")), jwks(jwk(_KEY, x5c=[])), jwks(jwk(_KEY, x5c=["MIIB"] * 6)),
     jwks(jwk(_KEY, x5c=["not base64!"])), jwks(jwk(_KEY, x5c=["AAAA"])), jwks(jwk(_KEY, x5c=[7])),
-], ids=lambda d: repr(d)[:50])
+], ids=case_id)
 def test_key_sets_refused_whole(data):
     assert refused(TrustListError, ISS, data) is Reason.TRUST_LIST_MALFORMED
 
@@ -97,7 +97,7 @@ def test_a_key_listed_twice_is_one_key():
                     None, ["a"]]),
     ([crl(KID, ["a", "a.1"], ctr=2)], Reason.REVOCATION_LIST_MALFORMED),
     ([crl(KID, ["a"], ctr=2), crl(KID, ["b"], ctr=2)], Reason.REVOCATION_LIST_MALFORMED),
-], ids=lambda v: repr(v)[:60])
+], ids=lambda v: case_id(v, 60))
 def test_revocation_lists_refused(lists, expected):
     assert refused(RevocationListError, ISS, jwks(jwk(_KEY, crlVersion=2)), lists) is expected
 
