@@ -101,3 +101,19 @@ def chunks(jws: str, count: int) -> list[str]:
     size = -(-len(jws) // count)
     return [f"shc:/{i + 1}/{count}/" + qr(jws[i * size:(i + 1) * size])[5:]
             for i in range(count)]
+
+
+def draw_svg_qr(playwright, svg: str) -> bytes:
+    """A PNG of a QR code given as SVG (the SMART corpus has its cards' codes as SVG only),
+    drawn 800 px wide on white by Chromium."""
+    from webcam import CHROMIUM
+
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    try:
+        page = browser.new_page(viewport={"width": 900, "height": 900})
+        page.set_content(f'<body style="margin:40px;background:#fff">{svg}</body>')
+        page.locator("svg").first.evaluate(
+            "s => { s.style.width = '800px'; s.style.height = '800px'; }")
+        return page.screenshot()
+    finally:
+        browser.close()
