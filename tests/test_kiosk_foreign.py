@@ -5,7 +5,8 @@ beside its trust list by ``healthcode-verifier trust add-dcc/add-shc/add-nzcp``:
 under ``dcc:any,shc:any,nzcp:any`` with the holder's name and date of birth in the verdict,
 refused by the default rule, an expired pass refused as expired; keys added while the kiosk
 runs are picked up; the holder's name and birth date never reach a log, the counters or the
-disk. The rule's foreign terms are tested here too; the page in tests/test_kiosk_foreign_page.py.
+disk; the page (in Chromium) shows the format, the country, what the code certifies and the
+name and date of birth to check, in Chinese and English. The rule's foreign terms too.
 """
 
 from __future__ import annotations
@@ -300,3 +301,76 @@ def _code(name: str, kind: str) -> ForeignCode:
 ])
 def test_the_rule_decides_foreign_codes_by_format_and_kind(rule, name, kind, refusal):
     assert Rule.parse(rule).decide(_code(name, kind)) == refusal
+
+
+# ---- the page, in a real Chromium ---------------------------------------------------------------
+
+#: What the page says of each corpus's code, in each language (the name and date of birth are
+#: the holder's own, in translate="no" elements on the Chinese page too).
+PAGE_WORDS = {
+    "en": {"dcc": ("EU Digital COVID Certificate from ", "certifies: "),
+           "shc": ("SMART Health Card from spec.smarthealth.cards", "certifies: immunization"),
+           "nzcp": ("NZ COVID Pass from New Zealand", "certifies: pass")},
+    "zh-CN": {"dcc": ("的欧盟数字新冠证书", "证明："),
+              "shc": ("来自spec.smarthealth.cards的智能健康卡", "证明：免疫接种"),
+              "nzcp": ("来自新西兰的新西兰新冠通行证", "证明：通行证")},
+}
+CHECK_ID = {"en": "Check ID: {name}, born {date}",
+            "zh-CN": "请核对身份证件：{name}，出生日期 {date}"}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_the_page_shows_format_country_what_and_whom_to_check(lang, corpus, trust_list, serve,
+                                                               playwright, tmp_path):
+    from test_kiosk_browser import _foreign as latin_words
+    from test_kiosk_browser import _no_camera_page, _read_texts, _serious, keep_screenshot
+
+    _add_keys(trust_list, corpus)
+    url, clock, _ = serve(ALL)
+    context, page = _no_camera_page(playwright, url + "/", tmp_path / "profile", lang,
+                                    {"width": 1280, "height": 720})
+    try:
+        for name in ("dcc", "shc", "nzcp"):
+            clock.now = corpus[name]["at"]
+            (tmp_path / f"{name}.png").write_bytes(corpus[name]["png"])
+            before = page.evaluate("window.kiosk.verdicts.length")
+            page.set_input_files("#upload", str(tmp_path / f"{name}.png"))
+            page.wait_for_selector(f'#verdict[data-state="admit"][data-format="{name}"]',
+                                   timeout=20_000)
+            assert page.evaluate("window.kiosk.verdicts.length") > before
+            holder = corpus[name]
+            note = page.locator("#verdict-static")
+            assert note.text_content() == CHECK_ID[lang].format(name=holder["name"],
+                                                                date=holder["birth_date"])
+            assert note.locator('[translate="no"]').text_content() == holder["name"]
+            where, what = PAGE_WORDS[lang][name]
+            assert where in page.locator("#verdict-line").text_content()
+            assert page.locator("#verdict-detail").text_content().startswith(what)
+            assert holder["name"] in page.locator("#verdict-announce").text_content()
+            if lang == "zh-CN":
+                texts = _read_texts(page, '.languages, script, [hidden], [translate="no"]')
+                assert latin_words(texts, lang, issuer_name="") == [], name
+            assert _serious(page) == [], name
+            keep_screenshot(page, f"kiosk-foreign-{lang}-{name}.png")
+    finally:
+        context.close()
+
+
+def test_the_page_says_why_the_default_rule_refuses_a_foreign_code(corpus, trust_list, serve,
+                                                                   playwright, tmp_path):
+    from test_kiosk_browser import _no_camera_page
+
+    _add_keys(trust_list, corpus, ["nzcp"])
+    url, clock, _ = serve(None)
+    clock.now = corpus["nzcp"]["at"]
+    context, page = _no_camera_page(playwright, url + "/", tmp_path / "profile", "zh-CN",
+                                    {"width": 1280, "height": 720})
+    try:
+        page.set_input_files("#upload", str(NZCP / "valid" / "nzcp.png"))
+        page.wait_for_selector('#verdict[data-state="deny"]', timeout=20_000)
+        assert "本检查点不接受新西兰新冠通行证" in page.locator("#verdict-line").text_content()
+        assert page.locator("#verdict-static").is_hidden()  # no one to check: not admitted
+        assert page.locator("#verdict-announce").text_content() == \
+            "不通过，新西兰新冠通行证：本检查点不接受新西兰新冠通行证"
+    finally:
+        context.close()
