@@ -185,6 +185,23 @@ def test_an_expired_nz_pass_is_refused_as_expired(corpus, trust_list, serve):
     assert "name" not in verdict  # a refused code names no one
 
 
+def test_a_camera_frame_of_a_foreign_code_is_read(corpus, trust_list, serve):
+    """The page's camera path: a JPEG frame (as kiosk.js sends) of the NZ pass's picture."""
+    import io
+
+    from PIL import Image
+
+    _add_keys(trust_list, corpus, ["nzcp"])
+    url, clock, _ = serve("green,nzcp:pass")
+    clock.now = corpus["nzcp"]["at"]
+    frame = Image.new("L", (1280, 720), 255)
+    frame.paste(Image.open(io.BytesIO(corpus["nzcp"]["png"])).convert("L"), (400, 100))
+    buffer = io.BytesIO()
+    frame.save(buffer, "JPEG", quality=85)
+    verdict = post(url, "/api/frame", buffer.getvalue(), "image/jpeg")
+    assert (verdict["state"], verdict["format"], verdict["kind"]) == ("admit", "nzcp", "pass")
+
+
 def test_keys_stored_while_the_kiosk_runs_are_picked_up(corpus, trust_list, serve):
     url, clock, checkpoint = serve(ALL)
     clock.now = corpus["nzcp"]["at"]
