@@ -81,3 +81,37 @@ def playwright() -> Iterator[object]:
         pytest.skip("the playwright package is not installed")
     with sync_playwright() as driver:
         yield driver
+
+
+@pytest.fixture
+def scratch_dirs(tmp_path, monkeypatch) -> tuple[Path, Path]:
+    """(temp, cwd): empty folders made the temporary directory and the working directory of
+    the test, so that it can assert nothing was written to either."""
+    import tempfile
+
+    scratch, cwd = tmp_path / "tmp", tmp_path / "cwd"
+    scratch.mkdir()
+    cwd.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.chdir(cwd)
+    return scratch, cwd
+
+
+def file_tree(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file under ``root`` with its size and modification time: equal before and after
+    means nothing was written there."""
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(root.rglob("*"))}
+
+
+@pytest.fixture
+def trust_copy(home, tmp_path) -> Path:
+    """A copy of the shared home's trust list and anchor (in ``tmp_path/keys``) that a test
+    may damage or store foreign keys beside."""
+    import shutil
+
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    shutil.copy2(home.anchor_public, keys / "anchor.pub.pem")
+    return Path(shutil.copy2(home.trust_list, keys / "trust-list.json"))

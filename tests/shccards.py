@@ -109,3 +109,19 @@ def case_id(value: Any, length: int = 50) -> str:
     key ids, signatures: long base64 runs) written as an ellipsis, so that pytest-xdist's
     workers collect the same tests."""
     return re.sub(r"[A-Za-z0-9_-]{20,}", "…", repr(value))[:length]
+
+
+def draw_svg_qr(playwright, svg: str) -> bytes:
+    """A PNG of a QR code given as SVG (the SMART corpus has its cards' codes as SVG only),
+    drawn 800 px wide on white by Chromium."""
+    from webcam import CHROMIUM
+
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    try:
+        page = browser.new_page(viewport={"width": 900, "height": 900})
+        page.set_content(f'<body style="margin:40px;background:#fff">{svg}</body>')
+        page.locator("svg").first.evaluate(
+            "s => { s.style.width = '800px'; s.style.height = '800px'; }")
+        return page.screenshot()
+    finally:
+        browser.close()

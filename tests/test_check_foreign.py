@@ -119,18 +119,10 @@ def test_an_nz_covid_pass_text_and_picture(home):
 
 def test_a_smart_health_card_picture_drawn_from_the_corpus_svg(home, tmp_path, playwright):
     """The corpus has the card's QR as SVG only: Chromium draws it, `check` reads the PNG."""
-    from webcam import CHROMIUM
+    from shccards import draw_svg_qr
 
     svg = (SHC / "example-00-g-qr-code-0.svg").read_text()
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-    try:
-        page = browser.new_page(viewport={"width": 900, "height": 900})
-        page.set_content(f'<body style="margin:40px;background:#fff">{svg}</body>')
-        page.locator("svg").first.evaluate(
-            "s => { s.style.width = '800px'; s.style.height = '800px'; }")
-        (tmp_path / "card.png").write_bytes(page.screenshot())
-    finally:
-        browser.close()
+    (tmp_path / "card.png").write_bytes(draw_svg_qr(playwright, svg))
     jwks = SHC / "issuer" / ".well-known" / "jwks.json"
     code, result = _check(home, str(tmp_path / "card.png"), "--at", SHC_AT,
                           "--shc-jwks", f"{SHC_ISS}={jwks}")

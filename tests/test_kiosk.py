@@ -17,7 +17,6 @@ import random
 import re
 import shutil
 import struct
-import tempfile
 import time
 import zlib
 from html.parser import HTMLParser
@@ -28,7 +27,7 @@ import segno
 import waitress
 import zxingcpp
 from click.testing import CliRunner
-from conftest import DAY, NOW, TEST_PASSPHRASE
+from conftest import DAY, NOW, TEST_PASSPHRASE, file_tree
 from imaging import camera_frame, encode, png_whole
 from PIL import Image
 from webcam import code_frame, empty_frame
@@ -453,15 +452,6 @@ def test_the_kiosk_still_works_after_hostile_input(kiosk, make_code):
 
 # ---- 5. the trust list on disk ----------------------------------------------------------------
 
-@pytest.fixture
-def trust_copy(home, tmp_path) -> Path:
-    """A copy of the shared home's trust list and anchor that a test may damage."""
-    keys = tmp_path / "keys"
-    keys.mkdir()
-    shutil.copy2(home.anchor_public, keys / "anchor.pub.pem")
-    return Path(shutil.copy2(home.trust_list, keys / "trust-list.json"))
-
-
 def _changed_payload(path: Path) -> bytes:
     """The trust list with its sequence number changed and the old signature kept."""
     jws = json.loads(path.read_bytes())
@@ -544,24 +534,14 @@ def test_a_replaced_trust_list_file_is_picked_up(trust_copy, kiosk, make_code, t
 
 # ---- 6. privacy -------------------------------------------------------------------------------
 
-def _tree(root: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in sorted(root.rglob("*"))}
-
-
 STATS_KEYS = {"since", "admitted", "denied", "invalid", "invalid_by_reason", "frames",
               "frames_without_code"}
 
 
-def test_only_counters_are_kept_no_file_no_log(home, kiosk, make_code, trust, tmp_path,
-                                               monkeypatch, caplog):
-    scratch, cwd = tmp_path / "tmp", tmp_path / "cwd"
-    scratch.mkdir()
-    cwd.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    monkeypatch.setenv("TMPDIR", str(scratch))
-    monkeypatch.chdir(cwd)
-    home_before = _tree(home.root)
+def test_only_counters_are_kept_no_file_no_log(home, kiosk, make_code, trust, scratch_dirs,
+                                               caplog):
+    scratch, cwd = scratch_dirs
+    home_before = file_tree(home.root)
     caplog.set_level(logging.DEBUG)
     app = create_app({"TRUST": home.trust_list, "RULE": "green", "CLOCK": Clock(NOW + 60),
                       "DEFAULT_LOCALE": "en"})
@@ -607,7 +587,7 @@ def test_only_counters_are_kept_no_file_no_log(home, kiosk, make_code, trust, tm
         assert not any(cti in json.dumps(v) for cti in ctis)
 
     assert list(scratch.iterdir()) == [] and list(cwd.iterdir()) == []
-    assert _tree(home.root) == home_before
+    assert file_tree(home.root) == home_before
 
 
 # ---- 7. headers and page ----------------------------------------------------------------------

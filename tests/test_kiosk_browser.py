@@ -259,15 +259,15 @@ _HAN = re.compile(r"[\u3400-\u9fff]")
 VIEWPORTS = {"desktop": {"width": 1280, "height": 720}, "phone": {"width": 390, "height": 844}}
 
 
-def _read_texts(page) -> list[str]:
+def _read_texts(page, skip: str = ".languages, script, [hidden]") -> list[str]:
     """What a person reads or hears: visible text and the labels of every element, the
-    language switch left out (each language names itself there)."""
-    return page.evaluate("""() => {
+    language switch left out (each language names itself there), and text inside ``skip``."""
+    return page.evaluate("""(skip) => {
       const texts = [];
       const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
       for (let node = walker.nextNode(); node; node = walker.nextNode()) {
         const el = node.parentElement;
-        if (!el || el.closest('.languages, script, [hidden]')) continue;
+        if (!el || el.closest(skip)) continue;
         if (node.textContent.trim()) texts.push(node.textContent.trim());
       }
       for (const el of document.querySelectorAll('[aria-label], [title], [placeholder], [alt]')) {
@@ -277,7 +277,7 @@ def _read_texts(page) -> list[str]:
         }
       }
       return texts;
-    }""")
+    }""", skip)
 
 
 def _foreign(texts: list[str], lang: str, issuer_name: str) -> list[str]:

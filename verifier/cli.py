@@ -249,6 +249,7 @@ Examples:
   healthcode-verifier kiosk                        # then open http://127.0.0.1:8090/
   healthcode-verifier kiosk --rule green,yellow --reject-static
   healthcode-verifier kiosk --rule 'score>=60' --port 8091
+  healthcode-verifier kiosk --rule green,dcc:vaccination,recovery,nzcp:any
   healthcode-verifier kiosk --sync http://issuer.example:8080 --every 5m
 \b
 The camera needs a secure context: http://127.0.0.1 or http://localhost on this machine,
@@ -262,7 +263,9 @@ or HTTPS. To serve tablets on a LAN, put a TLS proxy in front (see README).""")
 @click.option("--port", default=8090, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--rule", default="green", show_default=True,
               help="Who is admitted: colours and/or score conditions, e.g. green,yellow or "
-                   "score>=60.")
+                   "score>=60; foreign codes (keys: trust add-dcc/add-shc/add-nzcp) only if "
+                   "named with their kinds: dcc:vaccination,recovery (test), "
+                   "shc:immunization (laboratory), nzcp:pass, or dcc:any, shc:any, nzcp:any.")
 @click.option("--accept-static/--reject-static", default=True, show_default=True,
               help="Admit static codes (printed cards, codes not bound to a phone) after an "
                    "ID check, or refuse them.")

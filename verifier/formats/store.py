@@ -115,6 +115,8 @@ class ForeignStore:
         try:
             with open(path, "rb") as handle:
                 return reader(handle.read(MAX_FILE))
+        except TrustListError as exc:  # say which file
+            raise TrustListError(exc.reason, f"{path.name}: {exc.detail[:80]}") from None
         except (ValueError, KeyError, TypeError) as exc:
             raise TrustListError(Reason.TRUST_LIST_MALFORMED,
                                  f"{path.name}: {str(exc)[:80]}") from None

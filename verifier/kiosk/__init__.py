@@ -5,7 +5,10 @@ offline, with nothing but the verifier, the trust list and its anchor.
 
 - ``TRUST``: path of the trust list (default ``$HEALTHCODE_HOME/keys/trust-list.json``);
 - ``ANCHOR``: the pinned anchor (default ``anchor.pub.pem`` beside the trust list);
-- ``RULE``: the checkpoint rule, e.g. ``green``, ``green,yellow``, ``score>=60``;
+- ``RULE``: the checkpoint rule, e.g. ``green``, ``green,yellow``, ``score>=60``,
+  ``green,dcc:vaccination,recovery,nzcp:any`` (:mod:`.rules`); foreign codes are verified
+  with the keys stored in ``foreign/`` beside the trust list (``trust add-dcc``, ``add-shc``,
+  ``add-nzcp``), re-read when those files change;
 - ``ACCEPT_STATIC``: whether static codes (not bound to a phone: printed cards, copies) are
   admitted (default True; they are shown as "static code — check ID"); a live presentation
   from a phone (``HCP1:``) is never static;
@@ -101,7 +104,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if background is not None:
         background.start()
     app.register_blueprint(browser.blueprint(
-        lambda: b64url(checkpoint.trust.anchor), rule=rule.text,
+        lambda: b64url(checkpoint.trust.anchor), rule=rule.ours,
         accept_static=checkpoint.accept_static, window=checkpoint.window,
         max_revocation_age=checkpoint.max_revocation_age, server="/api/"))
 

@@ -1,6 +1,9 @@
-"""The checkpoint's logic, free of HTTP: from a frame, an upload or a text to a verdict.
+"""The checkpoint's logic, free of HTTP: from a frame, an upload or a text to a verdict, on a
+code of ours or of a foreign format (:mod:`verifier.formats`, with the keys stored beside the
+trust list: :class:`.lists.ForeignState`).
 
-Nothing about a scanned code is written anywhere. To announce a code once while it stays in
+Nothing about a scanned code is written anywhere (a foreign code's holder, whose name and date
+of birth go to the screen, neither). To announce a code once while it stays in
 view, the checkpoint keeps, in memory and for a few seconds only, a keyed hash of the codes it
 has just seen (the key is random per process, so the hashes mean nothing outside it). What
 it keeps for longer are counters: admitted, denied, invalid by reason.
@@ -29,6 +32,8 @@ from ..errors import (
     TrustListError,
     VerificationError,
 )
+from ..formats import ForeignCode
+from ..formats.store import ForeignStore
 from ..image import MAX_FRAME_PIXELS, UPLOAD_PIXELS, decode_frame, decode_image, load_image
 from ..presentation import PRESENTATION_WINDOW
 from ..scan import health_codes
@@ -37,15 +42,18 @@ from ..syncwatch import MAX_REVOCATION_AGE, BackgroundSync
 from ..timefmt import iso
 from ..trust import TrustList, load_anchor
 from ..verify import MAX_TEXT_LENGTH, verify
-from .lists import RevocationState, TrustState
+from .lists import ForeignState, RevocationState, TrustState
 from .rules import Rule
 from .verdicts import (
     ADMIT_WORD,
     DETAILS,
+    OURS,
     SCREEN_WORDS,
     STATIC_REFUSED,
     State,
+    code_format,
     code_identity,
+    foreign_verdict,
     reader,
     span,
     time_detail,
@@ -71,6 +79,7 @@ class Checkpoint:
         pin = anchor if isinstance(anchor, bytes) else load_anchor(anchor)
         self.trust = TrustState(trust_path, pin, clock)
         self.revocations = RevocationState(trust_path.parent)
+        self.foreign = ForeignState(ForeignStore.beside(trust_path))
         self.rule = rule
         self.accept_static = accept_static
         self.clock = clock
@@ -84,6 +93,7 @@ class Checkpoint:
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self.trust.current()
+        self.foreign.current()
 
     # Inputs ----------------------------------------------------------------------------------
 
@@ -128,14 +138,15 @@ class Checkpoint:
         codes = health_codes(texts) or texts[:1]
         fingerprint = self._fingerprint(code_identity(codes[0]))
         trust = self.trust.current()
-        if trust is None:
+        # Foreign codes alone need none of our trust list: only keys of their own.
+        if trust is None and any(code_format(text) in (None, OURS) for text in codes):
             error = self.trust.error or TrustListError(Reason.TRUST_LIST_MALFORMED)
             return {"state": State.INVALID, "reason": error.reason.value,
                     "message": str(SCREEN_WORDS[error.reason]),
                     "detail": str(DETAILS[error.reason]),
                     "code": fingerprint, "announce": self._announce(fingerprint, None)}
         now = int(self.clock())
-        if now > trust.expires_at:
+        if trust is not None and now > trust.expires_at:
             # Out of date but genuine (TrustState keeps such a list): verify() would refuse every
             # code with trust_list_expired, so check codes against a copy that is current now;
             # the status and the screen still say the list expired.
@@ -143,8 +154,9 @@ class Checkpoint:
         first_error: tuple[VerificationError, str] | None = None
         for text in codes:
             try:
-                credential = verify(text, trust, now, self.revocations.current(trust),
-                                    window=self.window)
+                credential = verify(text, trust, now,
+                                    None if trust is None else self.revocations.current(trust),
+                                    window=self.window, foreign=self.foreign.current())
             except VerificationError as exc:
                 first_error = first_error or (exc, text)
                 continue
@@ -153,7 +165,15 @@ class Checkpoint:
         error, text = first_error
         return self._invalid(error, fingerprint, time_detail(error, text, now, self.window))
 
-    def _valid(self, credential: Credential, fingerprint: str, now: int) -> dict[str, Any]:
+    def _valid(self, credential: Credential | ForeignCode, fingerprint: str,
+               now: int) -> dict[str, Any]:
+        if isinstance(credential, ForeignCode):
+            refusal = self.rule.decide(credential)
+            verdict = {"state": State.ADMIT if refusal is None else State.DENY,
+                       **foreign_verdict(credential, refusal, now), "code": fingerprint}
+            verdict["announce"] = self._announce(fingerprint, "admitted" if refusal is None
+                                                 else "denied")
+            return verdict
         static = credential.static
         refusal = self.rule.decide(credential)
         if refusal is None and static and not self.accept_static:
@@ -161,7 +181,8 @@ class Checkpoint:
         state = State.ADMIT if refusal is None else State.DENY
         left = max(credential.exp - now, 0)
         verdict = {
-            "state": state, "colour": credential.colour.value, "score": credential.score,
+            "state": state, "format": OURS, "colour": credential.colour.value,
+            "score": credential.score,
             "expires_at": iso(credential.exp), "seconds_left": left,
             "time_left": span(left), "issuer": credential.iss,
             "issuer_name": self.trust.trust.issuer_name(credential.iss, i18n.tag(reader()))
@@ -180,6 +201,8 @@ class Checkpoint:
                  detail: str | None = None) -> dict[str, Any]:
         reason = error.reason
         verdict = {"state": State.INVALID, "reason": reason.value,
+                   "format": error.context.get("format") if isinstance(error, VerificationError)
+                   and "format" in error.context else None,
                    "message": str(SCREEN_WORDS[reason]),
                    "detail": detail or str(DETAILS[reason]), "code": fingerprint}
         verdict["announce"] = self._announce(fingerprint, f"invalid:{reason.value}")
@@ -228,6 +251,10 @@ class Checkpoint:
         now = int(self.clock())
         info: dict[str, Any] = {"rule": self.rule.text, "rule_text": self.rule.describe(),
                                 "accept_static": self.accept_static, "now": iso(now)}
+        problem = self.foreign.error
+        info["foreign"] = {"formats": self.foreign.held(), "warning": problem and _(
+            "Keys for foreign codes ignored (%(why)s): EU, SMART and NZ codes cannot be "
+            "checked.", why=problem.detail)}
         if trust is None:
             error = self.trust.error
             info["trust"] = {"ok": False, "reason": error.reason.value if error else None,

@@ -1,6 +1,8 @@
 """The lists a checkpoint holds: the trust list and the revocation lists beside it, each
 re-read when its file changes on disk (``healthcode-verifier sync`` replaces them atomically),
-and never replaced by an older one."""
+and never replaced by an older one; and the foreign keys stored beside them
+(``healthcode-verifier trust add-dcc/add-shc/add-nzcp``), re-read when a file of theirs
+changes."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Reason, RevocationListError, TrustListError
+from ..formats import ForeignTrust
+from ..formats.store import ForeignStore
 from ..revocation import FILE_GLOB, Revocations, file_name
 from ..revocation import check_successor as check_revocations
 from ..trust import TrustList, check_successor
@@ -112,3 +116,42 @@ class RevocationState:
                 listed = previous
             kept[listed.iss] = listed
         self.revocations = Revocations(kept)
+
+
+@dataclass
+class ForeignState:
+    """The foreign keys in ``foreign/`` beside the trust list, re-read when a file there is
+    added, replaced or removed. A stored file that no longer reads (edited by hand) leaves
+    the checkpoint with no foreign keys at all, every foreign code ``unknown_key``, and
+    ``error`` saying which file: it fails closed, as a bad trust list does."""
+
+    store: ForeignStore
+    trust: ForeignTrust = field(default_factory=ForeignTrust)
+    error: TrustListError | None = None
+    _stamp: tuple[Any, ...] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def current(self) -> ForeignTrust:
+        folder = self.store.folder
+        try:
+            stamp = tuple((p.relative_to(folder).as_posix(), p.stat().st_mtime_ns,
+                           p.stat().st_size) for p in sorted(folder.rglob("*.json")))
+        except OSError:
+            stamp = ("unreadable",)
+        with self._lock:
+            if stamp != self._stamp:
+                self._stamp = stamp
+                try:
+                    self.trust, self.error = self.store.load(), None
+                except TrustListError as exc:
+                    self.trust, self.error = ForeignTrust(), exc
+                except OSError as exc:
+                    self.trust = ForeignTrust()
+                    self.error = TrustListError(Reason.TRUST_LIST_MALFORMED,
+                                                f"cannot read it: {exc.strerror}")
+            return self.trust
+
+    def held(self) -> list[str]:
+        """The formats this checkpoint holds keys for."""
+        trust = self.current()
+        return [name for name in ("dcc", "shc", "nzcp") if getattr(trust, name) is not None]

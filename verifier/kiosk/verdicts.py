@@ -15,8 +15,10 @@ from flask_babel import lazy_gettext as _l
 
 from .. import i18n, webui
 from ..errors import Reason, VerificationError
-from ..labels import PRESENTATION_PREFIX
+from ..formats import ForeignCode, detect
+from ..labels import CREDENTIAL_PREFIX, PRESENTATION_PREFIX
 from ..presentation import decode_presentation
+from ..timefmt import iso
 from ..verify import decode_text, decode_unverified
 
 
@@ -79,6 +81,16 @@ DETAILS = {
     Reason.REVOCATION_LIST_ROLLBACK: _l("the revocation list is older than the one this "
                                         "verifier already has"),
 }
+#: Each foreign format's name (one code, and several: for rules), as a checkpoint says it.
+FORMAT_NAMES = {
+    "dcc": (_l("EU Digital COVID Certificate"), _l("EU certificates")),
+    "shc": (_l("SMART Health Card"), _l("SMART Health Cards")),
+    "nzcp": (_l("NZ COVID Pass"), _l("NZ COVID Passes")),
+}
+#: What a foreign code certifies (``ForeignCode.kind``), in words; other kinds as they are.
+KIND_WORDS = {"vaccination": _l("vaccination"), "test": _l("test"),
+              "recovery": _l("recovery"), "immunization": _l("immunization"),
+              "laboratory": _l("laboratory result"), "pass": _l("pass")}
 #: The state words of a verdict's ``message`` (the page shows its own, from its catalog).
 ADMIT_WORD = _l("ADMIT")
 STATIC_REFUSED = _l("static (printed or copied) codes are not accepted here")
@@ -127,6 +139,10 @@ def time_detail(error: VerificationError, text: str, now: int, window: int) -> s
                  ahead=span(made - now))
     if reason not in (Reason.EXPIRED, Reason.NOT_YET_VALID):
         return None
+    exp = error.context.get("exp")
+    if error.context.get("format") is not None:  # a foreign code: its reader says when
+        return _("expired %(age)s ago (%(when)s)", age=span(now - exp), when=when(exp)) \
+            if reason is Reason.EXPIRED and type(exp) is int else None
     try:
         claims = decode_unverified(text)
     except VerificationError:
@@ -136,3 +152,32 @@ def time_detail(error: VerificationError, text: str, now: int, window: int) -> s
                  when=when(claims.exp))
     return _("valid only from %(when)s, in %(wait)s: check the clock", when=when(claims.iat),
              wait=span(claims.iat - now))
+
+
+#: ``format`` of a verdict on a code of ours (as ``healthcode-verifier check --json`` says).
+OURS = "healthcode"
+
+
+def code_format(text: str) -> str | None:
+    """The format a text is read as: ``healthcode`` (ours), ``dcc``, ``shc``, ``nzcp``, or None
+    for a text of no format."""
+    if text.startswith((CREDENTIAL_PREFIX, PRESENTATION_PREFIX)):
+        return OURS
+    return detect(text)
+
+
+def foreign_verdict(code: ForeignCode, refusal: str | None, now: int) -> dict:
+    """The verdict on a verified foreign code (the caller adds ``state``, ``code`` and
+    ``announce``): what it is, whose it is (the holder's name and date of birth, for staff to
+    compare with an identity document: sent to the screen, never logged or kept), and when it
+    expires (None: it does not)."""
+    left = None if code.expires_at is None else max(code.expires_at - now, 0)
+    return {"format": code.format, "format_name": str(FORMAT_NAMES[code.format][0]),
+            "issuer": code.issuer, "country": code.country, "kind": code.kind,
+            "kind_name": str(KIND_WORDS.get(code.kind, code.kind)),
+            "name": code.holder.name, "birth_date": code.holder.birth_date,
+            "expires": None if code.expires_at is None else iso(code.expires_at),
+            "expires_at": None if code.expires_at is None else iso(code.expires_at),
+            "seconds_left": left, "time_left": None if left is None else span(left),
+            "shows": dict(code.shows), "colour": None, "score": None, "static": False,
+            "message": str(ADMIT_WORD) if refusal is None else refusal}

@@ -61,7 +61,8 @@ async function refreshStatus() {
     const status = await (await fetch("/api/status", { cache: "no-store" })).json();
     $("rule-text").textContent = status.rule_text;
     const warning = [status.trust.warning, status.revocations && status.revocations.warning,
-      status.sync && status.sync.warning].filter(Boolean).join(" ");
+      status.sync && status.sync.warning, status.foreign && status.foreign.warning]
+      .filter(Boolean).join(" ");
     $("trust-warning").hidden = !warning;
     $("trust-warning").textContent = warning;
     if (status.trust.ok) {

@@ -3,6 +3,7 @@
 // page's own judge (judge.js) or, in a kiosk's fallback, from its server: the same shape.
 import { _ } from "/shared/i18n.js";
 import { WORDS, COLOURS, SPOKEN_COLOURS, humanize } from "/shared/checkpoint/words.js";
+import { checkId, foreignDetail, foreignLine, isForeign, spokenForeign } from "/shared/checkpoint/foreign.js";
 
 const CLEAR_AFTER_MS = 1500;   // the verdict clears when no code was seen for this long
 const HOLD_TYPED_MS = 8000;    // a photo's or pasted code's verdict stays this long
@@ -41,12 +42,20 @@ export class VerdictView {
     el.dataset.reason = v.state === "invalid" ? (v.reason || "") : "";
     if (v.colour && (v.state === "admit" || v.state === "deny")) el.dataset.colour = v.colour;
     else delete el.dataset.colour;
+    el.dataset.format = v.format || "";
     $("verdict-word").textContent = WORDS[v.state];
     const note = $("verdict-static");
     if (v.state === "invalid") {
       $("verdict-line").textContent = v.message;
       $("verdict-detail").textContent = v.detail || "";
       note.hidden = true;
+    } else if (isForeign(v)) {
+      // A foreign code: its format and country, what it certifies, and whom to check the ID of.
+      $("verdict-line").replaceChildren(...foreignLine(v));
+      this.updateTimeLeft();
+      note.hidden = v.state !== "admit";
+      note.classList.remove("live");
+      note.replaceChildren(...checkId(v));
     } else {
       const score = _("score {score}", { score: v.score });
       $("verdict-line").textContent = `${COLOURS[v.colour]} · ${score}`
@@ -59,8 +68,9 @@ export class VerdictView {
     this.hooks.verdicts.push({ state: v.state, reason: v.reason || null, at: performance.now(),
                                source, announce: !!v.announce });
     if (v.announce) {
-      const text = spoken(v);
-      $("verdict-announce").textContent = text;
+      const announcer = $("verdict-announce");
+      announcer.replaceChildren(...(isForeign(v) ? spokenForeign(v) : [spoken(v)]));
+      const text = announcer.textContent;
       this.hooks.announcements.push(text);
       this.onAnnounce(v);
     }
@@ -69,7 +79,13 @@ export class VerdictView {
   updateTimeLeft() {
     const shown = this.shown;
     if (!shown || (shown.state !== "admit" && shown.state !== "deny")) return;
-    const left = Math.max(0, shown.seconds_left - Math.floor((performance.now() - shown.received) / 1000));
+    const gone = Math.floor((performance.now() - shown.received) / 1000);
+    if (isForeign(shown)) {
+      const left = shown.seconds_left === null ? null : Math.max(0, shown.seconds_left - gone);
+      $("verdict-detail").replaceChildren(...foreignDetail(shown, left));
+      return;
+    }
+    const left = Math.max(0, shown.seconds_left - gone);
     const expires = _("expires in {time}", { time: humanize(left) });
     const issuer = shown.issuer_name ? _("issued by {issuer}", { issuer: shown.issuer_name }) : "";
     $("verdict-detail").textContent = [issuer, expires].filter(Boolean).join(" · ");
@@ -80,6 +96,7 @@ export class VerdictView {
     const el = this.element;
     el.dataset.state = "idle";
     el.dataset.reason = "";
+    el.dataset.format = "";
     delete el.dataset.colour;
     $("verdict-word").textContent = WORDS.idle;
     $("verdict-line").textContent = _("Show your code to the camera");
@@ -105,6 +122,7 @@ export function staticNote(v) {
 /** The verdict as a screen reader says it: what it is, the colour, what the number is. */
 export function spoken(v) {
   if (v.state === "invalid") return _("Invalid: {why}", { why: v.message });
+  if (isForeign(v)) return spokenForeign(v).map((part) => part.textContent ?? part).join("");
   const params = { colour: SPOKEN_COLOURS[v.colour], score: v.score, why: v.message };
   if (v.state === "deny") return _("Deny, {colour}, score {score}: {why}", params);
   const admitted = _("Admit, {colour}, score {score}", params);
