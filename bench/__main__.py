@@ -26,6 +26,7 @@ from . import (
     checkpoint_browser,
     codec,
     distance,
+    foreign,
     guidance,
     issue,
     js_verify,
@@ -49,6 +50,7 @@ from .timing import Settings
 
 SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
     "verify": verify_text.run,
+    "foreign": foreign.run,
     "issue": issue.run,
     "qr": qr.run,
     "base45": codec.run,
