@@ -137,3 +137,13 @@ def test_a_revoked_smart_health_card(home):
     code, result = _check(home, text, "--at", SHC_AT)
     assert (code, result["reason"], result["format"]) == (1, "revoked", "shc")
 
+
+
+def test_a_hand_edited_stored_file_is_refused_by_name(home):
+    jwks = SHC / "issuer" / ".well-known" / "jwks.json"
+    assert _add(home, "add-shc", SHC_ISS, str(jwks)).exit_code == 0
+    [stored] = (home.parent / "foreign" / "shc").glob("*.json")
+    stored.write_text("{not json")
+    run = _add(home, "add-shc", SHC_ISS, str(jwks))
+    assert run.exit_code == 2 and f"refused (trust_list_malformed): {stored.name}" in run.output
+    assert stored.read_text() == "{not json"  # nothing written over it

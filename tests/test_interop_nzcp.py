@@ -198,7 +198,7 @@ def test_only_the_issuers_given_are_trusted(example_issuer):
         Reason.UNKNOWN_KEY, "issuer")
     assert refusal(code, None, PINNED) == (Reason.UNKNOWN_KEY, "issuer")
     assert refusal(code, NzcpIssuers(), PINNED) == (Reason.UNKNOWN_KEY, "issuer")
-    both = NzcpIssuers.from_json(production).merge(example_issuer)
+    both = NzcpIssuers.from_json(production).merged(example_issuer)
     assert both.issuers == (PRODUCTION_ISSUER, EXAMPLE_ISSUER)
     assert verify(code, both, PINNED).issuer == EXAMPLE_ISSUER
 
@@ -208,16 +208,16 @@ def test_a_withdrawn_key(example_issuer):
     (key_not_valid); a key taken out of the document is unknown."""
     code = read("valid/nzcp", ".txt")
     doc = json.loads(read("valid/did", ".json"))
-    withdrawn = example_issuer.merge(NzcpIssuers.from_json({**doc, "assertionMethod": []}))
+    withdrawn = example_issuer.merged(NzcpIssuers.from_json({**doc, "assertionMethod": []}))
     assert refusal(code, withdrawn, PINNED) == (Reason.KEY_NOT_VALID, "key")
-    removed = withdrawn.merge(NzcpIssuers.from_json({**doc, "verificationMethod": [],
+    removed = withdrawn.merged(NzcpIssuers.from_json({**doc, "verificationMethod": [],
                                                       "assertionMethod": []}))
     assert refusal(code, removed, PINNED) == (Reason.UNKNOWN_KEY, "key")
     assert len(removed) == 1
 
 
 def test_issuers_round_trip(example_issuer, test_issuer):
-    both = example_issuer.merge(test_issuer)
+    both = example_issuer.merged(test_issuer)
     again = NzcpIssuers.from_bytes(both.to_bytes())
     assert again.issuers == (EXAMPLE_ISSUER, TEST_DID)
     assert again.to_json() == both.to_json() == [

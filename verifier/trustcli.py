@@ -114,17 +114,14 @@ def foreign_trust(trust_path: Path, dcc_files: tuple[Path, ...], shc_specs: tupl
     try:
         found = ForeignStore.beside(trust_path).load()
         for path in dcc_files:
-            keys = DccKeys.from_bytes(_read(path))
-            found.dcc = keys if found.dcc is None else found.dcc.merged(keys)
+            found.add("dcc", DccKeys.from_bytes(_read(path)))
         for spec in shc_specs:
             iss, sep, name = spec.rpartition("=")
             if not sep or not iss:
                 raise click.UsageError(f"--shc-jwks wants ISS=FILE, not {spec!r}")
-            keys = ShcIssuers.from_bytes(iss, _read(Path(name)))
-            found.shc = keys if found.shc is None else found.shc.merged(keys)
+            found.add("shc", ShcIssuers.from_bytes(iss, _read(Path(name))))
         for path in nzcp_files:
-            keys = NzcpIssuers.from_bytes(_read(path))
-            found.nzcp = keys if found.nzcp is None else found.nzcp.merge(keys)
+            found.add("nzcp", NzcpIssuers.from_bytes(_read(path)))
     except HealthCodeError as exc:
         raise _refused(exc) from None
     return found

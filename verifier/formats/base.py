@@ -76,6 +76,12 @@ class ForeignTrust:
     shc: Any = None
     nzcp: Any = None
 
+    def add(self, name: str, keys: Any) -> None:
+        """Hold ``keys`` for format ``name`` beside those held (each key set's ``merged``:
+        the newer wins where both name one issuer)."""
+        held = getattr(self, name)
+        setattr(self, name, keys if held is None else held.merged(keys))
+
 
 def detect(text: object) -> str | None:
     """The format of ``text`` by its prefix (``dcc``, ``shc``, ``nzcp``), or None (ours, or

@@ -125,7 +125,7 @@ def _p256_key(method: dict[str, Any], ref: str) -> ec.EllipticCurvePublicKey:
 
 class NzcpIssuers:
     """The NZ COVID Pass issuers a checkpoint trusts: one DID document each. Immutable:
-    :meth:`merge` returns a new set, in which a later document replaces an earlier one of the
+    :meth:`merged` returns a new set, in which a later document replaces an earlier one of the
     same DID (how an issuer's new or withdrawn key reaches a checkpoint)."""
 
     def __init__(self, documents: Iterable[DidDocument] = ()) -> None:
@@ -159,7 +159,7 @@ class NzcpIssuers:
         with open(path, "rb") as fh:
             return cls.from_bytes(fh.read(MAX_DOCUMENTS_BYTES + 1))
 
-    def merge(self, other: NzcpIssuers) -> NzcpIssuers:
+    def merged(self, other: NzcpIssuers) -> NzcpIssuers:
         """These issuers and ``other``'s; ``other``'s document wins for a DID in both."""
         return NzcpIssuers([*self.documents, *other.documents])
 

@@ -61,7 +61,7 @@ class ForeignStore:
         if not len(added):
             raise TrustListError(Reason.TRUST_LIST_MALFORMED, "no usable certificate in it")
         path = self.folder / "dcc.json"
-        held = DccKeys.from_bytes(path.read_bytes()) if path.exists() else DccKeys()
+        held = self._read(path, DccKeys.from_bytes) if path.exists() else DccKeys()
         merged = held.merged(added)
         self._write(path, merged.to_json())
         return merged
@@ -75,8 +75,7 @@ class ForeignStore:
         path = self.folder / "shc" / _name(iss)
         held, lists = ShcIssuers(), {}
         if path.exists():
-            record = json.loads(path.read_bytes())
-            held = _issuer(record)
+            record, held = self._read(path, _stored_record)
             if record.get("jwks") == keys:
                 lists = {c.get("kid"): c for c in record.get("crls", [])}
         if crl is not None:
@@ -103,11 +102,9 @@ class ForeignStore:
         if dcc.exists():
             trust.dcc = self._read(dcc, DccKeys.from_bytes)
         for path in sorted((self.folder / "shc").glob("*.json")):
-            one = self._read(path, lambda data: _issuer(json.loads(data)))
-            trust.shc = one if trust.shc is None else trust.shc.merged(one)
+            trust.add("shc", self._read(path, _stored_issuer))
         for path in sorted((self.folder / "nzcp").glob("*.json")):
-            one = self._read(path, NzcpIssuers.from_bytes)
-            trust.nzcp = one if trust.nzcp is None else trust.nzcp.merge(one)
+            trust.add("nzcp", self._read(path, NzcpIssuers.from_bytes))
         return trust
 
     @staticmethod
@@ -122,7 +119,18 @@ class ForeignStore:
                                  f"{path.name}: {str(exc)[:80]}") from None
 
 
+def _stored_record(data: bytes) -> tuple[dict, ShcIssuers]:
+    """A stored ``shc/`` file's record, and the issuer it holds."""
+    record = json.loads(data)
+    return record, _issuer(record)
+
+
+def _stored_issuer(data: bytes) -> ShcIssuers:
+    """The issuer a stored ``shc/`` file holds."""
+    return _stored_record(data)[1]
+
+
 def _issuer(record: dict) -> ShcIssuers:
-    """The issuer a stored ``shc/`` record holds."""
+    """The issuer an ``shc/`` record holds."""
     return ShcIssuers.from_bytes(record["iss"], json.dumps(record["jwks"]).encode(),
                                  [json.dumps(c).encode() for c in record.get("crls", [])])
