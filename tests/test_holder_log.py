@@ -11,6 +11,7 @@ import json
 import time
 
 import pytest
+from sqlalchemy import text
 from test_mydata import _jwk
 
 from issuer.store.public_log import commitment
@@ -85,8 +86,8 @@ def test_every_entry_of_the_holder_is_proved_in_the_signed_checkpoint(holder):
         verify_inclusion(leaf_hash(entry["leaf"].encode()), entry["index"], size,
                          [_b(h) for h in entry["proof"]], root)
     # The key tells the holder's leaves from the others': none of theirs is the holder's.
-    for index, text in log.leaves(theirs).items():
-        assert json.loads(text)["who"] != commitment(key, index)
+    for index, leaf in log.leaves(theirs).items():
+        assert json.loads(leaf)["who"] != commitment(key, index)
     assert "赵六" not in json.dumps(data, ensure_ascii=False)  # nothing personal but the key
 
 
@@ -149,3 +150,15 @@ def test_the_public_proof_api(holder):
                  f"/log/proof/consistency?from=1&to={10**30}"):
         response = client.get(path)
         assert (response.status_code, response.get_json()["problem"]) == (400, "bad_index")
+
+
+def test_a_log_cut_short_under_its_checkpoint_gives_no_proofs(holder):
+    app, service, person, _, phone = holder
+    first = _get(phone)
+    app.config["LOG_CHECKPOINT_INTERVAL"] = 3600  # the checkpoint stays as it was
+    with service.store.engine.begin() as connection:
+        connection.execute(text("DELETE FROM log_leaf WHERE idx = (SELECT max(idx) FROM log_leaf)"))
+    mine = _mine(service, person)
+    data = _get(phone, f"?index={','.join(map(str, mine))}&since={first['size'] - 1}")
+    assert data["size"] == first["size"] and data["consistency"] is None
+    assert data["entries"] and all(e["proof"] is None for e in data["entries"])

@@ -134,26 +134,26 @@ class PublicLog:
 
     def hashes(self, size: int) -> TileHashes:
         """The subtree hashes of the log at ``size`` leaves, read from its tiles (one
-        object for several proofs: each tile is read once)."""
+        object for several proofs: each tile is read once). Raises
+        :class:`verifier.tlog.TlogError` (``bad_index``) for a size beyond the log."""
+        if type(size) is not int or size > self.size():
+            raise TlogError(TlogReason.BAD_INDEX, "beyond the log", size=size)
         return TileHashes(size, lambda tile: self.tile(tile, size))
 
     def inclusion(self, index: int, size: int, hashes: TileHashes | None = None
                   ) -> list[bytes]:
-        """The inclusion proof of leaf ``index`` in the log at ``size`` (RFC 9162).
-        Raises :class:`verifier.tlog.TlogError` (``bad_index``) outside the log."""
-        self._within(size)
+        """The inclusion proof of leaf ``index`` in the log at ``size`` (RFC 9162), from
+        ``hashes`` (:meth:`hashes` of ``size``; made here if None). Raises
+        :class:`verifier.tlog.TlogError` (``bad_index``) outside the log."""
         return inclusion_proof(index, size, (hashes or self.hashes(size)).subtree)
 
-    def consistency(self, old: int, new: int) -> list[bytes]:
-        """The consistency proof from the log at ``old`` leaves to the log at ``new``.
-        Raises :class:`verifier.tlog.TlogError` (``bad_index``) unless 0 < old <= new <=
-        the log's size."""
-        self._within(new)
-        return consistency_proof(old, new, self.hashes(new).subtree)
-
-    def _within(self, size: int) -> None:
-        if type(size) is not int or size > self.size():
-            raise TlogError(TlogReason.BAD_INDEX, "beyond the log", size=size)
+    def consistency(self, old: int, new: int, hashes: TileHashes | None = None
+                    ) -> list[bytes]:
+        """The consistency proof from the log at ``old`` leaves to the log at ``new``, from
+        ``hashes`` (:meth:`hashes` of ``new``; made here if None). Raises
+        :class:`verifier.tlog.TlogError` (``bad_index``) unless 0 < old <= new <= the log's
+        size."""
+        return consistency_proof(old, new, (hashes or self.hashes(new)).subtree)
 
     def leaves(self, indices: list[int]) -> dict[int, str]:
         """The leaves (their JSON text) at ``indices``."""
