@@ -54,10 +54,13 @@ export function dismissAlarm() {
 
 const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
-/** `who` of leaf `index` for the holder's log key (issuer/store/public_log.commitment). */
-export async function commitment(key, index) {
-  const hmac = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, // i18n: not shown
-    false, ["sign"]);
+/** The holder's log key (raw bytes) as an HMAC key, imported once for all their leaves. */
+async function logKey(raw) {
+  return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]); // i18n: not shown
+}
+
+/** `who` of leaf `index` under the holder's log key (issuer/store/public_log.commitment). */
+export async function commitment(hmac, index) {
   const mac = await crypto.subtle.sign("HMAC", hmac, new TextEncoder().encode(LEAF_DOMAIN + index)); // i18n: not shown
   return hex(new Uint8Array(mac)).slice(0, COMMITMENT_HEX);
 }
@@ -135,7 +138,7 @@ export async function checkLog(indices = []) {
   if (reason) return contradiction(reason, seen, data);
   keep(SEEN, { origin: data.origin, vkey: data.vkey, size: checkpoint.size,
     root: data.checkpoint.split("\n")[2], note: data.checkpoint });
-  const key = b64decode(data.key);
+  const key = await logKey(b64decode(data.key));
   const entries = new Map();
   for (const entry of data.entries) entries.set(entry.index, await entryState(entry, key, checkpoint));
   for (const index of data.pending) entries.set(index, { state: "pending" }); // i18n: not shown
