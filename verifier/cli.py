@@ -11,7 +11,6 @@ input, or an unusable trust list. The transparency log's commands: verifier/logc
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from .revocation import Revocations
 from .scan import health_codes, verify_image
 from .syncwatch import DEFAULT_EVERY, MAX_REVOCATION_AGE
 from .timefmt import humanize, parse_duration, parse_instant, shown
-from .trust import ANCHOR_FILE, TRUST_LIST_FILE, TrustList, load_anchor
+from .trust import ANCHOR_FILE, TrustList, default_trust_path, load_anchor
 from .trustcli import foreign_options, foreign_trust, trust
 from .verify import MAX_TEXT_LENGTH, now_seconds, verify
 
@@ -42,11 +41,6 @@ CONNECTION_LIMIT, CHANNEL_TIMEOUT = 100, 15
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 _PATH_SUFFIXES = (".png", ".jpg", ".jpeg", ".txt", ".svg")
 CONTEXT = {"help_option_names": ["-h", "--help"]}
-
-
-def default_trust_path() -> Path:
-    """``$HEALTHCODE_HOME/keys/trust-list.json`` (the current directory when unset)."""
-    return Path(os.environ.get("HEALTHCODE_HOME") or ".") / "keys" / TRUST_LIST_FILE
 
 
 class InstantType(click.ParamType):

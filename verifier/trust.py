@@ -22,6 +22,7 @@ pin it was checked with; :func:`save_anchor` writes it).
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -54,6 +55,12 @@ TRUST_LIST_TYPE = "healthcode-trust-list"
 TRUST_LIST_VERSION = 1
 TRUST_LIST_FILE = "trust-list.json"
 ANCHOR_FILE = "anchor.pub.pem"
+
+
+def default_trust_path() -> Path:
+    """``$HEALTHCODE_HOME/keys/trust-list.json`` (the current directory when unset): where
+    the CLI and the kiosk look for the trust list unless told."""
+    return Path(os.environ.get("HEALTHCODE_HOME") or ".") / "keys" / TRUST_LIST_FILE
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,6 @@ Exit codes: 0 stored; 2 unreadable or refused (the reason is printed; nothing is
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +19,9 @@ from .formats.dcckeys import DccKeys
 from .formats.nzcpdid import NzcpIssuers
 from .formats.shckeys import ShcIssuers
 from .formats.store import MAX_FILE, ForeignStore
-from .trust import TRUST_LIST_FILE
+from .trust import default_trust_path
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
-
-
-def _trust_path(path: Path | None) -> Path:
-    return path or Path(os.environ.get("HEALTHCODE_HOME") or ".") / "keys" / TRUST_LIST_FILE
 
 
 def _read(path: Path) -> bytes:
@@ -60,7 +55,7 @@ def add_dcc(file: Path, trust_path: Path | None) -> None:
     {"certificates": [{"certificateType": "DSC", "country", "kid", "rawData"}, ...]}) or a
     PEM bundle."""
     try:
-        held = ForeignStore.beside(_trust_path(trust_path)).add_dcc(_read(file))
+        held = ForeignStore.beside(trust_path or default_trust_path()).add_dcc(_read(file))
     except HealthCodeError as exc:
         raise _refused(exc) from None
     click.echo(f"stored: {len(held)} EU DCC document signer certificates held")
@@ -75,7 +70,7 @@ def add_dcc(file: Path, trust_path: Path | None) -> None:
 def add_shc(iss: str, file: Path, crl: Path | None, trust_path: Path | None) -> None:
     """Trust the SMART Health Card issuer ISS (its URL) with its key set FILE (jwks.json)."""
     try:
-        ForeignStore.beside(_trust_path(trust_path)).add_shc(
+        ForeignStore.beside(trust_path or default_trust_path()).add_shc(
             iss, _read(file), None if crl is None else _read(crl))
     except HealthCodeError as exc:
         raise _refused(exc) from None
@@ -88,7 +83,7 @@ def add_shc(iss: str, file: Path, crl: Path | None, trust_path: Path | None) -> 
 def add_nzcp(file: Path, trust_path: Path | None) -> None:
     """Trust the NZ COVID Pass issuer whose DID document is FILE (did.json)."""
     try:
-        added = ForeignStore.beside(_trust_path(trust_path)).add_nzcp(_read(file))
+        added = ForeignStore.beside(trust_path or default_trust_path()).add_nzcp(_read(file))
     except HealthCodeError as exc:
         raise _refused(exc) from None
     click.echo(f"stored: NZ COVID Pass issuer {', '.join(added.issuers)}")

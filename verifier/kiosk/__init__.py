@@ -49,7 +49,7 @@ from werkzeug.exceptions import HTTPException
 from .. import browser, webui
 from ..keys import b64url
 from ..syncwatch import DEFAULT_EVERY, BackgroundSync
-from ..trust import TRUST_LIST_FILE
+from ..trust import default_trust_path
 from . import trustfiles
 from .checkpoint import Checkpoint
 from .rules import DEFAULT_RULE, Rule, RuleError
@@ -64,10 +64,6 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "media-src 'self' blob: mediastream:; connect-src 'self'; font-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-
-
-def default_trust_path() -> Path:
-    return Path(os.environ.get("HEALTHCODE_HOME") or ".") / "keys" / TRUST_LIST_FILE
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
