@@ -1,0 +1,88 @@
+"""The foreign formats' JavaScript verifiers (verifier/static/verifier/formats/) next to the
+Python ones: a page on 127.0.0.1 that imports /shared/verifier/formats/index.js and verifies
+batches of cases (tests/foreigncases.py), each answered in the shape of
+:func:`foreigncases.verdict`: ``{"valid": true, "code": {...}}`` or ``{"valid": false, "reason",
+"step"}``. A JavaScript error that is not a VerificationError answers ``JS-ERROR ...``: never
+what Python says."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from foreigncases import Case
+from jsverifier import serve
+
+PAGE = "/test/formats.html"
+
+PAGE_HTML = """<!doctype html>
+<html lang="en"><meta charset="utf-8"><title>formats</title>
+<script type="module">
+import * as f from "/shared/verifier/formats/index.js";
+import { joinChunks } from "/shared/verifier/formats/shc.js";
+import { VerificationError } from "/shared/verifier/errors.js";
+const loaded = new Map();
+function refusal(e) {
+  if (e instanceof VerificationError && typeof e.reason === "string") {
+    return { valid: false, reason: e.reason, step: (e.context || {}).step ?? null };
+  }
+  return { valid: false, reason: `JS-ERROR ${e && e.name}: ${e && e.message}`, step: null };
+}
+async function load(keys) {
+  if (!loaded.has(keys)) loaded.set(keys, f.loadForeign(JSON.parse(keys)));
+  return loaded.get(keys);
+}
+async function one({ keys, texts, now }) {
+  try {
+    const trust = await load(keys);
+    const text = texts.length === 1 ? texts[0] : joinChunks(texts);
+    return { valid: true, code: await f.verifyForeign(text, trust, now) };
+  } catch (e) {
+    return refusal(e);
+  }
+}
+async function loadOnly(keys) {
+  try { await f.loadForeign(JSON.parse(keys)); } catch (e) { return refusal(e); }
+  return { valid: true };
+}
+async function run(json) {
+  const out = [];
+  for (const c of JSON.parse(json)) out.push(await one(c));
+  return JSON.stringify(out);
+}
+async function runLoad(json) {
+  return JSON.stringify(await Promise.all(JSON.parse(json).map(loadOnly)));
+}
+window.formats = { run, runLoad, f };
+document.documentElement.dataset.ready = "yes";
+</script>
+"""
+
+
+def serve_page():
+    """Serve the page and verifier/static under /shared/ on 127.0.0.1; yields the origin."""
+    yield from serve(PAGE, PAGE_HTML)
+
+
+def js_verdicts(page, calls: Iterable[tuple[tuple[str, ...], dict[str, Any], int]]
+                ) -> list[dict[str, Any]]:
+    """What the page says of each ``(texts, keys, now)``."""
+    batch = [{"texts": list(texts), "keys": json.dumps(keys, sort_keys=True), "now": now}
+             for texts, keys, now in calls]
+    return json.loads(page.evaluate("(b) => window.formats.run(b)", json.dumps(batch)))
+
+
+def js_load(page, members: Iterable[Any]) -> list[dict[str, Any]]:
+    """What the page's ``loadForeign`` says of each ``foreign`` member: ``{"valid": true}`` or
+    the refusal."""
+    batch = [json.dumps(member) for member in members]
+    return json.loads(page.evaluate("(b) => window.formats.runLoad(b)", json.dumps(batch)))
+
+
+def mismatches(page, cases: Iterable[Case]) -> list[tuple[str, Any, Any]]:
+    """``(case id, Python's verdict, the page's)`` for every case on which they differ."""
+    cases = list(cases)
+    got = js_verdicts(page, ((c.texts, c.keys, c.now) for c in cases))
+    return [(c.id, want, have) for c, want, have in
+            zip(cases, (c.python() for c in cases), got, strict=True) if want != have]
