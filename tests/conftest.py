@@ -32,6 +32,15 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Home:
     return home
 
 
+@pytest.fixture
+def fresh_home(tmp_path, monkeypatch) -> Home:
+    """An issuer home of the test's own, keys made at NOW (the passphrase set for the test)."""
+    monkeypatch.setenv(PASSPHRASE_ENV, TEST_PASSPHRASE)
+    home = Home(tmp_path / "issuer")
+    init_home(home, now=NOW)
+    return home
+
+
 @pytest.fixture(scope="session")
 def signing(home: Home):
     """``(private key, config)`` of the shared home's current signing key."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -38,6 +38,8 @@ class Case:
     #: The keys, as a trust list's ``foreign`` member.
     keys: dict[str, Any]
     now: int
+    #: The same keys as read from their owners' files.
+    original: ForeignTrust = field(compare=False, repr=False, default=None)
 
     @property
     def trust(self) -> ForeignTrust:
@@ -71,7 +73,8 @@ def _dcc() -> list[Case]:
         except HealthCodeError:
             continue
         now = dcc_corpus._epoch(context["VALIDATIONCLOCK"])
-        found.append(Case(f"dcc:{name}", "dcc", (text,), to_published(ForeignTrust(dcc=keys)), now))
+        found.append(Case(f"dcc:{name}", "dcc", (text,), to_published(ForeignTrust(dcc=keys)), now,
+                          ForeignTrust(dcc=keys)))
     return found
 
 
@@ -81,7 +84,8 @@ def _shc() -> list[Case]:
         if case.kind not in ("qrnumeric", "jws", "healthcard", "fhirbundle"):
             continue
         try:
-            keys = to_published(ForeignTrust(shc=shc_corpus.trusted(case.trust)))
+            original = ForeignTrust(shc=shc_corpus.trusted(case.trust))
+            keys = to_published(original)
             if case.kind == "qrnumeric":
                 texts = [shc_corpus._read(name) for name in case.files]
                 codes = [tuple(texts)]
@@ -96,7 +100,7 @@ def _shc() -> list[Case]:
                 continue
             seen.add((texts, case.clock))
             found.append(Case(f"shc:{shccards.case_id(case.title)}:{index}", "shc", texts,
-                              keys, case.clock))
+                              keys, case.clock, original))
     return found
 
 
@@ -104,7 +108,7 @@ def _nzcp() -> list[Case]:
     issuer = NzcpIssuers.load(nzcp_corpus.EXAMPLES / "valid" / "did.json")
     keys = to_published(ForeignTrust(nzcp=issuer))
     return [Case(f"nzcp:{name}", "nzcp", (nzcp_corpus.qr_text(stem).strip(),), keys,
-                 nzcp_corpus.PINNED)
+                 nzcp_corpus.PINNED, ForeignTrust(nzcp=issuer))
             for name, (stem, _, _) in nzcp_corpus.CASES.items()]
 
 

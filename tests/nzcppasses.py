@@ -53,17 +53,24 @@ def did_document(did: str = TEST_DID, keys: dict[str, ec.EllipticCurvePrivateKey
                                 (keys if assertion is None else assertion)]}
 
 
+def set_at(target: Any, path: tuple[Any, ...], value: Any) -> Any:
+    """``target`` with the item at ``path`` (keys and indexes) set to ``value`` (``DROP``:
+    removed), changed in place."""
+    parent = target
+    for step in path[:-1]:
+        parent = parent[step]
+    if value is DROP:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    return target
+
+
 def claims_with(*changes: tuple[tuple[Any, ...], Any]) -> dict[Any, Any]:
     """:data:`CLAIMS` with each ``(path, value)`` set (``DROP``: removed)."""
     claims = copy.deepcopy(CLAIMS)
     for path, value in changes:
-        parent = claims
-        for step in path[:-1]:
-            parent = parent[step]
-        if value is DROP:
-            del parent[path[-1]]
-        else:
-            parent[path[-1]] = value
+        set_at(claims, path, value)
     return claims
 
 

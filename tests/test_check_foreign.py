@@ -94,6 +94,25 @@ def test_an_eu_certificate_text_and_picture(home, tmp_path):
     assert (code, result["format"]) == (0, "dcc"), result
 
 
+def test_an_operator_lists_and_removes_what_is_held(home, tmp_path):
+    case = _dcc_case("DE/2DCode/raw/1.json")
+    (tmp_path / "dsc.pem").write_bytes(_pem(case))
+    at = case["TESTCTX"]["VALIDATIONCLOCK"]
+    assert _add(home, "add-dcc", str(tmp_path / "dsc.pem")).exit_code == 0
+    listed = _add(home, "list")
+    (line,) = listed.output.splitlines()
+    country, kid = line.split()[1], line.split()[3]
+    assert (line.split()[0], country, len(base64.b64decode(kid))) == ("dcc", "DE", 8)
+    assert _add(home, "remove", "dcc", "ZZ").exit_code == 2  # nothing held matches
+    removed = _add(home, "remove", "dcc", "DE")
+    assert removed.exit_code == 0 and "removed: 1 certificate" in removed.output
+    code, result = _check(home, case["PREFIX"], "--at", at)
+    assert (code, result["reason"]) == (1, "unknown_key"), result
+    assert _add(home, "add-dcc", str(tmp_path / "dsc.pem")).exit_code == 0
+    assert _add(home, "remove", "dcc", kid).exit_code == 0
+    assert _add(home, "list").output == ""
+
+
 def test_refused_key_files_store_nothing(home, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"certificates": "no"}')

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import DAY, NOW, TEST_PASSPHRASE
+from conftest import DAY, NOW
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from werkzeug.serving import make_server
 
 from issuer.cli import main as issuer_cli
-from issuer.keys.home import PASSPHRASE_ENV, Home
+from issuer.keys.home import Home
 from issuer.keys.keystore import (
     MAX_CREDENTIAL_TTL,
     add_issuer,
@@ -51,12 +51,9 @@ HOUR = 3600
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch) -> Home:
-    """A fresh issuer home of its own, keys made at NOW."""
-    monkeypatch.setenv(PASSPHRASE_ENV, TEST_PASSPHRASE)
-    home = Home(tmp_path / "issuer")
-    init_home(home, now=NOW)
-    return home
+def home(fresh_home) -> Home:
+    """An issuer home of the test's own (conftest's fresh_home)."""
+    return fresh_home
 
 
 def pin_of(home: Home) -> bytes:

@@ -11,11 +11,10 @@ import urllib.request
 
 import pytest
 from click.testing import CliRunner
-from conftest import NOW, TEST_PASSPHRASE
+from conftest import TEST_PASSPHRASE
 from procs import get, issuer_serve
 
-from issuer.keys.home import PASSPHRASE_ENV, Home
-from issuer.keys.keystore import init_home
+from issuer.keys.home import Home
 from issuer.service.issuance import IssuerService
 from verifier import RevocationList, TrustList
 from verifier.cli import main as verifier_cli
@@ -23,11 +22,9 @@ from verifier.sync import sync
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch) -> Home:
-    monkeypatch.setenv(PASSPHRASE_ENV, TEST_PASSPHRASE)
-    home = Home(tmp_path / "issuer")
-    init_home(home, now=NOW)
-    return home
+def home(fresh_home) -> Home:
+    """An issuer home of the test's own (conftest's fresh_home)."""
+    return fresh_home
 
 
 @pytest.fixture

@@ -20,8 +20,9 @@ import click
 from . import __version__
 from .checkout import OURS, human, result
 from .claims import Credential
-from .errors import HealthCodeError, TrustListError, VerificationError
+from .errors import HealthCodeError, RevocationListError, TrustListError, VerificationError
 from .formats import ForeignCode, detect
+from .formats.base import combined
 from .image import MAX_IMAGE_BYTES, Backend, decode_image
 from .labels import CREDENTIAL_PREFIX, PRESENTATION_PREFIX
 from .logcli import witness
@@ -143,13 +144,14 @@ def check(input_spec: str, trust_path: Path | None, anchor_path: Path | None, at
     if error is None:
         revocations = None if trust is None else _revocations(trust_path.parent, trust, now)
         try:
+            foreign = combined(trust and trust.foreign, foreign)
             if isinstance(source, bytes):
                 credential = verify_image(source, trust, now, backend, revocations,
                                           window=window, foreign=foreign)
             else:
                 credential = verify(source, trust, now, revocations, window=window,
                                     foreign=foreign)
-        except VerificationError as exc:
+        except (VerificationError, RevocationListError) as exc:
             error = exc
     outcome = result(credential, error, now, trust, form)
     click.echo(json.dumps(outcome) if as_json else human(outcome, now))

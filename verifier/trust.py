@@ -6,6 +6,10 @@ On disk it is a JWS (``jws``) whose payload is::
      "anchor": "<thumbprint>",
      "issuers": [{"iss": "HZ", "name": "…", "keys": [{JWK…, "nbf": 1764000000, "exp": …}]}]}
 
+A list may also carry keys for codes of other formats (EU, SMART, NZ), chosen by the authority
+that signs it: its ``foreign`` member (:mod:`verifier.formats.published`,
+:attr:`TrustList.foreign`).
+
 Each key is a public JWK (``kty``, ``crv``, ``x``, ``y``, ``kid``, ``alg``) plus the window in which
 it may sign: a credential whose ``iat`` lies outside ``[nbf, exp]`` is refused (``key_not_valid``).
 Several issuers (cities) may share one list, each with its own ``iss`` and keys.
@@ -98,6 +102,9 @@ class TrustList:
     rolled_over_from: bytes | None = None
     #: Each issuer's name by language tag (``{"zh-CN": …, "en": …}``) when the list gives them.
     issuer_names: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: The keys for codes of other formats the list carries (its ``foreign`` member:
+    #: :mod:`verifier.formats.published`), or None.
+    foreign: Any = field(default=None, repr=False, compare=False)
     #: Each key by the exact protected header our issuer writes for it (the verify fast path).
     by_protected: dict[bytes, TrustedKey] = field(init=False, repr=False, compare=False)
 
@@ -296,8 +303,12 @@ def _parse_payload(payload: bytes, anchor: bytes) -> TrustList:
         designated = anchor if named is None else b64url_decode(named)
         if len(designated) != 32:
             raise ValueError("anchor must be a 32-byte thumbprint")
+        foreign = None
+        if "foreign" in doc:  # read only by a list that has it: the formats' imports are many
+            from .formats.published import from_published
+            foreign = from_published(doc["foreign"])
         return TrustList(keys=keys, issuers=issuers, issuer_names=names,
                          sequence=_int_field(doc, "seq"), issued_at=_int_field(doc, "iat"),
-                         expires_at=_int_field(doc, "exp"), anchor=designated)
+                         expires_at=_int_field(doc, "exp"), anchor=designated, foreign=foreign)
     except (ValueError, TypeError, KeyError, RecursionError, KeyFormatError) as exc:
         raise TrustListError(Reason.TRUST_LIST_MALFORMED, str(exc)) from None

@@ -8,6 +8,7 @@ Exit codes: 0 stored; 2 unreadable or refused (the reason is printed; nothing is
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +121,36 @@ def foreign_trust(trust_path: Path, dcc_files: tuple[Path, ...], shc_specs: tupl
     except HealthCodeError as exc:
         raise _refused(exc) from None
     return found
+
+
+@trust.command("remove")
+@click.argument("kind", type=click.Choice(["dcc", "shc", "nzcp"]))
+@click.argument("which")
+@_trust_option
+def remove(kind: str, which: str, trust_path: Path | None) -> None:
+    """Stop trusting foreign keys: `dcc KID` (base64) or `dcc COUNTRY` (e.g. DE), `shc ISS`
+    (the issuer's URL), `nzcp DID`."""
+    try:
+        removed = ForeignStore.beside(trust_path or default_trust_path()).remove(kind, which)
+    except HealthCodeError as exc:
+        raise _refused(exc) from None
+    if not removed:
+        raise click.UsageError(f"no {kind} keys held match {which!r}")
+    click.echo(f"removed: {removed} {'certificate(s)' if kind == 'dcc' else 'issuer'}")
+
+
+@trust.command("list")
+@_trust_option
+def list_foreign(trust_path: Path | None) -> None:
+    """The foreign keys stored beside the trust list."""
+    try:
+        held = ForeignStore.beside(trust_path or default_trust_path()).load()
+    except HealthCodeError as exc:
+        raise _refused(exc) from None
+    for dsc in held.dcc or ():
+        click.echo(f"dcc  {dsc.country or '--'} kid {base64.b64encode(dsc.kid).decode()} "
+                   f"types {','.join(sorted(dsc.types)) or 'any'}")
+    for iss in held.shc.issuers if held.shc else ():
+        click.echo(f"shc  {iss}")
+    for did in held.nzcp.issuers if held.nzcp else ():
+        click.echo(f"nzcp {did}")

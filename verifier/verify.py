@@ -111,8 +111,8 @@ def verify(text: str, trust: TrustList | None, now: Now = None,
     (``HCP1:``), and return its :class:`Credential` (``presented_at`` set for a presentation).
     A code of a foreign format (an EU certificate ``HC1:``, a SMART Health Card ``shc:/``, an
     NZ COVID Pass ``NZCP:/``: :mod:`verifier.formats`) is verified with the keys in
-    ``foreign`` and returned as a :class:`~verifier.formats.ForeignCode` (``trust``, ours, is
-    not read then, and may be None).
+    ``foreign`` (None: those ``trust`` carries, if any, which must then be current) and
+    returned as a :class:`~verifier.formats.ForeignCode` (``trust`` may be None then).
 
     ``now`` defaults to the clock; ``revocations`` are the issuers' revocation lists, checked
     last (only a code that is otherwise valid can be ``revoked``); ``window`` is how many
@@ -124,7 +124,10 @@ def verify(text: str, trust: TrustList | None, now: Now = None,
     """
     at = now if type(now) is int else to_epoch(now)
     if isinstance(text, str) and not text.startswith(CREDENTIAL_PREFIX) and detect(text):
-        return verify_foreign(text, foreign or ForeignTrust(), at)  # ``trust`` is not read
+        if foreign is None and trust is not None and trust.foreign is not None:
+            trust.check_current(at)
+            foreign = trust.foreign
+        return verify_foreign(text, foreign or ForeignTrust(), at)
     if at > trust.expires_at:
         trust.check_current(at)  # raises
     if isinstance(text, str) and text.startswith(PRESENTATION_PREFIX):

@@ -13,12 +13,15 @@ from verifier.anchorqr import anchor_qr_text
 from verifier.errors import TrustListError
 from verifier.timefmt import shown
 from verifier.trust import load_anchor
+from verifier.trustcli import add_dcc, add_nzcp, add_shc, list_foreign
+from verifier.trustcli import remove as remove_foreign
 
 from ..keys.home import Home, HomeError
 from ..keys.keystore import (
     add_issuer,
     export_issuer,
     load_config,
+    publish_trust_list,
     retire_key,
     rotate_anchor,
     rotate_key,
@@ -156,6 +159,38 @@ def add_issuer_command(home_dir: Path | None, exported) -> None:
         fail(exc)
     click.echo(f"Trust list #{config.trust_list_seq} now carries issuer "
                f"{document['iss']!r} ({len(document['keys'])} key(s)).")
+
+
+@keys.group("foreign", epilog="""\b
+Examples:
+  healthcode-issuer keys foreign add-dcc DE-dsc.json
+  healthcode-issuer keys foreign add-shc https://spec.smarthealth.cards/examples/issuer jwks.json
+  healthcode-issuer keys foreign add-nzcp did.json
+  healthcode-issuer keys foreign remove dcc DE""")
+@home_option
+@click.pass_context
+def foreign(ctx: click.Context, home_dir: Path | None) -> None:
+    """Keys of EU, SMART and NZ issuers whose codes this trust list's checkpoints accept:
+    each file checked in its owner's format, then the list re-signed (`sync` carries it)."""
+    home = Home.resolve(home_dir)
+    ctx.obj = home
+    ctx.default_map = {name: {"trust_path": home.trust_list} for name in foreign.commands}
+
+
+for _command in (add_dcc, add_shc, add_nzcp, remove_foreign, list_foreign):
+    foreign.add_command(_command)
+
+
+@foreign.result_callback()
+@click.pass_context
+def _republish(ctx: click.Context, *_: object, **__: object) -> None:
+    if ctx.invoked_subcommand == "list":
+        return
+    try:
+        config = publish_trust_list(ctx.obj)
+    except HomeError as exc:
+        fail(exc)
+    click.echo(f"Trust list #{config.trust_list_seq} signed with them.")
 
 
 @click.command(epilog="""\b

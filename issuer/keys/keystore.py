@@ -17,7 +17,8 @@ Lifecycle (docs/SECURITY.md):
 - :func:`rotate_anchor` makes a new trust anchor. For a transition period lists are signed by
   both anchors and name the new one, so verifiers pinned to the old anchor move their pin.
 - :func:`add_issuer` puts another issuer's public keys (exported with :func:`export_issuer`)
-  into this anchor's trust list: one list, several cities.
+  into this anchor's trust list: one list, several cities; the list also carries the keys of
+  the foreign issuers in ``keys/foreign/`` (:mod:`.foreign`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from verifier.keys import KeyFormatError, b64url, jwk_to_key, key_to_jwk, kid_fo
 from verifier.labels import Alg
 from verifier.trust import TRUST_LIST_TYPE, TRUST_LIST_VERSION
 
+from .foreign import foreign_member
 from .home import Home, HomeError, write_atomic
 from .signing import PrivateKey, sign_jws_multi
 
@@ -91,12 +93,6 @@ class IssuerConfig:
         return record
 
 
-def _generate(alg: Alg) -> PrivateKey:
-    if alg is Alg.EDDSA:
-        return ed25519.Ed25519PrivateKey.generate()
-    return ec.generate_private_key(ec.SECP256R1())
-
-
 def _write_private(home: Home, path: Path, key: PrivateKey) -> None:
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -138,7 +134,8 @@ def _new_anchor(home: Home) -> None:
 
 def _new_signing_key(home: Home, alg: Alg, now: int) -> dict[str, Any]:
     """Make a signing key (encrypted in the home); return its record, signing from ``now``."""
-    signing = _generate(alg)
+    signing: PrivateKey = (ed25519.Ed25519PrivateKey.generate() if alg is Alg.EDDSA
+                           else ec.generate_private_key(ec.SECP256R1()))
     kid = kid_for(signing.public_key()).decode("ascii")
     _write_private(home, home.signing_key(kid), signing)
     return {"kid": kid, "alg": alg.jose_name, "nbf": now, "exp": now + KEY_SIGNING_PERIOD,
@@ -197,7 +194,7 @@ def _anchor_thumbprint(home: Home) -> str:
 
 
 def trust_list_payload(config: IssuerConfig, now: int, validity: int = TRUST_LIST_VALIDITY,
-                       anchor: str | None = None) -> bytes:
+                       anchor: str | None = None, foreign: dict | None = None) -> bytes:
     """Return the JSON payload of the next trust list for ``config``: this issuer's keys that
     may still verify something, then the other issuers'."""
     keys = [{**record["jwk"], "nbf": record["nbf"], "exp": record["exp"]}
@@ -210,8 +207,8 @@ def trust_list_payload(config: IssuerConfig, now: int, validity: int = TRUST_LIS
         "typ": TRUST_LIST_TYPE, "ver": TRUST_LIST_VERSION, "seq": config.trust_list_seq,
         "iat": now, "exp": now + validity, "issuers": issuers,
     }
-    if anchor is not None:
-        document["anchor"] = anchor
+    document |= {"anchor": anchor} if anchor is not None else {}
+    document |= {"foreign": foreign} if foreign else {}
     return json.dumps(document, indent=1, sort_keys=True).encode()
 
 
@@ -240,7 +237,8 @@ def _publish(home: Home, config: IssuerConfig, now: int | None = None,
         home.previous_anchor_private.unlink(missing_ok=True)
     config.trust_list_seq += 1
     config.trust_list_exp = now + validity
-    payload = trust_list_payload(config, now, validity, _anchor_thumbprint(home))
+    payload = trust_list_payload(config, now, validity, _anchor_thumbprint(home),
+                                 foreign_member(home))
     signed = sign_jws_multi(signers, payload, TRUST_LIST_TYPE)
     write_atomic(home.issuer_config, config.to_json(), 0o644)
     write_atomic(home.trust_list, signed.encode(), 0o644)

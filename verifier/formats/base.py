@@ -83,6 +83,22 @@ class ForeignTrust:
         setattr(self, name, keys if held is None else held.merged(keys))
 
 
+def combined(*sets: ForeignTrust | None) -> ForeignTrust:
+    """One :class:`ForeignTrust` holding the keys of all ``sets`` (None: none), a later set's
+    winning where two name one issuer (see :meth:`ForeignTrust.add`). A checkpoint combines
+    what its trust list carries with what its operator added there (``trust add-*``), in that
+    order: the keys added by hand at a checkpoint are the later word. Raises
+    :class:`~verifier.errors.RevocationListError` (``revocation_list_rollback``) where a later
+    set holds an older SMART revocation list than an earlier one."""
+    together = ForeignTrust()
+    for held in sets:
+        for name in FORMATS:
+            keys = getattr(held, name) if held is not None else None
+            if keys is not None:
+                together.add(name, keys)
+    return together
+
+
 def detect(text: object) -> str | None:
     """The format of ``text`` by its prefix (``dcc``, ``shc``, ``nzcp``), or None (ours, or
     not a code)."""

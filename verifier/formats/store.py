@@ -13,6 +13,7 @@ file that no longer reads (edited by hand) is refused as the trust list is, with
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from pathlib import Path
@@ -94,6 +95,26 @@ class ForeignStore:
             one = NzcpIssuers([document])
             self._write(self.folder / "nzcp" / _name(document.did), one.to_bytes())
         return added
+
+    def remove(self, name: str, which: str) -> int:
+        """Stop trusting keys: ``dcc`` the certificates of kid ``which`` (base64) or of
+        country ``which``; ``shc`` the issuer URL ``which``; ``nzcp`` the issuer DID ``which``.
+        Returns how many certificates or issuers were removed (0: none matched)."""
+        if name == "dcc":
+            path = self.folder / "dcc.json"
+            held = self._read(path, DccKeys.from_bytes) if path.exists() else DccKeys()
+            kept = [c for c in held
+                    if which not in (c.country, base64.b64encode(c.kid).decode("ascii"))]
+            if len(kept) < len(held):
+                self._write(path, DccKeys(kept).to_json())
+            return len(held) - len(kept)
+        if name not in ("shc", "nzcp"):
+            raise ValueError(f"no format {name!r}")
+        path = self.folder / name / _name(which)
+        if not path.exists():
+            return 0
+        path.unlink()
+        return 1
 
     def load(self) -> ForeignTrust:
         """Everything held, as the verifier uses it (a format with nothing held: None)."""

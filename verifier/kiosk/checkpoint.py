@@ -156,7 +156,8 @@ class Checkpoint:
             try:
                 credential = verify(text, trust, now,
                                     None if trust is None else self.revocations.current(trust),
-                                    window=self.window, foreign=self.foreign.current())
+                                    window=self.window,
+                                    foreign=self.foreign.current(trust and trust.foreign))
             except VerificationError as exc:
                 first_error = first_error or (exc, text)
                 continue
@@ -251,8 +252,9 @@ class Checkpoint:
         now = int(self.clock())
         info: dict[str, Any] = {"rule": self.rule.text, "rule_text": self.rule.describe(),
                                 "accept_static": self.accept_static, "now": iso(now)}
+        held = self.foreign.held(trust and trust.foreign)
         problem = self.foreign.error
-        info["foreign"] = {"formats": self.foreign.held(), "warning": problem and _(
+        info["foreign"] = {"formats": held, "warning": problem and _(
             "Keys for foreign codes ignored (%(why)s): EU, SMART and NZ codes cannot be "
             "checked.", why=problem.detail)}
         if trust is None:

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import Reason, RevocationListError, TrustListError
+from ..errors import HealthCodeError, Reason, RevocationListError, TrustListError
 from ..formats import ForeignTrust
+from ..formats.base import combined
 from ..formats.store import ForeignStore
 from ..revocation import FILE_GLOB, Revocations, file_name
 from ..revocation import check_successor as check_revocations
@@ -121,17 +122,23 @@ class RevocationState:
 @dataclass
 class ForeignState:
     """The foreign keys in ``foreign/`` beside the trust list, re-read when a file there is
-    added, replaced or removed. A stored file that no longer reads (edited by hand) leaves
-    the checkpoint with no foreign keys at all, every foreign code ``unknown_key``, and
+    added, replaced or removed, and combined with those the trust list carries (the files
+    added here the later word: :func:`~verifier.formats.base.combined`). A stored file that no
+    longer reads (edited by hand) leaves the checkpoint with the trust list's keys alone, and
     ``error`` saying which file: it fails closed, as a bad trust list does."""
 
     store: ForeignStore
     trust: ForeignTrust = field(default_factory=ForeignTrust)
-    error: TrustListError | None = None
+    error: HealthCodeError | None = None
+    _load_error: HealthCodeError | None = None
     _stamp: tuple[Any, ...] | None = None
+    _listed: ForeignTrust | None = None
+    _combined: ForeignTrust = field(default_factory=ForeignTrust)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def current(self) -> ForeignTrust:
+    def current(self, listed: ForeignTrust | None = None) -> ForeignTrust:
+        """The keys to verify foreign codes with: ``listed`` (the trust list's) and the
+        stored ones."""
         folder = self.store.folder
         try:
             stamp = tuple((p.relative_to(folder).as_posix(), p.stat().st_mtime_ns,
@@ -139,19 +146,26 @@ class ForeignState:
         except OSError:
             stamp = ("unreadable",)
         with self._lock:
+            if stamp == self._stamp and listed is self._listed:
+                return self._combined
             if stamp != self._stamp:
                 self._stamp = stamp
                 try:
-                    self.trust, self.error = self.store.load(), None
+                    self.trust, self._load_error = self.store.load(), None
                 except TrustListError as exc:
-                    self.trust, self.error = ForeignTrust(), exc
+                    self.trust, self._load_error = ForeignTrust(), exc
                 except OSError as exc:
                     self.trust = ForeignTrust()
-                    self.error = TrustListError(Reason.TRUST_LIST_MALFORMED,
-                                                f"cannot read it: {exc.strerror}")
-            return self.trust
+                    self._load_error = TrustListError(Reason.TRUST_LIST_MALFORMED,
+                                                      f"cannot read it: {exc.strerror}")
+            self._listed, self.error = listed, self._load_error
+            try:
+                self._combined = combined(listed, self.trust)
+            except RevocationListError as exc:  # a stored list older than the trust list's
+                self._combined, self.error = combined(listed), exc
+            return self._combined
 
-    def held(self) -> list[str]:
+    def held(self, listed: ForeignTrust | None = None) -> list[str]:
         """The formats this checkpoint holds keys for."""
-        trust = self.current()
+        trust = self.current(listed)
         return [name for name in ("dcc", "shc", "nzcp") if getattr(trust, name) is not None]
