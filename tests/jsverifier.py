@@ -83,8 +83,8 @@ function rules([texts, creds]) {
     try { rule = v.Rule.parse(t); } catch (e) {
       return { ok: false, error: e instanceof v.RuleError ? "RuleError" : String(e) };
     }
-    return { ok: true, text: rule.text, decisions: creds.map(([colour, score]) =>
-      rule.decide({ colour, score })) };
+    return { ok: true, text: rule.text, decisions: creds.map((c) =>
+      rule.decide(Array.isArray(c) ? { colour: c[0], score: c[1] } : c)) };
   });
 }
 async function unverified(text) {

@@ -56,8 +56,10 @@ from issuer.keys.signing import sign_cose, sign_raw
 from verifier.claims import Credential
 from verifier.cose import sig_structure
 from verifier.errors import HealthCodeError
+from verifier.formats import ForeignCode, Holder
 from verifier.keys import b64url, b64url_decode, jwk_to_key, key_to_jwk
-from verifier.kiosk.rules import Rule, RuleError
+from verifier.kiosk.rules import FOREIGN_KINDS, Rule, RuleError
+from verifier.kiosk.verdicts import KIND_WORDS
 from verifier.labels import Colour
 from verifier.presentation import cnf_for, presentation_protected
 from verifier.revocation import RevocationList, encode_payload, entry_hash
@@ -556,17 +558,27 @@ RULE_TEXTS = [
     "blue", "score", "score>=", "score=>60", "score>=1000", "green,green", "score>=-1",
     "\u00a0green\u2028", "\ufeffgreen", "green" * 41, "g" * 200 + ",red", "score≥60", "İ",
     "score>=50,score<=70,yellow,red", "SCORE<50", "score > 5 0", "score>=\U0001d7ce",
+    # Foreign formats and their kinds (a rule of them alone keeps green for ours).
+    "dcc:any", "dcc:vaccination,recovery", "green,dcc:test", "DCC : Vaccination , Test",
+    "shc:any,nzcp:pass", "nzcp:pass,red", "dcc:vaccination,score>=50", "dcc:", "dcc:any,test",
+    "dcc:passport", "xyz:any", "dcc:vaccination,shc:laboratory,immunization,green",
+    "dcc:vaccination,,test", "dcc:vaccination,blue", "nzcp\u3000:\u3000pass", "dcc:any,any",
+    "shc:any,dcc:any,nzcp:any", "dcc:test,dcc:recovery", "dcc:vaccination,score", "1:any",
 ]
 
 
 def test_the_rule_decides_as_python(page):
     creds = [(colour, score) for colour in ("green", "yellow", "red")
              for score in (0, 1, 49, 50, 51, 59, 60, 61, 79, 80, 100)]
-    got = page.evaluate("(a) => hv.rules(a)", [RULE_TEXTS, creds])
+    foreign = [{"format": name, "kind": kind} for name, kinds in FOREIGN_KINDS.items()
+               for kind in (*kinds, "other")]
+    got = page.evaluate("(a) => hv.rules(a)", [RULE_TEXTS, creds + foreign])
     words = {"colour": "{colour} is not admitted here", ">=": "score {score} is not at least "
              "{value}", "<=": "score {score} is not at most {value}", ">": "score {score} is not "
              "above {value}", "<": "score {score} is not below {value}",
-             "=": "score {score} is not exactly {value}"}
+             "=": "score {score} is not exactly {value}",
+             "format": "this checkpoint does not accept {plural}",
+             "foreign_kind": "{plural} of this kind ({kind}) are not accepted here"}
     decisions = 0
     for rule_text, js in zip(RULE_TEXTS, got, strict=True):
         try:
@@ -575,11 +587,24 @@ def test_the_rule_decides_as_python(page):
             assert js == {"ok": False, "error": "RuleError"}, rule_text
             continue
         assert js["ok"] and js["text"] == rule.text, rule_text
-        for (colour, score), decision in zip(creds, js["decisions"], strict=True):
-            want = rule.decide(Credential("HZ", 0, 1, b"", Colour(colour), score))
-            said = (None if decision is None
-                    else words[decision["code"]].format(**decision["values"]))
-            assert said == want, (rule_text, colour, score)
+        for code, decision in zip(creds + foreign, js["decisions"], strict=True):
+            if isinstance(code, dict):
+                want = rule.decide(_foreign(code["format"], code["kind"]))
+                values = {**(decision or {}).get("values", {})}
+                values["plural"] = PLURAL.get(values.get("format"))
+                values["kind"] = KIND_WORDS.get(values.get("kind"), values.get("kind"))
+            else:
+                want = rule.decide(Credential("HZ", 0, 1, b"", Colour(code[0]), code[1]))
+                values = (decision or {}).get("values", {})
+            said = None if decision is None else words[decision["code"]].format(**values)
+            assert said == want, (rule_text, code)
             decisions += 1
     print(f"{len(RULE_TEXTS)} rules, {decisions} decisions")
-    assert decisions > 400
+    assert decisions > 800
+
+
+PLURAL = {"dcc": "EU certificates", "shc": "SMART Health Cards", "nzcp": "NZ COVID Passes"}
+
+
+def _foreign(format_: str, kind: str) -> ForeignCode:
+    return ForeignCode(format_, "issuer", None, kind, Holder("", ""), None, None, None, "", "")

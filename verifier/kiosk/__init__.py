@@ -100,7 +100,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if background is not None:
         background.start()
     app.register_blueprint(browser.blueprint(
-        lambda: b64url(checkpoint.trust.anchor), rule=rule.ours,
+        lambda: b64url(checkpoint.trust.anchor), rule=rule.text,
         accept_static=checkpoint.accept_static, window=checkpoint.window,
         max_revocation_age=checkpoint.max_revocation_age, server="/api/"))
 

@@ -142,12 +142,6 @@ class Rule:
                  format=FORMAT_NAMES[code.format][1],
                  kind=KIND_WORDS.get(code.kind, code.kind))
 
-    @property
-    def ours(self) -> str:
-        """The rule's terms for our codes alone (what the browser checkpoint app reads)."""
-        return ",".join(t for t in self.text.split(",") if t in Colour.__members__.values()
-                        or t.startswith("score"))
-
     def describe(self) -> str:
         """The rule in plain words, for the screen."""
         locale = reader()

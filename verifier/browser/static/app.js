@@ -7,6 +7,7 @@ import { Rule } from "/shared/verifier/index.js";
 import { createDecoder } from "/shared/scan/decoder.js";
 import { VerdictView } from "/shared/checkpoint/view.js";
 import { Sound, TONES } from "/shared/checkpoint/sound.js";
+import { describeForeign } from "/shared/checkpoint/foreign.js";
 import { postToKiosk } from "/shared/checkpoint/server.js";
 import { describeRule, detailWords, fill, humanize } from "/shared/checkpoint/words.js";
 import { openState } from "./state.js";
@@ -72,7 +73,7 @@ function parseRule(text) {
 }
 
 function showRule() {
-  $("rule-text").textContent = describeRule(rule.text);
+  $("rule-text").textContent = describeRule(rule.text, describeForeign(rule.text));
   $("static-text").textContent = state.acceptStatic ? _("static codes — check ID") : _("static codes refused");
   $("rule-input").value = rule.text;
   $("accept-static").checked = state.acceptStatic;

@@ -1,12 +1,15 @@
 // From the texts read off a frame (or pasted) to a verdict, in the page, offline: the same
 // verdicts as the kiosk's server (verifier/kiosk/checkpoint.py), in the same shape as its
-// JSON answers, so one view shows both. Nothing about any code is stored: to announce a code
+// JSON answers, so one view shows both; codes of other formats (EU, SMART, NZ) too, with the
+// keys the trust list carries for them. Nothing about any code is stored: to announce a code
 // once while it stays in view, the judge keeps, in memory and for a few seconds only, which
 // codes it has just seen.
 import { verify, codeIdentity, decodeUnverified, VerificationError } from "/shared/verifier/index.js";
+import { detect, verifyForeign } from "/shared/verifier/formats/index.js";
 import {
   screenWords, detailWords, timeDetail, refusalWords, ADMIT_MESSAGE, STATIC_REFUSED,
 } from "/shared/checkpoint/words.js";
+import { FORMATS, foreignRefusal } from "/shared/checkpoint/foreign.js";
 
 /** A code seen again within this long of the last time it was seen is not announced. */
 export const REPEAT_MS = 5000;
@@ -30,7 +33,7 @@ export class Judge {
   /** The verdict on the QR texts read from one picture; null if none was given. */
   async judge(texts) {
     if (!texts.length) return null;
-    const found = texts.filter((t) => PREFIXES.some((p) => t.startsWith(p)));
+    const found = texts.filter((t) => PREFIXES.some((p) => t.startsWith(p)) || detect(t));
     const codes = found.length ? found : texts.slice(0, 1);
     const identity = safeIdentity(codes[0]);
     let trust = this.state.trust;
@@ -45,6 +48,9 @@ export class Judge {
     let first = null;
     for (const text of codes) {
       try {
+        if (detect(text)) {  // keys of its own: the trust list's foreign member
+          return this.validForeign(await verifyForeign(text, trust.foreign, now), identity, now);
+        }
         const credential = await verify(text.slice(0, MAX_TEXT_LENGTH + 1), trust, now,
                                         this.state.revocations || [], { window: this.window });
         return this.valid(credential, identity, now);
@@ -86,6 +92,23 @@ export class Judge {
       code: identity,
     };
     verdict.announce = this.announce(identity, refusal === null ? "admitted" : "denied");
+    return verdict;
+  }
+
+  /** The verdict on a verified foreign code, as the kiosk's (kiosk/verdicts.foreign_verdict):
+   * the holder's name and date of birth are shown for staff to compare with an ID, never kept. */
+  validForeign(code, identity, now) {
+    const decided = this.rule.decide(code);
+    const state = decided === null ? "admit" : "deny";
+    const verdict = {
+      state, format: code.format, format_name: FORMATS[code.format], issuer: code.issuer,
+      country: code.country, kind: code.kind, name: code.holder.name,
+      birth_date: code.holder.birth_date, shows: code.shows,
+      seconds_left: code.expires_at === null ? null : Math.max(code.expires_at - now, 0),
+      colour: null, score: null, static: false,
+      message: decided === null ? ADMIT_MESSAGE() : foreignRefusal(decided), code: identity,
+    };
+    verdict.announce = this.announce(identity, state === "admit" ? "admitted" : "denied");
     return verdict;
   }
 

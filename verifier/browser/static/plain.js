@@ -7,6 +7,7 @@ import { VerdictView } from "/shared/checkpoint/view.js";
 import { Sound } from "/shared/checkpoint/sound.js";
 import { postToKiosk } from "/shared/checkpoint/server.js";
 import { describeRule } from "/shared/checkpoint/words.js";
+import { describeForeign } from "/shared/checkpoint/foreign.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -18,7 +19,8 @@ export function runOnServer({ config, hooks, say }) {
   say([why, fallback].filter(Boolean).join(locale.startsWith("zh") ? "" : " "));
   hooks.mode = server ? "server" : "none";
   $("mode").textContent = hooks.mode === "server" ? _("Photos and pasted codes are checked on the kiosk (network needed).") : "";
-  $("rule-text").textContent = describeRule(config.rule || "green");
+  const ruleText = config.rule || "green"; // i18n: not shown
+  $("rule-text").textContent = describeRule(ruleText, describeForeign(ruleText));
   $("static-text").textContent = config.acceptStatic ? _("static codes — check ID") : _("static codes refused");
   $("counts").hidden = true;     // nothing is kept on this device
   $("rule-form").hidden = true;  // the kiosk's rule applies

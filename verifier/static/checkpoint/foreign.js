@@ -5,7 +5,7 @@
 // issuer's words, not the page's: they are set as text in translate="no" elements, never as
 // markup. Nothing here is kept: the page forgets the verdict when the next one comes.
 import { _, locale } from "/shared/i18n.js";
-import { humanize } from "/shared/checkpoint/words.js";
+import { fill, humanize } from "/shared/checkpoint/words.js";
 
 /** The format names, as verifier/kiosk/verdicts.py FORMAT_NAMES (one catalog entry each). */
 export const FORMATS = {
@@ -27,6 +27,16 @@ const SHOWN = {
   valid_until: _("valid until"), pass_type: _("pass type"),
 };
 const RESULTS = { not_detected: _("not detected"), detected: _("detected") };
+/** The formats' plural names and the rule's refusals (kiosk/rules.py, verdicts.py). */
+const PLURALS = {
+  dcc: _("EU certificates"), shc: _("SMART Health Cards"), nzcp: _("NZ COVID Passes"),
+};
+const NOT_ACCEPTED = {
+  dcc: _("this checkpoint does not accept EU certificates"),
+  shc: _("this checkpoint does not accept SMART Health Cards"),
+  nzcp: _("this checkpoint does not accept NZ COVID Passes"),
+};
+const RULE_KINDS = { dcc: ["vaccination", "test", "recovery"], shc: ["immunization", "laboratory"], nzcp: ["pass"] }; // i18n: not shown
 
 /** Whether a verdict is on a foreign code. */
 export const isForeign = (v) => !!v.format && v.format !== "healthcode";  // i18n: not shown
@@ -101,4 +111,32 @@ export function spokenForeign(v) {
   if (v.state === "deny") return [_("Deny, {format}: {why}", { format, why: v.message })];
   return compose(_("Admit, {format}, {kind}. Check ID: {name}, born {date}"),
                  { format, kind: kind(v), name: kept(v.name), date: v.birth_date || "?" });
+}
+
+/** Why the rule refused a valid foreign code, from Rule.decide's {code, values}. */
+export function foreignRefusal(refusal) {
+  const { format, kind: code } = refusal.values || {};
+  if (refusal.code === "format") return NOT_ACCEPTED[format] || String(format);
+  return fill(_("%(format)s of this kind (%(kind)s) are not accepted here"),
+              { format: PLURALS[format] || format, kind: KINDS[code] || code });
+}
+
+/** The foreign formats a rule's canonical text admits, in words (rules.Rule.describe). */
+export function describeForeign(text) {
+  const admitted = new Map();
+  let listing = null;
+  for (const term of String(text).split(",")) {
+    const [name, kind] = term.includes(":") ? term.split(":") : [listing, term];
+    if (!(name in PLURALS)) { listing = null; continue; }
+    listing = name;
+    if (!admitted.has(name)) admitted.set(name, []);
+    admitted.get(name).push(kind);
+  }
+  const or = new Intl.ListFormat(locale, { type: "disjunction" });
+  return [...admitted].map(([name, kinds]) => (kinds.includes("any")
+    ? fill(_("%(format)s of any kind"), { format: PLURALS[name] })
+    : fill(_("%(format)s for %(kinds)s"), {
+      format: PLURALS[name],
+      kinds: or.format(RULE_KINDS[name].filter((k) => kinds.includes(k)).map((k) => KINDS[k])),
+    })));
 }

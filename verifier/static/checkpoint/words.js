@@ -133,8 +133,9 @@ export function refusalWords(refusal, credential) {
 
 const TERM = /^score(>=|<=|==|>|<|=)(\d+)$/;
 
-/** A rule's canonical text in plain words (rules.Rule.describe): "Admits green codes". */
-export function describeRule(text) {
+/** A rule's canonical text in plain words (rules.Rule.describe): "Admits green codes";
+ * `others`: its foreign formats' words (foreign.js describeForeign). */
+export function describeRule(text, others = []) {
   const colours = [], parts = [];
   for (const term of String(text).split(",")) {
     if (RULE_COLOURS[term]) colours.push(RULE_COLOURS[term]());
@@ -143,5 +144,7 @@ export function describeRule(text) {
   }
   const list = new Intl.ListFormat(locale, { type: "disjunction" }).format(colours);
   parts.unshift(colours.length ? fill(_("%(colours)s codes"), { colours: list }) : _("codes of any colour"));
-  return fill(_("Admits %(what)s"), { what: parts.join(locale.startsWith("zh") ? "，" : ", ") });
+  const zh = locale.startsWith("zh");
+  return fill(_("Admits %(what)s"),
+              { what: [parts.join(zh ? "，" : ", "), ...others].join(zh ? "；" : "; ") });
 }

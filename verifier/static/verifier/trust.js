@@ -13,6 +13,7 @@ import {
 } from "./keys.js";
 import { pyLen } from "./text.js";
 import { kidText } from "./claims.js";
+import { loadForeign } from "./formats/index.js";
 
 export const TRUST_LIST_TYPE = "healthcode-trust-list"; // i18n: not shown
 const fail = (reason, context) => reject(reason, context, TrustListError);
@@ -70,6 +71,12 @@ function names(value) {
   return value;
 }
 
+/** A JSON value read by loadsJson (objects as Maps) as JSON.parse gives it. */
+function plain(value) {
+  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [k, plain(v)]));
+  return Array.isArray(value) ? value.map(plain) : value;
+}
+
 async function parsePayload(payload, anchor) {
   const doc = loadsJson(payload);
   if (!(doc instanceof Map) || doc.get("typ") !== TRUST_LIST_TYPE) throw new KeyFormatError("not a trust list"); // i18n: not shown
@@ -97,8 +104,11 @@ async function parsePayload(payload, anchor) {
   const named = doc.get("anchor");
   const designated = named === undefined || named === null ? anchor : b64urlDecode(named);
   if (designated.length !== 32) throw new KeyFormatError("anchor must be a 32-byte thumbprint"); // i18n: not shown
+  // The keys of codes of other formats (verifier/formats/published.py); a malformed member is
+  // a TrustListError of its own.
+  const foreign = await loadForeign(doc.has("foreign") ? plain(doc.get("foreign")) : null);
   return new TrustList({
-    keys, names: issuerMap, issuerNames, sequence: intField(doc, "seq"),
+    keys, names: issuerMap, issuerNames, foreign, sequence: intField(doc, "seq"),
     issuedAt: intField(doc, "iat"), expiresAt: intField(doc, "exp"), anchor: b64url(designated),
   });
 }
