@@ -45,7 +45,7 @@ function asMap(value) {
 /** `ref` (`did#fragment` or `#fragment`) as an absolute key id of `did`; refuses anything else. */
 function absolute(did, ref, what) {
   const abs = typeof ref === "string" && ref.startsWith("#") ? did + ref : ref;
-  if (!(typeof abs === "string" && abs.startsWith(`${did}#`) && abs !== `${did}#`)) {
+  if (!(typeof abs === "string" && abs.startsWith(`${did}#`) && abs !== `${did}#`)) { // i18n: not shown
     refuse(`${what} is not the id of a key of ${did}`); // i18n: not shown
   }
   return abs;
@@ -126,7 +126,7 @@ export class NzcpIssuers {
    * it but not under assertionMethod. */
   key(iss, kid) {
     const document = this.documents.get(iss);
-    const ref = `${iss}#${kid}`;
+    const ref = `${iss}#${kid}`; // i18n: not shown
     if (document === undefined || !document.methodIds.has(ref)) {
       throw new VerificationError("unknown_key", { format: "nzcp", step: "key", kid }); // i18n: not shown
     }
