@@ -42,8 +42,8 @@ from .shckeys import _RID_ENTRY, MAX_KEYS, RID, ShcIssuers, ShcKey, _Crl, _Issue
 
 #: Most document signer certificates one list carries (the EU gateway publishes ~3,000).
 MAX_DCC = 20_000
-#: Most SMART Health Card issuers one list carries, and most revoked ids over all of them.
-MAX_SHC_ISSUERS = 1_000
+#: Most SMART or NZ issuers one list carries, and most revoked ids over all SMART issuers.
+MAX_ISSUERS = 1_000
 MAX_RIDS = 200_000
 _TYPES = frozenset(TYPE_OIDS.values())
 _TIME_LIMIT = 1 << 40
@@ -74,10 +74,10 @@ def from_published(doc: Any) -> ForeignTrust:
     if "dcc" in doc:
         trust.dcc = DccKeys([_dsc_in(entry) for entry in _list(doc["dcc"], MAX_DCC, "dcc")])
     if "shc" in doc:
-        trust.shc = _shc_in(_list(doc["shc"], MAX_SHC_ISSUERS, "shc"))
+        trust.shc = _shc_in(_list(doc["shc"], MAX_ISSUERS, "shc"))
     if "nzcp" in doc:
         try:
-            trust.nzcp = NzcpIssuers.from_json(_list(doc["nzcp"], MAX_SHC_ISSUERS, "nzcp"))
+            trust.nzcp = NzcpIssuers.from_json(_list(doc["nzcp"], MAX_ISSUERS, "nzcp"))
         except TrustListError as exc:
             raise _refuse(f"nzcp: {exc.detail}") from None
     return trust

@@ -289,7 +289,7 @@ $("rule-form").addEventListener("submit", async (event) => {
   try {
     parsed = Rule.parse($("rule-input").value);
   } catch (e) {
-    $("rule-error").textContent = _("This rule cannot be read: write green, green,yellow or score>=60 (scores from 0 to 100).");
+    $("rule-error").textContent = _("This rule cannot be read: write green, green,yellow or score>=60 (scores from 0 to 100), and for codes of other formats e.g. dcc:vaccination,recovery, shc:any or nzcp:any.");
     return;
   }
   $("rule-error").textContent = "";

@@ -106,7 +106,7 @@ async function parsePayload(payload, anchor) {
   if (designated.length !== 32) throw new KeyFormatError("anchor must be a 32-byte thumbprint"); // i18n: not shown
   // The keys of codes of other formats (verifier/formats/published.py); a malformed member is
   // a TrustListError of its own.
-  const foreign = await loadForeign(doc.has("foreign") ? plain(doc.get("foreign")) : null);
+  const foreign = await loadForeign(doc.has("foreign") ? plain(doc.get("foreign")) : undefined);
   return new TrustList({
     keys, names: issuerMap, issuerNames, foreign, sequence: intField(doc, "seq"),
     issuedAt: intField(doc, "iat"), expiresAt: intField(doc, "exp"), anchor: b64url(designated),

@@ -36,12 +36,12 @@ export function detect(text) {
   return null;
 }
 
-/** The keys held for foreign codes, from a trust list's `foreign` member (null or absent: none):
- * {dcc, shc, nzcp}, each null when the member has none of that format. */
+/** The keys held for foreign codes, from a trust list's `foreign` member (undefined: the list
+ * has none): {dcc, shc, nzcp}, each null when the member has none of that format. */
 export async function loadForeign(member) {
   const trust = { dcc: null, shc: null, nzcp: null };
-  if (member === undefined || member === null) return trust;
-  if (typeof member !== "object" || Array.isArray(member)
+  if (member === undefined) return trust;
+  if (member === null || typeof member !== "object" || Array.isArray(member)
       || !Object.keys(member).every((name) => name in FORMATS)) {
     throw new TrustListError("trust_list_malformed",
                              { detail: 'foreign keys: not an object of "dcc", "shc" and "nzcp"' });
