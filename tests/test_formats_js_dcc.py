@@ -318,3 +318,92 @@ def test_claims_of_every_type(page, signer):
         calls.append(((_text(key, der, payload),), keys, NOW))
     seen = _same(page, calls)
     assert seen["valid"] > 10 and seen["claims malformed"] >= 2, seen
+
+
+# ---- dates: Python's fromisoformat and cbor2's tags 0 and 1, to the second ----
+
+_ISO = ["2021-02-20T12:34:56Z", "2021-02-20", "20210220", "2021-W07-6", "2021W076", "2021W07",
+        "2021-W07", "2021W0712", "2021W07612", "2021-W07-12", "2021-W07-1T12",
+        "2021-02-20T12:34:56.123456+01:00", "2021-02-20 12:34", "2021-02-20T12", "2021-02-20T1234",
+        "2021-02-20T123456.5", "2021-02-20T12:34:56,5", "2021-02-20T12:34:56.1234567",
+        "2021-02-20T12:34:56+0100", "2021-02-20T12:34:56+01", "2021-02-20T12:34:56-23:59:59.999999",
+        "2021-02-20T12:34:56+24:00", "2021-02-20T12:34:56Z ", "2021-02-20T12:34:56z",
+        "2021-02-20X12:34:56", "2021-02-20é12:34:56", "2021-02-20😀12:34", "2021-02-20中12:34",
+        "0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-00:01", "2020-W53-7", "2021-W53-1",
+        "2026-W53-1", "0000-01-01", "0000-W01-1", "9999-W52-6", "2021-02-29", "2024-02-29",
+        "2021-13-01", "2021-02-20T24:00", "2021-02-20T12:60", "2021-02-20T12:34:60",
+        "٢٠٢١-٠٢-٢٠", "2021-02-20T12:34:56.+01:00", "2021-02-20T12:34:56.", "2021-02-20T",
+        "2021-02-", "2021-W01-", "2021-02-20T12:34:56Z\x00", "2021-02-20T12:34:56+01:00\n",
+        "2021-02-20T12:34:56+00:00:00.5", "1969-12-31T23:59:59.5", "2021-02-20T12:34:56.000001",
+        "2021-02-20T1:2:3", "2021-02-20T12:3", "2021-02-20T12:34:5", "2021-02-20T12:34:56:",
+        "2021-02-20T12:34:56.1,2", "2021-02-20T12:34:56+01:00Z", "2021-02-20T12:34-01:30",
+        "2021-02-20T12.5", "2021-02-20T12:34.5", "2021-02-20T+01:00", "2021-02-20TZ",
+        "2026-11-24T05:00:00Z", "2026-11-24T05:00:00-00:00", "2026-11-24", "2026-11-17T10:00",
+        "20261124T050000", "20261124T050000Z", "20261124T0500+0100", "1234567", "12345678"]
+_ISO_NOISE = "0123456789-:T.,+Z W\n٣é\x00"
+_TAG0 = ["2021-02-20T12:34:56Z", "2021-02-20T12:34:56.5Z", "2021-02-20T12:34:56.1234567891Z",
+         "2021-02-20T12:34:56+01:00", "2021-02-20T12:34:56-23:59", "2021-02-20T12:34:56+24:00",
+         "2021-02-20T12:34:56+23:99", "2021-02-20T12:34:56+99:00", "2021-02-20T12:34:56+00:00",
+         "2021-02-20T12:34:56-00:00", "2021-02-20T12:34:56Z\n", "2021-02-20T12:34:56Z\n\n",
+         "2021-02-20T12:34:56", "2021-02-20 12:34:56Z", "2021-02-30T12:34:56Z",
+         "0000-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "0001-01-01T00:00:00+00:01",
+         "9999-12-31T23:59:59Z", "9999-12-31T23:59:59-00:01", "2021-02-20T24:00:00Z",
+         "2021-02-20T12:34:60Z", "٢٠٢١-02-20T12:34:56Z", "2021-02-20T12:34:٥٦Z",
+         "2021-02-20T12:34:5٦Z", "2021-02-20T12:34:56.٥Z", "2021-02-20T12:34:56+0١:00",
+         "2021-02-20T12:34:56+١١:00", "2021-02-20T12:34:56+01:٣٠", "2021-02-20T12:34:56+1١:30",
+         "2021-02-20T12:34:56.1+05:30", "2026-11-24T05:00:00Z", "2026-11-17T10:00:00+02:00", 5,
+         b"2021", None]
+_TAG1 = [0, -1, 1, NOW, NOW + 301, 253402300799, 253402300800, -62135596800, -62135596801,
+         2**63 - 1, 2**63, -(2**63), 2**64 - 1, -(2**64), 0.5, -0.5, 1e-7, 0.0000005, 0.0000015,
+         0.0000025, -0.0000005, 1.9999999, -62135596800.0, -62135596800.5, -62135596799.9999995,
+         253402300799.9999995, 253402300799.999999, float("nan"), float("inf"), float("-inf"),
+         1e20, NOW + 0.123456789, NOW + 300.9999999, True, False, "1", b"", [], {}, None,
+         cbor2.CBORTag(1, 0), cbor2.CBORTag(0, "2021-02-20T12:34:56Z")]
+
+
+def _dates() -> list[Any]:
+    chance = random.Random(19)
+    noisy = []
+    for _ in range(500):
+        text = list(chance.choice(_ISO))
+        for _ in range(chance.randint(1, 3)):
+            at = chance.randrange(len(text) + 1)
+            action = chance.random()
+            if action < 0.4 and at < len(text):
+                text[at] = chance.choice(_ISO_NOISE)
+            elif action < 0.7 and at < len(text):
+                del text[at]
+            else:
+                text.insert(at, chance.choice(_ISO_NOISE))
+        noisy.append("".join(text))
+    return [*_ISO, *noisy, 20210220, 2021022012, 1, 12345678901234567890,
+            *(cbor2.CBORTag(0, t) for t in _TAG0), *(cbor2.CBORTag(1, n) for n in _TAG1)]
+
+
+def test_dates_are_read_as_python_reads_them(page, signer):
+    """Each date as a test's sample time, a birth date and a vaccination date, in certificates
+    valid from 1970 to 2^40: the same verdict, the same text shown; and for each sample time
+    read, the clock one second each side of it, so the instants are the same to the second."""
+    key, der, _ = signer
+    keys = _published(DccKeys.from_der(der))
+    keys["dcc"][0].update(nbf=0, exp=2**40 - 1)
+    wide = {6: 0, 4: 2**40 - 1}
+    calls = []
+    for value in _dates():
+        for payload in (dccmaker.claims(dccmaker.certificate("t", sc=value), wide),
+                        dccmaker.claims({**dccmaker.certificate("v", dt=value), "dob": value}, wide)):
+            try:
+                text = _text(key, der, payload)
+            except (ValueError, TypeError, OverflowError):
+                continue
+            calls.append(((text,), keys, NOW))
+            if "t" in payload[-260][1]:
+                try:
+                    sampled = dcc.decode_unverified(text).sampled_at
+                except interop.VerificationError:
+                    continue
+                if sampled is not None and 300 <= sampled < 2**40:
+                    calls += [((text,), keys, sampled - 300), ((text,), keys, sampled - 301)]
+    seen = _same(page, calls)
+    assert len(calls) > 1200 and seen["valid"] > 300 and seen["content invalid_claims"] > 90, seen
+    assert seen["claims malformed"] > 20 and seen["claims invalid_claims"] > 300, seen

@@ -172,10 +172,7 @@ function parseClock(buf, start, end) {
       if (i === 2) bad();
       continue;
     }
-    if (c === ch(".") || c === ch(",")) {
-      if (i < 2) bad();
-      break;
-    }
+    if (c === ch(".") || c === ch(",")) break; // 3.11: a fraction after the hour or minute too
     if (sep) bad();
     p--;
   }
