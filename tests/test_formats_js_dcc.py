@@ -10,6 +10,7 @@ import random
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from functools import cache
 from typing import Any
 
 import cbor2
@@ -361,7 +362,8 @@ _TAG1 = [0, -1, 1, NOW, NOW + 301, 253402300799, 253402300800, -62135596800, -62
          cbor2.CBORTag(1, 0), cbor2.CBORTag(0, "2021-02-20T12:34:56Z")]
 
 
-def _dates() -> list[Any]:
+@cache
+def _dates() -> tuple[Any, ...]:
     chance = random.Random(19)
     noisy = []
     for _ in range(500):
@@ -376,8 +378,8 @@ def _dates() -> list[Any]:
             else:
                 text.insert(at, chance.choice(_ISO_NOISE))
         noisy.append("".join(text))
-    return [*_ISO, *noisy, 20210220, 2021022012, 1, 12345678901234567890,
-            *(cbor2.CBORTag(0, t) for t in _TAG0), *(cbor2.CBORTag(1, n) for n in _TAG1)]
+    return (*_ISO, *noisy, 20210220, 2021022012, 1, 12345678901234567890,
+            *(cbor2.CBORTag(0, t) for t in _TAG0), *(cbor2.CBORTag(1, n) for n in _TAG1))
 
 
 def test_dates_are_read_as_python_reads_them(page, signer):
@@ -407,3 +409,156 @@ def test_dates_are_read_as_python_reads_them(page, signer):
     seen = _same(page, calls)
     assert len(calls) > 1200 and seen["valid"] > 300 and seen["content invalid_claims"] > 90, seen
     assert seen["claims malformed"] > 20 and seen["claims invalid_claims"] > 300, seen
+
+
+def _random_value(chance: random.Random, depth: int = 0) -> Any:
+    pick = chance.randrange(10 if depth < 3 else 6)
+    if pick < 6:
+        return chance.choice([*_VALUES, *_dates()[:40], chance.randrange(-(2**64), 2**64),
+                              chance.random() * 1e10, chance.randbytes(chance.randrange(9))])
+    if pick < 8:
+        return [_random_value(chance, depth + 1) for _ in range(chance.randrange(4))]
+    return {chance.choice([1, 4, 6, -260, "v", "t", "r", "nam", "dob", "sc", "tr", 0]):
+            _random_value(chance, depth + 1) for _ in range(chance.randrange(4))}
+
+
+def test_any_signed_value_anywhere(page, signer):
+    """test_interop_dcc's property, both ways: any value at any place of a certificate."""
+    key, der, keys = signer
+    chance = random.Random(7)
+    places = [(), *interop._PLACES[1:], (-260, 1, "v", 0), (-260, 1, "v", 0, "dn"),
+              (-260, 1, "nam", "gnt"), (-260, 1, "t", 0, "sc")]
+    calls = []
+    for _ in range(600):
+        place = chance.choice(places)
+        payload: Any = dccmaker.claims(dccmaker.certificate(chance.choice("vtr")))
+        payload[-260][1].setdefault("t", [{}])
+        value = _random_value(chance)
+        try:
+            holder = payload
+            for step in place[:-1]:
+                holder = holder[step]
+            if place:
+                holder[place[-1]] = value
+            else:
+                payload = value
+            calls.append(((_text(key, der, cbor2.dumps(payload)),), keys, NOW))
+        except (ValueError, TypeError, OverflowError, KeyError, IndexError):
+            continue
+    seen = _same(page, calls)
+    assert len(calls) > 500 and seen["valid"] > 20 and seen["claims invalid_claims"] > 300, seen
+
+
+def test_random_damage(page, signer):
+    """Bytes flipped, cut or added anywhere in the COSE bytes, the compressed bytes and the
+    text: both verifiers refuse each at the same step, for the same reason."""
+    key, der, keys = signer
+    good = dccmaker.cose(key, der)
+    compressed = zlib.compress(good, 9)
+    text = dccmaker.text(good)
+    chance = random.Random(19)
+    calls = []
+    for layer in ("cose", "zlib", "text"):
+        for _ in range(300):
+            data = bytearray(good if layer == "cose" else compressed if layer == "zlib"
+                             else text.encode())
+            for _ in range(chance.randint(1, 3)):
+                at = chance.randrange(len(data))
+                action = chance.random()
+                if action < 0.6:
+                    data[at] ^= 1 << chance.randrange(8)
+                elif action < 0.8:
+                    del data[at:at + chance.randint(1, 8)]
+                else:
+                    data[at:at] = chance.randbytes(chance.randint(1, 8))
+            damaged = (dccmaker.text(bytes(data)) if layer == "cose"
+                       else "HC1:" + b45encode(bytes(data)) if layer == "zlib"
+                       else bytes(data).decode("latin-1"))
+            calls.append(((damaged,), keys, NOW))
+    seen = _same(page, calls)
+    assert {"decompress malformed", "decode malformed", "signature bad_signature",
+            "base45 malformed"} <= set(seen), seen
+
+
+def test_every_truncation_and_every_bit(page, signer):
+    key, der, keys = signer
+    good = dccmaker.cose(key, der)
+    text = dccmaker.text(good)
+    compressed = zlib.compress(good, 9)
+    calls = [((text[:n],), keys, NOW) for n in range(4, len(text))]
+    calls += [(("HC1:" + b45encode(compressed[:n]),), keys, NOW) for n in range(len(compressed))]
+    for bit in range(8 * len(compressed)):
+        flipped = bytearray(compressed)
+        flipped[bit // 8] ^= 1 << bit % 8
+        calls.append((("HC1:" + b45encode(bytes(flipped)),), keys, NOW))
+    seen = _same(page, calls)
+    assert seen["valid"] <= 8 and seen["decompress malformed"] > 3000, seen  # zlib FLEVEL
+
+
+def _zlib(data: bytes, **kwargs: Any) -> str:
+    return "HC1:" + b45encode(zlib.compress(data, 9, **kwargs))
+
+
+def test_the_bound_on_inflating(page, signer):
+    """Python reads at most MAX_DECOMPRESSED + 1 bytes and takes a stream that ended there:
+    a stream of MAX + 1 bytes gets to ``decode``, one of MAX + 2 stops at ``decompress``."""
+    _, _, keys = signer
+    limit = dcc.MAX_DECOMPRESSED
+    good = b45decode(_text(*signer[:2])[4:])
+    raw = zlib.decompressobj(wbits=-15)
+    raw_deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = raw_deflate.compress(zlib.decompress(good)) + raw_deflate.flush()
+    gzip = zlib.compressobj(9, zlib.DEFLATED, 31)
+    with_dictionary = zlib.compressobj(9, zlib.DEFLATED, 15, zdict=b"HC1 dictionary")
+    texts = [_zlib(bytes(n)) for n in (0, 1, limit - 1, limit, limit + 1, limit + 2, 2 * limit,
+                                       2_000_000)]
+    texts += [_zlib(zlib.decompress(good)[:-1]), "HC1:" + b45encode(good + b"\x00"),
+              "HC1:" + b45encode(good[:-1]), "HC1:" + b45encode(good[:-4] + bytes(4)),
+              "HC1:" + b45encode(body), "HC1:" + b45encode(good + good),
+              "HC1:" + b45encode(gzip.compress(zlib.decompress(good)) + gzip.flush()),
+              "HC1:" + b45encode(with_dictionary.compress(zlib.decompress(good))
+                                 + with_dictionary.flush()),
+              "HC1:" + b45encode(b"\x78\x9c\x03\x00\x00\x00\x00\x01"),  # empty stream
+              "HC1:" + b45encode(b"\x78\x9c" + body[:-0 or None] + b"\x00\x00\xff\xff"),
+              "HC1:" + b45encode(bytes([0x78, 0x9c]) + b"\x01\x00\x00\xff\xff" + body)]
+    del raw
+    # A stored block of MAX + 1 bytes followed by empty blocks: the end still reached.
+    for extra in (b"", b"\x02\x00"):
+        stream = zlib.compressobj(0, zlib.DEFLATED, 15)
+        texts.append("HC1:" + b45encode(stream.compress(bytes(limit + 1)) + stream.flush()
+                                        + extra))
+    seen = _same(page, [((t,), keys, NOW) for t in texts if len(t) <= dcc.MAX_TEXT_LENGTH])
+    assert seen["decode malformed"] >= 4 and seen["decompress malformed"] >= 8, seen
+
+
+def test_deep_and_huge(page, signer):
+    key, der, keys = signer
+    calls = []
+    for depth in (13, 14, 15, 16, 17, 100, 5000):
+        nested = b"\x81" * depth + b"\x00"
+        calls.append(((dccmaker.text(nested),), keys, NOW))
+        calls.append(((dccmaker.text(b"\xd2" + b"\x84\x40\xa0" + cbor2.dumps(nested) + b"\x40"),),
+                      keys, NOW))
+        value: Any = "x"
+        for _ in range(depth if depth < 100 else 20):
+            value = [value]
+        for place in ({1: value}, {-260: {1: {**dccmaker.certificate(), "x": value}}}):
+            try:
+                calls.append(((_text(key, der, cbor2.dumps({**dccmaker.claims(), **place})),),
+                              keys, NOW))
+            except RecursionError:
+                continue
+        tags: Any = "2021-02-20T12:34:56Z"
+        for _ in range(depth if depth < 100 else 20):
+            tags = cbor2.CBORTag(0, tags)
+        calls.append(((_text(key, der, cbor2.dumps(dccmaker.claims(
+            dccmaker.certificate("t", sc=tags)))),), keys, NOW))
+    good = _text(key, der)
+    for text in (good + "0" * (dcc.MAX_TEXT_LENGTH - len(good)),
+                 good + "0" * (dcc.MAX_TEXT_LENGTH - len(good) + 1),
+                 "HC1:" + "😀" * (dcc.MAX_TEXT_LENGTH - 4), "HC1:" + "😀" * (dcc.MAX_TEXT_LENGTH - 3),
+                 "HC1:" + "é" * 10, "HC1:" + "0" * 100_000, " \u3000" + good + "\x85\n",
+                 "\u200b" + good, good + "\u200b", "hc1:" + good[4:], "HC1" + good[4:]):
+        calls.append(((text,), keys, NOW))
+    seen = _same(page, calls)
+    assert seen["prefix malformed"] == 3 and seen["valid"] >= 2, seen
