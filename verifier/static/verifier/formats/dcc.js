@@ -109,7 +109,7 @@ function fits(alg, dsc) {
 
 async function holds(alg, dsc, message, signature) {
   if (alg === "ES256") return verifySignature(dsc.key, "ES256", message, signature);
-  if (signature.length > dsc.bytes) return false;
+  if (dsc.key === null || signature.length > dsc.bytes) return false;
   // OpenSSL (Python's cryptography) reads a signature short of the modulus as its value.
   const full = concat(new Uint8Array(dsc.bytes - signature.length), signature);
   try {

@@ -86,17 +86,80 @@ function algorithmOf(der) {
   return curve ? { name: "ECDSA", namedCurve: curve[0] } : null; // i18n: not shown
 }
 
-async function importKey(der) {
-  const algorithm = algorithmOf(der);
-  if (algorithm === null) return null;
+// [tag, start of the value, its end] of the DER item at `at`, or null.
+function tlv(der, at) {
+  let length = der[at + 1];
+  let p = at + 2;
+  if (length === undefined) return null;
+  if (length & 0x80) {
+    const count = length & 0x7f;
+    if (count < 1 || count > 3) return null;
+    length = 0;
+    for (let i = 0; i < count; i++) length = length * 256 + (der[p++] ?? NaN);
+  }
+  return p + length <= der.length ? [der[at], p, p + length] : null;
+}
+
+// An RSA SubjectPublicKeyInfo's algorithm identifier, its key and modulus (bytes), or null.
+function rsaParts(der) {
+  const outer = tlv(der, 0);
+  const alg = outer && tlv(der, outer[1]);
+  const bits = alg && tlv(der, alg[2]);
+  if (!bits || outer[0] !== 0x30 || outer[2] !== der.length || alg[0] !== 0x30
+      || bits[0] !== 0x03 || bits[2] !== outer[2] || der[bits[1]] !== 0) return null;
+  const key = der.subarray(bits[1] + 1, bits[2]);
+  const seq = tlv(key, 0);
+  const n = seq && tlv(key, seq[1]);
+  const e = n && tlv(key, n[2]);
+  if (!e || seq[0] !== 0x30 || seq[2] !== key.length || n[0] !== 2 || e[0] !== 2
+      || e[2] !== key.length) return null;
+  return { algorithm: der.subarray(alg[1], alg[2]), key, n: key.subarray(n[1], n[2]),
+    e: key.subarray(e[1], e[2]) };
+}
+
+const spki = (algorithm, key) => {
+  const wrap = (tag, body) => {
+    const size = body.length;
+    const head = size < 128 ? [size] : size < 256 ? [0x81, size] : [0x82, size >> 8, size & 0xff];
+    return Uint8Array.of(tag, ...head, ...body);
+  };
+  return wrap(0x30, [...wrap(0x30, algorithm), ...wrap(0x03, [0, ...key])]);
+};
+
+async function tryImport(der, algorithm) {
   try {
-    const key = await crypto.subtle.importKey("spki", der, algorithm, false, ["verify"]); // i18n: not shown
-    if (algorithm.name === "ECDSA") return { key, curve: algorithm.namedCurve, bytes: 0 };
-    const bits = key.algorithm.modulusLength;
-    return bits >= MIN_RSA_BITS ? { key, curve: null, bytes: Math.ceil(bits / 8) } : null;
+    return await crypto.subtle.importKey("spki", der, algorithm, false, ["verify"]); // i18n: not shown
   } catch {
     return null;
   }
+}
+
+const big = (bytes) => bytes.reduce((v, b) => (v << 8n) | BigInt(b), 0n);
+
+// An RSA key as cryptography reads it (a positive modulus, 3 <= e < n, e odd): imported as it
+// is, or with the NULL parameters Python does not require; one WebCrypto refuses (an even
+// modulus, an exponent over 33 bits) is kept without a key: it verifies nothing.
+async function importRsa(der, algorithm) {
+  const parts = rsaParts(der);
+  if (parts === null || parts.n[0] & 0x80 || parts.e[0] & 0x80) return null;
+  const n = big(parts.n);
+  const e = big(parts.e);
+  if (e < 3n || e >= n || e % 2n === 0n) return null;
+  const key = await tryImport(der, algorithm)
+    ?? (parts.algorithm.length === RSA_OID.length
+      ? await tryImport(spki([...RSA_OID, 0x05, 0x00], parts.key), algorithm) : null);
+  return { key, bits: n.toString(2).length };
+}
+
+async function importKey(der) {
+  const algorithm = algorithmOf(der);
+  if (algorithm === null) return null;
+  if (algorithm.name === "ECDSA") {
+    const key = await tryImport(der, algorithm);
+    return key && { key, curve: algorithm.namedCurve, bytes: 0 };
+  }
+  const rsa = await importRsa(der, algorithm);
+  return rsa && rsa.bits >= MIN_RSA_BITS ? { key: rsa.key, curve: null, bytes: Math.ceil(rsa.bits / 8) } : null;
 }
 
 function time(value) {
