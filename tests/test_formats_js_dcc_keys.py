@@ -78,7 +78,7 @@ def _spkis() -> dict[str, str]:
         "no curve": _spki(_EC, point), "rsa e=3": rsa_spki(n, 3), "rsa e=2": rsa_spki(n, 2),
         "rsa e=2^64+1": rsa_spki(n, 2**64 + 1), "rsa e=1": rsa_spki(n, 1),
         "rsa e=4": rsa_spki(n, 4), "rsa e=n": rsa_spki(n, n), "rsa e=n-2": rsa_spki(n, n - 2),
-        "rsa negative modulus": base64.b64encode(base64.b64decode(rsa_spki(n, 65537)).replace(
+        "rsa modulus a byte short": base64.b64encode(base64.b64decode(rsa_spki(n, 65537)).replace(
             b"\x02\x82\x01\x01\x00", b"\x02\x82\x01\x00", 1)).decode(),
         "rsa no NULL": rsa_spki(n, 65537, b""),
         "rsa 2047 bits": rsa_spki(n >> 1 | 1, 65537), "rsa even modulus": rsa_spki(n - 1, 65537),
