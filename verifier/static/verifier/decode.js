@@ -7,7 +7,10 @@
  * (definite or indefinite, chunks of the same type; each chunk UTF-8 on its own, as cbor2
  * reads them); arrays -> Array; maps -> Map (keys bigint or string, no two equal); false,
  * true, null; undefined -> UNDEFINED; floats -> Float; tag 18 (only as the outermost item,
- * only where the caller names it) -> Tagged. At most MAX_DEPTH deep. Anything else: DecodeError.
+ * only where the caller names it) -> Tagged; and, only where the caller lists them as
+ * `innerTags` (a foreign payload's date tags, 0 and 1), those tags around any value that is not
+ * a map key -> Tagged. At most MAX_DEPTH deep (a tag counts a level). Anything else:
+ * DecodeError.
  *
  * JSON: RFC 8259, UTF-8 without a BOM, no NaN or Infinity, no key twice, integers within
  * +-(2^53 - 1) -> number, other numbers -> Float, objects -> Map, at most MAX_DEPTH deep.
@@ -20,14 +23,16 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 export class DecodeError extends Error {}
 /** A float (CBOR major type 7, or a JSON number that is no integer): never an integer. */
 export class Float { constructor(value) { this.value = value; } }
-/** A tag around a value (only tag 18, COSE_Sign1, is ever read). */
+/** A tag around a value (tag 18, COSE_Sign1; the `innerTags` a caller allows). */
 export class Tagged { constructor(tag, value) { this.tag = tag; this.value = value; } }
 export const UNDEFINED = Object.freeze({ undefined: true });
 
 const fail = (message) => { throw new DecodeError(message); };
 
 class Cbor {
-  constructor(bytes, tag) { this.bytes = bytes; this.pos = 0; this.tag = tag; }
+  constructor(bytes, tag, innerTags) {
+    this.bytes = bytes; this.pos = 0; this.tag = tag; this.innerTags = innerTags;
+  }
 
   take(n) {
     if (n > BigInt(this.bytes.length - this.pos)) fail("truncated CBOR"); // i18n: not shown
@@ -71,6 +76,7 @@ class Cbor {
     }
     if (major === 5) return this.map(n, depth);
     if (major === 6) {
+      if (this.innerTags.includes(n)) return new Tagged(Number(n), this.item(depth + 1));
       if (depth !== 0 || this.tag === null || n !== BigInt(this.tag)) fail("a tag outside the format"); // i18n: not shown
       return new Tagged(this.tag, this.item(depth + 1));
     }
@@ -132,9 +138,10 @@ function half(bits) {
   return sign * (1024 + fraction) * 2 ** (exponent - 25);
 }
 
-/** The one CBOR item filling `bytes`; `tag` (a number) may wrap the outermost item. */
-export function loadsCbor(bytes, tag = null) {
-  const reader = new Cbor(bytes, tag);
+/** The one CBOR item filling `bytes`; `tag` (a number) may wrap the outermost item, and the
+ * tags of `innerTags` (numbers) any value that is not a map key. */
+export function loadsCbor(bytes, tag = null, innerTags = []) {
+  const reader = new Cbor(bytes, tag, innerTags.map(BigInt));
   const value = reader.item(0);
   if (reader.pos !== bytes.length) fail("trailing bytes after CBOR item"); // i18n: not shown
   return value;
