@@ -23,7 +23,7 @@ from shcpublished import load_mutations
 
 from verifier.errors import HealthCodeError
 from verifier.formats.published import from_published
-from verifier.formats.shc import MAX_CHUNKS, MAX_TEXT_LENGTH
+from verifier.formats.shc import CHUNK_CHARS, MAX_CHUNKS, MAX_TEXT_LENGTH
 
 webcam = pytest.importorskip("webcam")
 CORPUS_CASES = 37
@@ -90,13 +90,39 @@ def test_each_key_set(page, keys):
     assert _differ(page, calls) == []
 
 
-def test_a_zip_bomb_is_refused_quickly(page):
-    text = h.card(h._bomb())
+# Counts the compressed bytes given to DecompressionStream, for the bomb's test.
+_COUNT_FED = """() => {
+  const Real = DecompressionStream;
+  window.fed = 0;
+  window.DecompressionStream = class {
+    constructor(format) {
+      const inner = new Real(format);
+      const count = new TransformStream({ transform(chunk, out) {
+        window.fed += chunk.length; out.enqueue(chunk); } });
+      count.readable.pipeTo(inner.writable).catch(() => {});
+      this.writable = count.writable;
+      this.readable = inner.readable;
+    }
+  };
+  return Real;
+}"""
+
+
+def test_a_zip_bomb_is_refused_reading_little_of_it(page):
+    bomb = h._bomb()
+    text = h.card(bomb)
     assert len(text) < MAX_TEXT_LENGTH
-    started = time.monotonic()
-    assert js_verdicts(page, [((text,), h.TRUSTED, NOW)]) == [
-        {"valid": False, "reason": "malformed", "step": "payload"}]
-    assert time.monotonic() - started < 5
+    real = page.evaluate_handle(_COUNT_FED)
+    try:
+        started = time.monotonic()
+        assert js_verdicts(page, [((text,), h.TRUSTED, NOW)]) == [
+            {"valid": False, "reason": "malformed", "step": "payload"}]
+        assert time.monotonic() - started < 5
+        fed = page.evaluate("() => window.fed")
+    finally:
+        page.evaluate("(real) => { window.DecompressionStream = real; }", real)
+    # 64 KiB of output is ~70 bytes of this bomb: a few slices of 256 bytes are read, not 15 KB.
+    assert 0 < fed <= 2048 < len(bomb)
     _clean(page)
 
 
@@ -131,10 +157,15 @@ def test_what_is_no_text(page, text):
     assert _differ(page, {"text": ((text,), h.TRUSTED, NOW)}) == []
 
 
+def _chunk(jws: str, index: int, total: int, start: int, end: int) -> str:
+    return f"shc:/{index}/{total}/" + qr(jws[start:end])[5:]
+
+
 def _chunk_calls() -> dict[str, Any]:
     parts = chunks(h.JWS, 3)
     rng = random.Random(7)
     big = sign(h.KEY, header(h.KID), claims(pad="".join(rng.choice(ALPHABET) for _ in range(9000))))
+    mid = sign(h.KEY, header(h.KID), claims(pad="".join(rng.choice(ALPHABET) for _ in range(1500))))
     picks: dict[str, list[Any]] = {
         **{f"order {o}": [parts[i] for i in o] for o in ((0, 1, 2), (2, 0, 1), (1, 2, 0))},
         "missing": parts[:2], "twice": [parts[0], parts[1], parts[1]],
@@ -153,6 +184,8 @@ def _chunk_calls() -> dict[str, Any]:
                       parts[2]],
         "chunk over the text bound": [parts[0], parts[1], parts[2] + "0" * MAX_TEXT_LENGTH],
         "21 chunks": chunks(big, MAX_CHUNKS + 1),
+        **{f"first chunk of {n}": [_chunk(mid, 1, 2, 0, n), _chunk(mid, 2, 2, n, len(mid))]
+           for n in (CHUNK_CHARS, CHUNK_CHARS + 1)},
     }
     return {name: (texts, h.TRUSTED, NOW) for name, texts in picks.items()}
 
@@ -162,7 +195,8 @@ def test_chunks(page):
     got = js_verdicts(page, calls.values())
     assert _differ(page, calls, got) == []
     assert [name for name, v in zip(calls, got, strict=True) if v["valid"]] == [
-        "order (0, 1, 2)", "order (2, 0, 1)", "order (1, 2, 0)", "one chunk of 1", "max chunks"]
+        "order (0, 1, 2)", "order (2, 0, 1)", "order (1, 2, 0)", "one chunk of 1", "max chunks",
+        f"first chunk of {CHUNK_CHARS}"]
 
 
 # The trust list's foreign.shc member, mutated: loadKeys accepts exactly what from_published does.
