@@ -184,7 +184,8 @@ def _shc_key(iss: str, jwk: Any) -> ShcKey:
 
 
 def _shc_crl(crl: Any, keys: dict[str, ShcKey]) -> tuple[str, _Crl]:
-    if not isinstance(crl, dict) or crl.get("kid") not in keys:
+    if not isinstance(crl, dict) or not isinstance(crl.get("kid"), str) \
+            or crl["kid"] not in keys:  # a list or object as kid: unhashable, no TypeError
         raise _refuse("an shc revocation list is not for a key of its issuer")
     kid, ctr, rids = crl["kid"], crl.get("ctr"), crl.get("rids")
     if type(ctr) is not int or ctr < 1 or ctr != (keys[kid].crl_version or ctr):

@@ -42,7 +42,7 @@ export async function loadForeign(member) {
   const trust = { dcc: null, shc: null, nzcp: null };
   if (member === undefined) return trust;
   if (member === null || typeof member !== "object" || Array.isArray(member)
-      || !Object.keys(member).every((name) => name in FORMATS)) {
+      || !Object.keys(member).every((name) => Object.hasOwn(FORMATS, name))) {
     throw new TrustListError("trust_list_malformed",
                              { detail: 'foreign keys: not an object of "dcc", "shc" and "nzcp"' });
   }
