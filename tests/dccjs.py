@@ -9,13 +9,12 @@ from typing import Any
 
 import dccmaker
 import pytest
-from foreigncases import verdict
-from formatspage import PAGE, js_verdicts, serve_page
+from formatspage import PAGE, js_verdicts, python_verdict, serve_page
 from jsverifier import open_page
 
 from verifier.formats import ForeignTrust
 from verifier.formats.dcckeys import DccKeys
-from verifier.formats.published import from_published, to_published
+from verifier.formats.published import to_published
 
 
 def page_fixtures(name: str) -> tuple[Any, Any]:
@@ -50,7 +49,7 @@ def published(keys: DccKeys) -> dict[str, Any]:
 
 
 def python(texts: tuple[str, ...], keys: dict[str, Any], now: int) -> dict[str, Any]:
-    return verdict(texts, from_published(keys), now)
+    return python_verdict(texts, keys, now)
 
 
 def same(page, calls: Iterable[tuple[tuple[str, ...], dict[str, Any], int]]) -> Counter[str]:

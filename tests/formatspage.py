@@ -11,8 +11,13 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from foreigncases import Case
+from foreigncases import Case, verdict
 from jsverifier import serve
+
+from verifier.errors import HealthCodeError, Reason, TrustListError
+from verifier.formats import ForeignTrust
+from verifier.formats.published import from_published
+from verifier.jws import loads_json
 
 PAGE = "/test/formats.html"
 
@@ -21,7 +26,8 @@ PAGE_HTML = """<!doctype html>
 <script type="module">
 import * as f from "/shared/verifier/formats/index.js";
 import { joinChunks } from "/shared/verifier/formats/shc.js";
-import { VerificationError } from "/shared/verifier/errors.js";
+import { TrustListError, VerificationError } from "/shared/verifier/errors.js";
+import { DecodeError, loadsJson, plainJson } from "/shared/verifier/decode.js";
 const loaded = new Map();
 function refusal(e) {
   if (e instanceof VerificationError && typeof e.reason === "string") {
@@ -29,8 +35,15 @@ function refusal(e) {
   }
   return { valid: false, reason: `JS-ERROR ${e && e.name}: ${e && e.message}`, step: null };
 }
+// The keys are read as a trust list's are (trust.js): loadsJson, objects made plain.
+function read(json) {
+  try { return plainJson(loadsJson(json)); } catch (e) {
+    if (e instanceof DecodeError) throw new TrustListError("trust_list_malformed");
+    throw e;
+  }
+}
 async function load(keys) {
-  if (!loaded.has(keys)) loaded.set(keys, f.loadForeign(JSON.parse(keys)));
+  if (!loaded.has(keys)) loaded.set(keys, f.loadForeign(read(keys)));
   return loaded.get(keys);
 }
 async function one({ keys, texts, now }) {
@@ -43,7 +56,7 @@ async function one({ keys, texts, now }) {
   }
 }
 async function loadOnly(keys) {
-  try { await f.loadForeign(JSON.parse(keys)); } catch (e) { return refusal(e); }
+  try { await f.loadForeign(read(keys)); } catch (e) { return refusal(e); }
   return { valid: true };
 }
 async function run(json) {
@@ -80,9 +93,39 @@ def js_load(page, members: Iterable[Any]) -> list[dict[str, Any]]:
     return json.loads(page.evaluate("(b) => window.formats.runLoad(b)", json.dumps(batch)))
 
 
+def read_published(member: Any) -> ForeignTrust:
+    """Python's keys of a ``foreign`` member read as the trust list reads it (``loads_json``:
+    its integers, depth and duplicate keys), as the page reads it. Raises TrustListError."""
+    try:
+        parsed = loads_json(json.dumps(member))
+    except (ValueError, RecursionError):
+        raise TrustListError(Reason.TRUST_LIST_MALFORMED, "not JSON a verifier reads") from None
+    return from_published(parsed)
+
+
+def python_load(member: Any) -> dict[str, Any]:
+    """What :func:`read_published` says of ``member``, in :func:`js_load`'s shape."""
+    try:
+        read_published(member)
+    except HealthCodeError as exc:
+        return {"valid": False, "reason": exc.reason.value, "step": exc.context.get("step")}
+    return {"valid": True}
+
+
+def python_verdict(texts: tuple[str, ...], keys: Any, now: int) -> dict[str, Any]:
+    """Python's verdict on ``texts`` with the keys of the member ``keys`` (one it refuses: the
+    page's refusal of it, ``trust_list_malformed``)."""
+    try:
+        trust = read_published(keys)
+    except HealthCodeError as exc:
+        return {"valid": False, "reason": exc.reason.value, "step": exc.context.get("step")}
+    return verdict(texts, trust, now)
+
+
 def mismatches(page, cases: Iterable[Case]) -> list[tuple[str, Any, Any]]:
     """``(case id, Python's verdict, the page's)`` for every case on which they differ."""
     cases = list(cases)
     got = js_verdicts(page, ((c.texts, c.keys, c.now) for c in cases))
     return [(c.id, want, have) for c, want, have in
-            zip(cases, (c.python() for c in cases), got, strict=True) if want != have]
+            zip(cases, (python_verdict(c.texts, c.keys, c.now) for c in cases), got,
+                strict=True) if want != have]

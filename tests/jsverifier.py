@@ -57,7 +57,8 @@ async function loadTrust([id, jws, pin, now]) {
     issued_at: t.issuedAt, expires_at: t.expiresAt, issuers: t.issuers, digest: t.digest,
     names: t.issuers.map((i) => [t.issuerName(i), t.issuerName(i, "zh-CN"), t.issuerName(i, "en")]),
     keys: [...t.keys.values()].map((k) => [k.kid, k.alg, k.iss, k.notBefore, k.notAfter])
-      .sort() } : null };
+      .sort(),
+    foreign: ["dcc", "shc", "nzcp"].filter((n) => t.foreign && t.foreign[n] !== null) } : null };
 }
 async function loadList([id, cose, trustId]) {
   const r = await outcome(() => v.loadRevocations(unhex(cose), trusts.get(trustId)));
@@ -211,7 +212,9 @@ def py_trust_summary(t: TrustList) -> dict[str, Any]:
             "names": [[t.issuer_name(i), t.issuer_name(i, "zh-CN"), t.issuer_name(i, "en")]
                       for i in t.issuers],
             "keys": sorted([k.kid.decode(), k.alg.jose_name, k.iss, k.not_before, k.not_after]
-                           for k in t.keys.values())}
+                           for k in t.keys.values()),
+            "foreign": [n for n in ("dcc", "shc", "nzcp")
+                        if t.foreign is not None and getattr(t.foreign, n) is not None]}
 
 
 def py_list_summary(rl: RevocationList) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import copy
 import json
 from pathlib import Path
 
+import dccmaker
 import pytest
 from click.testing import CliRunner
 from conftest import NOW
@@ -24,8 +25,9 @@ from issuer.keys.keystore import load_config, publish_trust_list
 from issuer.web import create_app
 from verifier import Reason, TrustList, TrustListError, VerificationError, verify
 from verifier.cli import main as verifier_cli
-from verifier.formats import ForeignTrust
+from verifier.formats import ForeignTrust, verify_foreign
 from verifier.formats.base import combined
+from verifier.formats.dcckeys import DccKeys
 from verifier.formats.published import from_published, to_published
 from verifier.jws import decode_jws_all
 from verifier.kiosk import Rule
@@ -86,6 +88,7 @@ BAD = {
     "dcc country lower case": lambda: set_at(_dcc_member(), ("dcc", 0, "country"), "de"),
     "dcc unknown type": lambda: set_at(_dcc_member(), ("dcc", 0, "types"), ["passport"]),
     "dcc types not a list": lambda: set_at(_dcc_member(), ("dcc", 0, "types"), "test"),
+    "dcc types of lists": lambda: set_at(_dcc_member(), ("dcc", 0, "types"), [["test"]]),
     "dcc nbf a float": lambda: set_at(_dcc_member(), ("dcc", 0, "nbf"), 1.5),
     "dcc nbf true": lambda: set_at(_dcc_member(), ("dcc", 0, "nbf"), True),
     "dcc empty window": lambda: set_at(_dcc_member(), ("dcc", 0, "exp"),
@@ -111,6 +114,22 @@ def test_a_malformed_member_is_refused_by_name(name):
         from_published(BAD[name]())
     assert caught.value.reason is Reason.TRUST_LIST_MALFORMED
     assert "foreign keys" in caught.value.detail
+
+
+def test_signers_sharing_a_kid_are_all_kept_in_the_published_form():
+    """The published form has no certificate to tell two signers of one kid apart: they used
+    to collapse into the last one, so a code verified before publishing and not after."""
+    key, der = dccmaker.dsc()
+    rsa_key, rsa_der = dccmaker.dsc(dccmaker.rsa_key())
+    rsa = DccKeys.from_der(rsa_der)
+    impostor = DccKeys.from_der(der, kid=rsa.certificates[0].kid)
+    code = dccmaker.text(dccmaker.cose(rsa_key, rsa_der, alg=dccmaker.PS256))
+    for keys in (impostor.merged(rsa), rsa.merged(impostor)):
+        back = from_published(to_published(ForeignTrust(dcc=keys)))
+        assert len(back.dcc) == 2
+        assert verify_foreign(code, back, NOW).alg == "PS256"
+        again = from_published(to_published(back) | {"dcc": to_published(back)["dcc"] * 2})
+        assert len(again.dcc) == 2  # an entry listed twice is one signer
 
 
 def test_revocation_lists_travel_in_the_published_form():

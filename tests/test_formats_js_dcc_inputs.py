@@ -212,8 +212,8 @@ def _zlib(data: bytes, **kwargs: Any) -> str:
 
 
 def test_the_bound_on_inflating(page, signer):
-    """Python reads at most MAX_DECOMPRESSED + 1 bytes and takes a stream that ended there:
-    a stream of MAX + 1 bytes gets to ``decode``, one of MAX + 2 stops at ``decompress``."""
+    """A stream of MAX_DECOMPRESSED bytes gets to ``decode``, one of MAX + 1 stops at
+    ``decompress``, in both."""
     _, _, keys = signer
     limit = dcc.MAX_DECOMPRESSED
     good = b45decode(signed_text(*signer[:2])[4:])

@@ -364,6 +364,16 @@ def test_hostile_texts(signer, make, expected):
     assert _refusal(make(dccmaker.text(dccmaker.cose(key, der))), keys) == expected
 
 
+@pytest.mark.parametrize(("size", "step"), [(dcc.MAX_DECOMPRESSED, "decode"),
+                                             (dcc.MAX_DECOMPRESSED + 1, "decompress")])
+def test_the_bound_on_inflating_is_exact(size, step):
+    """Exactly the bound inflates (and is then no COSE_Sign1); one byte more does not (the
+    stream of MAX + 1 bytes used to pass, zlib asked for one byte too many)."""
+    with pytest.raises(VerificationError) as caught:
+        dcc.open_envelope("HC1:" + b45encode(zlib.compress(bytes(size), 9)))
+    assert caught.value.context["step"] == step
+
+
 def test_a_zip_bomb_costs_no_more_than_its_bound():
     text = _bomb()
     tracemalloc.start()

@@ -12,6 +12,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import cbor2
 import pytest
@@ -495,7 +496,8 @@ def test_trust_lists_get_the_same_verdict(both, page):
     base = json.loads(trust_payload([("HZ", [(keys[0], NOW - DAY, NOW + DAY)])], exp=NOW + DAY))
     for tweak in ('"x": ' + "9" * 4300, '"x": -' + "9" * 4301, '"x": 1.5e999', '"x": NaN',
                   '"ver": 1.0', '"ver": true', '"seq": 2, "seq": 3', '"x": "\\ud800"',
-                  '"x": [' * 50 + "]" * 50, '"x": [' * 2000 + "]" * 2000, '"seq": 1E1'):
+                  '"x": [' * 50 + "]" * 50, '"x": [' * 2000 + "]" * 2000, '"seq": 1E1',
+                  *FOREIGN_TWEAKS):
         text_doc = json.dumps(base)[:-1] + ", " + tweak + "}"
         for payload in (text_doc.encode(), b"\xef\xbb\xbf" + text_doc.encode(),
                         text_doc.encode("utf-16-le")):
@@ -547,6 +549,16 @@ def test_revocation_lists_get_the_same_verdict(both, world, page):
     print(f"{len(cases)} revocation lists ({len(ids)} accepted), {len(pairs)} successor pairs; "
           f"mismatches {len(bad)}")
     assert bad == []
+
+
+#: Trust lists carrying keys of foreign formats (verifier/formats/published.py), well formed
+#: and not (each format's own loader is compared case by case in tests/test_formats_js_*.py).
+_DID = json.loads((Path(__file__).parent / "interop" / "nzcp" / "examples" / "valid"
+                   / "did.json").read_text())
+FOREIGN_TWEAKS = [f'"foreign": {json.dumps(member)}' for member in (
+    None, {}, [], {"xyz": []}, {"nzcp": []}, {"nzcp": [_DID]}, {"nzcp": {}},
+    {"nzcp": [{**_DID, "id": "did:key:x"}]}, {"nzcp": [_DID, _DID]}, {"dcc": []}, {"shc": []},
+    {"dcc": [{}]}, {"shc": [{}]}, {"nzcp": [_DID], "dcc": "x"})]
 
 
 # ---- the rule ----

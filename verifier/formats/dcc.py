@@ -96,10 +96,11 @@ def open_envelope(text: str) -> Envelope:
         data = inflater.decompress(compressed, MAX_DECOMPRESSED + 1)
     except zlib.error as exc:
         fail(Reason.MALFORMED, f"not zlib-compressed: {exc}", "decompress")
-    if not inflater.eof or inflater.unused_data:  # not at the end: cut short, or too large
-        fail(Reason.MALFORMED, f"inflates to more than {MAX_DECOMPRESSED} bytes"
-             if len(data) > MAX_DECOMPRESSED else "the zlib stream is cut short or followed "
-             "by more bytes", "decompress")
+    if len(data) > MAX_DECOMPRESSED:  # one byte more than the bound was asked for
+        fail(Reason.MALFORMED, f"inflates to more than {MAX_DECOMPRESSED} bytes", "decompress")
+    if not inflater.eof or inflater.unused_data:
+        fail(Reason.MALFORMED, "the zlib stream is cut short or followed by more bytes",
+             "decompress")
     wrapped = data.startswith(_CWT_TAG)
     item = loads(data[len(_CWT_TAG):] if wrapped else data, "COSE_Sign1", "decode",
                  tag=_COSE_SIGN1_TAG)

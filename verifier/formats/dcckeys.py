@@ -31,7 +31,11 @@ from typing import Any
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.serialization import load_der_public_key
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_der_public_key,
+)
 from cryptography.x509.oid import NameOID
 
 from ..errors import Reason, TrustListError
@@ -70,6 +74,15 @@ class Dsc:
     types: frozenset[str]
     der: bytes = field(repr=False)
 
+    @property
+    def identity(self) -> tuple[object, ...]:
+        """What makes two entries one signer: its kid and certificate, or (a key from a trust
+        list, which carries no certificate) its kid, key and every field."""
+        if self.der:
+            return (self.kid, self.der)
+        spki = self.public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+        return (self.kid, spki, self.not_before, self.not_after, self.types, self.country)
+
     def allows(self, kind: str) -> bool:
         """Whether this certificate may sign a certificate of ``kind`` (``test``,
         ``vaccination``, ``recovery``)."""
@@ -86,7 +99,7 @@ class DccKeys:
 
     def __init__(self, certificates: Iterable[Dsc] = (),
                  rejected: Iterable[tuple[str, str]] = ()) -> None:
-        unique = {(c.kid, c.der): c for c in certificates}
+        unique = {c.identity: c for c in certificates}
         self.certificates: tuple[Dsc, ...] = tuple(unique.values())
         self.rejected: tuple[tuple[str, str], ...] = tuple(rejected)
         self._by_kid: dict[bytes, tuple[Dsc, ...]] = {}

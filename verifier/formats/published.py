@@ -118,7 +118,7 @@ def _dsc_in(entry: Any) -> Dsc:
     country, types = entry.get("country"), entry.get("types")
     if country is not None and not (isinstance(country, str) and _COUNTRY.fullmatch(country)):
         raise _refuse("a dcc country is not ISO 3166-1 alpha-2")
-    if not isinstance(types, list) or not set(types) <= _TYPES:
+    if not isinstance(types, list) or not all(isinstance(t, str) and t in _TYPES for t in types):
         raise _refuse(f"dcc types are not a list of {sorted(_TYPES)}")
     not_before, not_after = _time(entry.get("nbf"), "dcc nbf"), _time(entry.get("exp"), "dcc exp")
     if not not_before < not_after:

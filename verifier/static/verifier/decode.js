@@ -149,6 +149,16 @@ export function loadsCbor(bytes, tag = null, innerTags = []) {
 
 const JSON_TOKEN = /[ \t\n\r]*(?:([{}[\],:])|"((?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*)"|(-?(?:0|[1-9]\d*))((?:\.\d+)?(?:[eE][-+]?\d+)?)|(true|false|null))/y;
 
+/** A value of loadsJson with its objects as plain objects (as JSON.parse gives them; own
+ * properties, so a member named __proto__ stays a member), its Floats left as they are: a
+ * reader that wants an integer refuses 1.0, as Python does. */
+export function plainJson(value) {
+  if (value instanceof Map) {
+    return Object.fromEntries([...value].map(([k, v]) => [k, plainJson(v)]));
+  }
+  return Array.isArray(value) ? value.map(plainJson) : value;
+}
+
 /** The value of strict JSON `data` (text, or bytes that must be UTF-8). */
 export function loadsJson(data) {
   let text = data;

@@ -7,7 +7,7 @@
 
 import { TrustListError, reject } from "./errors.js";
 import { JwsFormatError, decodeJwsAll } from "./jws.js";
-import { DecodeError, loadsJson } from "./decode.js";
+import { DecodeError, loadsJson, plainJson } from "./decode.js";
 import {
   KeyFormatError, b64url, b64urlDecode, hex, jwkToKey, sha256, verifySignature,
 } from "./keys.js";
@@ -71,12 +71,6 @@ function names(value) {
   return value;
 }
 
-/** A JSON value read by loadsJson (objects as Maps) as JSON.parse gives it. */
-function plain(value) {
-  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [k, plain(v)]));
-  return Array.isArray(value) ? value.map(plain) : value;
-}
-
 async function parsePayload(payload, anchor) {
   const doc = loadsJson(payload);
   if (!(doc instanceof Map) || doc.get("typ") !== TRUST_LIST_TYPE) throw new KeyFormatError("not a trust list"); // i18n: not shown
@@ -106,7 +100,7 @@ async function parsePayload(payload, anchor) {
   if (designated.length !== 32) throw new KeyFormatError("anchor must be a 32-byte thumbprint"); // i18n: not shown
   // The keys of codes of other formats (verifier/formats/published.py); a malformed member is
   // a TrustListError of its own.
-  const foreign = await loadForeign(doc.has("foreign") ? plain(doc.get("foreign")) : undefined);
+  const foreign = await loadForeign(doc.has("foreign") ? plainJson(doc.get("foreign")) : undefined);
   return new TrustList({
     keys, names: issuerMap, issuerNames, foreign, sequence: intField(doc, "seq"),
     issuedAt: intField(doc, "iat"), expiresAt: intField(doc, "exp"), anchor: b64url(designated),

@@ -5,8 +5,7 @@
  *
  * - `prefix`: `HC1:`, at most MAX_TEXT_LENGTH characters;
  * - `base45`, then `decompress`: zlib, read chunk by chunk and dropped once it inflates past
- *   the bound (Python's `decompress(data, MAX_DECOMPRESSED + 1)`: a complete stream of that
- *   many bytes and no more);
+ *   the bound (MAX_DECOMPRESSED bytes);
  * - `decode`: a COSE_Sign1, tagged 18, untagged, or the CWT tag 61 (written d8 3d) around tag
  *   18; `alg` and `kid` from the protected header, else from the unprotected one;
  * - `signature`: every signer of that kid whose key fits the algorithm (ES256: P-256; PS256:
@@ -42,7 +41,7 @@ const SLICE = 64;
 export const loadKeys = loadDcc;
 
 /** zlib `compressed` inflated, or `malformed` at `decompress`: cut short, followed by more
- * bytes, invalid, or inflating to more than MAX_DECOMPRESSED + 1 bytes (read no further). */
+ * bytes, invalid, or inflating to more than MAX_DECOMPRESSED bytes (read no further). */
 async function inflate(compressed) {
   let offset = 0;
   const source = new ReadableStream({
@@ -63,7 +62,7 @@ async function inflate(compressed) {
     }
     if (next.done) return concat(...chunks);
     total += next.value.length;
-    if (total > MAX_DECOMPRESSED + 1) {
+    if (total > MAX_DECOMPRESSED) {
       reader.cancel().catch(() => {});
       return fail("malformed", "decompress");
     }

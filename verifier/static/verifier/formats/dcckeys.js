@@ -5,8 +5,8 @@
  * SubjectPublicKeyInfo (EC P-256, P-384, P-521, or RSA of at least 2048 bits), nbf, exp: epoch
  * seconds, nbf < exp, types: a list of "test", "vaccination", "recovery"}. Anything else
  * refuses the whole trust list (TrustListError, `trust_list_malformed`). Each key is imported
- * once with WebCrypto. As Python's DccKeys keeps one signer per (kid, certificate) and the
- * published form carries no certificate, the last entry of a kid is the one kept.
+ * once with WebCrypto. Several signers may share a kid (each is tried, in the list's order); an
+ * entry listed twice, identical in every field, is kept once, as Python's DccKeys does.
  */
 
 import { TrustListError } from "../errors.js";
@@ -200,9 +200,15 @@ export async function loadKeys(list) {
   const fields = list.map(entryFields);
   const keys = await Promise.all(fields.map((f) => importKey(f.spki)));
   const byKid = new Map();
+  const seen = new Set();
   fields.forEach(({ spki, ...dsc }, i) => {
     if (keys[i] === null) refuse("a dcc key is neither EC (P-256, P-384, P-521) nor RSA of 2048 bits");
-    byKid.set(dsc.kid, [{ ...dsc, ...keys[i] }]);
+    const identity = JSON.stringify([dsc.kid, spki, dsc.notBefore, dsc.notAfter, // i18n: not shown
+      [...dsc.types].sort(), dsc.country]);
+    if (seen.has(identity)) return;
+    seen.add(identity);
+    if (!byKid.has(dsc.kid)) byKid.set(dsc.kid, []);
+    byKid.get(dsc.kid).push({ ...dsc, ...keys[i] });
   });
   return { byKid };
 }
