@@ -166,3 +166,14 @@ def test_an_nz_pass_on_the_camera_in_chinese(open_app, issuer, tmp_path):  # noq
         page.wait_for_timeout(200)
     assert "Jack Sparrow" in page.locator("#verdict").text_content()
     keep_screenshot(page, "checkpoint-foreign-nzcp-zh.png")
+
+
+def test_a_picture_from_the_nz_corpus_is_read_in_the_page(open_app, issuer, tmp_path):  # noqa: F811
+    """The corpus's own PNG, as a photo or a screenshot reaches the app."""
+    page, _ = open_app(clip_of(tmp_path, None, empty_seconds=1.0))
+    page.click("#more summary")
+    _set_rule(page, "nzcp:any", "green,nzcp:any")
+    page.set_input_files("#upload", str(NZCP / "nzcp.png"))
+    wait_for(page, "admit")
+    assert "Check ID: Jack Sparrow, born 1960-04-16" in page.locator("#verdict").text_content()
+    assert [v["source"] for v in hook(page, "verdicts")] == ["upload"]
