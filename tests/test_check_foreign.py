@@ -8,6 +8,7 @@ store nothing."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 from pathlib import Path
 
@@ -166,3 +167,53 @@ def test_a_hand_edited_stored_file_is_refused_by_name(home):
     run = _add(home, "add-shc", SHC_ISS, str(jwks))
     assert run.exit_code == 2 and f"refused (trust_list_malformed): {stored.name}" in run.output
     assert stored.read_text() == "{not json"  # nothing written over it
+
+
+def _chunks_picture(path: Path, texts: list[str]) -> Path:
+    """One picture of several QR codes side by side (a card printed in chunks)."""
+    import segno
+    from PIL import Image
+
+    tiles = []
+    for text in texts:
+        out = io.BytesIO()
+        segno.make_qr(text, error="l").save(out, kind="png", scale=4, border=4)
+        tiles.append(Image.open(io.BytesIO(out.getvalue())).convert("L"))
+    sheet = Image.new("L", (sum(t.width for t in tiles), max(t.height for t in tiles)), 255)
+    x = 0
+    for tile in tiles:
+        sheet.paste(tile, (x, 0))
+        x += tile.width
+    sheet.save(path)
+    return path
+
+
+def test_a_smart_card_printed_in_three_qr_codes_is_one_card(home, tmp_path):
+    """Example 02 is printed in three chunks: a picture of all three is read as one card, in
+    any order, beside other codes; a picture missing one is refused for it."""
+    chunks = [(SHC / f"example-02-f-qr-code-numeric-value-{i}.txt").read_text().strip()
+              for i in range(3)]
+    jwks = SHC / "issuer" / ".well-known" / "jwks.json"
+    assert _add(home, "add-shc", SHC_ISS, str(jwks)).exit_code == 0
+    for name, texts in (("ordered", chunks), ("shuffled", [chunks[2], chunks[0], chunks[1]]),
+                        ("with another code", ["https://example.com/", *chunks])):
+        picture = _chunks_picture(tmp_path / f"{name}.png", texts)
+        code, result = _check(home, str(picture), "--at", SHC_AT)
+        assert (code, result["format"], result.get("valid")) == (0, "shc", True), (name, result)
+    picture = _chunks_picture(tmp_path / "two.png", chunks[:2])
+    code, result = _check(home, str(picture), "--at", SHC_AT)
+    assert (code, result["reason"]) == (1, "malformed"), result
+
+
+def test_health_codes_joins_only_one_cards_chunks():
+    from verifier.scan import health_codes
+    chunks = [(SHC / f"example-02-f-qr-code-numeric-value-{i}.txt").read_text().strip()
+              for i in range(3)]
+    whole = (SHC / "example-00-f-qr-code-numeric-value-0.txt").read_text().strip()
+    joined = health_codes(chunks)
+    assert len(joined) == 1 and joined[0].startswith("shc:/") and "/" not in joined[0][5:]
+    assert health_codes([whole, chunks[1], "HCC1:x", chunks[0], chunks[2]]) == [
+        whole, joined[0], "HCC1:x"]
+    assert health_codes([chunks[0], chunks[1]]) == [chunks[0], chunks[1]]  # one is missing
+    assert health_codes([chunks[0], chunks[0], chunks[1]]) == [chunks[0], chunks[0], chunks[1]]
+    assert health_codes([whole, "HCC1:x"]) == [whole, "HCC1:x"]

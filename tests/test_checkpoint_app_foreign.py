@@ -177,3 +177,16 @@ def test_a_picture_from_the_nz_corpus_is_read_in_the_page(open_app, issuer, tmp_
     wait_for(page, "admit")
     assert "Check ID: Jack Sparrow, born 1960-04-16" in page.locator("#verdict").text_content()
     assert [v["source"] for v in hook(page, "verdicts")] == ["upload"]
+
+
+def test_a_smart_card_printed_in_three_qr_codes_is_one_card(open_app, tmp_path):  # noqa: F811
+    """Its three chunks in one photo, in any order: joined as the kiosk joins them."""
+    from test_check_foreign import _chunks_picture
+    page, _ = open_app(clip_of(tmp_path, None, empty_seconds=1.0))
+    page.click("#more summary")
+    _set_rule(page, "shc:any", "green,shc:any")
+    chunks = [(SHC / f"example-02-f-qr-code-numeric-value-{i}.txt").read_text().strip()
+              for i in (2, 0, 1)]
+    page.set_input_files("#upload", str(_chunks_picture(tmp_path / "c.png", chunks)))
+    wait_for(page, "admit")
+    assert "SMART Health Card from" in page.locator("#verdict").text_content()

@@ -173,6 +173,18 @@ def test_the_default_rule_refuses_every_foreign_code_saying_why(name, refusal, c
     assert (verdict["state"], verdict["format"], verdict["message"]) == ("deny", name, refusal)
 
 
+def test_a_smart_card_printed_in_three_qr_codes_is_admitted(corpus, trust_list, serve,
+                                                            tmp_path):
+    from test_check_foreign import _chunks_picture
+    _add_keys(trust_list, corpus, ["shc"])
+    url, clock, _ = serve(ALL)
+    clock.now = corpus["shc"]["at"]
+    chunks = [(SHC / f"example-02-f-qr-code-numeric-value-{i}.txt").read_text().strip()
+              for i in (1, 2, 0)]
+    verdict = post(url, "/api/upload", _chunks_picture(tmp_path / "c.png", chunks).read_bytes())
+    assert (verdict["state"], verdict["format"]) == ("admit", "shc"), verdict
+
+
 def test_an_expired_nz_pass_is_refused_as_expired(corpus, trust_list, serve):
     _add_keys(trust_list, corpus, ["nzcp"])
     url, clock, _ = serve(ALL)

@@ -20,9 +20,30 @@ if TYPE_CHECKING:
 def health_codes(texts: list[str]) -> list[str]:
     """Return the texts that carry one of our prefixes (a credential or a presentation) or a
     foreign format's (:mod:`verifier.formats`), in order; other QR codes in a frame are
-    ignored."""
-    return [text for text in texts
-            if text.startswith((CREDENTIAL_PREFIX, PRESENTATION_PREFIX)) or detect(text)]
+    ignored. A SMART Health Card printed in several QR codes (``shc:/1/3/…``, ``shc:/2/3/…``,
+    …), all in the picture, is one text, joined where its first chunk was."""
+    found = [text for text in texts
+             if text.startswith((CREDENTIAL_PREFIX, PRESENTATION_PREFIX)) or detect(text)]
+    return _join_smart_chunks(found)
+
+
+def _join_smart_chunks(found: list[str]) -> list[str]:
+    """``found`` with the chunks of one SMART card joined (as they are when they do not make
+    one card: each is then refused on its own)."""
+    if sum(text.startswith("shc:/") for text in found) < 2:
+        return found
+    from .formats import shc  # only for a picture of SMART cards
+
+    chunks = [text for text in found if (shc.chunk_position(text) or (0, 1))[1] > 1]
+    if len(chunks) < 2:
+        return found
+    try:
+        joined = shc.join_chunks(chunks)
+    except VerificationError:
+        return found
+    at = found.index(chunks[0])
+    rest = [text for text in found if text not in chunks]
+    return [*rest[:at], joined, *rest[at:]]
 
 
 def verify_image(source: ImageSource, trust: TrustList, now: Now = None,

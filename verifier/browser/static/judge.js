@@ -6,6 +6,7 @@
 // codes it has just seen.
 import { verify, codeIdentity, decodeUnverified, VerificationError } from "/shared/verifier/index.js";
 import { detect, verifyForeign } from "/shared/verifier/formats/index.js";
+import { chunkPosition, joinChunks } from "/shared/verifier/formats/shc.js";
 import {
   screenWords, detailWords, timeDetail, refusalWords, ADMIT_MESSAGE, STATIC_REFUSED,
 } from "/shared/checkpoint/words.js";
@@ -33,7 +34,8 @@ export class Judge {
   /** The verdict on the QR texts read from one picture; null if none was given. */
   async judge(texts) {
     if (!texts.length) return null;
-    const found = texts.filter((t) => PREFIXES.some((p) => t.startsWith(p)) || detect(t));
+    const found = joinSmartChunks(
+      texts.filter((t) => PREFIXES.some((p) => t.startsWith(p)) || detect(t)));
     const codes = found.length ? found : texts.slice(0, 1);
     const identity = safeIdentity(codes[0]);
     let trust = this.state.trust;
@@ -143,6 +145,21 @@ export class Judge {
     }
     return last === undefined || at - last >= REPEAT_MS;
   }
+}
+
+/** `found` with the chunks of one SMART card printed in several QR codes joined, where its first
+ * chunk was (as scan.health_codes does); as they are when they do not make one card. */
+function joinSmartChunks(found) {
+  const chunks = found.filter((t) => (chunkPosition(t) || [0, 1])[1] > 1);
+  if (chunks.length < 2) return found;
+  let joined;
+  try { joined = joinChunks(chunks); } catch (e) {
+    if (e instanceof VerificationError) return found;
+    throw e;
+  }
+  const at = found.indexOf(chunks[0]);
+  const rest = found.filter((t) => !chunks.includes(t));
+  return [...rest.slice(0, at), joined, ...rest.slice(at)];
 }
 
 function safeIdentity(text) {
