@@ -52,6 +52,16 @@ def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def p256_key(x: object, y: object) -> ec.EllipticCurvePublicKey:
+    """The P-256 public key of a JWK's ``x`` and ``y`` (base64url); raises ``ValueError``
+    unless they are two 32-byte coordinates of a point of the curve."""
+    x_bytes, y_bytes = b64url_decode(x), b64url_decode(y)  # type: ignore[arg-type]
+    if len(x_bytes) != _P256_COORD or len(y_bytes) != _P256_COORD:
+        raise ValueError("P-256 coordinates are 32 bytes")
+    return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(),
+                                                        b"\x04" + x_bytes + y_bytes)
+
+
 def _required_members(key: PublicKey) -> dict[str, str]:
     """The JWK members RFC 7638 hashes, in lexicographic order."""
     if isinstance(key, ec.EllipticCurvePublicKey):
@@ -109,11 +119,7 @@ def jwk_to_key(jwk: Any) -> tuple[PublicKey, Alg, bytes]:
     try:
         kty, crv = jwk["kty"], jwk["crv"]
         if kty == "EC" and crv == "P-256":
-            x, y = b64url_decode(jwk["x"]), b64url_decode(jwk["y"])
-            if len(x) != _P256_COORD or len(y) != _P256_COORD:
-                raise KeyFormatError("P-256 coordinates are 32 bytes")
-            key: PublicKey = ec.EllipticCurvePublicKey.from_encoded_point(
-                ec.SECP256R1(), b"\x04" + x + y)
+            key: PublicKey = p256_key(jwk["x"], jwk["y"])
         elif kty == "OKP" and crv == "Ed25519":
             key = ed25519.Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
         else:

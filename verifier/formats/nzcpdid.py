@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from ..errors import Reason, TrustListError, VerificationError
 from ..jws import loads_json
-from ..keys import b64url_decode
+from ..keys import p256_key
 
 #: The issuer of real passes, and the issuer of the specification's examples.
 PRODUCTION_ISSUER = "did:web:nzcp.identity.health.nz"
@@ -37,7 +37,6 @@ MAX_DOCUMENTS_BYTES = 64 * 1024
 MAX_METHODS = 64
 #: JWK members that are private key material (the IANA "JSON Web Key Parameters" registry).
 PRIVATE_JWK_MEMBERS = frozenset(("d", "p", "q", "dp", "dq", "qi", "oth", "k"))
-_P256_COORD = 32
 # did:web: a host (a port as %3A), then path segments, each after a colon.
 _DID_WEB = re.compile(r"did:web:[A-Za-z0-9.%-]+(?::[A-Za-z0-9._%~-]+)*")
 
@@ -115,10 +114,7 @@ def _p256_key(method: dict[str, Any], ref: str) -> ec.EllipticCurvePublicKey:
     if jwk.get("alg", "ES256") != "ES256" or jwk.get("use", "sig") != "sig":
         _refuse(f"{ref} is not a key for ES256 signatures")
     try:
-        x, y = b64url_decode(jwk.get("x")), b64url_decode(jwk.get("y"))
-        if (len(x), len(y)) != (_P256_COORD, _P256_COORD):
-            raise ValueError("P-256 coordinates are 32 bytes")
-        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b"\x04" + x + y)
+        return p256_key(jwk.get("x"), jwk.get("y"))
     except ValueError:
         _refuse(f"{ref} is not a point of P-256")
 

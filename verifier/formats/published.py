@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from ..errors import Reason, TrustListError
-from ..keys import b64url, b64url_decode, thumbprint
+from ..keys import b64url, p256_key, thumbprint
 from .base import ForeignTrust
 from .dcckeys import _COUNTRY, _CURVES, _MIN_RSA_BITS, KID_LENGTH, TYPE_OIDS, DccKeys, Dsc
 from .nzcpdid import NzcpIssuers
@@ -168,10 +168,7 @@ def _shc_in(entries: list[Any]) -> ShcIssuers:
 
 def _shc_key(iss: str, jwk: Any) -> ShcKey:
     try:
-        x, y = b64url_decode(jwk["x"]), b64url_decode(jwk["y"])
-        if len(x) != 32 or len(y) != 32:
-            raise ValueError("P-256 coordinates are 32 bytes")
-        key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b"\x04" + x + y)
+        key = p256_key(jwk["x"], jwk["y"])
     except (KeyError, TypeError, ValueError):
         raise _refuse(f"an shc key of {iss} is not a point of P-256") from None
     kid = b64url(thumbprint(key))

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from ..errors import Reason, RevocationListError, TrustListError, VerificationError
 from ..jws import loads_json
-from ..keys import b64url, b64url_decode, thumbprint
+from ..keys import b64url, p256_key, thumbprint
 
 #: Largest key set file read (a key with a three-certificate chain is ~3 KB).
 MAX_JWKS_BYTES = 1024 * 1024
@@ -46,7 +46,6 @@ MAX_CRL_BYTES = 4 * 1024 * 1024
 RID = re.compile(r"[A-Za-z0-9_-]{1,24}")
 _RID_ENTRY = re.compile(r"([A-Za-z0-9_-]{1,24})(?:\.([0-9]{1,12}))?")
 _ISS = re.compile(r"https://[^/\s?#]+(?:/[^\s?#]*)?")
-_P256_COORD = 32
 _REQUIRED = (("kty", "EC"), ("crv", "P-256"), ("alg", "ES256"), ("use", "sig"))
 
 
@@ -152,10 +151,7 @@ def _key(iss: str, jwk: object) -> ShcKey:
         if jwk.get(name) != wanted:
             _jwks_error(f"a key's {name} is {shown(jwk.get(name))}, not {wanted!r}")
     try:
-        x, y = b64url_decode(jwk["x"]), b64url_decode(jwk["y"])
-        if len(x) != _P256_COORD or len(y) != _P256_COORD:
-            raise ValueError("P-256 coordinates are 32 bytes")
-        key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b"\x04" + x + y)
+        key = p256_key(jwk["x"], jwk["y"])
     except (KeyError, ValueError, TypeError):
         _jwks_error("a key's x and y are not a point of P-256")
     kid = b64url(thumbprint(key))
