@@ -4,8 +4,8 @@ the benchmarks, print a Markdown report.
 The report's top heading is level 2, so it pastes as is under docs/PERFORMANCE.md's title.
 
 Sections: verify, issue, qr, base45, scan, size, reissue, api, kiosk, kiosk-browser,
-checkpoint-browser, revocation, audit, guidance, scan-distance, js-verify, score, load, tlog,
-monitor, logappend (default: all, in that order).
+checkpoint-browser, revocation, audit, guidance, scan-distance, js-verify, js_foreign, score, load,
+tlog, monitor, logappend (default: all, in that order).
 ``--quick`` takes fewer, shorter rounds: a smoke test of the harness, not figures to publish.
 ``--sizes``/``--workers``: people per store and worker counts of the reissue section, e.g.
 ``python -m bench reissue --sizes 10000,100000,1000000 --workers 1,2``.
@@ -29,6 +29,7 @@ from . import (
     foreign,
     guidance,
     issue,
+    js_foreign,
     js_verify,
     kiosk,
     kiosk_browser,
@@ -66,6 +67,7 @@ SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
     "guidance": guidance.run,
     "scan-distance": distance.run,
     "js-verify": js_verify.run,
+    "js_foreign": js_foreign.run,
     "score": score.run,
     "load": load.run,
     "tlog": tlog.run,
