@@ -67,7 +67,7 @@ SECTIONS: dict[str, Callable[[Settings], report.Section]] = {
     "guidance": guidance.run,
     "scan-distance": distance.run,
     "js-verify": js_verify.run,
-    "js_foreign": js_foreign.run,
+    "js-foreign": js_foreign.run,
     "score": score.run,
     "load": load.run,
     "tlog": tlog.run,

@@ -1,4 +1,4 @@
-"""`python -m bench js_foreign`'s inputs (the browser run itself is the bench's): the member it
+"""`python -m bench js-foreign`'s inputs (the browser run itself is the bench's): the member it
 loads is a trust list's `foreign` member Python accepts, as large as the bench says, its bare
 imports one per key, and each code valid with the member's keys."""
 
