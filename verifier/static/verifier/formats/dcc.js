@@ -18,6 +18,7 @@ import * as base45 from "../base45.js";
 import { sigStructure } from "../cose.js";
 import { Tagged } from "../decode.js";
 import { concat, verifySignature } from "../keys.js";
+import { inflateAtMost } from "./inflate.js";
 import { pyLen } from "../text.js";
 import { POSITIVE, fail, loads, readClaims } from "./dccclaims.js";
 import { b64encode, loadKeys as loadDcc } from "./dcckeys.js";
@@ -43,31 +44,8 @@ export const loadKeys = loadDcc;
 /** zlib `compressed` inflated, or `malformed` at `decompress`: cut short, followed by more
  * bytes, invalid, or inflating to more than MAX_DECOMPRESSED bytes (read no further). */
 async function inflate(compressed) {
-  let offset = 0;
-  const source = new ReadableStream({
-    pull(controller) {
-      if (offset >= compressed.length) controller.close();
-      else controller.enqueue(compressed.slice(offset, offset += SLICE));
-    },
-  }, { highWaterMark: 0 });
-  const reader = source.pipeThrough(new DecompressionStream("deflate")).getReader(); // i18n: not shown
-  const chunks = [];
-  let total = 0;
-  for (;;) {
-    let next;
-    try {
-      next = await reader.read();
-    } catch {
-      return fail("malformed", "decompress");
-    }
-    if (next.done) return concat(...chunks);
-    total += next.value.length;
-    if (total > MAX_DECOMPRESSED) {
-      reader.cancel().catch(() => {});
-      return fail("malformed", "decompress");
-    }
-    chunks.push(next.value);
-  }
+  const data = await inflateAtMost(compressed, "deflate", MAX_DECOMPRESSED, SLICE); // i18n: not shown
+  return data === null ? fail("malformed", "decompress") : data;
 }
 
 /** A text read to its COSE_Sign1 (`prefix` to `decode`), nothing signed checked:

@@ -13,10 +13,11 @@
 
 import { VerificationError } from "../errors.js";
 import { DecodeError, Float, loadsJson } from "../decode.js";
-import { KeyFormatError, b64url, b64urlDecode, concat, verifySignature } from "../keys.js";
+import { KeyFormatError, b64url, b64urlDecode, verifySignature } from "../keys.js";
 import { pyLen } from "../text.js";
 import { RID, loadKeys } from "./shckeys.js";
 import { result } from "./shcshow.js";
+import { inflateAtMost } from "./inflate.js";
 
 export { loadKeys };
 export const PREFIXES = ["shc:/"]; // i18n: not shown
@@ -91,33 +92,11 @@ export function jwsOf(text) {
   return jws;
 }
 
-/** Raw DEFLATE `raw` inflated, fed a slice at a time and stopped once past the bound. */
+/** Raw DEFLATE `raw` inflated, or `malformed` at `payload`: not raw DEFLATE, cut short,
+ * followed by bytes, or more than MAX_PAYLOAD_BYTES out (read no further). */
 async function inflate(raw) {
-  let at = 0;
-  const source = new ReadableStream({
-    pull(controller) {
-      if (at >= raw.length) controller.close();
-      else controller.enqueue(raw.slice(at, at += INFLATE_SLICE));
-    },
-  }, { highWaterMark: 0 });
-  const reader = source.pipeThrough(new DecompressionStream("deflate-raw")).getReader(); // i18n: not shown
-  const chunks = [];
-  let size = 0;
-  for (;;) {
-    let read;
-    try {
-      read = await reader.read();
-    } catch {
-      return fail("malformed", "payload"); // not raw DEFLATE, cut short, or followed by bytes
-    }
-    if (read.done) return concat(...chunks);
-    size += read.value.length;
-    if (size > MAX_PAYLOAD_BYTES) {
-      reader.cancel().catch(() => {});
-      return fail("malformed", "payload");
-    }
-    chunks.push(read.value);
-  }
+  const data = await inflateAtMost(raw, "deflate-raw", MAX_PAYLOAD_BYTES, INFLATE_SLICE); // i18n: not shown
+  return data === null ? fail("malformed", "payload") : data;
 }
 
 function jsonObject(data, step) {
