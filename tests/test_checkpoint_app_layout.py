@@ -27,7 +27,7 @@ from verifier.kiosk import create_app as create_kiosk
 from verifier.trust import TrustList
 
 #: The rule's own syntax (typed by staff as it is), shown as an example on the settings form.
-_RULE_SYNTAX = re.compile(r"\b(green|yellow|red|score)\b|WebAssembly")
+_RULE_SYNTAX = re.compile(r"\b(green|yellow|red|score)\b|\b(dcc|shc|nzcp):[a-z]+|WebAssembly")
 
 _OVER_CAMERA = """() => {
   const verdict = document.getElementById('verdict').getBoundingClientRect();
