@@ -1,41 +1,18 @@
-"""What the EU certificate's browser tests share (tests/test_formats_js_dcc*.py): the page's
-fixtures, a German signer, and running calls through both verifiers."""
+"""What the EU certificate's browser tests share (tests/test_formats_js_dcc*.py): a German
+signer, and running calls through both verifiers (the page's fixtures: formatspage)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import dccmaker
-import pytest
-from formatspage import PAGE, js_verdicts, python_verdict, serve_page
-from jsverifier import open_page
+from formatspage import clean, js_verdicts, python_verdict
 
 from verifier.formats import ForeignTrust
 from verifier.formats.dcckeys import DccKeys
 from verifier.formats.published import to_published
-
-
-def page_fixtures(name: str) -> tuple[Any, Any]:
-    """The module-scoped ``origin`` and ``page`` fixtures of a test module."""
-
-    @pytest.fixture(scope="module")
-    def origin() -> Iterator[str]:
-        yield from serve_page()
-
-    @pytest.fixture(scope="module")
-    def page(origin, playwright, tmp_path_factory) -> Iterator[object]:
-        with open_page(playwright, origin + PAGE, tmp_path_factory.mktemp(name)) as page:
-            page.origin = origin
-            yield page
-
-    return origin, page
-
-
-def clean(page) -> None:
-    assert page.errors == []
-    assert all(url.startswith(page.origin + "/") for url in page.asked), page.asked
 
 
 def make_signer():

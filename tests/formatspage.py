@@ -8,11 +8,12 @@ what Python says."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+import pytest
 from foreigncases import Case, verdict
-from jsverifier import serve
+from jsverifier import open_page, serve
 
 from verifier.errors import HealthCodeError, Reason, TrustListError
 from verifier.formats import ForeignTrust
@@ -76,6 +77,29 @@ document.documentElement.dataset.ready = "yes";
 def serve_page():
     """Serve the page and verifier/static under /shared/ on 127.0.0.1; yields the origin."""
     yield from serve(PAGE, PAGE_HTML)
+
+
+def page_fixtures(name: str) -> tuple[Any, Any]:
+    """The module-scoped ``origin`` and ``page`` fixtures of a test module
+    (``origin, page = page_fixtures("dcc")``)."""
+
+    @pytest.fixture(scope="module")
+    def origin() -> Iterator[str]:
+        yield from serve_page()
+
+    @pytest.fixture(scope="module")
+    def page(origin, playwright, tmp_path_factory) -> Iterator[object]:
+        with open_page(playwright, origin + PAGE, tmp_path_factory.mktemp(name)) as page:
+            page.origin = origin
+            yield page
+
+    return origin, page
+
+
+def clean(page) -> None:
+    """No error on the page, no request off its origin."""
+    assert page.errors == []
+    assert all(url.startswith(page.origin + "/") for url in page.asked), page.asked
 
 
 def js_verdicts(page, calls: Iterable[tuple[tuple[str, ...], dict[str, Any], int]]

@@ -20,8 +20,8 @@ import test_interop_dcc as interop
 from conftest import DAY, NOW
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
-from dccjs import clean, make_signer, page_fixtures, params, published, same, signed_text
-from formatspage import mismatches
+from dccjs import make_signer, params, published, same, signed_text
+from formatspage import clean, mismatches, page_fixtures
 
 from verifier.cose import sig_structure
 from verifier.formats.dcckeys import DccKeys

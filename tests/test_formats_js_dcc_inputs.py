@@ -15,7 +15,8 @@ import dccmaker
 import pytest
 import test_interop_dcc as interop
 from conftest import NOW
-from dccjs import make_signer, page_fixtures, published, same, signed_text
+from dccjs import make_signer, published, same, signed_text
+from formatspage import page_fixtures
 from test_formats_js_dcc import _VALUES
 
 from verifier.base45 import b45decode, b45encode

@@ -10,8 +10,8 @@ from typing import Any
 import dccmaker
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from dccjs import clean, page_fixtures, published
-from formatspage import js_load, python_load
+from dccjs import published
+from formatspage import clean, js_load, page_fixtures, python_load
 
 from verifier.formats.dcckeys import DccKeys
 

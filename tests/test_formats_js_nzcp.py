@@ -6,20 +6,17 @@ published DID documents. No page error, no request off 127.0.0.1."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from foreigncases import Case, cases
 from formatspage import (
-    PAGE,
+    clean,
     js_load,
     js_verdicts,
     mismatches,
+    page_fixtures,
     python_load,
-    serve_page,
 )
 from jsmutations import num_lookalikes
-from jsverifier import open_page
 from nzcphostile import (
     TEST_KEYS,
     case,
@@ -44,16 +41,7 @@ EVERY_OUTCOME = {
     ("not_yet_valid", "not_before"), ("expired", "expiry"), None}
 
 
-@pytest.fixture(scope="module")
-def origin() -> Iterator[str]:
-    yield from serve_page()
-
-
-@pytest.fixture(scope="module")
-def page(origin, playwright, tmp_path_factory) -> Iterator[object]:
-    with open_page(playwright, origin + PAGE, tmp_path_factory.mktemp("nzcp")) as page:
-        page.origin = origin
-        yield page
+origin, page = page_fixtures("nzcp")
 
 
 def _outcome(verdict: dict) -> tuple[str, str] | None:
@@ -79,8 +67,7 @@ def _same(page, batch: list[Case]) -> set[tuple[str, str] | None]:
     wrong = [(id_, want, have) for id_, want, have in mismatches(page, batch)
              if _rounded(want) != _rounded(have)]
     assert wrong == [], (len(wrong), wrong[:5])
-    assert page.errors == []
-    assert all(url.startswith(page.origin + "/") for url in page.asked), page.asked
+    clean(page)
     return {_outcome(c.python()) for c in batch}
 
 

@@ -10,22 +10,20 @@ import copy
 import json
 import random
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import shchostile as h
 from foreigncases import cases
 from formatspage import (
-    PAGE,
+    clean,
     js_load,
     js_verdicts,
     mismatches,
+    page_fixtures,
     python_load,
     python_verdict,
-    serve_page,
 )
-from jsverifier import open_page
 from shccards import NOW, chunks, claims, header, jwk, qr, sign
 from shcpublished import load_mutations
 
@@ -36,17 +34,7 @@ CORPUS_CASES = 37
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 
 
-@pytest.fixture(scope="module")
-def page(playwright, tmp_path_factory) -> Iterator[Any]:
-    for origin in serve_page():
-        with open_page(playwright, origin + PAGE, tmp_path_factory.mktemp("shc")) as page:
-            page.origin = origin
-            yield page
-
-
-def _clean(page) -> None:
-    assert page.errors == []
-    assert all(url.startswith(page.origin + "/") for url in page.asked), page.asked
+origin, page = page_fixtures("shc")
 
 
 def _differ(page, calls: dict[str, tuple[tuple[Any, ...], dict[str, Any], int]],
@@ -59,7 +47,7 @@ def _differ(page, calls: dict[str, tuple[tuple[Any, ...], dict[str, Any], int]],
         want = python_verdict(tuple(texts), keys, now)
         if want != have:
             wrong.append((name, want, have))
-    _clean(page)
+    clean(page)
     return wrong
 
 
@@ -67,7 +55,7 @@ def test_every_corpus_card(page):
     found = cases("shc")
     assert len(found) == CORPUS_CASES
     assert mismatches(page, found) == []
-    _clean(page)
+    clean(page)
 
 
 def test_cards_made_here(page):
@@ -129,7 +117,7 @@ def test_a_zip_bomb_is_refused_reading_little_of_it(page):
         page.evaluate("(real) => { window.DecompressionStream = real; }", real)
     # 64 KiB of output is ~70 bytes of this bomb: a few slices of 256 bytes are read, not 15 KB.
     assert 0 < fed <= 2048 < len(bomb)
-    _clean(page)
+    clean(page)
 
 
 def test_any_change_to_a_card(page):
@@ -214,7 +202,7 @@ def test_the_published_member_mutated(page):
              if python_load(m) != g]
     assert wrong == []
     assert 20 < sum(not g["valid"] for g in got) < len(got) - 10
-    _clean(page)
+    clean(page)
 
 
 @pytest.mark.parametrize("count", [200_000, 200_001])
@@ -226,4 +214,4 @@ def test_the_revoked_id_bound(page, count):
                       "rids": {f"r{i}": None for i in range(count - 2)}}]
     member["shc"].append(extra)
     assert js_load(page, [member]) == [python_load(member)]
-    _clean(page)
+    clean(page)
