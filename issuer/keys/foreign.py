@@ -20,16 +20,12 @@ from verifier.formats.store import ForeignStore
 from .home import Home, HomeError
 
 
-def foreign_store(home: Home) -> ForeignStore:
-    return ForeignStore.beside(home.trust_list)
-
-
 def foreign_member(home: Home) -> dict[str, Any] | None:
     """The trust list's ``foreign`` member: every key set held in ``HOME/keys/foreign`` (None:
     none). Raises :class:`HomeError` when a stored file no longer reads: no list is signed
     then, rather than one that silently drops an issuer."""
     try:
-        member = to_published(foreign_store(home).load())
+        member = to_published(ForeignStore.beside(home.trust_list).load())
     except HealthCodeError as exc:
         raise HomeError(f"foreign keys: {exc}") from None
     return member or None

@@ -73,7 +73,7 @@ function parseRule(text) {
 }
 
 function showRule() {
-  $("rule-text").textContent = describeRule(rule.text, describeForeign(rule.text));
+  $("rule-text").textContent = describeRule(rule.text, describeForeign(rule.foreign));
   $("static-text").textContent = state.acceptStatic ? _("static codes — check ID") : _("static codes refused");
   $("rule-input").value = rule.text;
   $("accept-static").checked = state.acceptStatic;

@@ -8,6 +8,7 @@ import { Sound } from "/shared/checkpoint/sound.js";
 import { postToKiosk } from "/shared/checkpoint/server.js";
 import { describeRule } from "/shared/checkpoint/words.js";
 import { describeForeign } from "/shared/checkpoint/foreign.js";
+import { Rule } from "/shared/verifier/rules.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -19,8 +20,8 @@ export function runOnServer({ config, hooks, say }) {
   say([why, fallback].filter(Boolean).join(locale.startsWith("zh") ? "" : " "));
   hooks.mode = server ? "server" : "none";
   $("mode").textContent = hooks.mode === "server" ? _("Photos and pasted codes are checked on the kiosk (network needed).") : "";
-  const ruleText = config.rule || "green"; // i18n: not shown
-  $("rule-text").textContent = describeRule(ruleText, describeForeign(ruleText));
+  const rule = Rule.parse(config.rule || "green"); // i18n: not shown
+  $("rule-text").textContent = describeRule(rule.text, describeForeign(rule.foreign));
   $("static-text").textContent = config.acceptStatic ? _("static codes — check ID") : _("static codes refused");
   $("counts").hidden = true;     // nothing is kept on this device
   $("rule-form").hidden = true;  // the kiosk's rule applies

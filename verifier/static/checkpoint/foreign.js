@@ -6,6 +6,7 @@
 // markup. Nothing here is kept: the page forgets the verdict when the next one comes.
 import { _, locale } from "/shared/i18n.js";
 import { fill, humanize } from "/shared/checkpoint/words.js";
+import { FOREIGN_KINDS } from "/shared/verifier/rules.js";
 
 /** The format names, as verifier/kiosk/verdicts.py FORMAT_NAMES (one catalog entry each). */
 export const FORMATS = {
@@ -36,7 +37,6 @@ const NOT_ACCEPTED = {
   shc: _("this checkpoint does not accept SMART Health Cards"),
   nzcp: _("this checkpoint does not accept NZ COVID Passes"),
 };
-const RULE_KINDS = { dcc: ["vaccination", "test", "recovery"], shc: ["immunization", "laboratory"], nzcp: ["pass"] }; // i18n: not shown
 
 /** Whether a verdict is on a foreign code. */
 export const isForeign = (v) => !!v.format && v.format !== "healthcode";  // i18n: not shown
@@ -121,22 +121,14 @@ export function foreignRefusal(refusal) {
               { format: PLURALS[format] || format, kind: KINDS[code] || code });
 }
 
-/** The foreign formats a rule's canonical text admits, in words (rules.Rule.describe). */
-export function describeForeign(text) {
-  const admitted = new Map();
-  let listing = null;
-  for (const term of String(text).split(",")) {
-    const [name, kind] = term.includes(":") ? term.split(":") : [listing, term];
-    if (!(name in PLURALS)) { listing = null; continue; }
-    listing = name;
-    if (!admitted.has(name)) admitted.set(name, []);
-    admitted.get(name).push(kind);
-  }
+/** The foreign formats a rule admits (its `foreign`: format -> Set of kinds), in words
+ * (rules.Rule.describe). */
+export function describeForeign(foreign) {
   const or = new Intl.ListFormat(locale, { type: "disjunction" });
-  return [...admitted].map(([name, kinds]) => (kinds.includes("any")
+  return [...foreign].map(([name, kinds]) => (kinds.has("any")
     ? fill(_("%(format)s of any kind"), { format: PLURALS[name] })
     : fill(_("%(format)s for %(kinds)s"), {
       format: PLURALS[name],
-      kinds: or.format(RULE_KINDS[name].filter((k) => kinds.includes(k)).map((k) => KINDS[k])),
+      kinds: or.format(FOREIGN_KINDS[name].filter((k) => kinds.has(k)).map((k) => KINDS[k])),
     })));
 }
